@@ -24,6 +24,8 @@ export interface TemplateSecret {
 }
 
 export interface Config {
+  /** The user's home directory (for `~` in paths). */
+  homeDir: string;
   home: string;
   outputDir: string;
   allowedDirs: string[];
@@ -203,6 +205,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const openclaw = readOpenclawEnv(homeDir);
 
   const config: Config = {
+    homeDir,
     home,
     outputDir,
     allowedDirs,

@@ -1,0 +1,88 @@
+/**
+ * The composition root: config in, a running JobService and its collaborators out. Used by the stdio
+ * server, the HTTP server and the CLI alike; tests pass their own config, clock and fakes.
+ */
+import { join } from 'node:path';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createHttpClient, type HttpClient } from './http/client.js';
+import { Ledger } from './jobs/ledger.js';
+import { JobService, type PreflightFn } from './jobs/service.js';
+import { createLogger, type Logger } from './logger.js';
+import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
+import { createProviders } from './providers/index.js';
+import type { Provider, ProviderName } from './providers/provider.js';
+import { Redactor } from './redact.js';
+import { VERSION } from './version.js';
+
+export interface App {
+  config: Config;
+  redactor: Redactor;
+  log: Logger;
+  clock: Clock;
+  http: HttpClient;
+  ledger: Ledger;
+  providers: Map<ProviderName, Provider>;
+  jobs: JobService;
+  /** ffmpeg/ffprobe as found (absent ones missing), and why not when the lookup failed. */
+  media: FfmpegTools & { problem?: string };
+  close(drainMs?: number): Promise<void>;
+}
+
+export interface AppOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Replace or add providers (tests). */
+  providers?: (built: Map<ProviderName, Provider>, app: Omit<App, 'providers' | 'jobs' | 'close'>) => Map<ProviderName, Provider>;
+  /** Skip the ffmpeg lookup and use these (tests). */
+  media?: FfmpegTools;
+  preflight?: PreflightFn;
+  /** Where logs go instead of stderr (tests capture them to check redaction). */
+  logStream?: NodeJS.WritableStream;
+  cwd?: string;
+  httpAttempts?: number;
+  submitWaitMs?: number;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const redactor = new Redactor(config.secrets);
+  const log = opts.log ?? createLogger(config.logLevel, redactor, opts.logStream ?? 2);
+  const clock = opts.clock ?? systemClock;
+  const http = createHttpClient({ clock, timeoutMs: config.requestTimeoutMs, attempts: opts.httpAttempts });
+  let media: App['media'] = opts.media ?? {};
+  if (!opts.media) {
+    try {
+      media = await locateFfmpeg(config.ffmpeg);
+    } catch (err) {
+      media = { problem: (err as Error).message };
+    }
+  }
+  const ledger = new Ledger(join(config.home, 'ledger.sqlite'));
+  const base = { config, redactor, log, clock, http, ledger, media };
+  let providers = createProviders({ config, http, clock, log, redactor, version: VERSION, ffmpeg: media });
+  if (opts.providers) providers = opts.providers(providers, base);
+  const jobs = new JobService({
+    ledger,
+    providers,
+    clock,
+    log,
+    redactor,
+    http,
+    inputPolicy: { allowedDirs: config.allowedDirs, maxBytes: config.maxInputBytes, homeDir: config.homeDir, cwd: opts.cwd ?? process.cwd() },
+    outputDir: config.outputDir,
+    defaultProvider: config.defaultProvider,
+    leaseMs: config.submitLeaseMs,
+    preflight: opts.preflight,
+    submitWaitMs: opts.submitWaitMs,
+  });
+  return {
+    ...base,
+    providers,
+    jobs,
+    async close(drainMs = 5000) {
+      await jobs.drain(drainMs);
+      ledger.close();
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/** `lipsync-mcp doctor`: what is configured, where each credential came from, what is missing. */
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { type App, createApp } from '../app.js';
+import { loadConfig } from '../config.js';
+import { VERSION } from '../version.js';
+import { appOptionsForCli } from './shared.js';
+
+export interface DoctorReport {
+  version: string;
+  node: string;
+  home: string;
+  ledger: string;
+  output_dir: string;
+  allowed_dirs: string[];
+  default_provider: string;
+  providers: { name: string; display_name: string; configured: boolean; source: string; fix?: string }[];
+  ffmpeg: { path?: string; source?: string; fix?: string };
+  ffprobe: { path?: string; source?: string; fix?: string };
+  problems: string[];
+}
+
+export async function doctorCommand(argv: string[]): Promise<void> {
+  const config = loadConfig();
+  const app = await createApp(config, appOptionsForCli(config));
+  try {
+    const report = buildReport(app);
+    if (argv.includes('--json')) {
+      process.stdout.write(`${app.redactor.redact(JSON.stringify(report, null, 2))}\n`);
+      return;
+    }
+    const lines = [
+      `lipsync-mcp ${report.version} (node ${report.node})`,
+      `home:        ${report.home}`,
+      `ledger:      ${report.ledger}`,
+      `outputs:     ${report.output_dir}`,
+      `inputs from: ${report.allowed_dirs.join(', ')}`,
+      `default provider: ${report.default_provider}`,
+      '',
+      'providers:',
+      ...report.providers.map((p) => `  ${p.configured ? 'ok ' : '-- '} ${p.display_name.padEnd(13)} ${p.configured ? `(${p.source})` : `not configured: ${p.fix ?? ''}`}`),
+      '',
+      `ffmpeg:  ${report.ffmpeg.path ? `${report.ffmpeg.path} (${report.ffmpeg.source})` : `not found — ${report.ffmpeg.fix}`}`,
+      `ffprobe: ${report.ffprobe.path ? `${report.ffprobe.path} (${report.ffprobe.source})` : `not found — ${report.ffprobe.fix}`}`,
+    ];
+    if (report.problems.length) lines.push('', 'problems:', ...report.problems.map((p) => `  - ${p}`));
+    process.stdout.write(`${app.redactor.redact(lines.join('\n'))}\n`);
+  } finally {
+    await app.close(0);
+  }
+}
+
+export function buildReport(app: App): DoctorReport {
+  const { config } = app;
+  const problems: string[] = [];
+  const ff = app.media;
+  const fix = 'install ffmpeg (e.g. `apt-get install ffmpeg` / `brew install ffmpeg`), set FFMPEG_PATH/FFPROBE_PATH, or reinstall lipsync-mcp with optional dependencies (npm i --include=optional).';
+  for (const d of config.allowedDirs) {
+    try {
+      accessSync(d, constants.R_OK);
+    } catch {
+      problems.push(`allowed folder ${d} does not exist or is not readable`);
+    }
+  }
+  const providers = [...app.providers.values()].map((p) => {
+    const c = p.credentials();
+    return { name: p.name, display_name: p.displayName, configured: c.configured, source: c.source, ...(c.fix ? { fix: c.fix } : {}) };
+  });
+  if (ff.problem) problems.push(ff.problem);
+  if (!ff.ffmpeg) problems.push(`the local engine is unavailable: ffmpeg not found; ${fix}`);
+  let def = 'local';
+  try {
+    def = app.jobs.pickProvider(undefined, 'lip_sync').name;
+  } catch (err) {
+    def = `none (${(err as Error).message})`;
+  }
+  return {
+    version: VERSION,
+    node: process.version,
+    home: config.home,
+    ledger: join(config.home, 'ledger.sqlite'),
+    output_dir: config.outputDir,
+    allowed_dirs: config.allowedDirs,
+    default_provider: def,
+    providers,
+    ffmpeg: ff.ffmpeg ? { path: ff.ffmpeg.path, source: ff.ffmpeg.source } : { fix },
+    ffprobe: ff.ffprobe ? { path: ff.ffprobe.path, source: ff.ffprobe.source } : { fix },
+    problems,
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * The durable task ledger (SQLite, WAL). Every process on the machine shares it; claims are made in
+ * IMMEDIATE transactions so that one fingerprint yields one paid create across processes.
+ *
+ * Row states: `submitting` (claimed; `phase` says whether the paid request may have left: `preparing`
+ * = not yet, `sent` = maybe) -> `pending | processing` -> `success | failed`, or `unknown` (sent, answer
+ * lost). `rejected = 1` marks a claim whose paid request provably never created anything; such rows
+ * are history only and never reused.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { UserError } from '../errors.js';
+import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+
+export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
+export type Phase = 'preparing' | 'sent';
+
+export interface TaskRow {
+  id: string;
+  fingerprint: string;
+  provider: ProviderName;
+  kind: TaskKind;
+  status: RowStatus;
+  phase: Phase | null;
+  rejected: boolean;
+  providerTaskId: string | null;
+  /** The checked request: inputs (paths, hashes, URLs) and params. No secrets. */
+  request: JsonObject;
+  prepared: JsonObject | null;
+  operation: JsonObject | null;
+  snapshot: Snapshot | null;
+  warnings: string[];
+  error: UserError | null;
+  providerStatus: string | null;
+  unchangedPolls: number;
+  polls: number;
+  ownerPid: number | null;
+  leaseUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+interface RawRow {
+  id: string;
+  fingerprint: string;
+  provider: string;
+  kind: string;
+  status: string;
+  phase: string | null;
+  rejected: number;
+  provider_task_id: string | null;
+  request: string;
+  prepared: string | null;
+  operation: string | null;
+  snapshot: string | null;
+  warnings: string | null;
+  error: string | null;
+  provider_status: string | null;
+  unchanged_polls: number;
+  polls: number;
+  owner_pid: number | null;
+  lease_until: number | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  phase TEXT,
+  rejected INTEGER NOT NULL DEFAULT 0,
+  provider_task_id TEXT,
+  request TEXT NOT NULL,
+  prepared TEXT,
+  operation TEXT,
+  snapshot TEXT,
+  warnings TEXT,
+  error TEXT,
+  provider_status TEXT,
+  unchanged_polls INTEGER NOT NULL DEFAULT 0,
+  polls INTEGER NOT NULL DEFAULT 0,
+  owner_pid INTEGER,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS tasks_fp ON tasks(fingerprint, created_at);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks(status);
+CREATE INDEX IF NOT EXISTS tasks_ptid ON tasks(provider, provider_task_id);
+CREATE TABLE IF NOT EXISTS uploads (
+  provider TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  meta TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, scope, sha256, size)
+);
+CREATE TABLE IF NOT EXISTS downloads (
+  task_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (task_id, path)
+);
+PRAGMA user_version = 1;
+`;
+
+export interface NewTask {
+  id: string;
+  fingerprint: string;
+  provider: ProviderName;
+  kind: TaskKind;
+  request: JsonObject;
+  warnings: string[];
+  ownerPid: number;
+  leaseUntil: number;
+  now: number;
+}
+
+export type ClaimDecision =
+  | { kind: 'created'; row: TaskRow }
+  | { kind: 'reused'; row: TaskRow }
+  /** A claim whose owner died: the caller now owns it (and must look at `phase`). */
+  | { kind: 'taken_over'; row: TaskRow };
+
+export interface ClaimOptions {
+  force: boolean;
+  isOwnerAlive(pid: number | null): boolean;
+}
+
+/** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
+export class Ledger {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /**
+   * Reuse-before-create, atomically: the latest non-rejected row with this fingerprint is reused unless
+   * `force` and it is terminal or unknown; a `submitting` row whose owner is gone is taken over.
+   */
+  claim(task: NewTask, opts: ClaimOptions): ClaimDecision {
+    const run = this.db.transaction((): ClaimDecision => {
+      const latest = this.db
+        .prepare('SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1')
+        .get(task.fingerprint) as RawRow | undefined;
+      if (latest) {
+        const row = toRow(latest);
+        if (row.status === 'submitting') {
+          const leaseExpired = row.leaseUntil === null || row.leaseUntil < task.now;
+          if (leaseExpired && !opts.isOwnerAlive(row.ownerPid)) {
+            this.db
+              .prepare('UPDATE tasks SET owner_pid = ?, lease_until = ?, updated_at = ? WHERE id = ?')
+              .run(task.ownerPid, task.leaseUntil, task.now, row.id);
+            return { kind: 'taken_over', row: { ...row, ownerPid: task.ownerPid, leaseUntil: task.leaseUntil } };
+          }
+          return { kind: 'reused', row };
+        }
+        const recreatable = row.status === 'success' || row.status === 'failed' || row.status === 'unknown';
+        if (!(opts.force && recreatable)) return { kind: 'reused', row };
+      }
+      this.db
+        .prepare(
+          `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, lease_until, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          task.id,
+          task.fingerprint,
+          task.provider,
+          task.kind,
+          JSON.stringify(task.request),
+          JSON.stringify(task.warnings),
+          task.ownerPid,
+          task.leaseUntil,
+          task.now,
+          task.now,
+        );
+      return { kind: 'created', row: this.get(task.id)! };
+    });
+    return run.immediate();
+  }
+
+  get(id: string): TaskRow | undefined {
+    const raw = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as RawRow | undefined;
+    return raw ? toRow(raw) : undefined;
+  }
+
+  findByProviderTaskId(provider: string, providerTaskId: string): TaskRow | undefined {
+    const raw = this.db
+      .prepare('SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ? ORDER BY created_at DESC LIMIT 1')
+      .get(provider, providerTaskId) as RawRow | undefined;
+    return raw ? toRow(raw) : undefined;
+  }
+
+  list(opts: { limit: number; unfinishedOnly?: boolean; provider?: string }): TaskRow[] {
+    const where: string[] = ['rejected = 0'];
+    const args: (string | number)[] = [];
+    if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
+    if (opts.provider) {
+      where.push('provider = ?');
+      args.push(opts.provider);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+      .all(...args, opts.limit) as RawRow[];
+    return rows.map(toRow);
+  }
+
+  /** Rows that a recovery pass must look at: unfinished and not rejected. */
+  unfinished(): TaskRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM tasks WHERE rejected = 0 AND status NOT IN ('success', 'failed') ORDER BY created_at")
+      .all() as RawRow[];
+    return rows.map(toRow);
+  }
+
+  /** Applies a partial update. JSON columns are serialized here. */
+  update(id: string, patch: Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>, now: number): TaskRow {
+    const cols: string[] = [];
+    const args: unknown[] = [];
+    const set = (col: string, v: unknown) => {
+      cols.push(`${col} = ?`);
+      args.push(v);
+    };
+    for (const [k, v] of Object.entries(patch)) {
+      switch (k) {
+        case 'status':
+          set('status', v);
+          break;
+        case 'phase':
+          set('phase', v);
+          break;
+        case 'rejected':
+          set('rejected', v ? 1 : 0);
+          break;
+        case 'providerTaskId':
+          set('provider_task_id', v);
+          break;
+        case 'request':
+        case 'prepared':
+        case 'operation':
+        case 'snapshot':
+        case 'warnings':
+        case 'error':
+          set(k, v === null || v === undefined ? null : JSON.stringify(v));
+          break;
+        case 'providerStatus':
+          set('provider_status', v);
+          break;
+        case 'unchangedPolls':
+          set('unchanged_polls', v);
+          break;
+        case 'polls':
+          set('polls', v);
+          break;
+        case 'ownerPid':
+          set('owner_pid', v);
+          break;
+        case 'leaseUntil':
+          set('lease_until', v);
+          break;
+        case 'completedAt':
+          set('completed_at', v);
+          break;
+        case 'provider':
+        case 'kind':
+          set(k, v);
+          break;
+        default:
+          break;
+      }
+    }
+    set('updated_at', now);
+    this.db.prepare(`UPDATE tasks SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
+    return this.get(id)!;
+  }
+
+  uploadLookup(provider: string, scope: string, sha256: string, size: number): { url: string; meta: JsonObject | null } | undefined {
+    const r = this.db
+      .prepare('SELECT url, meta FROM uploads WHERE provider = ? AND scope = ? AND sha256 = ? AND size = ?')
+      .get(provider, scope, sha256, size) as { url: string; meta: string | null } | undefined;
+    return r ? { url: r.url, meta: r.meta ? (JSON.parse(r.meta) as JsonObject) : null } : undefined;
+  }
+
+  uploadStore(provider: string, scope: string, sha256: string, size: number, url: string, meta: JsonObject | undefined, now: number): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
+  }
+
+  recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO downloads (task_id, path, sha256, size, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(taskId, path, sha256, size, now);
+  }
+
+  downloadsFor(taskId: string): { path: string; sha256: string; size: number }[] {
+    return this.db.prepare('SELECT path, sha256, size FROM downloads WHERE task_id = ?').all(taskId) as {
+      path: string;
+      sha256: string;
+      size: number;
+    }[];
+  }
+}
+
+function parse<T>(s: string | null): T | null {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return null;
+  }
+}
+
+function toRow(r: RawRow): TaskRow {
+  return {
+    id: r.id,
+    fingerprint: r.fingerprint,
+    provider: r.provider as ProviderName,
+    kind: r.kind as TaskKind,
+    status: r.status as RowStatus,
+    phase: r.phase as Phase | null,
+    rejected: r.rejected === 1,
+    providerTaskId: r.provider_task_id,
+    request: parse<JsonObject>(r.request) ?? {},
+    prepared: parse<JsonObject>(r.prepared),
+    operation: parse<JsonObject>(r.operation),
+    snapshot: parse<Snapshot>(r.snapshot),
+    warnings: parse<string[]>(r.warnings) ?? [],
+    error: parse<UserError>(r.error),
+    providerStatus: r.provider_status,
+    unchangedPolls: r.unchanged_polls,
+    polls: r.polls,
+    ownerPid: r.owner_pid,
+    leaseUntil: r.lease_until,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
+  };
+}

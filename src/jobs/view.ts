@@ -1,0 +1,88 @@
+import type { UserError } from '../errors.js';
+import type { JsonObject, Provider, TaskKind, TaskStatus } from '../providers/provider.js';
+import type { TaskRow } from './ledger.js';
+
+/** What tools and the CLI show for a task. `status` uses the public vocabulary only. */
+export interface TaskView {
+  task_id: string;
+  provider: string;
+  kind: TaskKind;
+  status: TaskStatus;
+  /** Finer detail while pending: `submitting` (uploads / create in flight). */
+  stage?: string;
+  completed: boolean;
+  provider_task_id?: string;
+  result_url?: string;
+  cover_url?: string;
+  duration_seconds?: number;
+  progress?: number;
+  message?: string;
+  stalled?: boolean;
+  gave_up?: boolean;
+  error?: UserError;
+  warnings: string[];
+  extra?: JsonObject;
+  created_at: string;
+  completed_at?: string;
+  next_poll_seconds?: number;
+  next_step: string;
+}
+
+export function toView(row: TaskRow, provider: Provider | undefined, now: number): TaskView {
+  const snap = row.snapshot;
+  const status: TaskStatus = row.status === 'submitting' ? 'pending' : row.status;
+  const timing = provider?.timing(row.kind);
+  const stalled = !!timing?.stallPolls && row.unchangedPolls >= timing.stallPolls && !isDone(status);
+  const gaveUp = !!timing?.giveUpAfterMs && !isDone(status) && now - row.createdAt > timing.giveUpAfterMs;
+  const view: TaskView = {
+    task_id: row.id,
+    provider: row.provider,
+    kind: row.kind,
+    status,
+    completed: isDone(status),
+    warnings: row.warnings,
+    created_at: new Date(row.createdAt).toISOString(),
+    next_step: '',
+  };
+  if (row.status === 'submitting') view.stage = row.phase === 'sent' ? 'submitting' : 'preparing';
+  if (row.providerTaskId) view.provider_task_id = row.providerTaskId;
+  if (snap?.resultUrl) view.result_url = snap.resultUrl;
+  if (snap?.coverUrl) view.cover_url = snap.coverUrl;
+  if (snap?.durationSeconds !== undefined) view.duration_seconds = snap.durationSeconds;
+  if (snap?.progress !== undefined && !isDone(status)) view.progress = snap.progress;
+  if (snap?.message) view.message = snap.message;
+  if (snap?.extra && Object.keys(snap.extra).length) view.extra = snap.extra;
+  if (row.error) view.error = row.error;
+  if (row.completedAt && isDone(status)) view.completed_at = new Date(row.completedAt).toISOString();
+  if (stalled) view.stalled = true;
+  if (gaveUp) view.gave_up = true;
+  if (!isDone(status) && status !== 'unknown') view.next_poll_seconds = Math.round((timing?.pollIntervalMs ?? 10_000) / 1000);
+  view.next_step = nextStep(view, provider);
+  return view;
+}
+
+function isDone(s: TaskStatus): boolean {
+  return s === 'success' || s === 'failed';
+}
+
+function nextStep(v: TaskView, provider: Provider | undefined): string {
+  const name = provider?.displayName ?? v.provider;
+  switch (v.status) {
+    case 'success':
+      return v.result_url
+        ? `Done. Call download_result with task_id "${v.task_id}" to save the video locally, or share result_url.`
+        : 'Done.';
+    case 'failed':
+      return `The job failed${v.error ? `: ${v.error.message}` : ''}. It will not be re-run automatically; fix the cause, then call create_lip_sync again with force_recreate: true to pay for a new attempt.`;
+    case 'unknown':
+      return `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). Call get_task_status again in a minute to reconcile; only if it stays unknown and ${name}'s dashboard shows no task, call create_lip_sync with force_recreate: true.`;
+    default:
+      if (v.gave_up) {
+        return `Still not finished after the usual time. The job keeps running at ${name}; check again later with get_task_status, or retry with cheaper quality or another model (force_recreate: true).`;
+      }
+      if (v.stalled) {
+        return `The status has not changed for a long time (stalled). Keep checking with get_task_status, or retry with another model if it stays stuck.`;
+      }
+      return `Call get_task_status with task_id "${v.task_id}" and wait_seconds: 50 until status is success or failed. Do not create the task again.`;
+  }
+}

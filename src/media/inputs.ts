@@ -1,0 +1,175 @@
+/**
+ * Inputs are a security boundary (design.md section 8). A local path must resolve (realpath) to a
+ * regular file under an allowed root, with no hidden segment, within the size cap; a URL must be
+ * http(s) without credentials. Files are hashed (sha256, streamed) so the same content under another
+ * path has the same fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { AppError } from '../errors.js';
+import type { InputRole, ResolvedInput } from '../providers/provider.js';
+
+export interface InputPolicy {
+  allowedDirs: string[];
+  maxBytes: number;
+  homeDir: string;
+  /** Base for relative paths. */
+  cwd: string;
+}
+
+const MIME: Record<string, string> = {
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  m4v: 'video/x-m4v',
+  webm: 'video/webm',
+  mkv: 'video/x-matroska',
+  avi: 'video/x-msvideo',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  m4a: 'audio/mp4',
+  aac: 'audio/aac',
+  ogg: 'audio/ogg',
+  flac: 'audio/flac',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+};
+
+/** MIME type by extension, as the Jogg runner does; unknown -> application/octet-stream. */
+export function mimeFor(name: string): string {
+  return MIME[extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export function extensionOf(name: string): string {
+  return extname(name).slice(1).toLowerCase();
+}
+
+const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
+
+function bad(role: InputRole, message: string, hint: string): AppError {
+  return new AppError('invalid_input', `${capitalize(role)} input: ${message}`, { hint, details: { input: role } });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Checks a URL input without fetching it. */
+export function resolveUrl(raw: string, role: InputRole): ResolvedInput {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad(role, 'this is not a valid URL.', 'Pass an http(s) URL or a local file path.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw bad(
+      role,
+      `${url.protocol.replace(':', '')}:// URLs are not accepted; only http and https.`,
+      url.protocol === 'file:' ? 'Pass the local path itself (e.g. /home/me/talk.mp4) instead of a file:// URL.' : 'Use an http(s) URL, or download the file and pass its local path.',
+    );
+  }
+  if (url.username || url.password) {
+    throw bad(role, 'the URL contains a user name or password.', 'Remove the credentials from the URL; use a signed or public URL instead.');
+  }
+  if (!url.hostname) throw bad(role, 'the URL has no host.', 'Pass a complete http(s) URL.');
+  url.hash = '';
+  const normalized = url.toString();
+  const name = decodeURIComponent(basename(url.pathname)) || 'input';
+  return { type: 'url', url: normalized, filename: name, mime: mimeFor(name) };
+}
+
+/** Resolves a user-given path or URL to a checked input. */
+export async function resolveInput(raw: string, role: InputRole, policy: InputPolicy): Promise<ResolvedInput> {
+  const given = raw.trim();
+  if (!given) throw bad(role, 'empty value.', `Pass a local file path or an http(s) URL for the ${role}.`);
+  if (given.includes('\0')) throw bad(role, 'the path contains a NUL byte.', 'Pass a plain file path.');
+  if (/^(\\\\|\/\/)[^\\/]+[\\/]/.test(given)) {
+    throw bad(role, 'network (UNC) paths are not accepted.', 'Copy the file to a local folder first.');
+  }
+  const scheme = SCHEME_RE.exec(given);
+  if (scheme && !/^[a-z]:[\\/]/i.test(given)) return resolveUrl(given, role);
+  if (/^[a-z]:[\\/]/i.test(given) && sep === '/') {
+    throw bad(role, `"${given}" is a Windows drive path, and this server runs on a POSIX system.`, 'Pass the path as this machine sees it.');
+  }
+  return resolveLocal(given, role, policy);
+}
+
+async function resolveLocal(given: string, role: InputRole, policy: InputPolicy): Promise<ResolvedInput> {
+  const expanded = given === '~' ? policy.homeDir : given.startsWith('~/') ? join(policy.homeDir, given.slice(2)) : given;
+  const absolute = isAbsolute(expanded) ? expanded : resolve(policy.cwd, expanded);
+  let real: string;
+  try {
+    real = await realpath(absolute);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw bad(role, `file not found: ${given}`, 'Check the path (absolute paths are safest) and that the file exists.');
+    }
+    if (code === 'EACCES') throw bad(role, `permission denied: ${given}`, 'Make the file readable by the user running the server.');
+    throw bad(role, `cannot open ${given} (${code ?? 'error'}).`, 'Check the path.');
+  }
+  const roots = await realRoots(policy.allowedDirs);
+  // The deepest root decides, so an explicitly allowed folder such as ~/.openclaw/workspace works.
+  const root = [...roots].sort((a, b) => b.length - a.length).find((r) => isInside(r, real));
+  if (!root) {
+    throw bad(
+      role,
+      `${given} is outside the folders this server may read.`,
+      `Move the file under ${roots.join(' or ') || '(no allowed folder)'}, or add its folder to LIPSYNC_ALLOWED_DIRS.`,
+    );
+  }
+  const rel = relative(root, real);
+  if (rel.split(sep).some((seg) => seg.startsWith('.'))) {
+    throw bad(role, `${given} is inside a hidden folder or is a hidden file; those are never read.`, 'Copy the media to an ordinary folder.');
+  }
+  const st = await stat(real);
+  if (st.isDirectory()) throw bad(role, `${given} is a directory, not a file.`, 'Pass the media file inside it.');
+  if (!st.isFile()) throw bad(role, `${given} is not a regular file.`, 'Pass an ordinary media file.');
+  if (st.size === 0) throw bad(role, `${given} is empty (0 bytes).`, 'Check that the file was written completely.');
+  if (st.size > policy.maxBytes) {
+    throw bad(
+      role,
+      `${given} is ${(st.size / 1048576).toFixed(0)} MiB, above the ${(policy.maxBytes / 1048576).toFixed(0)} MiB limit.`,
+      'Compress or trim the file, or raise LIPSYNC_MAX_INPUT_MB.',
+    );
+  }
+  const sha256 = await hashFile(real, st.size, st.mtimeMs, st.ino);
+  const filename = basename(real);
+  return { type: 'file', path: real, filename, mime: mimeFor(filename), size: st.size, sha256 };
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+async function realRoots(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    try {
+      out.push(await realpath(d));
+    } catch {
+      // A configured root that does not exist allows nothing.
+    }
+  }
+  return out;
+}
+
+const hashCache = new Map<string, string>();
+
+/** sha256 of a file, streamed; memoized by (path, size, mtime, inode) so big files hash once. */
+export async function hashFile(path: string, size?: number, mtimeMs?: number, ino?: number): Promise<string> {
+  const key = `${path}\0${size}\0${mtimeMs}\0${ino}`;
+  const hit = hashCache.get(key);
+  if (hit) return hit;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  if (size !== undefined) hashCache.set(key, digest);
+  return digest;
+}

@@ -1,0 +1,59 @@
+/**
+ * createServer(deps) -> McpServer with every tool from tools/. One McpServer per client connection
+ * (stdio: one; HTTP: one per session); they share the App (ledger, providers, job service).
+ */
+import { fileURLToPath } from 'node:url';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ALL_TOOLS } from '../tools/index.js';
+import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js';
+import type { App } from './app.js';
+import { VERSION } from './version.js';
+
+export const SERVER_INSTRUCTIONS = [
+  'Lip-sync and AI-video jobs that are paid per job. The pattern that never pays twice and never times out:',
+  '1) call create_lip_sync (or generate_video) once — it answers at once with a task_id;',
+  '2) call get_task_status with that task_id and wait_seconds: 50, repeatedly, until status is success or failed;',
+  '3) call download_result to save the video.',
+  'Never create a task again while it is pending or processing; identical inputs return the same task (reused: true) anyway.',
+  'Use force_recreate only when the user explicitly asks to regenerate. Report warnings and errors to the user in plain words.',
+].join('\n');
+
+export interface ServerOptions {
+  /** Tools to expose; default all tools whose provider can work. */
+  tools?: AnyTool[];
+}
+
+export function createServer(app: App, opts: ServerOptions = {}): McpServer {
+  const server = new McpServer(
+    { name: 'lipsync-mcp', title: 'Lip-sync MCP', version: VERSION },
+    { capabilities: { tools: {}, logging: {} }, instructions: SERVER_INSTRUCTIONS },
+  );
+  let roots: string[] = [];
+  const refreshRoots = async () => {
+    if (!server.server.getClientCapabilities()?.roots) return;
+    try {
+      const res = await server.server.listRoots(undefined, { timeout: 5000 });
+      roots = res.roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
+      app.log.debug({ roots }, 'client roots');
+    } catch (err) {
+      app.log.debug({ err: String(err) }, 'listRoots failed');
+    }
+  };
+  server.server.oninitialized = () => {
+    void refreshRoots();
+  };
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    await refreshRoots();
+  });
+  const ctx: ToolContext = { jobs: app.jobs, config: app.config, redactor: app.redactor, log: app.log, roots: () => roots };
+  for (const tool of opts.tools ?? availableTools(app)) registerTool(server, tool, ctx);
+  return server;
+}
+
+/** A tool is registered only when some provider here can serve it. */
+export function availableTools(app: App): AnyTool[] {
+  const kinds = new Set([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
+  const need: Record<string, string> = { generate_video: 'generate_video', edit_video: 'edit', export_render: 'render', create_lip_sync: 'lip_sync' };
+  return ALL_TOOLS.filter((t) => !need[t.name] || kinds.has(need[t.name] as never));
+}

@@ -1,0 +1,286 @@
+/**
+ * Loopback fake of the Jogg API (providers.md section 1), including its awkward parts: envelope codes
+ * on HTTP 200, the result nested under `data.data`, latest-matching lookup by exact URL strings, a
+ * signed PUT URL that must not receive the API key. Fault switches cover what the real one may do.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface JoggTask {
+  task_id: string;
+  video_url: string;
+  audio_url: string;
+  playback_type: string;
+  status: 'pending' | 'processing' | 'success' | 'failed';
+  queries: number;
+  created_at: number;
+  completed_at?: number;
+}
+
+export interface JoggFaults {
+  /** Accept the next N creates, record the task, then destroy the socket without answering. */
+  loseCreateAnswer: number;
+  /** Answer creates with this envelope code (HTTP 200). */
+  createCode?: number;
+  /** Answer every call with this envelope code (HTTP 200). */
+  allCode?: number;
+  /** Query this many times (pending, processing...) before success. */
+  queriesToFinish: number;
+  /** New tasks end as failed with this message. */
+  failTasks?: string;
+  /** Return HTTP 503 with an HTML page for the next N GET queries. */
+  queryHtml503: number;
+  /** Return an HTML page with HTTP 200 for everything. */
+  htmlOk: boolean;
+  /** Answer with a body of this many bytes (JSON string padding). */
+  hugeBody?: number;
+  /** Result URL to hand out on success (default: a URL on this fake). */
+  resultUrl?: string;
+  /** Make `GET /result/...` redirect to this Location. */
+  resultRedirect?: string;
+  /** The latest-matching lookup finds nothing (as if the index lagged behind). */
+  lookupBlind: boolean;
+  /** Delay every answer by this many ms. */
+  delayMs: number;
+  /** Success tasks report a wrong type for duration_seconds etc. */
+  wrongTypes: boolean;
+}
+
+export interface JoggCall {
+  method: string;
+  path: string;
+  apiKey: string | undefined;
+  platform: string | undefined;
+  body?: unknown;
+  bytes?: number;
+}
+
+export interface FakeJogg {
+  url: string;
+  apiKey: string;
+  faults: JoggFaults;
+  tasks: Map<string, JoggTask>;
+  calls: JoggCall[];
+  count(method: string, pathPrefix: string): number;
+  /** Bytes received per signed upload, and whether any carried the API key. */
+  puts: { path: string; bytes: number; sha256: string; apiKeySeen: boolean; contentType: string | undefined }[];
+  quota: number;
+  close(): Promise<void>;
+}
+
+const RESULT_BYTES = Buffer.from('fake-mp4-bytes:'.repeat(64));
+
+export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<FakeJogg> {
+  const apiKey = opts.apiKey ?? 'jogg-test-key-0123456789';
+  const tasks = new Map<string, JoggTask>();
+  const assets = new Map<string, { filename: string; uploaded: boolean }>();
+  const calls: JoggCall[] = [];
+  const puts: FakeJogg['puts'] = [];
+  const faults: JoggFaults = { loseCreateAnswer: 0, queriesToFinish: 2, queryHtml503: 0, htmlOk: false, lookupBlind: false, delayMs: 0, wrongTypes: false };
+  let base = '';
+  const fake: FakeJogg = {
+    url: '',
+    apiKey,
+    faults,
+    tasks,
+    calls,
+    puts,
+    quota: 1000,
+    count: (method, prefix) => calls.filter((c) => c.method === method && c.path.startsWith(prefix)).length,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const ok = (res: ServerResponse, data: unknown) => {
+    if (faults.hugeBody) {
+      send(res, 200, { code: 0, msg: 'ok', data, pad: 'x'.repeat(faults.hugeBody) });
+      return;
+    }
+    send(res, 200, { code: 0, msg: 'success', data });
+  };
+  const code = (res: ServerResponse, c: number, msg: string) => send(res, 200, { code: c, msg, data: null });
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    const raw = await readBody(req);
+    const call: JoggCall = {
+      method: req.method ?? 'GET',
+      path: path + url.search,
+      apiKey: header(req, 'x-api-key'),
+      platform: header(req, 'x-api-platform'),
+      bytes: raw.length,
+    };
+    if (raw.length && (req.headers['content-type'] ?? '').includes('json')) {
+      try {
+        call.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        call.body = raw.toString('utf8');
+      }
+    }
+    calls.push(call);
+    if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+
+    // Signed storage URL: no API key expected (or allowed).
+    if (req.method === 'PUT' && path.startsWith('/signed/')) {
+      puts.push({
+        path,
+        bytes: raw.length,
+        sha256: createHash('sha256').update(raw).digest('hex'),
+        apiKeySeen: call.apiKey !== undefined,
+        contentType: header(req, 'content-type'),
+      });
+      const id = path.slice('/signed/'.length);
+      const a = assets.get(id);
+      if (a) a.uploaded = true;
+      res.writeHead(200).end();
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/result/')) {
+      if (faults.resultRedirect) {
+        res.writeHead(302, { location: faults.resultRedirect }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': RESULT_BYTES.length }).end(RESULT_BYTES);
+      return;
+    }
+    if (faults.htmlOk) {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Maintenance</body></html>');
+      return;
+    }
+    if (call.apiKey !== apiKey) {
+      code(res, 10105, 'invalid api key');
+      return;
+    }
+    if (faults.allCode !== undefined) {
+      code(res, faults.allCode, 'fault');
+      return;
+    }
+
+    if (req.method === 'POST' && path === '/v2/upload/asset') {
+      const b = call.body as { filename?: string; content_type?: string };
+      if (!b?.filename || !b.content_type) {
+        code(res, 40000, 'filename and content_type are required');
+        return;
+      }
+      const id = randomUUID();
+      assets.set(id, { filename: b.filename, uploaded: false });
+      ok(res, { sign_url: `${base}/signed/${id}?sig=abc`, asset_url: `https://assets.jogg.example/${id}/${encodeURIComponent(b.filename)}` });
+      return;
+    }
+    if (req.method === 'GET' && path === '/v2/lip_sync_video') {
+      const v = url.searchParams.get('video_url');
+      const a = url.searchParams.get('audio_url');
+      const p = url.searchParams.get('playback_type') ?? 'normal';
+      const match = faults.lookupBlind ? undefined : [...tasks.values()].filter((t) => t.video_url === v && t.audio_url === a && t.playback_type === p).at(-1);
+      if (!match) {
+        code(res, 17003, 'task not found');
+        return;
+      }
+      ok(res, view(match));
+      return;
+    }
+    if (req.method === 'POST' && path === '/v2/create_lip_sync_video') {
+      if (faults.createCode !== undefined) {
+        code(res, faults.createCode, 'create refused');
+        return;
+      }
+      const b = call.body as { video_url?: string; audio_url?: string; playback_type?: string };
+      const keys = Object.keys(b ?? {}).sort().join(',');
+      if (!b?.video_url || !b.audio_url || keys !== 'audio_url,playback_type,video_url') {
+        code(res, 40000, `bad parameters: ${keys}`);
+        return;
+      }
+      if (!['normal', 'normal_reverse', 'normal_reverse_by_audio'].includes(b.playback_type ?? '')) {
+        code(res, 40000, 'invalid playback_type');
+        return;
+      }
+      const t: JoggTask = {
+        task_id: `jt_${randomUUID().slice(0, 8)}`,
+        video_url: b.video_url,
+        audio_url: b.audio_url,
+        playback_type: b.playback_type ?? 'normal',
+        status: 'pending',
+        queries: 0,
+        created_at: Math.floor(Date.now() / 1000),
+      };
+      tasks.set(t.task_id, t);
+      fake.quota -= 1;
+      if (faults.loseCreateAnswer > 0) {
+        faults.loseCreateAnswer -= 1;
+        req.socket.destroy();
+        return;
+      }
+      ok(res, { task_id: t.task_id, status: 'pending' });
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/v2/lip_sync_video/')) {
+      if (faults.queryHtml503 > 0) {
+        faults.queryHtml503 -= 1;
+        res.writeHead(503, { 'content-type': 'text/html' }).end('<html>503 Service Unavailable</html>');
+        return;
+      }
+      const t = tasks.get(decodeURIComponent(path.slice('/v2/lip_sync_video/'.length)));
+      if (!t) {
+        code(res, 10104, 'task not found');
+        return;
+      }
+      t.queries += 1;
+      advance(t);
+      ok(res, view(t));
+      return;
+    }
+    if (req.method === 'GET' && path === '/v2/user/remaining_quota') {
+      ok(res, { remaining_quota: fake.quota });
+      return;
+    }
+    // Fail loudly on anything unexpected.
+    res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 50000, msg: `fake: unexpected ${req.method} ${path}` }));
+  });
+
+  function advance(t: JoggTask) {
+    if (t.status === 'success' || t.status === 'failed') return;
+    if (t.queries >= faults.queriesToFinish) {
+      t.status = faults.failTasks ? 'failed' : 'success';
+      t.completed_at = Math.floor(Date.now() / 1000);
+    } else if (t.queries >= 1) {
+      t.status = 'processing';
+    }
+  }
+
+  function view(t: JoggTask) {
+    const out: Record<string, unknown> = { task_id: t.task_id, status: t.status, created_at: t.created_at };
+    if (t.status === 'success') {
+      out.completed_at = t.completed_at;
+      out.data = faults.wrongTypes
+        ? { result_url: 12345, cover_url: ['x'], duration_seconds: 'long' }
+        : { result_url: faults.resultUrl ?? `${base}/result/${t.task_id}.mp4`, cover_url: `${base}/result/${t.task_id}.jpg`, duration_seconds: 12.5 };
+    }
+    if (t.status === 'failed') out.error = { message: faults.failTasks };
+    return out;
+  }
+
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.url = base;
+  return fake;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type App, type AppOptions, createApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { createServer } from '../../src/server.js';
+import { fastClock } from './clock.js';
+import { captureStream } from './log.js';
+
+export interface TestEnv {
+  root: string;
+  home: string;
+  work: string;
+  outputs: string;
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+/** A temp sandbox: a fake $HOME, a work folder (the allowed input root) and LIPSYNC_HOME. */
+export function testEnv(extra: Record<string, string> = {}): TestEnv {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'lipsync-test-')));
+  const home = join(root, 'home');
+  const work = join(home, 'work');
+  const outputs = join(root, 'lipsync', 'outputs');
+  mkdirSync(work, { recursive: true });
+  const env: Record<string, string> = {
+    HOME: home,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LIPSYNC_HOME: join(root, 'lipsync'),
+    LIPSYNC_ALLOWED_DIRS: home,
+    LIPSYNC_LOG_LEVEL: 'debug',
+    JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: '10',
+    ...extra,
+  };
+  return { root, home, work, outputs, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export function writeBytes(path: string, seed: string, size = 4096): string {
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) buf[i] = (seed.charCodeAt(i % seed.length) + i) & 0xff;
+  writeFileSync(path, buf);
+  return path;
+}
+
+export interface Harness {
+  app: App;
+  client: Client;
+  clock: Clock;
+  logs: string[];
+  call(name: string, args: Record<string, unknown>, opts?: { onprogress?: (p: unknown) => void; signal?: AbortSignal }): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
+export async function harness(env: Record<string, string>, opts: AppOptions & { clock?: Clock } = {}): Promise<Harness> {
+  const clock = opts.clock ?? fastClock();
+  const { stream, lines } = captureStream();
+  const config = loadConfig({ env });
+  const app = await createApp(config, { media: {}, ...opts, clock, logStream: stream, cwd: env.HOME });
+  const server = createServer(app);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: {} });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  return {
+    app,
+    client,
+    clock,
+    logs: lines,
+    async call(name, args, o = {}) {
+      return (await client.callTool({ name, arguments: args }, undefined, {
+        onprogress: o.onprogress as never,
+        signal: o.signal,
+        timeout: 120_000,
+      })) as CallToolResult;
+    },
+    async close() {
+      await client.close();
+      await server.close();
+      await app.close(2000);
+    },
+  };
+}
+
+export function structured<T = Record<string, unknown>>(r: CallToolResult): T {
+  if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+  return r.structuredContent as T;
+}
+
+export function errorOf(r: CallToolResult): { code: string; message: string; hint?: string } {
+  if (!r.isError) throw new Error(`expected an error, got ${JSON.stringify(r.structuredContent)}`);
+  const text = (r.content[0] as { text: string }).text;
+  try {
+    return (JSON.parse(text) as { error: { code: string; message: string; hint?: string } }).error;
+  } catch {
+    return { code: 'sdk', message: text };
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { PLAYBACK_TYPES } from '../src/config.js';
+import { AppError } from '../src/errors.js';
+import type { JsonObject } from '../src/providers/provider.js';
+import { defineTool } from './define.js';
+import { createShape, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
+import { summarize } from './summary.js';
+
+export const createLipSync = defineTool({
+  name: 'create_lip_sync',
+  title: 'Create lip-sync job',
+  description:
+    'Start (or reuse) a lip-sync job: a video (or, with provider "director", an image) plus an audio track. ' +
+    'Answers at once with a task_id; identical inputs — even copied to another path — return the same task (reused: true) and are never paid twice. ' +
+    'Then call get_task_status with wait_seconds: 50 until status is success or failed, and download_result to save the video. ' +
+    'Never call this again for a task that is pending or processing. A failed task is returned as is unless force_recreate is true (which pays again).',
+  input: {
+    video: mediaInput('Video to lip-sync').optional(),
+    image: mediaInput('Still face image (provider "director" only)').optional(),
+    audio: mediaInput('Speech audio to sync to'),
+    provider: providerInput,
+    playback_type: z
+      .enum(PLAYBACK_TYPES)
+      .optional()
+      .describe('How the video is fitted to the audio: normal (play once), normal_reverse (forward/backward), normal_reverse_by_audio (extend to the audio). Default normal.'),
+    align: z.enum(['auto', 'off']).optional().describe('Local engine only: shift the audio to match the speech already in the video (default auto).'),
+    force_recreate: z.boolean().optional().describe('Only when the user explicitly asks to regenerate a finished or failed task. Pays again.'),
+    wait_seconds: waitSecondsInput,
+  },
+  output: createShape,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async handle(args, ctx, call) {
+    if (!args.video && !args.image) {
+      throw new AppError('invalid_input', 'A video (or an image) is required.', { hint: 'Pass `video` as a file path or URL.' });
+    }
+    if (args.video && args.image) {
+      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', { hint: 'Use `video` for video lip sync, `image` for a talking still.' });
+    }
+    const provider = ctx.jobs.pickProvider(args.provider, 'lip_sync');
+    const params: JsonObject = {};
+    if (provider.capabilities.playbackTypes) params.playback_type = args.playback_type ?? ctx.config.jogg.defaultPlaybackType;
+    else if (args.playback_type && args.playback_type !== 'normal') {
+      throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, { hint: 'Leave playback_type out, or use provider "jogg" or "local".' });
+    }
+    if (provider.name === 'local') params.align = args.align ?? 'auto';
+    const res = await ctx.jobs.create(
+      {
+        provider: provider.name,
+        kind: 'lip_sync',
+        inputs: { video: args.video, image: args.image, audio: args.audio },
+        params,
+        forceRecreate: args.force_recreate,
+        waitSeconds: args.wait_seconds,
+      },
+      call,
+    );
+    return { structured: res, text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}` };
+  },
+});

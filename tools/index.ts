@@ -1,0 +1,10 @@
+import { checkCredits } from './check-credits.js';
+import { createLipSync } from './create-lip-sync.js';
+import type { AnyTool } from './define.js';
+import { downloadResultTool } from './download-result.js';
+import { getTaskStatus } from './get-task-status.js';
+import { listTasks } from './list-tasks.js';
+import { uploadAsset } from './upload-asset.js';
+
+/** Every tool, in the order clients list them. A tool whose provider cannot work is filtered in server.ts. */
+export const ALL_TOOLS: AnyTool[] = [createLipSync, getTaskStatus, downloadResultTool, listTasks, checkCredits, uploadAsset];

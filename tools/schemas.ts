@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const userErrorShape = z.object({ code: z.string(), message: z.string(), hint: z.string().optional(), details: z.record(z.unknown()).optional() });
+
+/** The task snapshot every task tool returns. */
+export const taskViewShape = {
+  task_id: z.string().describe("This server's task id: stable across providers and restarts."),
+  provider: z.string(),
+  kind: z.string(),
+  status: z.enum(['pending', 'processing', 'success', 'failed', 'unknown']),
+  stage: z.string().optional().describe('While pending: preparing (uploads) or submitting.'),
+  completed: z.boolean(),
+  provider_task_id: z.string().optional(),
+  result_url: z.string().optional(),
+  cover_url: z.string().optional(),
+  duration_seconds: z.number().optional(),
+  progress: z.number().optional(),
+  message: z.string().optional(),
+  stalled: z.boolean().optional(),
+  gave_up: z.boolean().optional(),
+  error: userErrorShape.optional(),
+  warnings: z.array(z.string()),
+  extra: z.record(z.unknown()).optional(),
+  created_at: z.string(),
+  completed_at: z.string().optional(),
+  next_poll_seconds: z.number().optional(),
+  next_step: z.string().describe('What to do next, in words.'),
+};
+
+export const createShape = {
+  action: z.enum(['created_new_task', 'reused_existing_task']),
+  reused: z.boolean(),
+  ...taskViewShape,
+};
+
+export const waitSecondsInput = z
+  .number()
+  .int()
+  .min(0)
+  .max(50)
+  .optional()
+  .describe('Seconds to wait for completion before answering (0-50, default 0). Progress notifications are sent while waiting.');
+
+export const providerInput = z
+  .enum(['local', 'jogg', 'nemovideo', 'director'])
+  .optional()
+  .describe('Provider: "local" (offline, no account; aligns audio, does not re-animate the mouth), "jogg", "nemovideo", "director". Default: LIPSYNC_DEFAULT_PROVIDER, else the first with a key set, else local.');
+
+const MAX_PATH = 4096;
+export const mediaInput = (what: string) => z.string().min(1).max(MAX_PATH).describe(`${what}: a local file path (under an allowed folder) or an http(s) URL.`);

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+import { mediaInput } from './schemas.js';
+
+export const uploadAsset = defineTool({
+  name: 'upload_asset',
+  title: 'Upload asset',
+  description:
+    'Upload a local file (or register a URL) with a provider ahead of time and get its asset URL. Cached by content: the same bytes are never uploaded twice. ' +
+    'Not needed before create_lip_sync, which uploads for you.',
+  input: {
+    file: mediaInput('File to upload'),
+    role: z.enum(['video', 'audio', 'image']).optional().describe('What the file is (default video).'),
+    provider: z.enum(['jogg', 'nemovideo']).optional().describe('Provider to upload to (default: the default provider).'),
+  },
+  output: {
+    provider: z.string(),
+    url: z.string(),
+    cached: z.boolean().describe('True when these bytes were uploaded before and the earlier URL was reused.'),
+    sha256: z.string().optional(),
+    size: z.number().optional(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async handle(args, ctx, call) {
+    const r = await ctx.jobs.uploadAsset(args.provider, args.file, args.role ?? 'video', call);
+    return { structured: r, text: `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}` };
+  },
+});
