@@ -10,7 +10,8 @@ import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
-import { createProviders } from './providers/index.js';
+import { closeProviders, createProviders } from './providers/index.js';
+import { preflight as runPreflight } from './media/preflight.js';
 import type { Provider, ProviderName } from './providers/provider.js';
 import { Redactor } from './redact.js';
 import { VERSION } from './version.js';
@@ -36,7 +37,8 @@ export interface AppOptions {
   providers?: (built: Map<ProviderName, Provider>, app: Omit<App, 'providers' | 'jobs' | 'close'>) => Map<ProviderName, Provider>;
   /** Skip the ffmpeg lookup and use these (tests). */
   media?: FfmpegTools;
-  preflight?: PreflightFn;
+  /** Replace the ffprobe preflight (tests), or `false` to skip it. */
+  preflight?: PreflightFn | false;
   /** Where logs go instead of stderr (tests capture them to check redaction). */
   logStream?: NodeJS.WritableStream;
   cwd?: string;
@@ -72,7 +74,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,
     leaseMs: config.submitLeaseMs,
-    preflight: opts.preflight,
+    preflight:
+      opts.preflight === false
+        ? undefined
+        : (opts.preflight ??
+          (({ inputs, provider, signal }) =>
+            runPreflight({ inputs, provider, signal, ffprobePath: media.ffprobe?.path, ffmpegPath: media.ffmpeg?.path }))),
     submitWaitMs: opts.submitWaitMs,
   });
   return {
@@ -81,6 +88,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     jobs,
     async close(drainMs = 5000) {
       await jobs.drain(drainMs);
+      await closeProviders(providers);
       ledger.close();
       await http.close();
     },

@@ -32,12 +32,13 @@ async function main(argv: string[]): Promise<void> {
       return stdioCommand();
     case 'serve':
       return stdioCommand();
+    // One-shot commands exit when done, even if a socket or timer lingers.
     case 'run':
-      return runCommand(rest);
+      return runCommand(rest).then(() => process.exit(0));
     case 'credits':
-      return creditsCommand(rest);
+      return creditsCommand(rest).then(() => process.exit(0));
     case 'doctor':
-      return doctorCommand(rest);
+      return doctorCommand(rest).then(() => process.exit(0));
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -82,6 +82,8 @@ export interface LoadOptions {
   homeDir?: string;
   /** Flag overrides already parsed by the CLI (same names as the env vars). */
   overrides?: Record<string, string | undefined>;
+  /** Defaults for variables the environment does not set (e.g. a quieter log level for the CLI). */
+  defaults?: Record<string, string>;
 }
 
 const TEMPLATE_RE = /^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$|^<[^>]+>$/;
@@ -185,7 +187,7 @@ export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] =
 ];
 
 export function loadConfig(opts: LoadOptions = {}): Config {
-  const env = { ...(opts.env ?? process.env), ...stripUndefined(opts.overrides ?? {}) };
+  const env = { ...(opts.defaults ?? {}), ...(opts.env ?? process.env), ...stripUndefined(opts.overrides ?? {}) };
   const homeDir = opts.homeDir ?? env.HOME ?? homedir();
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

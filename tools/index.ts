@@ -2,9 +2,22 @@ import { checkCredits } from './check-credits.js';
 import { createLipSync } from './create-lip-sync.js';
 import type { AnyTool } from './define.js';
 import { downloadResultTool } from './download-result.js';
+import { editVideo } from './edit-video.js';
+import { exportRender } from './export-render.js';
+import { generateVideo } from './generate-video.js';
 import { getTaskStatus } from './get-task-status.js';
 import { listTasks } from './list-tasks.js';
 import { uploadAsset } from './upload-asset.js';
 
 /** Every tool, in the order clients list them. A tool whose provider cannot work is filtered in server.ts. */
-export const ALL_TOOLS: AnyTool[] = [createLipSync, getTaskStatus, downloadResultTool, listTasks, checkCredits, uploadAsset];
+export const ALL_TOOLS: AnyTool[] = [
+  createLipSync,
+  getTaskStatus,
+  downloadResultTool,
+  listTasks,
+  checkCredits,
+  uploadAsset,
+  generateVideo,
+  editVideo,
+  exportRender,
+];

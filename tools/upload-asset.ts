@@ -11,7 +11,7 @@ export const uploadAsset = defineTool({
   input: {
     file: mediaInput('File to upload'),
     role: z.enum(['video', 'audio', 'image']).optional().describe('What the file is (default video).'),
-    provider: z.enum(['jogg', 'nemovideo']).optional().describe('Provider to upload to (default: the default provider).'),
+    provider: z.enum(['jogg']).optional().describe('Provider to upload to (Jogg; NemoVideo uploads belong to a session and happen inside create_lip_sync).'),
   },
   output: {
     provider: z.string(),
@@ -22,7 +22,7 @@ export const uploadAsset = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
-    const r = await ctx.jobs.uploadAsset(args.provider, args.file, args.role ?? 'video', call);
+    const r = await ctx.jobs.uploadAsset(args.provider ?? 'jogg', args.file, args.role ?? 'video', call);
     return { structured: r, text: `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}` };
   },
 });

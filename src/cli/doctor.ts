@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { VERSION } from '../version.js';
-import { appOptionsForCli } from './shared.js';
+import { appOptionsForCli, CLI_DEFAULTS } from './shared.js';
 
 export interface DoctorReport {
   version: string;
@@ -21,7 +21,7 @@ export interface DoctorReport {
 }
 
 export async function doctorCommand(argv: string[]): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig({ defaults: CLI_DEFAULTS });
   const app = await createApp(config, appOptionsForCli(config));
   try {
     const report = buildReport(app);

@@ -9,7 +9,7 @@ import { AppError } from '../errors.js';
 import type { TaskView } from '../jobs/view.js';
 import type { JsonObject } from '../providers/provider.js';
 import { failJson, printJson } from './output.js';
-import { appOptionsForCli } from './shared.js';
+import { appOptionsForCli, CLI_DEFAULTS } from './shared.js';
 
 const OPTIONS = {
   video: { type: 'string' },
@@ -31,6 +31,7 @@ export async function runCommand(argv: string[]): Promise<void> {
   try {
     const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
     const config = loadConfig({
+      defaults: CLI_DEFAULTS,
       overrides: {
         JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: values['poll-interval-seconds'],
         JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS: values['max-wait-seconds'],

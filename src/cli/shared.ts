@@ -5,3 +5,6 @@ import type { Config } from '../config.js';
 export function appOptionsForCli(config: Config): AppOptions {
   return { submitWaitMs: Math.max(45_000, config.jogg.maxWaitSeconds * 1000) };
 }
+
+/** Commands print their own progress lines; routine logs would only repeat them. */
+export const CLI_DEFAULTS: Record<string, string> = { LIPSYNC_LOG_LEVEL: 'warn' };

@@ -608,7 +608,12 @@ export class JobService {
       if (left <= 0) return row;
       const mine = this.inflight.get(id);
       if (mine) {
-        await Promise.race([mine, this.d.clock.sleep(left, signal).catch(() => undefined)]);
+        const stop = new AbortController();
+        const onAbort = () => stop.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        await Promise.race([mine.catch(() => undefined), this.d.clock.sleep(left, stop.signal).catch(() => undefined)]);
+        stop.abort();
+        signal.removeEventListener('abort', onAbort);
       } else {
         await this.sleepOrUpdate(id, Math.min(left, 500), signal).catch(() => undefined);
       }

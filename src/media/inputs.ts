@@ -51,7 +51,10 @@ export function extensionOf(name: string): string {
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
 
 function bad(role: InputRole, message: string, hint: string): AppError {
-  return new AppError('invalid_input', `${capitalize(role)} input: ${message}`, { hint, details: { input: role } });
+  return new AppError('invalid_input', `${capitalize(role)} input: ${message}`, {
+    hint,
+    details: { input: role },
+  });
 }
 
 function capitalize(s: string): string {
@@ -70,11 +73,17 @@ export function resolveUrl(raw: string, role: InputRole): ResolvedInput {
     throw bad(
       role,
       `${url.protocol.replace(':', '')}:// URLs are not accepted; only http and https.`,
-      url.protocol === 'file:' ? 'Pass the local path itself (e.g. /home/me/talk.mp4) instead of a file:// URL.' : 'Use an http(s) URL, or download the file and pass its local path.',
+      url.protocol === 'file:'
+        ? 'Pass the local path itself (e.g. /home/me/talk.mp4) instead of a file:// URL.'
+        : 'Use an http(s) URL, or download the file and pass its local path.',
     );
   }
   if (url.username || url.password) {
-    throw bad(role, 'the URL contains a user name or password.', 'Remove the credentials from the URL; use a signed or public URL instead.');
+    throw bad(
+      role,
+      'the URL contains a user name or password.',
+      'Remove the credentials from the URL; use a signed or public URL instead.',
+    );
   }
   if (!url.hostname) throw bad(role, 'the URL has no host.', 'Pass a complete http(s) URL.');
   url.hash = '';
@@ -84,7 +93,11 @@ export function resolveUrl(raw: string, role: InputRole): ResolvedInput {
 }
 
 /** Resolves a user-given path or URL to a checked input. */
-export async function resolveInput(raw: string, role: InputRole, policy: InputPolicy): Promise<ResolvedInput> {
+export async function resolveInput(
+  raw: string,
+  role: InputRole,
+  policy: InputPolicy,
+): Promise<ResolvedInput> {
   const given = raw.trim();
   if (!given) throw bad(role, 'empty value.', `Pass a local file path or an http(s) URL for the ${role}.`);
   if (given.includes('\0')) throw bad(role, 'the path contains a NUL byte.', 'Pass a plain file path.');
@@ -94,13 +107,18 @@ export async function resolveInput(raw: string, role: InputRole, policy: InputPo
   const scheme = SCHEME_RE.exec(given);
   if (scheme && !/^[a-z]:[\\/]/i.test(given)) return resolveUrl(given, role);
   if (/^[a-z]:[\\/]/i.test(given) && sep === '/') {
-    throw bad(role, `"${given}" is a Windows drive path, and this server runs on a POSIX system.`, 'Pass the path as this machine sees it.');
+    throw bad(
+      role,
+      `"${given}" is a Windows drive path, and this server runs on a POSIX system.`,
+      'Pass the path as this machine sees it.',
+    );
   }
   return resolveLocal(given, role, policy);
 }
 
 async function resolveLocal(given: string, role: InputRole, policy: InputPolicy): Promise<ResolvedInput> {
-  const expanded = given === '~' ? policy.homeDir : given.startsWith('~/') ? join(policy.homeDir, given.slice(2)) : given;
+  const expanded =
+    given === '~' ? policy.homeDir : given.startsWith('~/') ? join(policy.homeDir, given.slice(2)) : given;
   const absolute = isAbsolute(expanded) ? expanded : resolve(policy.cwd, expanded);
   let real: string;
   try {
@@ -108,9 +126,18 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw bad(role, `file not found: ${given}`, 'Check the path (absolute paths are safest) and that the file exists.');
+      throw bad(
+        role,
+        `file not found: ${given}`,
+        'Check the path (absolute paths are safest) and that the file exists.',
+      );
     }
-    if (code === 'EACCES') throw bad(role, `permission denied: ${given}`, 'Make the file readable by the user running the server.');
+    if (code === 'EACCES')
+      throw bad(
+        role,
+        `permission denied: ${given}`,
+        'Make the file readable by the user running the server.',
+      );
     throw bad(role, `cannot open ${given} (${code ?? 'error'}).`, 'Check the path.');
   }
   const roots = await realRoots(policy.allowedDirs);
@@ -125,12 +152,18 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
   }
   const rel = relative(root, real);
   if (rel.split(sep).some((seg) => seg.startsWith('.'))) {
-    throw bad(role, `${given} is inside a hidden folder or is a hidden file; those are never read.`, 'Copy the media to an ordinary folder.');
+    throw bad(
+      role,
+      `${given} is inside a hidden folder or is a hidden file; those are never read.`,
+      'Copy the media to an ordinary folder.',
+    );
   }
   const st = await stat(real);
-  if (st.isDirectory()) throw bad(role, `${given} is a directory, not a file.`, 'Pass the media file inside it.');
+  if (st.isDirectory())
+    throw bad(role, `${given} is a directory, not a file.`, 'Pass the media file inside it.');
   if (!st.isFile()) throw bad(role, `${given} is not a regular file.`, 'Pass an ordinary media file.');
-  if (st.size === 0) throw bad(role, `${given} is empty (0 bytes).`, 'Check that the file was written completely.');
+  if (st.size === 0)
+    throw bad(role, `${given} is empty (0 bytes).`, 'Check that the file was written completely.');
   if (st.size > policy.maxBytes) {
     throw bad(
       role,

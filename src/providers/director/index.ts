@@ -1,0 +1,397 @@
+/**
+ * The Director: text/image-to-video and lip sync through the agent gateway (GATEWAY_TOKEN) or, without
+ * a gateway token, the direct API (SJINN_API_KEY). The gateway token wins when both are set: it is the
+ * platform-level, billed path the seed prescribes, and the direct key is an opt-in for users without it.
+ *
+ * Paying twice is the failure that matters, so `start` resends a create only when the answer proves no
+ * task exists (see api.ts), at most twice, 30 s apart on the injected clock. A timeout or reset after
+ * sending is thrown for the JobService to mark `unknown` — never a blind resubmit. When the user named
+ * no model and a create fails outright, the next model of the chain is tried (agent -> Veo3 -> Sora2)
+ * and every snapshot says so.
+ */
+
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+import type { HttpClient } from '../../http/client.js';
+import type { Logger } from '../../logger.js';
+import type {
+  Credits,
+  InputRole,
+  JobRequest,
+  Json,
+  JsonObject,
+  PrepareContext,
+  Provider,
+  ResolvedInput,
+  Snapshot,
+  StartContext,
+  StartResult,
+  StatusContext,
+  TaskKind,
+  Timing,
+} from '../provider.js';
+import { NO_TASK_CREATED } from '../provider.js';
+import { type ApiType, type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
+import { credentialState, mustAuth, resolveAuth } from './auth.js';
+import {
+  buildGenerateSpec,
+  buildImageLipSyncSpec,
+  buildVideoLipSyncSpec,
+  type CreateSpec,
+  resolveModelChoice,
+} from './choice.js';
+import { DailyLimitMemory } from './limit.js';
+import { toSnapshot } from './snapshot.js';
+import { isObj, MISSING_FIX, SERVICE, scrubJson } from './text.js';
+
+export {
+  aspectFromPlatform,
+  type ModelChoice,
+  resolveModelChoice,
+  TEMPLATE_IDS,
+  TOOL_TYPES,
+} from './choice.js';
+export { namesVendor } from './text.js';
+
+export interface DirectorProviderDeps {
+  config: Config['director'];
+  http: HttpClient;
+  clock: Clock;
+  log: Logger;
+  /** Optional JSON file remembering the last daily-limit refusal (for `credits()` across runs). */
+  stateFile?: string;
+}
+
+/** Seed rule: a create is retried at most twice, 30 s apart, and only when no task could exist. */
+export const CREATE_RETRIES = 2;
+export const CREATE_RETRY_DELAY_MS = 30_000;
+
+const VIDEO_TIMING: Timing = { pollIntervalMs: 15_000, stallPolls: 20, giveUpAfterMs: 10 * 60_000 };
+const IMAGE_AUDIO_TIMING: Timing = { pollIntervalMs: 10_000, stallPolls: 20, giveUpAfterMs: 5 * 60_000 };
+
+interface PreparedPlan {
+  kind: TaskKind;
+  /** Creates to try in order; more than one only for the auto model's fallback chain. */
+  specs: CreateSpec[];
+  notes: string[];
+}
+
+export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
+  const { config, clock, log } = deps;
+  const api = new DirectorApi({
+    http: deps.http,
+    gatewayUrl: config.gatewayUrl,
+    directUrl: config.sjinnBaseUrl,
+  });
+  const limits = new DailyLimitMemory(clock, log, deps.stateFile);
+
+  const authFor = (preferred?: Via) => resolveAuth(config, preferred);
+  const credentials = () => credentialState(config);
+  const requireAuth = (preferred?: Via) => mustAuth(config, preferred);
+
+  async function prepare(request: JobRequest): Promise<JsonObject> {
+    requireAuth();
+    const { params, inputs } = request;
+    let plan: PreparedPlan;
+    if (request.kind === 'generate_video') {
+      const prompt = typeof params.prompt === 'string' ? params.prompt.trim() : '';
+      if (!prompt) {
+        throw new AppError('invalid_input', 'The Director needs a prompt describing the video.', {
+          hint: 'Pass prompt: a sentence or two about the scene, camera and mood.',
+        });
+      }
+      const media = {
+        image: urlOf(inputs.image, 'image'),
+        video: urlOf(inputs.video, 'video'),
+        audio: urlOf(inputs.audio, 'audio'),
+      };
+      const choice = resolveModelChoice(params, {
+        hasImage: !!media.image,
+        hasOtherMedia: !!(media.video || media.audio),
+      });
+      plan = {
+        kind: 'generate_video',
+        specs: choice.chain.map((m) => buildGenerateSpec(m, choice, prompt, media)),
+        notes: choice.notes,
+      };
+    } else if (request.kind === 'lip_sync') {
+      const audio = urlOf(inputs.audio, 'audio');
+      const video = urlOf(inputs.video, 'video');
+      const image = urlOf(inputs.image, 'image');
+      if (!audio || (!video && !image)) {
+        throw new AppError(
+          'invalid_input',
+          'Lip sync on The Director needs an audio track plus a video or a still image of a face.',
+          {
+            hint: 'Pass audio and either video or image (as http(s) URLs).',
+          },
+        );
+      }
+      if (video && image) {
+        throw new AppError('invalid_input', 'Pass either a video or an image with the audio, not both.', {
+          hint: 'A still image becomes a talking video; a video gets its lips re-synced.',
+        });
+      }
+      const quality = params.quality === 'cheap' ? 'cheap' : 'quality';
+      const extra =
+        typeof params.instruction === 'string' ? params.instruction.trim() || undefined : undefined;
+      const spec = image
+        ? buildImageLipSyncSpec(image, audio)
+        : buildVideoLipSyncSpec(video as string, audio, quality, extra);
+      plan = { kind: 'lip_sync', specs: [spec], notes: [] };
+    } else {
+      throw new AppError('unsupported', `The Director does not do "${request.kind}" jobs.`, {
+        hint: 'The Director supports generate_video and lip_sync.',
+      });
+    }
+    return plan as unknown as JsonObject;
+  }
+
+  /** One model: the create plus at most two resends, only while the answers prove no task exists. */
+  async function createWithRetries(
+    auth: DirectorAuth,
+    spec: CreateSpec,
+    ctx: StartContext,
+  ): Promise<CreateOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await api.create(auth, spec, ctx.signal);
+      if (outcome.kind !== 'retry' || attempt >= CREATE_RETRIES) return outcome;
+      ctx.progress(
+        `${SERVICE}: ${outcome.reason} (no video was started); trying again in 30 s (attempt ${attempt + 2} of ${CREATE_RETRIES + 1}).`,
+      );
+      try {
+        await clock.sleep(CREATE_RETRY_DELAY_MS, ctx.signal);
+      } catch (err) {
+        throw new AppError('timeout', `Stopped while waiting to retry; ${SERVICE} did not start a video.`, {
+          details: { [NO_TASK_CREATED]: true },
+          cause: err,
+        });
+      }
+    }
+  }
+
+  async function start(prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
+    const plan = readPlan(prepared);
+    const auth = requireAuth();
+    const failures: { spec: CreateSpec; reason: string; error: AppError }[] = [];
+    for (const [i, spec] of plan.specs.entries()) {
+      // Unknown outcomes (sent, answer lost) throw out of here: never fall back after those.
+      const outcome = await createWithRetries(auth, spec, ctx);
+      if (outcome.kind === 'created') {
+        return created(
+          spec,
+          outcome,
+          auth.via,
+          plan,
+          failures.map((f) => ({ label: f.spec.label, model: f.spec.model, reason: f.reason })),
+        );
+      }
+      if (outcome.error.code === 'daily_limit') limits.record();
+      if (outcome.kind === 'fatal') throw outcome.error;
+      failures.push({ spec, reason: outcome.reason, error: outcome.error });
+      const next = plan.specs[i + 1];
+      if (next)
+        ctx.progress(
+          `${SERVICE}: ${failName(spec, false)} failed to start (${outcome.reason}); trying ${next.label} instead.`,
+        );
+    }
+    const last = failures[failures.length - 1];
+    if (!last) throw new AppError('internal', 'The Director had nothing to start.');
+    if (failures.length === 1) throw last.error;
+    const summary = failures.map((f) => `${f.spec.label}: ${f.reason}`).join('; ');
+    throw new AppError(last.error.code, `${SERVICE} could not start the video with any model (${summary}).`, {
+      hint: last.error.hint ?? 'Nothing was charged; try again later.',
+      retryable: last.error.retryable,
+      details: {
+        ...last.error.details,
+        [NO_TASK_CREATED]: true,
+        models_tried: failures.map((f) => f.spec.label),
+      },
+    });
+  }
+
+  function created(
+    spec: CreateSpec,
+    outcome: Extract<CreateOutcome, { kind: 'created' }>,
+    via: Via,
+    plan: PreparedPlan,
+    failures: { label: string; model: string; reason: string }[],
+  ): StartResult {
+    const operation: JsonObject = {
+      api: outcome.api,
+      id: outcome.id,
+      model: spec.model,
+      model_label: spec.label,
+      media: 'video',
+      created_at: new Date(clock.now()).toISOString(),
+      via,
+    };
+    if (spec.api === 'tool') operation.tool_type = spec.tool_type;
+    if (outcome.corrected) operation.requested_api = spec.api;
+    if (failures.length > 0) {
+      const parts = failures.map((f, i) => `${failName(f, i === 0)} failed to start (${f.reason})`);
+      operation.fallback_note = `${parts.join('; ')}; used ${spec.label} instead.`;
+    }
+    if (plan.notes.length > 0) operation.notes = plan.notes;
+    log.info(
+      { provider: 'director', api: outcome.api, model: spec.model, corrected: outcome.corrected },
+      'task created',
+    );
+    return {
+      operation,
+      providerTaskId: outcome.id,
+      snapshot: { status: 'pending', providerStatus: 'created', extra: extraOf(operation) },
+    };
+  }
+
+  async function status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot> {
+    const op = readOperation(operation);
+    const auth = requireAuth(op.via);
+    const body = await api.query(auth, op.api, op.id, ctx.signal);
+    const snap = toSnapshot(body, extraOf(operation));
+    // The gateway may say late that the task is of the other type; store the corrected handle.
+    const corrected = isObj(body)
+      ? ((isObj(body.data) ? body.data._corrected_api : undefined) ?? body._corrected_api)
+      : undefined;
+    if ((corrected === 'tool' || corrected === 'agent') && corrected !== op.api) {
+      snap.operation = { ...operation, api: corrected, requested_api: op.api };
+    }
+    return snap;
+  }
+
+  async function credits(signal: AbortSignal): Promise<Credits> {
+    const state = credentials();
+    const auth = authFor();
+    if (!state.configured || !auth)
+      return { provider: 'director', configured: false, summary: state.fix ?? MISSING_FIX };
+    const limit = limits.current();
+    const balance: JsonObject = {
+      path: auth.via,
+      daily_limit_reached: !!limit,
+      daily_limits_by_plan: { starter: 5, pro: 10, power: 30, byok: 5 },
+    };
+    const parts = [
+      auth.via === 'gateway'
+        ? `Configured through the agent gateway (token from ${auth.source}).`
+        : 'Configured with a direct API key.',
+    ];
+    if (limit) {
+      balance.daily_limit_seen_at = new Date(limit.seenAt).toISOString();
+      balance.resets_at = new Date(limit.resetsAt).toISOString();
+      parts.push(
+        `Daily video limit reached at ${clockTime(limit.seenAt)}; it resets at midnight (about ${new Date(limit.resetsAt).toLocaleString()}).`,
+      );
+    } else {
+      parts.push('Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5.');
+    }
+    if (auth.via === 'direct') {
+      try {
+        const account = scrubJson(await api.account(auth, signal)) as Json;
+        balance.account = account;
+        const amount = creditAmount(account);
+        if (amount !== undefined) parts.push(`${amount} credits remaining.`);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        balance.account_error = err.message;
+        parts.push(`The account status could not be read: ${err.message}`);
+      }
+    }
+    return { provider: 'director', configured: true, summary: parts.join(' '), balance };
+  }
+
+  return {
+    name: 'director',
+    displayName: SERVICE,
+    capabilities: {
+      kinds: ['generate_video', 'lip_sync'],
+      formats: {
+        image: ['jpg', 'jpeg', 'png', 'webp'],
+        audio: ['mp3', 'wav', 'm4a', 'aac'],
+        video: ['mp4', 'mov', 'webm'],
+      },
+      paid: true,
+    },
+    credentials,
+    // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.
+    timing: (kind: TaskKind): Timing => ({
+      ...(kind === 'generate_video' || kind === 'lip_sync' ? VIDEO_TIMING : IMAGE_AUDIO_TIMING),
+    }),
+    prepare: (request: JobRequest, _ctx: PrepareContext) => prepare(request),
+    start,
+    status,
+    credits,
+  };
+}
+
+/** The Director takes URLs only and has no upload endpoint, so a local file can't be sent. */
+function urlOf(input: ResolvedInput | undefined, role: InputRole): string | undefined {
+  if (!input) return undefined;
+  if (input.type === 'url') return input.url;
+  throw new AppError(
+    'invalid_input',
+    `The Director needs the ${role} as an http(s) URL; upload it somewhere public or pass a URL.`,
+    {
+      hint: `"${input.filename}" is a local file, and The Director has no upload endpoint. Put it on a public host (a storage bucket, your own server) and pass its https URL.`,
+      details: { role },
+    },
+  );
+}
+
+function failName(f: { model: string; label: string }, first: boolean): string {
+  if (f.model === 'auto') return first ? 'The auto model' : 'the auto model';
+  return f.label;
+}
+
+function extraOf(operation: JsonObject): JsonObject {
+  const extra: JsonObject = {};
+  for (const key of ['model_label', 'api', 'fallback_note', 'notes', 'tool_type'] as const) {
+    const v = operation[key];
+    if (v !== undefined) extra[key === 'model_label' ? 'model' : key] = v;
+  }
+  return extra;
+}
+
+function readPlan(prepared: JsonObject): PreparedPlan {
+  const specs = prepared.specs;
+  const ok =
+    Array.isArray(specs) &&
+    specs.length > 0 &&
+    specs.every((s) => isObj(s) && (s.api === 'agent' || s.api === 'tool') && typeof s.label === 'string');
+  if (!ok)
+    throw new AppError('internal', 'The prepared Director request is damaged; nothing was started.', {
+      details: { [NO_TASK_CREATED]: true },
+    });
+  const notes = Array.isArray(prepared.notes)
+    ? prepared.notes.filter((n): n is string => typeof n === 'string')
+    : [];
+  return { kind: prepared.kind as TaskKind, specs: specs as unknown as CreateSpec[], notes };
+}
+
+function readOperation(operation: JsonObject): { api: ApiType; id: string; via: Via | undefined } {
+  const { api, id, via } = operation;
+  if ((api !== 'agent' && api !== 'tool') || typeof id !== 'string' || !id) {
+    throw new AppError(
+      'invalid_input',
+      'This task handle does not belong to The Director (no api type or id).',
+      {
+        hint: 'Look the task up with list_tasks and query it by its task_id.',
+      },
+    );
+  }
+  return { api, id, via: via === 'gateway' || via === 'direct' ? via : undefined };
+}
+
+function clockTime(t: number): string {
+  return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** [I] The account answer's shape isn't documented; pick the first credit-like number. */
+function creditAmount(account: Json): number | undefined {
+  if (!isObj(account)) return undefined;
+  for (const key of ['credits', 'remaining_credits', 'balance', 'points', 'remaining']) {
+    const v = account[key];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * User-facing words for The Director. The seed forbids naming the vendor behind the gateway, and the
+ * backend's own error strings (or a host name inside a transport error) may contain it, so every text
+ * that came from outside passes through {@link scrub} before it reaches an AppError or a snapshot.
+ */
+export const SERVICE = 'The Director';
+
+/** Config names that legitimately contain the vendor word; they are settings, not branding. */
+const CONFIG_NAMES = /\bSJINN_(?:API_KEY|BASE_URL)\b/g;
+const VENDOR_WORD = /[\w.-]*sjinn[\w.-]*/gi;
+
+/** Removes the vendor's name (and hosts carrying it) from outside text, and bounds its length. */
+export function scrub(text: string, max = 300): string {
+  const parts = text.split(CONFIG_NAMES);
+  const names = text.match(CONFIG_NAMES) ?? [];
+  let out = '';
+  parts.forEach((part, i) => {
+    out += part.replace(VENDOR_WORD, 'the video backend');
+    if (i < names.length) out += names[i];
+  });
+  out = out.replace(/\s+/g, ' ').trim();
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+}
+
+/** True when `text` names the vendor outside of a config name (used by tests and a defensive check). */
+export function namesVendor(text: string): boolean {
+  return /sjinn/i.test(text.replace(CONFIG_NAMES, ''));
+}
+
+type Obj = Record<string, unknown>;
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The backend's own explanation, wherever the gateway or the direct envelope put it. */
+export function bodyMessage(body: unknown): string | undefined {
+  if (!isObj(body)) return undefined;
+  const data = isObj(body.data) ? body.data : {};
+  const err = isObj(body.error) ? body.error : {};
+  const candidates = [
+    body.errorMsg,
+    body.message,
+    err.message,
+    typeof body.error === 'string' ? body.error : undefined,
+    data.errorMsg,
+    data.error_msg,
+    data.error,
+    data.message,
+    data.fail_reason,
+  ];
+  for (const c of candidates) if (typeof c === 'string' && c.trim()) return scrub(c);
+  return undefined;
+}
+
+/** Whether an answer says "daily video limit" (the gateway's 429 body is `{error:'video_limit_reached'}`). */
+export function saysDailyLimit(body: unknown, text: string): boolean {
+  return (
+    /limit_reached|daily (?:video )?limit/i.test(text) ||
+    (isObj(body) && body.error === 'video_limit_reached')
+  );
+}
+
+export const DAILY_LIMIT_MESSAGE = 'Daily video limit reached for your plan; it resets at midnight.';
+export const DAILY_LIMIT_HINT =
+  'Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5. Nothing was started or charged; try again after midnight, or ask support about a larger plan.';
+
+export const MISSING_FIX =
+  "Video generation isn't configured on your agent yet. Contact support to enable it (or set GATEWAY_TOKEN).";
+
+/** {@link scrub} over every string in a JSON value (account data shown to the user). */
+export function scrubJson(value: unknown): unknown {
+  if (typeof value === 'string') return scrub(value, 1000);
+  if (Array.isArray(value)) return value.map(scrubJson);
+  if (isObj(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[namesVendor(k) ? 'backend' : k] = scrubJson(v);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,182 @@
+/**
+ * NemoVideo provider: lip sync and free-form edits through its chat agent (`/run_sse`), export of a
+ * session draft to mp4, uploads and credits. Works without any key (a free anonymous token is obtained
+ * and cached), so it is always "configured" unless NEMO_TOKEN is set to a template placeholder.
+ */
+import { type Clock, systemClock } from '../../clock.js';
+import { type Config, isUsableSecret } from '../../config.js';
+import { AppError } from '../../errors.js';
+import type { HttpClient } from '../../http/client.js';
+import type { Logger } from '../../logger.js';
+import type { Redactor } from '../../redact.js';
+import type {
+  CredentialState,
+  Credits,
+  InputRole,
+  JobRequest,
+  JsonObject,
+  PrepareContext,
+  Provider,
+  ResolvedInput,
+  Snapshot,
+  StartContext,
+  StartResult,
+  StatusContext,
+  TaskKind,
+  Timing,
+  UploadResult,
+} from '../provider.js';
+import { isObj, NemoApi } from './api.js';
+import { NemoAuth } from './auth.js';
+import { type ChatDeps, chatStatus, prepareEdit, prepareLipSync, startChat } from './chat.js';
+import { FORMATS } from './errors.js';
+import { prepareRender, renderStatus, startRender } from './render.js';
+import { NemoSessions } from './session.js';
+
+export interface NemoVideoDeps {
+  config: Config['nemo'];
+  http: HttpClient;
+  clock: Clock;
+  log: Logger;
+  redactor: Redactor;
+  /** This project's version, sent as X-Skill-Version. */
+  version: string;
+  /** Timer for the SSE idle/ceiling limits; defaults to the system clock (they guard a real socket). */
+  sseTimer?: Clock;
+  /** Overrides the SSE idle timeout (ms). */
+  sseIdleTimeoutMs?: number;
+}
+
+const MINUTE = 60_000;
+
+const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
+  // An agent job: state changes only at the end; 90 unchanged polls = the 15-minute stream ceiling.
+  lip_sync: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
+  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 20 * MINUTE },
+  // The vendor's own guidance: poll an export every 30 s.
+  render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
+};
+
+export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
+  const log = deps.log.child({ provider: 'nemovideo' });
+  const auth = new NemoAuth({ config: deps.config, clock: deps.clock, log, redactor: deps.redactor });
+  const api = new NemoApi({
+    config: deps.config,
+    http: deps.http,
+    clock: deps.clock,
+    log,
+    auth,
+    redactor: deps.redactor,
+    version: deps.version,
+  });
+  const sessions = new NemoSessions(api);
+  const chat: ChatDeps = {
+    api,
+    sessions,
+    clock: deps.clock,
+    log,
+    sseTimer: deps.sseTimer ?? systemClock,
+    sseIdleTimeoutMs: deps.sseIdleTimeoutMs,
+  };
+  const render = { api, sessions, clock: deps.clock };
+
+  function unsupported(kind: string): AppError {
+    return new AppError('unsupported', `NemoVideo does not do "${kind}" jobs.`, {
+      hint: 'NemoVideo supports lip sync, edit_video and export_render; use The Director to generate videos.',
+    });
+  }
+
+  return {
+    name: 'nemovideo',
+    displayName: 'NemoVideo',
+    capabilities: {
+      kinds: ['lip_sync', 'edit', 'render'],
+      formats: { video: [...FORMATS.video], audio: [...FORMATS.audio], image: [...FORMATS.image] },
+      paid: true,
+    },
+
+    credentials(): CredentialState {
+      const t = deps.config.token;
+      if (t && !isUsableSecret(t)) {
+        return {
+          configured: false,
+          source: t.source,
+          fix: `NEMO_TOKEN looks like an unsubstituted template (e.g. \${NEMO_TOKEN}); set the real token, or remove it to use a free anonymous token.`,
+          missingKey: 'NEMO_TOKEN',
+        };
+      }
+      return { configured: true, source: auth.source() };
+    },
+
+    timing(kind: TaskKind): Timing {
+      return kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync;
+    },
+
+    async prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {
+      if (request.kind === 'lip_sync') return prepareLipSync(request, ctx, chat);
+      if (request.kind === 'edit') return prepareEdit(request, ctx, chat);
+      if (request.kind === 'render') return prepareRender(request, ctx, render);
+      throw unsupported(request.kind);
+    },
+
+    async start(prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
+      if (prepared.kind === 'render') return startRender(prepared, ctx, render);
+      if (prepared.kind === 'lip_sync' || prepared.kind === 'edit') return startChat(prepared, ctx, chat);
+      throw unsupported(String(prepared.kind));
+    },
+
+    async status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot> {
+      if (operation.kind === 'render') return renderStatus(operation, ctx.signal, render);
+      return chatStatus(operation, ctx.signal, chat);
+    },
+
+    async upload(
+      input: ResolvedInput,
+      role: InputRole,
+      scope: string | undefined,
+      signal: AbortSignal,
+    ): Promise<UploadResult> {
+      // Uploads live in a session; without one (a bare upload_asset call) open one and report it.
+      const sessionId = scope ?? (await sessions.create(signal));
+      const res = await sessions.upload(input, role, sessionId, signal);
+      return scope ? res : { url: res.url, meta: { ...res.meta, session_id: sessionId } };
+    },
+
+    async credits(signal: AbortSignal): Promise<Credits> {
+      const { data } = await api.call({
+        method: 'GET',
+        path: '/api/credits/balance/simple',
+        action: 'reading the credit balance',
+        signal,
+      });
+      const o = isObj(data) ? data : {};
+      const n = (v: unknown) =>
+        typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+      const available = n(o.available);
+      const frozen = n(o.frozen);
+      const total = n(o.total);
+      if (!Number.isFinite(available)) {
+        throw new AppError(
+          'provider_failed',
+          'NemoVideo answered the credit balance request without a balance.',
+          {
+            hint: 'Try again later.',
+          },
+        );
+      }
+      const balance: JsonObject = { available };
+      if (Number.isFinite(frozen)) balance.frozen = frozen;
+      if (Number.isFinite(total)) balance.total = total;
+      const rest = [
+        Number.isFinite(frozen) ? `${frozen} frozen` : '',
+        Number.isFinite(total) ? `${total} total` : '',
+      ].filter(Boolean);
+      return {
+        provider: 'nemovideo',
+        configured: true,
+        summary: `${available} available${rest.length ? ` (${rest.join(', ')})` : ''}`,
+        balance,
+      };
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Export (render) of a session draft to mp4: `POST /api/render/proxy/lambda`, then one status read per
+ * `status()` call. Free (no credits), but a reused render id fails, so every start mints a new one.
+ * Sources disagree on where the URL is (`output.url` vs `data.outputUrl`), so both are read, at the top
+ * level or under `data`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import { AppError } from '../../errors.js';
+import {
+  type JobRequest,
+  type JsonObject,
+  NO_TASK_CREATED,
+  type PrepareContext,
+  type Snapshot,
+  type StartContext,
+  type StartResult,
+} from '../provider.js';
+import { isObj, type NemoApi, type Obj } from './api.js';
+import { NO_TASK_KEY } from './errors.js';
+import type { NemoSessions } from './session.js';
+import { describeSummary, isExportable, summarize, summaryJson } from './state.js';
+
+export interface RenderDeps {
+  api: NemoApi;
+  sessions: NemoSessions;
+  clock: Clock;
+}
+
+export async function prepareRender(
+  request: JobRequest,
+  ctx: PrepareContext,
+  deps: RenderDeps,
+): Promise<JsonObject> {
+  const sessionId = typeof request.params.session_id === 'string' ? request.params.session_id.trim() : '';
+  if (!sessionId) {
+    throw new AppError('invalid_input', 'Export needs the session_id of a NemoVideo session.', {
+      hint: 'Use the session_id reported by an earlier NemoVideo lip-sync or edit task.',
+    });
+  }
+  const state = await deps.sessions.state(sessionId, ctx.signal);
+  if (!isExportable(state) || !state.draft) {
+    throw new AppError(
+      'invalid_input',
+      `NemoVideo session ${sessionId} has nothing to export yet: ${describeSummary(summarize(state))}.`,
+      {
+        hint: 'Add content first (create_lip_sync or edit_video on this session), then export again.',
+      },
+    );
+  }
+  return {
+    kind: 'render',
+    session_id: sessionId,
+    draft: state.draft as JsonObject,
+    summary: summaryJson(summarize(state)),
+  };
+}
+
+/** A fresh render id every time: the service refuses a reused one. */
+export function renderId(taskId: string): string {
+  const safe = taskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 48) || 'task';
+  return `render_${safe}_${randomBytes(6).toString('hex')}`;
+}
+
+export async function startRender(
+  prepared: JsonObject,
+  ctx: StartContext,
+  deps: RenderDeps,
+): Promise<StartResult> {
+  const id = renderId(ctx.taskId);
+  const sessionId = String(prepared.session_id);
+  let data: unknown;
+  let body: unknown;
+  try {
+    ({ data, body } = await deps.api.call({
+      method: 'POST',
+      path: '/api/render/proxy/lambda',
+      json: { id, sessionId, draft: prepared.draft, output: { format: 'mp4', quality: 'high' } },
+      action: 'starting the export',
+      signal: ctx.signal,
+    }));
+  } catch (err) {
+    if (err instanceof AppError && (err.details?.[NO_TASK_KEY] === true || err.details?.sent === false)) {
+      throw new AppError(err.code, err.message, {
+        hint: err.hint,
+        retryable: err.retryable,
+        retryAfterMs: err.retryAfterMs,
+        details: { ...err.details, [NO_TASK_CREATED]: true },
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  ctx.progress('NemoVideo is rendering the draft...');
+  const snap = readRender(data, body);
+  return {
+    operation: { kind: 'render', render_id: id, session_id: sessionId, started_at: deps.clock.now() },
+    providerTaskId: id,
+    // An answer that already says "completed" is taken as is; otherwise the render is queued.
+    snapshot:
+      snap.status === 'success' || snap.status === 'failed'
+        ? snap
+        : { ...snap, status: snap.status === 'processing' ? 'processing' : 'pending' },
+  };
+}
+
+export async function renderStatus(
+  operation: JsonObject,
+  signal: AbortSignal,
+  deps: RenderDeps,
+): Promise<Snapshot> {
+  const id = String(operation.render_id);
+  const { data, body } = await deps.api.call({
+    method: 'GET',
+    path: `/api/render/proxy/lambda/${encodeURIComponent(id)}`,
+    action: 'checking the export',
+    signal,
+  });
+  return readRender(data, body);
+}
+
+const PENDING = new Set(['pending', 'queued', 'waiting', 'created', 'submitted']);
+const DONE = new Set(['completed', 'complete', 'done', 'success', 'succeeded', 'finished']);
+const FAILED = new Set(['failed', 'failure', 'error', 'cancelled', 'canceled', 'timeout', 'timed_out']);
+
+/** Normalises a render answer in any of the known shapes. */
+export function readRender(data: unknown, body: unknown): Snapshot {
+  const layers = [data, isObj(data) ? data.data : undefined, body].filter(isObj);
+  const pick = <T>(f: (o: Obj) => T | undefined): T | undefined => {
+    for (const o of layers) {
+      const v = f(o);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const raw = pick((o) => (typeof o.status === 'string' ? o.status : undefined)) ?? 'unknown';
+  const word = raw.toLowerCase();
+  const url = pick((o) => {
+    const candidates = [
+      isObj(o.output) ? o.output.url : undefined,
+      o.outputUrl,
+      o.output_url,
+      typeof o.output === 'string' ? o.output : undefined,
+    ];
+    return candidates.find((u): u is string => typeof u === 'string' && /^https?:\/\//.test(u));
+  });
+  const progress = pick((o) =>
+    typeof o.progress === 'number' && Number.isFinite(o.progress) ? o.progress : undefined,
+  );
+  const snap: Snapshot = { status: 'processing', providerStatus: raw };
+  if (progress !== undefined)
+    snap.progress = Math.min(1, Math.max(0, progress > 1 ? progress / 100 : progress));
+  if (FAILED.has(word)) {
+    // The envelope's own `msg` ("ok") is not the render's failure reason.
+    const own = layers.filter((o) => o !== body || !('code' in o));
+    const reason = own.map(failureReason).find(Boolean) ?? 'no reason given';
+    return {
+      status: 'failed',
+      providerStatus: raw,
+      error: { message: `NemoVideo export failed: ${reason}`, code: 'provider_failed' },
+    };
+  }
+  if (DONE.has(word) || (url && !PENDING.has(word) && word === 'unknown')) {
+    if (!url) {
+      return {
+        status: 'failed',
+        providerStatus: raw,
+        error: {
+          message: 'NemoVideo reported the export as completed but gave no download URL; export again.',
+          code: 'provider_failed',
+        },
+      };
+    }
+    return { status: 'success', providerStatus: raw, progress: 1, resultUrl: url };
+  }
+  if (PENDING.has(word)) snap.status = 'pending';
+  return snap;
+}
+
+function failureReason(o: Obj): string | undefined {
+  for (const k of ['error', 'reason', 'errorMessage', 'error_message', 'message', 'msg']) {
+    const v = o[k];
+    if (typeof v === 'string' && v) return v.slice(0, 500);
+    if (isObj(v) && typeof v.message === 'string' && v.message) return v.message.slice(0, 500);
+  }
+  return undefined;
+}

@@ -1,0 +1,160 @@
+/**
+ * The anonymous-token cache on disk: `{client_id, token, expires_at, user_id}` in one JSON file, mode
+ * 0600 (it holds a credential), written atomically (temp file + rename) so a crash never leaves half a
+ * file. Every MCP client spawns its own server, so several processes share this file; an exclusive
+ * lock file (`open(..., 'wx')`) serialises token acquisition between them.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Clock } from '../../clock.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+
+export interface TokenCache {
+  /** Reused forever: the service issues one token per client id per 7 days. */
+  client_id: string;
+  token?: string;
+  /** Epoch milliseconds. */
+  expires_at?: number;
+  /** The anonymous user id (the `?bind=` id for registration). Not a secret. */
+  user_id?: string;
+}
+
+/** A lock older than this belongs to a crashed process. */
+const LOCK_STALE_MS = 30_000;
+/** Give up waiting for another process a little after its lock would have gone stale. */
+const LOCK_WAIT_MS = 40_000;
+const LOCK_POLL_MS = 100;
+/** Stop using a token this long before it expires, so a job never starts on a dying token. */
+const EXPIRY_MARGIN_MS = 60 * 60_000;
+/** When the service gives no expiry: it documents 7 days; assume a little less. */
+const DEFAULT_LIFETIME_MS = 6 * 24 * 60 * 60_000;
+
+export class TokenFile {
+  readonly lockPath: string;
+
+  constructor(
+    readonly path: string,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.lockPath = `${path}.lock`;
+  }
+
+  async read(): Promise<TokenCache | undefined> {
+    try {
+      return parseCache(await readFile(this.path, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ err: errCode(err) }, 'NemoVideo token cache unreadable; ignoring it');
+      return undefined;
+    }
+  }
+
+  /** Synchronous peek for `credentials()` (a tiny local file). */
+  readSync(): TokenCache | undefined {
+    try {
+      return parseCache(readFileSync(this.path, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(data: TokenCache): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(`${JSON.stringify(data)}\n`, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // The mode passed to open() is filtered by the umask; make 0600 explicit.
+    await chmod(tmp, 0o600);
+    try {
+      await rename(tmp, this.path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whether the cached token can still be used at `now`. */
+  usable(c: TokenCache | undefined, now: number): c is TokenCache & { token: string } {
+    return !!c?.token && (c.expires_at ?? 0) - EXPIRY_MARGIN_MS > now;
+  }
+
+  /** Runs `fn` holding the cross-process lock. */
+  async withLock<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<() => Promise<void>> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    // Staleness and the overall wait use wall time: the lock is shared with other processes, whose
+    // notion of time is the file system's mtime, not this process's injected clock.
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const fh = await open(this.lockPath, 'wx', 0o600);
+        await fh.writeFile(`${process.pid}\n`).finally(() => fh.close());
+        return async () => {
+          await unlink(this.lockPath).catch(() => undefined);
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const age = await stat(this.lockPath).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age > LOCK_STALE_MS) {
+        this.log.warn('removing a stale NemoVideo token lock left by a crashed process');
+        await unlink(this.lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new AppError('conflict', 'Another lipsync-mcp process is still obtaining a NemoVideo token.', {
+          hint: `Try again in a minute. If no other process is running, delete ${this.lockPath}.`,
+          retryable: true,
+        });
+      }
+      await this.clock.sleep(LOCK_POLL_MS, signal);
+    }
+  }
+}
+
+/** Normalises the service's `expires_at` (unix seconds, milliseconds, or an ISO date) to epoch ms. */
+export function expiryMs(value: unknown, now: number): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0)
+    return value < 1e12 ? value * 1000 : value;
+  if (typeof value === 'string' && value.trim()) {
+    const n = Number(value);
+    if (Number.isFinite(n) && n > 0) return n < 1e12 ? n * 1000 : n;
+    const d = Date.parse(value);
+    if (Number.isFinite(d)) return d;
+  }
+  return now + DEFAULT_LIFETIME_MS;
+}
+
+function parseCache(text: string): TokenCache | undefined {
+  const v = JSON.parse(text) as Record<string, unknown>;
+  if (!v || typeof v.client_id !== 'string' || !v.client_id) return undefined;
+  const out: TokenCache = { client_id: v.client_id };
+  if (typeof v.token === 'string' && v.token) out.token = v.token;
+  if (typeof v.expires_at === 'number') out.expires_at = v.expires_at;
+  if (typeof v.user_id === 'string' && v.user_id) out.user_id = v.user_id;
+  return out;
+}
+
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.name ?? 'error';
+}

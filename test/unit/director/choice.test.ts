@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../../../src/errors.js';
+import {
+  aspectFromPlatform,
+  buildGenerateSpec,
+  buildImageLipSyncSpec,
+  buildVideoLipSyncSpec,
+  parseModel,
+  resolveModelChoice,
+  TEMPLATE_IDS,
+  TOOL_TYPES,
+} from '../../../src/providers/director/choice.js';
+
+const invalid = (fn: () => unknown) =>
+  assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'invalid_input');
+
+describe('director model choice', () => {
+  it('no model: agent (auto) first, then Veo3, then Sora2', () => {
+    const c = resolveModelChoice({ prompt: 'a sunset' });
+    assert.equal(c.model, 'auto');
+    assert.equal(c.named, false);
+    assert.deepEqual(c.chain, ['auto', 'veo3', 'sora2']);
+    assert.equal(c.quality, 'quality');
+  });
+
+  it('no model with an image starts at Veo3 image-to-video (tool API), Sora2 as fallback', () => {
+    const c = resolveModelChoice({ prompt: 'animate' }, { hasImage: true });
+    assert.deepEqual(c.chain, ['veo3', 'sora2']);
+    const spec = buildGenerateSpec('veo3', c, 'animate', { image: 'https://x.test/a.png' });
+    assert.equal(spec.api, 'tool');
+    assert.equal(spec.api === 'tool' && spec.tool_type, TOOL_TYPES.veo3Image);
+    assert.equal(spec.api === 'tool' && spec.input.image_url, 'https://x.test/a.png');
+    const sora = buildGenerateSpec('sora2', c, 'animate', { image: 'https://x.test/a.png' });
+    assert.equal(sora.api === 'tool' && sora.tool_type, TOOL_TYPES.sora2Image);
+  });
+
+  it('accepts model spellings case-insensitively', () => {
+    assert.equal(parseModel('Sora2 pro'), 'sora2 pro');
+    assert.equal(parseModel('sora2-pro'), 'sora2 pro');
+    assert.equal(parseModel('SORA2_PRO'), 'sora2 pro');
+    assert.equal(parseModel('Veo3'), 'veo3');
+    assert.equal(parseModel('veo 3'), 'veo3');
+    assert.equal(parseModel('AUTO'), 'auto');
+    invalid(() => parseModel('gpt-video'));
+  });
+
+  it('a named model never falls back', () => {
+    assert.deepEqual(resolveModelChoice({ model: 'veo3' }).chain, ['veo3']);
+    const c = resolveModelChoice({ model: 'Sora2 pro', duration: 10 });
+    assert.deepEqual(c.chain, ['sora2 pro']);
+    const spec = buildGenerateSpec('sora2 pro', c, 'p');
+    assert.equal(spec.api, 'tool');
+    if (spec.api !== 'tool') return;
+    assert.equal(spec.tool_type, TOOL_TYPES.sora2Text);
+    assert.equal(spec.input.mode, 'pro');
+    assert.equal(spec.input.duration, 10);
+    assert.equal(spec.label, 'Sora2 Pro');
+  });
+
+  it('veo3 text-to-video carries prompt and aspect ratio (16:9 default)', () => {
+    const spec = buildGenerateSpec('veo3', resolveModelChoice({ model: 'veo3' }), 'p');
+    assert.deepEqual(spec.api === 'tool' && spec, {
+      api: 'tool',
+      model: 'veo3',
+      label: 'Veo3',
+      tool_type: TOOL_TYPES.veo3Text,
+      input: { prompt: 'p', aspect_ratio: '16:9' },
+    });
+  });
+
+  it('duration is 5 or 10; Veo3 notes that its length is fixed', () => {
+    invalid(() => resolveModelChoice({ duration: 7 }));
+    assert.equal(resolveModelChoice({ duration: '5s' }).duration, 5);
+    assert.match(resolveModelChoice({ model: 'veo3', duration: 10 }).notes.join(' '), /fixed 8 seconds/);
+  });
+
+  it('platforms map to aspect ratios; an explicit aspect ratio wins', () => {
+    assert.equal(aspectFromPlatform('TikTok'), '9:16');
+    assert.equal(aspectFromPlatform('reels'), '9:16');
+    assert.equal(aspectFromPlatform('shorts'), '9:16');
+    assert.equal(aspectFromPlatform('YouTube'), '16:9');
+    assert.equal(aspectFromPlatform('instagram'), '1:1');
+    assert.equal(aspectFromPlatform('myspace'), undefined);
+    assert.equal(resolveModelChoice({ platform: 'tiktok' }).aspectRatio, '9:16');
+    assert.equal(resolveModelChoice({ platform: 'tiktok', aspect_ratio: '1:1' }).aspectRatio, '1:1');
+    invalid(() => resolveModelChoice({ platform: 'myspace' }));
+    invalid(() => resolveModelChoice({ aspect_ratio: '4:3' }));
+    const veo = buildGenerateSpec('veo3', resolveModelChoice({ model: 'veo3', platform: 'youtube' }), 'p');
+    assert.equal(veo.api === 'tool' && veo.input.aspect_ratio, '16:9');
+  });
+
+  it('the agent message states format and length in words', () => {
+    const c = resolveModelChoice({ platform: 'tiktok', duration: 10, quality: 'cheap' });
+    const spec = buildGenerateSpec('auto', c, 'a cat surfing');
+    assert.equal(spec.api, 'agent');
+    if (spec.api !== 'agent') return;
+    assert.match(spec.message, /^a cat surfing/);
+    assert.match(spec.message, /vertical 9:16 video for TikTok/);
+    assert.match(spec.message, /about 10 seconds/);
+    assert.equal(spec.quality, 'cheap');
+    assert.equal(spec.template_id, undefined);
+    invalid(() => resolveModelChoice({ quality: 'ultra' }));
+  });
+
+  it('templates map to their ids, go to the agent and never fall back', () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ template: 'story' }, TEMPLATE_IDS['veo3 story']],
+      [{ template: 'story', model: 'sora2' }, TEMPLATE_IDS['sora2 story']],
+      [{ template: 'Veo3 Story' }, TEMPLATE_IDS['veo3 story']],
+      [{ template: 'sora2 story' }, TEMPLATE_IDS['sora2 story']],
+      [{ template: 'extend' }, TEMPLATE_IDS['veo3 extend']],
+      [{ template: 'veo3 extend' }, TEMPLATE_IDS['veo3 extend']],
+      [{ template: 'sora2-extend' }, TEMPLATE_IDS['sora2 extend']],
+      [{ template: 'kids' }, TEMPLATE_IDS.kids],
+      [{ template: 'podcast single' }, TEMPLATE_IDS['podcast single']],
+      [{ template: 'podcast dual' }, TEMPLATE_IDS['podcast dual']],
+      [{ template: 'music video' }, TEMPLATE_IDS['music video']],
+    ];
+    for (const [params, id] of cases) {
+      const c = resolveModelChoice(params);
+      assert.equal(c.templateId, id, JSON.stringify(params));
+      assert.deepEqual(c.chain, ['auto']);
+      const spec = buildGenerateSpec('auto', c, 'story of a fox');
+      assert.equal(spec.api === 'agent' && spec.template_id, id);
+    }
+    assert.equal(TEMPLATE_IDS['music video'], '57a003c8-ea94-44a8-8e32-d2ec53ea780b');
+    invalid(() => resolveModelChoice({ template: 'wedding' }));
+    invalid(() => resolveModelChoice({ template: 'veo3 story', model: 'sora2' }));
+  });
+
+  it('a clip or audio track keeps the request on the agent', () => {
+    assert.deepEqual(resolveModelChoice({}, { hasOtherMedia: true }).chain, ['auto']);
+    invalid(() => resolveModelChoice({ model: 'veo3' }, { hasOtherMedia: true }));
+    const c = resolveModelChoice({ template: 'extend' }, { hasOtherMedia: true });
+    const spec = buildGenerateSpec('auto', c, 'continue', { video: 'https://x.test/clip.mp4' });
+    assert.match(spec.api === 'agent' ? spec.message : '', /Source clip: https:\/\/x\.test\/clip\.mp4/);
+  });
+
+  it('lip sync: image -> image-lipsync-api tool; video -> precise agent instruction', () => {
+    assert.deepEqual(buildImageLipSyncSpec('https://x.test/face.png', 'https://x.test/a.mp3'), {
+      api: 'tool',
+      model: 'lip sync',
+      label: 'Lip sync (still image)',
+      tool_type: 'image-lipsync-api',
+      input: { image_url: 'https://x.test/face.png', audio_url: 'https://x.test/a.mp3' },
+    });
+    const v = buildVideoLipSyncSpec('https://x.test/v.mp4', 'https://x.test/a.mp3', 'quality');
+    assert.equal(v.api, 'agent');
+    const msg = v.api === 'agent' ? v.message : '';
+    assert.match(msg, /Source video: https:\/\/x\.test\/v\.mp4/);
+    assert.match(msg, /Audio track: https:\/\/x\.test\/a\.mp3/);
+    assert.match(msg, /change only the lip and jaw movement/);
+  });
+});

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { JsonObject } from '../src/providers/provider.js';
+import { defineTool } from './define.js';
+import { createShape, waitSecondsInput } from './schemas.js';
+import { summarize } from './summary.js';
+
+export const generateVideo = defineTool({
+  name: 'generate_video',
+  title: 'Generate video (The Director)',
+  description:
+    'Make a new AI video with The Director from a text prompt, optionally starting from an image (http(s) URL). ' +
+    'No model named -> the auto model (Seedance 2.0); "veo3", "sora2" or "sora2 pro" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. ' +
+    'Name the platform (tiktok, reels, shorts, youtube, instagram) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
+    'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result.',
+  input: {
+    prompt: z.string().min(1).max(4000).describe('What the video should show.'),
+    image: z.string().min(1).max(4096).optional().describe('Optional starting image as an http(s) URL (image-to-video).'),
+    model: z.string().max(40).optional().describe('auto (default), veo3, sora2 or "sora2 pro". Leave out unless the user names one.'),
+    template: z
+      .string()
+      .max(40)
+      .optional()
+      .describe('story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.'),
+    quality: z.enum(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
+    aspect_ratio: z.enum(['9:16', '16:9', '1:1']).optional(),
+    platform: z.enum(['tiktok', 'reels', 'shorts', 'youtube', 'instagram']).optional().describe('Sets the aspect ratio when aspect_ratio is not given.'),
+    duration: z.union([z.literal(5), z.literal(10)]).optional().describe('Sora2 only: 5 or 10 seconds.'),
+    force_recreate: z.boolean().optional().describe('Only when the user explicitly asks to make it again. Pays again.'),
+    wait_seconds: waitSecondsInput,
+  },
+  output: createShape,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async handle(args, ctx, call) {
+    const params: JsonObject = { prompt: args.prompt.trim() };
+    for (const k of ['model', 'template', 'quality', 'aspect_ratio', 'platform', 'duration'] as const) {
+      const v = args[k];
+      if (v !== undefined) params[k] = typeof v === 'string' ? v.trim().toLowerCase() : v;
+    }
+    const res = await ctx.jobs.create(
+      { provider: 'director', kind: 'generate_video', inputs: args.image ? { image: args.image } : {}, params, forceRecreate: args.force_recreate, waitSeconds: args.wait_seconds },
+      call,
+    );
+    return { structured: res, text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}` };
+  },
+});
