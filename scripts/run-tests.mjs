@@ -20,5 +20,9 @@ if (!selected.length) {
   console.error('no test files found');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
+const res = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
+  { stdio: 'inherit' },
+);
 process.exit(res.status ?? 1);

@@ -10,8 +10,8 @@ import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
-import { closeProviders, createProviders } from './providers/index.js';
 import { preflight as runPreflight } from './media/preflight.js';
+import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
 import { Redactor } from './redact.js';
 import { VERSION } from './version.js';
@@ -34,7 +34,10 @@ export interface AppOptions {
   clock?: Clock;
   log?: Logger;
   /** Replace or add providers (tests). */
-  providers?: (built: Map<ProviderName, Provider>, app: Omit<App, 'providers' | 'jobs' | 'close'>) => Map<ProviderName, Provider>;
+  providers?: (
+    built: Map<ProviderName, Provider>,
+    app: Omit<App, 'providers' | 'jobs' | 'close'>,
+  ) => Map<ProviderName, Provider>;
   /** Skip the ffmpeg lookup and use these (tests). */
   media?: FfmpegTools;
   /** Replace the ffprobe preflight (tests), or `false` to skip it. */
@@ -70,7 +73,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     log,
     redactor,
     http,
-    inputPolicy: { allowedDirs: config.allowedDirs, maxBytes: config.maxInputBytes, homeDir: config.homeDir, cwd: opts.cwd ?? process.cwd() },
+    inputPolicy: {
+      allowedDirs: config.allowedDirs,
+      maxBytes: config.maxInputBytes,
+      homeDir: config.homeDir,
+      cwd: opts.cwd ?? process.cwd(),
+    },
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,
     leaseMs: config.submitLeaseMs,
@@ -79,7 +87,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         ? undefined
         : (opts.preflight ??
           (({ inputs, provider, signal }) =>
-            runPreflight({ inputs, provider, signal, ffprobePath: media.ffprobe?.path, ffmpegPath: media.ffmpeg?.path }))),
+            runPreflight({
+              inputs,
+              provider,
+              signal,
+              ffprobePath: media.ffprobe?.path,
+              ffmpegPath: media.ffmpeg?.path,
+            }))),
     submitWaitMs: opts.submitWaitMs,
   });
   return {

@@ -39,6 +39,10 @@ async function main(argv: string[]): Promise<void> {
       return creditsCommand(rest).then(() => process.exit(0));
     case 'doctor':
       return doctorCommand(rest).then(() => process.exit(0));
+    case 'demo': {
+      const { demoCommand } = await import('./cli/demo.js');
+      return demoCommand(rest).then(() => process.exit(0));
+    }
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);
@@ -49,7 +53,9 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP);
       return;
     default:
-      process.stderr.write(`${JSON.stringify({ error: `Unknown command "${cmd}".`, code: 'invalid_input', hint: 'Run `lipsync-mcp --help`.' })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ error: `Unknown command "${cmd}".`, code: 'invalid_input', hint: 'Run `lipsync-mcp --help`.' })}\n`,
+      );
       process.exit(2);
   }
 }

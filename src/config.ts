@@ -95,12 +95,18 @@ function secretFrom(
 ): Secret | TemplateSecret | undefined {
   for (const name of names) {
     const raw = env[name]?.trim();
-    if (raw) return TEMPLATE_RE.test(raw) ? { template: true, source: `env:${name}` } : { value: raw, source: `env:${name}` };
+    if (raw)
+      return TEMPLATE_RE.test(raw)
+        ? { template: true, source: `env:${name}` }
+        : { value: raw, source: `env:${name}` };
   }
   if (fileValues) {
     for (const name of names) {
       const raw = fileValues.values[name]?.trim();
-      if (raw) return TEMPLATE_RE.test(raw) ? { template: true, source: fileValues.source } : { value: raw, source: fileValues.source };
+      if (raw)
+        return TEMPLATE_RE.test(raw)
+          ? { template: true, source: fileValues.source }
+          : { value: raw, source: fileValues.source };
     }
   }
   return undefined;
@@ -126,7 +132,10 @@ export function parseDotenv(text: string): Record<string, string> {
 
 function readOpenclawEnv(homeDir: string): { values: Record<string, string>; source: string } | undefined {
   try {
-    return { values: parseDotenv(readFileSync(join(homeDir, '.openclaw', '.env'), 'utf8')), source: '~/.openclaw/.env' };
+    return {
+      values: parseDotenv(readFileSync(join(homeDir, '.openclaw', '.env'), 'utf8')),
+      source: '~/.openclaw/.env',
+    };
   } catch {
     return undefined;
   }
@@ -165,42 +174,96 @@ export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] =
     default: 'home directory',
     meaning: `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
   },
-  { name: 'LIPSYNC_DEFAULT_PROVIDER', default: 'first configured', meaning: 'Provider used when a call names none.' },
+  {
+    name: 'LIPSYNC_DEFAULT_PROVIDER',
+    default: 'first configured',
+    meaning: 'Provider used when a call names none.',
+  },
   { name: 'LIPSYNC_LOG_LEVEL', default: 'info', meaning: 'Log level (logs go to stderr).' },
   { name: 'LIPSYNC_MAX_INPUT_MB', default: '2048', meaning: 'Largest local input file accepted.' },
-  { name: 'LIPSYNC_REQUEST_TIMEOUT_SECONDS', default: '30', meaning: 'Timeout of one provider HTTP request.' },
-  { name: 'JOGG_API_KEY', default: '(none)', meaning: 'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/' },
+  {
+    name: 'LIPSYNC_REQUEST_TIMEOUT_SECONDS',
+    default: '30',
+    meaning: 'Timeout of one provider HTTP request.',
+  },
+  {
+    name: 'JOGG_API_KEY',
+    default: '(none)',
+    meaning: 'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/',
+  },
   { name: 'JOGG_BASE_URL', default: 'https://api.jogg.ai', meaning: 'Jogg API base URL.' },
   { name: 'JOGG_API_PLATFORM', default: 'openclaw', meaning: 'Sent as x-api-platform.' },
   { name: 'JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE', default: 'normal', meaning: 'Default playback_type.' },
-  { name: 'JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS', default: '10', meaning: 'Seconds between status polls.' },
-  { name: 'JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS', default: '1800', meaning: 'CLI `run` gives up waiting after this.' },
-  { name: 'NEMO_TOKEN', default: 'anonymous token', meaning: 'NemoVideo token; without it a free anonymous token is obtained and cached.' },
-  { name: 'NEMO_BASE_URL', default: 'https://mega-api-prod.nemovideo.ai', meaning: 'NemoVideo API base URL.' },
+  {
+    name: 'JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS',
+    default: '10',
+    meaning: 'Seconds between status polls.',
+  },
+  {
+    name: 'JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS',
+    default: '1800',
+    meaning: 'CLI `run` gives up waiting after this.',
+  },
+  {
+    name: 'NEMO_TOKEN',
+    default: 'anonymous token',
+    meaning: 'NemoVideo token; without it a free anonymous token is obtained and cached.',
+  },
+  {
+    name: 'NEMO_BASE_URL',
+    default: 'https://mega-api-prod.nemovideo.ai',
+    meaning: 'NemoVideo API base URL.',
+  },
   { name: 'GATEWAY_TOKEN', default: '~/.openclaw/.env', meaning: 'The Director gateway token.' },
-  { name: 'DIRECTOR_GATEWAY_URL', default: 'https://instaclaw.io/api/gateway/sjinn', meaning: 'The Director gateway URL.' },
-  { name: 'SJINN_API_KEY', default: '(none)', meaning: 'Optional direct API key for The Director (no gateway).' },
+  {
+    name: 'DIRECTOR_GATEWAY_URL',
+    default: 'https://instaclaw.io/api/gateway/sjinn',
+    meaning: 'The Director gateway URL.',
+  },
+  {
+    name: 'SJINN_API_KEY',
+    default: '(none)',
+    meaning: 'Optional direct API key for The Director (no gateway).',
+  },
   { name: 'FFMPEG_PATH', default: 'PATH, then bundled', meaning: 'ffmpeg for the local engine.' },
   { name: 'FFPROBE_PATH', default: 'PATH, then bundled', meaning: 'ffprobe for preflight checks.' },
-  { name: 'LIPSYNC_HTTP_TOKEN', default: '(none)', meaning: 'Bearer token required by `serve --http` (required off loopback).' },
-  { name: 'LIPSYNC_ALLOWED_ORIGINS', default: '(none)', meaning: 'Comma-separated Origins allowed by `serve --http`.' },
+  {
+    name: 'LIPSYNC_HTTP_TOKEN',
+    default: '(none)',
+    meaning: 'Bearer token required by `serve --http` (required off loopback).',
+  },
+  {
+    name: 'LIPSYNC_ALLOWED_ORIGINS',
+    default: '(none)',
+    meaning: 'Comma-separated Origins allowed by `serve --http`.',
+  },
 ];
 
 export function loadConfig(opts: LoadOptions = {}): Config {
-  const env = { ...(opts.defaults ?? {}), ...(opts.env ?? process.env), ...stripUndefined(opts.overrides ?? {}) };
+  const env = {
+    ...(opts.defaults ?? {}),
+    ...(opts.env ?? process.env),
+    ...stripUndefined(opts.overrides ?? {}),
+  };
   const homeDir = opts.homeDir ?? env.HOME ?? homedir();
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
-    throw new AppError('invalid_input', `Configuration value ${name} is not valid: ${issue?.message ?? 'invalid'}.`, {
-      hint: `Fix or unset ${name}; see \`lipsync-mcp doctor\` for the accepted values.`,
-    });
+    throw new AppError(
+      'invalid_input',
+      `Configuration value ${name} is not valid: ${issue?.message ?? 'invalid'}.`,
+      {
+        hint: `Fix or unset ${name}; see \`lipsync-mcp doctor\` for the accepted values.`,
+      },
+    );
   }
   const p = parsed.data;
   const home = resolve(expandHome(env.LIPSYNC_HOME?.trim() || join(homeDir, '.lipsync-mcp'), homeDir));
   const outputDir = resolve(expandHome(env.LIPSYNC_OUTPUT_DIR?.trim() || join(home, 'outputs'), homeDir));
-  const allowedDirs = (env.LIPSYNC_ALLOWED_DIRS?.trim() ? env.LIPSYNC_ALLOWED_DIRS.split(delimiter) : [homeDir])
+  const allowedDirs = (
+    env.LIPSYNC_ALLOWED_DIRS?.trim() ? env.LIPSYNC_ALLOWED_DIRS.split(delimiter) : [homeDir]
+  )
     .map((d) => d.trim())
     .filter(Boolean)
     .map((d) => resolve(expandHome(d, homeDir)));

@@ -5,8 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { ALL_TOOLS } from '../tools/index.js';
 import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js';
+import { ALL_TOOLS } from '../tools/index.js';
 import type { App } from './app.js';
 import { VERSION } from './version.js';
 
@@ -46,7 +46,13 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
     await refreshRoots();
   });
-  const ctx: ToolContext = { jobs: app.jobs, config: app.config, redactor: app.redactor, log: app.log, roots: () => roots };
+  const ctx: ToolContext = {
+    jobs: app.jobs,
+    config: app.config,
+    redactor: app.redactor,
+    log: app.log,
+    roots: () => roots,
+  };
   for (const tool of opts.tools ?? availableTools(app)) registerTool(server, tool, ctx);
   return server;
 }
@@ -54,6 +60,11 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
 /** A tool is registered only when some provider here can serve it. */
 export function availableTools(app: App): AnyTool[] {
   const kinds = new Set([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
-  const need: Record<string, string> = { generate_video: 'generate_video', edit_video: 'edit', export_render: 'render', create_lip_sync: 'lip_sync' };
+  const need: Record<string, string> = {
+    generate_video: 'generate_video',
+    edit_video: 'edit',
+    export_render: 'render',
+    create_lip_sync: 'lip_sync',
+  };
   return ALL_TOOLS.filter((t) => !need[t.name] || kinds.has(need[t.name] as never));
 }

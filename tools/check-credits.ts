@@ -25,7 +25,9 @@ export const checkCredits = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const providers = await ctx.jobs.credits(args.provider, call.signal);
-    const text = providers.map((p) => `${p.display_name}: ${p.configured ? p.summary : `not configured — ${p.fix ?? ''}`}`).join('\n');
+    const text = providers
+      .map((p) => `${p.display_name}: ${p.configured ? p.summary : `not configured — ${p.fix ?? ''}`}`)
+      .join('\n');
     return { structured: { providers }, text };
   },
 });

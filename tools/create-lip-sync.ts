@@ -22,25 +22,42 @@ export const createLipSync = defineTool({
     playback_type: z
       .enum(PLAYBACK_TYPES)
       .optional()
-      .describe('How the video is fitted to the audio: normal (play once), normal_reverse (forward/backward), normal_reverse_by_audio (extend to the audio). Default normal.'),
-    align: z.enum(['auto', 'off']).optional().describe('Local engine only: shift the audio to match the speech already in the video (default auto).'),
-    force_recreate: z.boolean().optional().describe('Only when the user explicitly asks to regenerate a finished or failed task. Pays again.'),
+      .describe(
+        'How the video is fitted to the audio: normal (play once), normal_reverse (forward/backward), normal_reverse_by_audio (extend to the audio). Default normal.',
+      ),
+    align: z
+      .enum(['auto', 'off'])
+      .optional()
+      .describe(
+        'Local engine only: shift the audio to match the speech already in the video (default auto).',
+      ),
+    force_recreate: z
+      .boolean()
+      .optional()
+      .describe('Only when the user explicitly asks to regenerate a finished or failed task. Pays again.'),
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     if (!args.video && !args.image) {
-      throw new AppError('invalid_input', 'A video (or an image) is required.', { hint: 'Pass `video` as a file path or URL.' });
+      throw new AppError('invalid_input', 'A video (or an image) is required.', {
+        hint: 'Pass `video` as a file path or URL.',
+      });
     }
     if (args.video && args.image) {
-      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', { hint: 'Use `video` for video lip sync, `image` for a talking still.' });
+      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', {
+        hint: 'Use `video` for video lip sync, `image` for a talking still.',
+      });
     }
     const provider = ctx.jobs.pickProvider(args.provider, 'lip_sync');
     const params: JsonObject = {};
-    if (provider.capabilities.playbackTypes) params.playback_type = args.playback_type ?? ctx.config.jogg.defaultPlaybackType;
+    if (provider.capabilities.playbackTypes)
+      params.playback_type = args.playback_type ?? ctx.config.jogg.defaultPlaybackType;
     else if (args.playback_type && args.playback_type !== 'normal') {
-      throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, { hint: 'Leave playback_type out, or use provider "jogg" or "local".' });
+      throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, {
+        hint: 'Leave playback_type out, or use provider "jogg" or "local".',
+      });
     }
     if (provider.name === 'local') params.align = args.align ?? 'auto';
     const res = await ctx.jobs.create(
@@ -54,6 +71,9 @@ export const createLipSync = defineTool({
       },
       call,
     );
-    return { structured: res, text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}` };
+    return {
+      structured: res,
+      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
+    };
   },
 });

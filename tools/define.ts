@@ -4,9 +4,14 @@
  * `isError` results with `{ error: { code, message, hint } }` — never a stack trace, never a secret.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { z, ZodRawShape } from 'zod';
+import type {
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+  ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
 import { toUserError } from '../src/errors.js';
 import type { CallOptions, JobService } from '../src/jobs/service.js';
@@ -36,8 +41,14 @@ export interface ToolDef<I extends ZodRawShape, O extends ZodRawShape> {
   description: string;
   input: I;
   output: O;
-  annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
-  handle(args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext, call: CallOptions): Promise<ToolOutput<z.objectOutputType<O, z.ZodTypeAny>>>;
+  annotations: Required<
+    Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>
+  >;
+  handle(
+    args: z.objectOutputType<I, z.ZodTypeAny>,
+    ctx: ToolContext,
+    call: CallOptions,
+  ): Promise<ToolOutput<z.objectOutputType<O, z.ZodTypeAny>>>;
 }
 
 export function defineTool<I extends ZodRawShape, O extends ZodRawShape>(def: ToolDef<I, O>): ToolDef<I, O> {
@@ -60,16 +71,26 @@ export function callOptions(extra: Extra, ctx: ToolContext): CallOptions {
             extra
               .sendNotification({
                 method: 'notifications/progress',
-                params: { progressToken: token, progress: last, ...(total ? { total } : {}), message: ctx.redactor.redact(message) },
+                params: {
+                  progressToken: token,
+                  progress: last,
+                  ...(total ? { total } : {}),
+                  message: ctx.redactor.redact(message),
+                },
               })
               .catch(() => undefined);
           },
   };
 }
 
-export function errorResult(err: unknown, ctx: Pick<ToolContext, 'redactor' | 'log'>, tool: string): CallToolResult {
+export function errorResult(
+  err: unknown,
+  ctx: Pick<ToolContext, 'redactor' | 'log'>,
+  tool: string,
+): CallToolResult {
   const ue = toUserError(err, ctx.redactor.redact);
-  if (ue.code === 'internal') ctx.log.error({ tool, err: ctx.redactor.redact(String((err as Error)?.stack ?? err)) }, 'tool failed');
+  if (ue.code === 'internal')
+    ctx.log.error({ tool, err: ctx.redactor.redact(String((err as Error)?.stack ?? err)) }, 'tool failed');
   const text = JSON.stringify({ error: ue });
   return { isError: true, content: [{ type: 'text', text }] };
 }
@@ -80,12 +101,21 @@ export type AnyTool = ToolDef<any, any>;
 export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext): void {
   server.registerTool(
     def.name,
-    { title: def.title, description: def.description, inputSchema: def.input, outputSchema: def.output, annotations: { title: def.title, ...def.annotations } },
+    {
+      title: def.title,
+      description: def.description,
+      inputSchema: def.input,
+      outputSchema: def.output,
+      annotations: { title: def.title, ...def.annotations },
+    },
     async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       try {
         const out = await def.handle(args, ctx, callOptions(extra, ctx));
         const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
-        return { content: [{ type: 'text', text: ctx.redactor.redact(out.text) }, ...(out.content ?? [])], structuredContent: structured };
+        return {
+          content: [{ type: 'text', text: ctx.redactor.redact(out.text) }, ...(out.content ?? [])],
+          structuredContent: structured,
+        };
       } catch (err) {
         return errorResult(err, ctx, def.name);
       }

@@ -6,10 +6,15 @@ export const downloadResultTool = defineTool({
   name: 'download_result',
   title: 'Download result',
   description:
-    'Save a finished task\'s video into the output folder (LIPSYNC_OUTPUT_DIR) and return its path. Safe to repeat: the same bytes are not saved twice and no other file is overwritten. Only works once get_task_status says success.',
+    "Save a finished task's video into the output folder (LIPSYNC_OUTPUT_DIR) and return its path. Safe to repeat: the same bytes are not saved twice and no other file is overwritten. Only works once get_task_status says success.",
   input: {
     task_id: z.string().min(1).max(200),
-    filename: z.string().min(1).max(200).optional().describe('Plain file name to save as (no folders). Default <task_id>.mp4.'),
+    filename: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Plain file name to save as (no folders). Default <task_id>.mp4.'),
   },
   output: {
     task_id: z.string(),
@@ -26,7 +31,9 @@ export const downloadResultTool = defineTool({
     return {
       structured: d,
       text: `${d.already_present ? 'Already saved' : 'Saved'}: ${d.path} (${(d.size / 1048576).toFixed(1)} MiB)`,
-      content: [{ type: 'resource_link', uri, name: d.path.split('/').pop() ?? 'result', mimeType: d.mime_type }],
+      content: [
+        { type: 'resource_link', uri, name: d.path.split('/').pop() ?? 'result', mimeType: d.mime_type },
+      ],
     };
   },
 });

@@ -14,18 +14,38 @@ export const generateVideo = defineTool({
     'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result.',
   input: {
     prompt: z.string().min(1).max(4000).describe('What the video should show.'),
-    image: z.string().min(1).max(4096).optional().describe('Optional starting image as an http(s) URL (image-to-video).'),
-    model: z.string().max(40).optional().describe('auto (default), veo3, sora2 or "sora2 pro". Leave out unless the user names one.'),
+    image: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('Optional starting image as an http(s) URL (image-to-video).'),
+    model: z
+      .string()
+      .max(40)
+      .optional()
+      .describe('auto (default), veo3, sora2 or "sora2 pro". Leave out unless the user names one.'),
     template: z
       .string()
       .max(40)
       .optional()
-      .describe('story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.'),
+      .describe(
+        'story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.',
+      ),
     quality: z.enum(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
     aspect_ratio: z.enum(['9:16', '16:9', '1:1']).optional(),
-    platform: z.enum(['tiktok', 'reels', 'shorts', 'youtube', 'instagram']).optional().describe('Sets the aspect ratio when aspect_ratio is not given.'),
-    duration: z.union([z.literal(5), z.literal(10)]).optional().describe('Sora2 only: 5 or 10 seconds.'),
-    force_recreate: z.boolean().optional().describe('Only when the user explicitly asks to make it again. Pays again.'),
+    platform: z
+      .enum(['tiktok', 'reels', 'shorts', 'youtube', 'instagram'])
+      .optional()
+      .describe('Sets the aspect ratio when aspect_ratio is not given.'),
+    duration: z
+      .union([z.literal(5), z.literal(10)])
+      .optional()
+      .describe('Sora2 only: 5 or 10 seconds.'),
+    force_recreate: z
+      .boolean()
+      .optional()
+      .describe('Only when the user explicitly asks to make it again. Pays again.'),
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
@@ -37,9 +57,19 @@ export const generateVideo = defineTool({
       if (v !== undefined) params[k] = typeof v === 'string' ? v.trim().toLowerCase() : v;
     }
     const res = await ctx.jobs.create(
-      { provider: 'director', kind: 'generate_video', inputs: args.image ? { image: args.image } : {}, params, forceRecreate: args.force_recreate, waitSeconds: args.wait_seconds },
+      {
+        provider: 'director',
+        kind: 'generate_video',
+        inputs: args.image ? { image: args.image } : {},
+        params,
+        forceRecreate: args.force_recreate,
+        waitSeconds: args.wait_seconds,
+      },
       call,
     );
-    return { structured: res, text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}` };
+    return {
+      structured: res,
+      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
+    };
   },
 });

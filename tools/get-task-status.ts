@@ -11,9 +11,19 @@ export const getTaskStatus = defineTool({
     'Check a task by task_id (or provider + provider_task_id). With wait_seconds (up to 50) it waits for the task to finish, sending progress notifications, and always answers before your client times out. ' +
     'Repeat with wait_seconds: 50 while status is pending or processing; on success, call download_result. Cancelling this call stops the wait, not the job.',
   input: {
-    task_id: z.string().min(1).max(200).optional().describe('The task_id returned by create_lip_sync / generate_video / export_render / edit_video.'),
+    task_id: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('The task_id returned by create_lip_sync / generate_video / export_render / edit_video.'),
     provider: z.enum(['local', 'jogg', 'nemovideo', 'director']).optional(),
-    provider_task_id: z.string().min(1).max(500).optional().describe("The provider's own task id (with provider)."),
+    provider_task_id: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe("The provider's own task id (with provider)."),
     wait_seconds: waitSecondsInput,
   },
   output: taskViewShape,
@@ -21,8 +31,12 @@ export const getTaskStatus = defineTool({
   async handle(args, ctx, call) {
     let ref: { taskId: string } | { provider: string; providerTaskId: string };
     if (args.task_id) ref = { taskId: args.task_id };
-    else if (args.provider && args.provider_task_id) ref = { provider: args.provider, providerTaskId: args.provider_task_id };
-    else throw new AppError('invalid_input', 'Pass task_id, or provider together with provider_task_id.', { hint: 'list_tasks shows recent tasks and their ids.' });
+    else if (args.provider && args.provider_task_id)
+      ref = { provider: args.provider, providerTaskId: args.provider_task_id };
+    else
+      throw new AppError('invalid_input', 'Pass task_id, or provider together with provider_task_id.', {
+        hint: 'list_tasks shows recent tasks and their ids.',
+      });
     const view = await ctx.jobs.status(ref, args.wait_seconds ?? 0, call);
     return { structured: view, text: summarize(view) };
   },

@@ -15,8 +15,17 @@ export const listTasks = defineTool({
   output: { tasks: z.array(z.object(taskViewShape)), count: z.number() },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
-    const tasks = ctx.jobs.list({ limit: args.limit, unfinishedOnly: args.unfinished_only, provider: args.provider });
-    const lines = tasks.map((t) => `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}`);
-    return { structured: { tasks, count: tasks.length }, text: tasks.length ? lines.join('\n') : 'No tasks yet.' };
+    const tasks = ctx.jobs.list({
+      limit: args.limit,
+      unfinishedOnly: args.unfinished_only,
+      provider: args.provider,
+    });
+    const lines = tasks.map(
+      (t) => `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}`,
+    );
+    return {
+      structured: { tasks, count: tasks.length },
+      text: tasks.length ? lines.join('\n') : 'No tasks yet.',
+    };
   },
 });

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
-export const userErrorShape = z.object({ code: z.string(), message: z.string(), hint: z.string().optional(), details: z.record(z.unknown()).optional() });
+export const userErrorShape = z.object({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+  details: z.record(z.unknown()).optional(),
+});
 
 /** The task snapshot every task tool returns. */
 export const taskViewShape = {
@@ -39,12 +44,21 @@ export const waitSecondsInput = z
   .min(0)
   .max(50)
   .optional()
-  .describe('Seconds to wait for completion before answering (0-50, default 0). Progress notifications are sent while waiting.');
+  .describe(
+    'Seconds to wait for completion before answering (0-50, default 0). Progress notifications are sent while waiting.',
+  );
 
 export const providerInput = z
   .enum(['local', 'jogg', 'nemovideo', 'director'])
   .optional()
-  .describe('Provider: "local" (offline, no account; aligns audio, does not re-animate the mouth), "jogg", "nemovideo", "director". Default: LIPSYNC_DEFAULT_PROVIDER, else the first with a key set, else local.');
+  .describe(
+    'Provider: "local" (offline, no account; aligns audio, does not re-animate the mouth), "jogg", "nemovideo", "director". Default: LIPSYNC_DEFAULT_PROVIDER, else the first with a key set, else local.',
+  );
 
 const MAX_PATH = 4096;
-export const mediaInput = (what: string) => z.string().min(1).max(MAX_PATH).describe(`${what}: a local file path (under an allowed folder) or an http(s) URL.`);
+export const mediaInput = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_PATH)
+    .describe(`${what}: a local file path (under an allowed folder) or an http(s) URL.`);

@@ -2,7 +2,9 @@ import type { TaskView } from '../src/jobs/view.js';
 
 /** One line for the text content; the structured content carries everything. */
 export function summarize(v: TaskView): string {
-  const parts = [`${v.task_id} (${v.provider}) is ${v.stage && v.status === 'pending' ? `pending: ${v.stage}` : v.status}`];
+  const parts = [
+    `${v.task_id} (${v.provider}) is ${v.stage && v.status === 'pending' ? `pending: ${v.stage}` : v.status}`,
+  ];
   if (v.progress !== undefined) parts.push(`${Math.round(v.progress * 100)}%`);
   if (v.result_url) parts.push(`result: ${v.result_url}`);
   if (v.error) parts.push(`error: ${v.error.message}${v.error.hint ? ` (${v.error.hint})` : ''}`);

@@ -11,18 +11,28 @@ export const uploadAsset = defineTool({
   input: {
     file: mediaInput('File to upload'),
     role: z.enum(['video', 'audio', 'image']).optional().describe('What the file is (default video).'),
-    provider: z.enum(['jogg']).optional().describe('Provider to upload to (Jogg; NemoVideo uploads belong to a session and happen inside create_lip_sync).'),
+    provider: z
+      .enum(['jogg'])
+      .optional()
+      .describe(
+        'Provider to upload to (Jogg; NemoVideo uploads belong to a session and happen inside create_lip_sync).',
+      ),
   },
   output: {
     provider: z.string(),
     url: z.string(),
-    cached: z.boolean().describe('True when these bytes were uploaded before and the earlier URL was reused.'),
+    cached: z
+      .boolean()
+      .describe('True when these bytes were uploaded before and the earlier URL was reused.'),
     sha256: z.string().optional(),
     size: z.number().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const r = await ctx.jobs.uploadAsset(args.provider ?? 'jogg', args.file, args.role ?? 'video', call);
-    return { structured: r, text: `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}` };
+    return {
+      structured: r,
+      text: `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}`,
+    };
   },
 });

@@ -38,7 +38,10 @@ export async function doctorCommand(argv: string[]): Promise<void> {
       `default provider: ${report.default_provider}`,
       '',
       'providers:',
-      ...report.providers.map((p) => `  ${p.configured ? 'ok ' : '-- '} ${p.display_name.padEnd(13)} ${p.configured ? `(${p.source})` : `not configured: ${p.fix ?? ''}`}`),
+      ...report.providers.map(
+        (p) =>
+          `  ${p.configured ? 'ok ' : '-- '} ${p.display_name.padEnd(13)} ${p.configured ? `(${p.source})` : `not configured: ${p.fix ?? ''}`}`,
+      ),
       '',
       `ffmpeg:  ${report.ffmpeg.path ? `${report.ffmpeg.path} (${report.ffmpeg.source})` : `not found — ${report.ffmpeg.fix}`}`,
       `ffprobe: ${report.ffprobe.path ? `${report.ffprobe.path} (${report.ffprobe.source})` : `not found — ${report.ffprobe.fix}`}`,
@@ -54,7 +57,8 @@ export function buildReport(app: App): DoctorReport {
   const { config } = app;
   const problems: string[] = [];
   const ff = app.media;
-  const fix = 'install ffmpeg (e.g. `apt-get install ffmpeg` / `brew install ffmpeg`), set FFMPEG_PATH/FFPROBE_PATH, or reinstall lipsync-mcp with optional dependencies (npm i --include=optional).';
+  const fix =
+    'install ffmpeg (e.g. `apt-get install ffmpeg` / `brew install ffmpeg`), set FFMPEG_PATH/FFPROBE_PATH, or reinstall lipsync-mcp with optional dependencies (npm i --include=optional).';
   for (const d of config.allowedDirs) {
     try {
       accessSync(d, constants.R_OK);
@@ -64,7 +68,13 @@ export function buildReport(app: App): DoctorReport {
   }
   const providers = [...app.providers.values()].map((p) => {
     const c = p.credentials();
-    return { name: p.name, display_name: p.displayName, configured: c.configured, source: c.source, ...(c.fix ? { fix: c.fix } : {}) };
+    return {
+      name: p.name,
+      display_name: p.displayName,
+      configured: c.configured,
+      source: c.source,
+      ...(c.fix ? { fix: c.fix } : {}),
+    };
   });
   if (ff.problem) problems.push(ff.problem);
   if (!ff.ffmpeg) problems.push(`the local engine is unavailable: ffmpeg not found; ${fix}`);

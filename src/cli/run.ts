@@ -46,18 +46,23 @@ export async function runCommand(argv: string[]): Promise<void> {
       let action: string;
       let reused = false;
       if (values['task-id']) {
-        if (values.video || values.audio || values.image) throw usage('Use either --task-id or --video/--audio, not both.');
+        if (values.video || values.audio || values.image)
+          throw usage('Use either --task-id or --video/--audio, not both.');
         view = await app.jobs.status({ taskId: values['task-id'] }, 0, { onProgress: progress });
         action = 'queried_task';
         if (values.poll) view = await pollUntilDone(app, view, maxWaitMs, progress);
       } else {
-        if (!values.audio || !(values.video || values.image)) throw usage('Pass --video (or --image) and --audio, or --task-id.');
+        if (!values.audio || !(values.video || values.image))
+          throw usage('Pass --video (or --image) and --audio, or --task-id.');
         if (values.poll && values['no-poll']) throw usage('Pass --poll or --no-poll, not both.');
         const pt = values['playback-type'];
         if (pt !== undefined && !(PLAYBACK_TYPES as readonly string[]).includes(pt)) {
-          throw new AppError('invalid_input', `Unknown playback type "${pt}".`, { hint: `Use one of: ${PLAYBACK_TYPES.join(', ')}.` });
+          throw new AppError('invalid_input', `Unknown playback type "${pt}".`, {
+            hint: `Use one of: ${PLAYBACK_TYPES.join(', ')}.`,
+          });
         }
-        if (values.align !== undefined && values.align !== 'auto' && values.align !== 'off') throw usage('--align takes auto or off.');
+        if (values.align !== undefined && values.align !== 'auto' && values.align !== 'off')
+          throw usage('--align takes auto or off.');
         const provider = app.jobs.pickProvider(values.provider, 'lip_sync');
         const params: JsonObject = {};
         if (provider.capabilities.playbackTypes) params.playback_type = pt ?? config.jogg.defaultPlaybackType;
@@ -86,18 +91,32 @@ export async function runCommand(argv: string[]): Promise<void> {
   }
 }
 
-async function pollUntilDone(app: App, first: TaskView, maxWaitMs: number, progress: (m: string) => void): Promise<TaskView> {
+async function pollUntilDone(
+  app: App,
+  first: TaskView,
+  maxWaitMs: number,
+  progress: (m: string) => void,
+): Promise<TaskView> {
   let view = first;
   const until = app.clock.now() + maxWaitMs;
   while (!view.completed && view.status !== 'unknown' && app.clock.now() < until) {
     const left = Math.ceil((until - app.clock.now()) / 1000);
-    view = await app.jobs.status({ taskId: view.task_id }, Math.min(50, Math.max(1, left)), { onProgress: progress });
+    view = await app.jobs.status({ taskId: view.task_id }, Math.min(50, Math.max(1, left)), {
+      onProgress: progress,
+    });
   }
   return view;
 }
 
 function runOutput(action: string, reused: boolean, v: TaskView): Record<string, unknown> {
-  const out: Record<string, unknown> = { action, reused, task_id: v.task_id, status: v.status, completed: v.completed, provider: v.provider };
+  const out: Record<string, unknown> = {
+    action,
+    reused,
+    task_id: v.task_id,
+    status: v.status,
+    completed: v.completed,
+    provider: v.provider,
+  };
   if (v.provider_task_id) out.provider_task_id = v.provider_task_id;
   if (v.result_url) out.result_url = v.result_url;
   if (v.cover_url) out.cover_url = v.cover_url;

@@ -1,6 +1,6 @@
 /** The stdio MCP server: stdout is JSON-RPC only; exits when stdin closes or on SIGTERM/SIGINT. */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { type App, createApp } from '../app.js';
+import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createServer } from '../server.js';
 
@@ -11,7 +11,9 @@ export async function stdioCommand(): Promise<void> {
   console.debug = console.error;
   const config = loadConfig();
   const app = await createApp(config);
-  process.on('unhandledRejection', (err) => app.log.error({ err: app.redactor.redact(String(err)) }, 'unhandled rejection'));
+  process.on('unhandledRejection', (err) =>
+    app.log.error({ err: app.redactor.redact(String(err)) }, 'unhandled rejection'),
+  );
   const recovered = app.jobs.recover();
   if (recovered.resumed || recovered.checked) app.log.info(recovered, 'recovering unfinished tasks');
   const server = createServer(app);

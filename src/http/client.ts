@@ -56,14 +56,25 @@ export interface HttpClientOptions {
 }
 
 /** Transport error codes that prove nothing reached the server. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const dispatcher =
     opts.dispatcher ??
-    new Agent({ connect: { timeout: Math.min(opts.timeoutMs, 10_000) }, keepAliveTimeout: 4_000, maxRedirections: 0 } as Agent.Options);
+    new Agent({
+      connect: { timeout: Math.min(opts.timeoutMs, 10_000) },
+      keepAliveTimeout: 4_000,
+      maxRedirections: 0,
+    } as Agent.Options);
   const attempts = opts.attempts ?? 3;
   const baseDelay = opts.baseDelayMs ?? 500;
   const maxDelay = opts.maxDelayMs ?? 10_000;
@@ -101,7 +112,9 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         try {
           const res = await once(req);
           if (attempt < max && RETRY_STATUS.has(res.status)) {
-            const wait = retryAfterMs(res.headers['retry-after'], opts.clock.now()) ?? backoff(attempt, baseDelay, maxDelay);
+            const wait =
+              retryAfterMs(res.headers['retry-after'], opts.clock.now()) ??
+              backoff(attempt, baseDelay, maxDelay);
             await res.body.dump().catch(() => undefined);
             await opts.clock.sleep(Math.min(wait, maxDelay), req.signal);
             continue;
@@ -170,9 +183,13 @@ function wrap(req: HttpRequest, res: Dispatcher.ResponseData): HttpResponse {
 }
 
 function tooLarge(req: HttpRequest, maxBytes: number): AppError {
-  return new AppError('provider_failed', `${req.service} sent a response larger than ${Math.round(maxBytes / 1024)} KiB; refusing to read it.`, {
-    hint: 'This is not a normal API answer; check the base URL setting.',
-  });
+  return new AppError(
+    'provider_failed',
+    `${req.service} sent a response larger than ${Math.round(maxBytes / 1024)} KiB; refusing to read it.`,
+    {
+      hint: 'This is not a normal API answer; check the base URL setting.',
+    },
+  );
 }
 
 /** Maps a transport failure to an AppError; `details.sent` says whether the server may have seen it. */
@@ -190,7 +207,9 @@ export function transportError(req: HttpRequest, err: unknown, afterHeaders = fa
   const isTimeout = /TIMEOUT/i.test(code);
   return new AppError(
     isTimeout ? 'timeout' : 'unavailable',
-    isTimeout ? `${req.service} (${host}) did not answer in time.` : `Could not reach ${req.service} (${host}): ${code}.`,
+    isTimeout
+      ? `${req.service} (${host}) did not answer in time.`
+      : `Could not reach ${req.service} (${host}): ${code}.`,
     {
       hint: sent
         ? 'Check your network connection; the request may or may not have been received.'

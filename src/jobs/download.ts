@@ -7,9 +7,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { Transform } from 'node:stream';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
@@ -34,12 +34,21 @@ export interface Downloaded {
 
 const MAX_REDIRECTS = 5;
 
-export async function downloadResult(deps: DownloadDeps, row: TaskRow, filename: string | undefined, signal?: AbortSignal): Promise<Downloaded> {
+export async function downloadResult(
+  deps: DownloadDeps,
+  row: TaskRow,
+  filename: string | undefined,
+  signal?: AbortSignal,
+): Promise<Downloaded> {
   const url = row.snapshot?.resultUrl;
   if (row.status !== 'success' || !url) {
-    throw new AppError('invalid_input', `Task ${row.id} has no result yet (status: ${row.status === 'submitting' ? 'pending' : row.status}).`, {
-      hint: 'Wait with get_task_status until status is success, then call download_result.',
-    });
+    throw new AppError(
+      'invalid_input',
+      `Task ${row.id} has no result yet (status: ${row.status === 'submitting' ? 'pending' : row.status}).`,
+      {
+        hint: 'Wait with get_task_status until status is success, then call download_result.',
+      },
+    );
   }
   const out = resolve(deps.outputDir);
   await mkdir(out, { recursive: true, mode: 0o700 });
@@ -47,7 +56,9 @@ export async function downloadResult(deps: DownloadDeps, row: TaskRow, filename:
   const name = safeName(filename, `${row.id}${ext}`);
   const target = join(out, name);
   if (relative(out, target).startsWith('..') || relative(out, target).includes(sep)) {
-    throw new AppError('invalid_input', 'The file name must be a plain name inside the output folder.', { hint: 'Pass a name like "talk_es.mp4", or none.' });
+    throw new AppError('invalid_input', 'The file name must be a plain name inside the output folder.', {
+      hint: 'Pass a name like "talk_es.mp4", or none.',
+    });
   }
   const tmp = join(out, `.part-${randomUUID()}`);
   const hash = createHash('sha256');
@@ -57,7 +68,11 @@ export async function downloadResult(deps: DownloadDeps, row: TaskRow, filename:
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (size > max) {
-        cb(new AppError('provider_failed', 'The result is larger than the download limit.', { hint: 'Download it from result_url directly.' }));
+        cb(
+          new AppError('provider_failed', 'The result is larger than the download limit.', {
+            hint: 'Download it from result_url directly.',
+          }),
+        );
         return;
       }
       hash.update(chunk);
@@ -68,7 +83,10 @@ export async function downloadResult(deps: DownloadDeps, row: TaskRow, filename:
     if (url.startsWith('file:')) {
       const src = fileURLToPath(url);
       if (relative(out, src).startsWith('..')) {
-        throw new AppError('invalid_input', 'The local result is outside the output folder; refusing to copy it.');
+        throw new AppError(
+          'invalid_input',
+          'The local result is outside the output folder; refusing to copy it.',
+        );
       }
       await pipeline(createReadStream(src), counter, createWriteStream(tmp, { mode: 0o600 }), { signal });
     } else {
@@ -78,23 +96,44 @@ export async function downloadResult(deps: DownloadDeps, row: TaskRow, filename:
     const sha256 = hash.digest('hex');
     const final = await placeFile(tmp, target, sha256);
     deps.ledger.recordDownload(row.id, final.path, sha256, size, deps.clock.now());
-    return { task_id: row.id, path: final.path, size, sha256, mime_type: mimeOf(final.path), already_present: final.existed };
+    return {
+      task_id: row.id,
+      path: final.path,
+      size,
+      sha256,
+      mime_type: mimeOf(final.path),
+      already_present: final.existed,
+    };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
 }
 
-async function fetchFollowing(http: HttpClient, first: string, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+async function fetchFollowing(
+  http: HttpClient,
+  first: string,
+  signal?: AbortSignal,
+): Promise<NodeJS.ReadableStream> {
   let url = first;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new AppError('provider_failed', `The result URL uses ${parsed.protocol} which is not downloadable; only http(s) is accepted.`, {
-        hint: 'Open result_url yourself if you trust it.',
-      });
+      throw new AppError(
+        'provider_failed',
+        `The result URL uses ${parsed.protocol} which is not downloadable; only http(s) is accepted.`,
+        {
+          hint: 'Open result_url yourself if you trust it.',
+        },
+      );
     }
-    const res = await http.request({ method: 'GET', url, signal, service: 'the result host', timeoutMs: 120_000 });
+    const res = await http.request({
+      method: 'GET',
+      url,
+      signal,
+      service: 'the result host',
+      timeoutMs: 120_000,
+    });
     if (res.status >= 300 && res.status < 400 && res.headers.location) {
       await res.body.dump();
       url = new URL(String(res.headers.location), url).toString();
@@ -109,11 +148,17 @@ async function fetchFollowing(http: HttpClient, first: string, signal?: AbortSig
     }
     return res.body;
   }
-  throw new AppError('provider_failed', 'The result URL redirected too many times.', { hint: 'Open result_url yourself.' });
+  throw new AppError('provider_failed', 'The result URL redirected too many times.', {
+    hint: 'Open result_url yourself.',
+  });
 }
 
 /** Renames into place; an existing file with the same bytes is kept, a different one is never overwritten. */
-async function placeFile(tmp: string, target: string, sha256: string): Promise<{ path: string; existed: boolean }> {
+async function placeFile(
+  tmp: string,
+  target: string,
+  sha256: string,
+): Promise<{ path: string; existed: boolean }> {
   const ext = extname(target);
   const stem = target.slice(0, target.length - ext.length);
   for (let i = 0; i < 1000; i++) {
@@ -128,7 +173,9 @@ async function placeFile(tmp: string, target: string, sha256: string): Promise<{
       return { path: candidate, existed: true };
     }
   }
-  throw new AppError('conflict', 'Too many files with this name in the output folder.', { hint: 'Pass another filename.' });
+  throw new AppError('conflict', 'Too many files with this name in the output folder.', {
+    hint: 'Pass another filename.',
+  });
 }
 
 async function fileSha(path: string): Promise<string> {
@@ -150,14 +197,25 @@ function safeExt(url: string): string {
 export function safeName(given: string | undefined, fallback: string): string {
   if (!given) return fallback;
   const base = basename(given.replace(/\\/g, '/'));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
   const cleaned = base.replace(/[\x00-\x1f<>:"|?*]/g, '_').replace(/^\.+/, '');
   if (!cleaned || cleaned !== base || given.includes('/') || given.includes('\\')) {
-    throw new AppError('invalid_input', `"${given.slice(0, 80)}" is not a plain file name.`, { hint: 'Pass a name like "talk_es.mp4" (no folders, not hidden), or none.' });
+    throw new AppError('invalid_input', `"${given.slice(0, 80)}" is not a plain file name.`, {
+      hint: 'Pass a name like "talk_es.mp4" (no folders, not hidden), or none.',
+    });
   }
   return extname(cleaned) ? cleaned : `${cleaned}${extname(fallback)}`;
 }
 
 function mimeOf(p: string): string {
   const e = extname(p).toLowerCase();
-  return e === '.mp4' ? 'video/mp4' : e === '.jpg' || e === '.jpeg' ? 'image/jpeg' : e === '.png' ? 'image/png' : e === '.mov' ? 'video/quicktime' : 'application/octet-stream';
+  return e === '.mp4'
+    ? 'video/mp4'
+    : e === '.jpg' || e === '.jpeg'
+      ? 'image/jpeg'
+      : e === '.png'
+        ? 'image/png'
+        : e === '.mov'
+          ? 'video/quicktime'
+          : 'application/octet-stream';
 }

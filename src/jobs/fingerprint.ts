@@ -24,5 +24,7 @@ export function fingerprint(
 ): string {
   const ids: JsonObject = {};
   for (const [role, input] of Object.entries(inputs)) if (input) ids[role] = inputIdentity(input);
-  return createHash('sha256').update(canonicalJson({ provider, kind, inputs: ids, params })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ provider, kind, inputs: ids, params }))
+    .digest('hex');
 }

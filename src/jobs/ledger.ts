@@ -163,7 +163,9 @@ export class Ledger {
   claim(task: NewTask, opts: ClaimOptions): ClaimDecision {
     const run = this.db.transaction((): ClaimDecision => {
       const latest = this.db
-        .prepare('SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1')
+        .prepare(
+          'SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1',
+        )
         .get(task.fingerprint) as RawRow | undefined;
       if (latest) {
         const row = toRow(latest);
@@ -173,7 +175,10 @@ export class Ledger {
             this.db
               .prepare('UPDATE tasks SET owner_pid = ?, lease_until = ?, updated_at = ? WHERE id = ?')
               .run(task.ownerPid, task.leaseUntil, task.now, row.id);
-            return { kind: 'taken_over', row: { ...row, ownerPid: task.ownerPid, leaseUntil: task.leaseUntil } };
+            return {
+              kind: 'taken_over',
+              row: { ...row, ownerPid: task.ownerPid, leaseUntil: task.leaseUntil },
+            };
           }
           return { kind: 'reused', row };
         }
@@ -209,7 +214,9 @@ export class Ledger {
 
   findByProviderTaskId(provider: string, providerTaskId: string): TaskRow | undefined {
     const raw = this.db
-      .prepare('SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ? ORDER BY created_at DESC LIMIT 1')
+      .prepare(
+        'SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ? ORDER BY created_at DESC LIMIT 1',
+      )
       .get(provider, providerTaskId) as RawRow | undefined;
     return raw ? toRow(raw) : undefined;
   }
@@ -223,7 +230,9 @@ export class Ledger {
       args.push(opts.provider);
     }
     const rows = this.db
-      .prepare(`SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+      .prepare(
+        `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+      )
       .all(...args, opts.limit) as RawRow[];
     return rows.map(toRow);
   }
@@ -231,13 +240,19 @@ export class Ledger {
   /** Rows that a recovery pass must look at: unfinished and not rejected. */
   unfinished(): TaskRow[] {
     const rows = this.db
-      .prepare("SELECT * FROM tasks WHERE rejected = 0 AND status NOT IN ('success', 'failed') ORDER BY created_at")
+      .prepare(
+        "SELECT * FROM tasks WHERE rejected = 0 AND status NOT IN ('success', 'failed') ORDER BY created_at",
+      )
       .all() as RawRow[];
     return rows.map(toRow);
   }
 
   /** Applies a partial update. JSON columns are serialized here. */
-  update(id: string, patch: Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>, now: number): TaskRow {
+  update(
+    id: string,
+    patch: Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>,
+    now: number,
+  ): TaskRow {
     const cols: string[] = [];
     const args: unknown[] = [];
     const set = (col: string, v: unknown) => {
@@ -297,22 +312,39 @@ export class Ledger {
     return this.get(id)!;
   }
 
-  uploadLookup(provider: string, scope: string, sha256: string, size: number): { url: string; meta: JsonObject | null } | undefined {
+  uploadLookup(
+    provider: string,
+    scope: string,
+    sha256: string,
+    size: number,
+  ): { url: string; meta: JsonObject | null } | undefined {
     const r = this.db
       .prepare('SELECT url, meta FROM uploads WHERE provider = ? AND scope = ? AND sha256 = ? AND size = ?')
       .get(provider, scope, sha256, size) as { url: string; meta: string | null } | undefined;
     return r ? { url: r.url, meta: r.meta ? (JSON.parse(r.meta) as JsonObject) : null } : undefined;
   }
 
-  uploadStore(provider: string, scope: string, sha256: string, size: number, url: string, meta: JsonObject | undefined, now: number): void {
+  uploadStore(
+    provider: string,
+    scope: string,
+    sha256: string,
+    size: number,
+    url: string,
+    meta: JsonObject | undefined,
+    now: number,
+  ): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
   }
 
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO downloads (task_id, path, sha256, size, created_at) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO downloads (task_id, path, sha256, size, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(taskId, path, sha256, size, now);
   }
 

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { AppError, toUserError, type UserError } from '../errors.js';
+import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import { type InputPolicy, resolveInput } from '../media/inputs.js';
 import {
@@ -22,7 +23,6 @@ import {
   type TaskKind,
 } from '../providers/provider.js';
 import type { Redactor } from '../redact.js';
-import type { HttpClient } from '../http/client.js';
 import { type Downloaded, downloadResult } from './download.js';
 import { fingerprint } from './fingerprint.js';
 import type { Ledger, TaskRow } from './ledger.js';
@@ -124,9 +124,13 @@ export class JobService {
         throw new AppError('invalid_input', `Provider "${wanted}" is not available.`, { hint });
       }
       if (!p.capabilities.kinds.includes(kind)) {
-        throw new AppError('unsupported', `${p.displayName} does not support ${kind.replace('_', ' ')} jobs.`, {
-          hint: `Choose one of: ${this.providersFor(kind).join(', ') || 'none available'}.`,
-        });
+        throw new AppError(
+          'unsupported',
+          `${p.displayName} does not support ${kind.replace('_', ' ')} jobs.`,
+          {
+            hint: `Choose one of: ${this.providersFor(kind).join(', ') || 'none available'}.`,
+          },
+        );
       }
       return p;
     }
@@ -142,10 +146,15 @@ export class JobService {
   }
 
   providersFor(kind: TaskKind): string[] {
-    return [...this.d.providers.values()].filter((p) => p.capabilities.kinds.includes(kind)).map((p) => p.name);
+    return [...this.d.providers.values()]
+      .filter((p) => p.capabilities.kinds.includes(kind))
+      .map((p) => p.name);
   }
 
-  async resolveInputs(raw: Partial<Record<InputRole, string>>, extraRoots: string[] = []): Promise<Partial<Record<InputRole, ResolvedInput>>> {
+  async resolveInputs(
+    raw: Partial<Record<InputRole, string>>,
+    extraRoots: string[] = [],
+  ): Promise<Partial<Record<InputRole, ResolvedInput>>> {
     const policy = { ...this.d.inputPolicy, allowedDirs: [...this.d.inputPolicy.allowedDirs, ...extraRoots] };
     const out: Partial<Record<InputRole, ResolvedInput>> = {};
     for (const role of ['video', 'image', 'audio'] as const) {
@@ -200,9 +209,11 @@ export class JobService {
       // The paid request provably never created anything: nothing to reuse, nothing was charged.
       throw errorFromRow(row);
     }
-    if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true) action = 'reused_existing_task';
+    if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true)
+      action = 'reused_existing_task';
     const left = Math.floor((started + wait * 1000 - this.d.clock.now()) / 1000);
-    const view = left > 0 && !isFinal(row) ? await this.status({ taskId: row.id }, left, opts) : this.viewOf(row);
+    const view =
+      left > 0 && !isFinal(row) ? await this.status({ taskId: row.id }, left, opts) : this.viewOf(row);
     return { ...view, action, reused: action === 'reused_existing_task' };
   }
 
@@ -235,7 +246,13 @@ export class JobService {
   }
 
   list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string }): TaskView[] {
-    return this.d.ledger.list({ limit: Math.min(opts.limit ?? 20, 200), unfinishedOnly: opts.unfinishedOnly, provider: opts.provider }).map((r) => this.viewOf(r));
+    return this.d.ledger
+      .list({
+        limit: Math.min(opts.limit ?? 20, 200),
+        unfinishedOnly: opts.unfinishedOnly,
+        provider: opts.provider,
+      })
+      .map((r) => this.viewOf(r));
   }
 
   getRow(ref: TaskRef): TaskRow {
@@ -251,36 +268,71 @@ export class JobService {
   async uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
     const provider = this.pickProvider(providerName, 'lip_sync');
     if (!provider.upload) {
-      throw new AppError('unsupported', `${provider.displayName} has no upload step; pass the file directly to create_lip_sync.`);
+      throw new AppError(
+        'unsupported',
+        `${provider.displayName} has no upload step; pass the file directly to create_lip_sync.`,
+      );
     }
     const cred = provider.credentials();
     if (!cred.configured) {
-      throw new AppError('missing_credentials', `${provider.displayName} is not configured.`, { hint: cred.fix });
+      throw new AppError('missing_credentials', `${provider.displayName} is not configured.`, {
+        hint: cred.fix,
+      });
     }
     const inputs = await this.resolveInputs({ [role]: raw }, opts.extraRoots);
     const input = inputs[role]!;
     const signal = opts.signal ?? new AbortController().signal;
-    const before = input.type === 'file' ? this.d.ledger.uploadLookup(provider.name, '', input.sha256, input.size) : undefined;
+    const before =
+      input.type === 'file'
+        ? this.d.ledger.uploadLookup(provider.name, '', input.sha256, input.size)
+        : undefined;
     const url = await this.cachedAsset(provider, input, role, undefined, signal);
-    return { provider: provider.name, url, cached: !!before, sha256: input.type === 'file' ? input.sha256 : undefined, size: input.type === 'file' ? input.size : undefined };
+    return {
+      provider: provider.name,
+      url,
+      cached: !!before,
+      sha256: input.type === 'file' ? input.sha256 : undefined,
+      size: input.type === 'file' ? input.size : undefined,
+    };
   }
 
   /** Every provider's configuration state and balance. Never spends; no network for unconfigured ones. */
   async credits(providerName: string | undefined, signal?: AbortSignal): Promise<CreditsEntry[]> {
     const list = [...this.d.providers.values()].filter((p) => !providerName || p.name === providerName);
-    if (providerName && !list.length) throw new AppError('invalid_input', `Provider "${providerName}" is not available.`);
+    if (providerName && !list.length)
+      throw new AppError('invalid_input', `Provider "${providerName}" is not available.`);
     return Promise.all(
       list.map(async (p): Promise<CreditsEntry> => {
         const cred = p.credentials();
-        const base = { provider: p.name, display_name: p.displayName, configured: cred.configured, source: cred.source };
+        const base = {
+          provider: p.name,
+          display_name: p.displayName,
+          configured: cred.configured,
+          source: cred.source,
+        };
         if (!cred.configured) return { ...base, summary: 'not configured', fix: cred.fix };
-        if (!p.credits) return { ...base, summary: p.capabilities.paid ? 'balance not available from this provider' : 'free (runs on this machine)' };
+        if (!p.credits)
+          return {
+            ...base,
+            summary: p.capabilities.paid
+              ? 'balance not available from this provider'
+              : 'free (runs on this machine)',
+          };
         try {
           const c = await p.credits(signal ?? new AbortController().signal);
-          return { ...base, configured: c.configured, summary: c.summary, ...(c.balance ? { balance: c.balance } : {}) };
+          return {
+            ...base,
+            configured: c.configured,
+            summary: c.summary,
+            ...(c.balance ? { balance: c.balance } : {}),
+          };
         } catch (err) {
           const ue = this.userError(err);
-          return { ...base, summary: `could not read the balance: ${ue.message}`, ...(ue.hint ? { fix: ue.hint } : {}) };
+          return {
+            ...base,
+            summary: `could not read the balance: ${ue.message}`,
+            ...(ue.hint ? { fix: ue.hint } : {}),
+          };
         }
       }),
     );
@@ -288,7 +340,12 @@ export class JobService {
 
   async download(taskId: string, filename: string | undefined, opts: CallOptions = {}): Promise<Downloaded> {
     const row = this.lookup({ taskId });
-    return downloadResult({ ledger: this.d.ledger, http: this.d.http, clock: this.d.clock, outputDir: this.d.outputDir }, row, filename, opts.signal);
+    return downloadResult(
+      { ledger: this.d.ledger, http: this.d.http, clock: this.d.clock, outputDir: this.d.outputDir },
+      row,
+      filename,
+      opts.signal,
+    );
   }
 
   /** Resolves when background work (submissions, event streams) is done, or after `timeoutMs`. */
@@ -313,10 +370,18 @@ export class JobService {
         const expired = row.leaseUntil === null || row.leaseUntil < now;
         if (!expired || isPidAlive(row.ownerPid)) continue;
         resumed += 1;
-        this.track(this.settleSubmitting(row).catch((err) => this.d.log.warn({ err: String(err), task: row.id }, 'recovery failed')));
+        this.track(
+          this.settleSubmitting(row).catch((err) =>
+            this.d.log.warn({ err: String(err), task: row.id }, 'recovery failed'),
+          ),
+        );
       } else {
         checked += 1;
-        this.track(this.refresh(row, undefined).catch((err) => this.d.log.warn({ err: String(err), task: row.id }, 'recovery poll failed')));
+        this.track(
+          this.refresh(row, undefined).catch((err) =>
+            this.d.log.warn({ err: String(err), task: row.id }, 'recovery poll failed'),
+          ),
+        );
       }
     }
     return { resumed, checked };
@@ -324,23 +389,42 @@ export class JobService {
 
   // ---- submission ------------------------------------------------------------------------------
 
-  private startSubmission(row: TaskRow, provider: Provider, inputs: Partial<Record<InputRole, ResolvedInput>>, force: boolean, opts: CallOptions) {
+  private startSubmission(
+    row: TaskRow,
+    provider: Provider,
+    inputs: Partial<Record<InputRole, ResolvedInput>>,
+    force: boolean,
+    opts: CallOptions,
+  ) {
     if (this.inflight.has(row.id)) return;
     const p = this.submit(row, provider, inputs, force, opts).finally(() => this.inflight.delete(row.id));
     this.inflight.set(row.id, p);
     this.track(p);
   }
 
-  private async submit(row: TaskRow, provider: Provider, inputs: Partial<Record<InputRole, ResolvedInput>>, force: boolean, opts: CallOptions): Promise<void> {
+  private async submit(
+    row: TaskRow,
+    provider: Provider,
+    inputs: Partial<Record<InputRole, ResolvedInput>>,
+    force: boolean,
+    opts: CallOptions,
+  ): Promise<void> {
     const log = this.d.log.child({ task: row.id, provider: provider.name });
     const ctl = new AbortController();
-    const heartbeat = setInterval(() => {
-      try {
-        this.d.ledger.update(row.id, { leaseUntil: this.d.clock.now() + this.d.leaseMs }, this.d.clock.now());
-      } catch {
-        // The ledger may be closing; the lease then simply expires.
-      }
-    }, Math.max(1000, Math.floor(this.d.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        try {
+          this.d.ledger.update(
+            row.id,
+            { leaseUntil: this.d.clock.now() + this.d.leaseMs },
+            this.d.clock.now(),
+          );
+        } catch {
+          // The ledger may be closing; the lease then simply expires.
+        }
+      },
+      Math.max(1000, Math.floor(this.d.leaseMs / 3)),
+    );
     heartbeat.unref();
     const progress = (m: string) => {
       log.info(m);
@@ -358,7 +442,8 @@ export class JobService {
         prepared = await provider.prepare(
           { kind: row.kind, inputs, params: (row.request.params ?? {}) as JsonObject },
           {
-            asset: (input, role, scope) => this.cachedAsset(provider, input, role, scope, ctl.signal, progress),
+            asset: (input, role, scope) =>
+              this.cachedAsset(provider, input, role, scope, ctl.signal, progress),
             signal: ctl.signal,
             log,
             progress,
@@ -383,7 +468,13 @@ export class JobService {
       progress(`submitting the ${row.kind.replace('_', ' ')} job to ${provider.displayName}`);
       let started: Awaited<ReturnType<Provider['start']>>;
       try {
-        started = await provider.start(prepared, { signal: ctl.signal, log, progress, workDir: join(this.d.outputDir, 'work', row.id), taskId: row.id });
+        started = await provider.start(prepared, {
+          signal: ctl.signal,
+          log,
+          progress,
+          workDir: join(this.d.outputDir, 'work', row.id),
+          taskId: row.id,
+        });
       } catch (err) {
         const details = err instanceof AppError ? err.details : undefined;
         if (details?.[NO_TASK_CREATED] === true || details?.sent === false) {
@@ -409,24 +500,45 @@ export class JobService {
     }
   }
 
-  private applyStart(id: string, started: { operation: JsonObject; providerTaskId: string; snapshot: Snapshot }) {
+  private applyStart(
+    id: string,
+    started: { operation: JsonObject; providerTaskId: string; snapshot: Snapshot },
+  ) {
     this.d.ledger.update(
       id,
-      { status: 'pending', phase: null, ownerPid: null, leaseUntil: null, operation: started.operation, providerTaskId: started.providerTaskId },
+      {
+        status: 'pending',
+        phase: null,
+        ownerPid: null,
+        leaseUntil: null,
+        operation: started.operation,
+        providerTaskId: started.providerTaskId,
+      },
       this.d.clock.now(),
     );
     this.applySnapshot(id, started.snapshot, false);
   }
 
   private adopt(id: string, found: ExistingTask, foundExisting: boolean) {
-    const snapshot: Snapshot = { ...found.snapshot, extra: { ...(found.snapshot.extra ?? {}), found_existing: foundExisting } };
+    const snapshot: Snapshot = {
+      ...found.snapshot,
+      extra: { ...(found.snapshot.extra ?? {}), found_existing: foundExisting },
+    };
     this.applyStart(id, { ...found, snapshot });
   }
 
   private reject(id: string, err: unknown) {
     this.d.ledger.update(
       id,
-      { status: 'failed', phase: null, rejected: true, ownerPid: null, leaseUntil: null, error: this.userError(err), completedAt: this.d.clock.now() },
+      {
+        status: 'failed',
+        phase: null,
+        rejected: true,
+        ownerPid: null,
+        leaseUntil: null,
+        error: this.userError(err),
+        completedAt: this.d.clock.now(),
+      },
       this.d.clock.now(),
     );
     this.wake(id);
@@ -443,7 +555,10 @@ export class JobService {
           this.applySnapshot(id, merged, false);
         }
       } catch (err) {
-        this.d.log.warn({ task: id, err: this.d.redactor.redact(String(err)) }, 'live updates ended with an error; falling back to status polling');
+        this.d.log.warn(
+          { task: id, err: this.d.redactor.redact(String(err)) },
+          'live updates ended with an error; falling back to status polling',
+        );
       } finally {
         this.live.delete(id);
         this.wake(id);
@@ -453,12 +568,25 @@ export class JobService {
   }
 
   /** Uploads through the ledger's cache: a second run never re-uploads the same bytes. */
-  private async cachedAsset(provider: Provider, input: ResolvedInput, role: InputRole, scope: string | undefined, signal: AbortSignal, progress?: (m: string) => void): Promise<string> {
+  private async cachedAsset(
+    provider: Provider,
+    input: ResolvedInput,
+    role: InputRole,
+    scope: string | undefined,
+    signal: AbortSignal,
+    progress?: (m: string) => void,
+  ): Promise<string> {
     if (!provider.upload) {
       if (input.type === 'url') return input.url;
-      throw new AppError('unsupported', `${provider.displayName} cannot take local files; pass an http(s) URL.`);
+      throw new AppError(
+        'unsupported',
+        `${provider.displayName} cannot take local files; pass an http(s) URL.`,
+      );
     }
-    const key = input.type === 'file' ? { sha256: input.sha256, size: input.size } : { sha256: `url:${input.url}`, size: 0 };
+    const key =
+      input.type === 'file'
+        ? { sha256: input.sha256, size: input.size }
+        : { sha256: `url:${input.url}`, size: 0 };
     const hit = this.d.ledger.uploadLookup(provider.name, scope ?? '', key.sha256, key.size);
     if (hit) {
       progress?.(`${role}: already uploaded to ${provider.displayName}; reusing it`);
@@ -466,16 +594,27 @@ export class JobService {
     }
     progress?.(`${role}: uploading ${input.filename} to ${provider.displayName}`);
     const res = await provider.upload(input, role, scope, signal);
-    this.d.ledger.uploadStore(provider.name, scope ?? '', key.sha256, key.size, res.url, res.meta, this.d.clock.now());
+    this.d.ledger.uploadStore(
+      provider.name,
+      scope ?? '',
+      key.sha256,
+      key.size,
+      res.url,
+      res.meta,
+      this.d.clock.now(),
+    );
     return res.url;
   }
 
   // ---- status --------------------------------------------------------------------------------
 
   private lookup(ref: TaskRef): TaskRow {
-    const row = 'taskId' in ref ? this.d.ledger.get(ref.taskId) : this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
+    const row =
+      'taskId' in ref
+        ? this.d.ledger.get(ref.taskId)
+        : this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
     if (!row) {
-      throw new AppError('not_found', 'No such task in this server\'s ledger.', {
+      throw new AppError('not_found', "No such task in this server's ledger.", {
         hint: 'Use the task_id returned by create_lip_sync (or list_tasks to see recent ones).',
       });
     }
@@ -488,7 +627,7 @@ export class JobService {
     if (mine) return row;
     const now = this.d.clock.now();
     const expired = row.leaseUntil === null || row.leaseUntil < now;
-    if (!expired || isPidAlive(row.ownerPid) && row.ownerPid !== this.pid) return row;
+    if (!expired || (isPidAlive(row.ownerPid) && row.ownerPid !== this.pid)) return row;
     const provider = this.d.providers.get(row.provider);
     if (!provider) return row;
     this.d.ledger.update(row.id, { ownerPid: this.pid, leaseUntil: now + this.d.leaseMs }, now);
@@ -507,14 +646,20 @@ export class JobService {
   }
 
   private async reResolve(row: TaskRow): Promise<Partial<Record<InputRole, ResolvedInput>>> {
-    const stored = (row.request.inputs ?? {}) as Record<string, { type: string; path?: string; url?: string; sha256?: string }>;
+    const stored = (row.request.inputs ?? {}) as Record<
+      string,
+      { type: string; path?: string; url?: string; sha256?: string }
+    >;
     const raw: Partial<Record<InputRole, string>> = {};
-    for (const [role, v] of Object.entries(stored)) raw[role as InputRole] = (v.type === 'file' ? v.path : v.url) ?? '';
+    for (const [role, v] of Object.entries(stored))
+      raw[role as InputRole] = (v.type === 'file' ? v.path : v.url) ?? '';
     const inputs = await this.resolveInputs(raw);
     for (const [role, v] of Object.entries(stored)) {
       const now = inputs[role as InputRole];
       if (v.type === 'file' && now?.type === 'file' && now.sha256 !== v.sha256) {
-        throw new AppError('invalid_input', `The ${role} file changed since the task was requested.`, { hint: 'Call create_lip_sync again with the current files.' });
+        throw new AppError('invalid_input', `The ${role} file changed since the task was requested.`, {
+          hint: 'Call create_lip_sync again with the current files.',
+        });
       }
     }
     return inputs;
@@ -535,16 +680,27 @@ export class JobService {
       if (row.status === 'unknown') return this.reconcile(row, provider, signal);
       if (!row.operation) return row;
       try {
-        const snap = await provider.status(row.operation, { signal: signal ?? new AbortController().signal, log: this.d.log });
+        const snap = await provider.status(row.operation, {
+          signal: signal ?? new AbortController().signal,
+          log: this.d.log,
+        });
         this.applySnapshot(row.id, snap, true);
       } catch (err) {
         // A failed look is not a failed job: keep the state, say why in the view.
         this.d.log.warn({ task: row.id, err: this.d.redactor.redact(String(err)) }, 'status check failed');
         const ue = this.userError(err);
         if (ue.code === 'not_found' && row.polls > 3) {
-          this.d.ledger.update(row.id, { status: 'failed', error: ue, completedAt: this.d.clock.now() }, this.d.clock.now());
+          this.d.ledger.update(
+            row.id,
+            { status: 'failed', error: ue, completedAt: this.d.clock.now() },
+            this.d.clock.now(),
+          );
         } else {
-          this.d.ledger.update(row.id, { error: { ...ue, message: `Last status check failed: ${ue.message}` } }, this.d.clock.now());
+          this.d.ledger.update(
+            row.id,
+            { error: { ...ue, message: `Last status check failed: ${ue.message}` } },
+            this.d.clock.now(),
+          );
         }
       }
       return this.d.ledger.get(row.id)!;
@@ -554,10 +710,17 @@ export class JobService {
   }
 
   /** An `unknown` task: ask the provider whether the lost create exists; never resubmit. */
-  private async reconcile(row: TaskRow, provider: Provider, signal: AbortSignal | undefined): Promise<TaskRow> {
+  private async reconcile(
+    row: TaskRow,
+    provider: Provider,
+    signal: AbortSignal | undefined,
+  ): Promise<TaskRow> {
     if (!provider.findExisting || !row.prepared) return row;
     try {
-      const found = await provider.findExisting(row.prepared, { signal: signal ?? new AbortController().signal, log: this.d.log });
+      const found = await provider.findExisting(row.prepared, {
+        signal: signal ?? new AbortController().signal,
+        log: this.d.log,
+      });
       if (found) {
         this.adopt(row.id, found, false);
         this.d.ledger.update(row.id, { error: null }, this.d.clock.now());
@@ -585,7 +748,11 @@ export class JobService {
         operation: snap.operation ?? row.operation,
         polls: counted ? row.polls + 1 : row.polls,
         unchangedPolls: counted ? (same ? row.unchangedPolls + 1 : 0) : row.unchangedPolls,
-        error: snap.error ? { code: 'provider_failed', message: snap.error.message } : snap.status === 'failed' ? row.error : null,
+        error: snap.error
+          ? { code: 'provider_failed', message: snap.error.message }
+          : snap.status === 'failed'
+            ? row.error
+            : null,
         completedAt: terminal ? (row.completedAt ?? now) : null,
       },
       now,
@@ -611,7 +778,10 @@ export class JobService {
         const stop = new AbortController();
         const onAbort = () => stop.abort();
         signal.addEventListener('abort', onAbort, { once: true });
-        await Promise.race([mine.catch(() => undefined), this.d.clock.sleep(left, stop.signal).catch(() => undefined)]);
+        await Promise.race([
+          mine.catch(() => undefined),
+          this.d.clock.sleep(left, stop.signal).catch(() => undefined),
+        ]);
         stop.abort();
         signal.removeEventListener('abort', onAbort);
       } else {
@@ -697,9 +867,11 @@ function inputsToJson(inputs: Partial<Record<InputRole, ResolvedInput>>): JsonOb
   const out: JsonObject = {};
   for (const [role, i] of Object.entries(inputs)) {
     if (!i) continue;
-    out[role] = (i.type === 'file'
-      ? { type: 'file', path: i.path, filename: i.filename, sha256: i.sha256, size: i.size }
-      : { type: 'url', url: i.url, filename: i.filename }) as Json;
+    out[role] = (
+      i.type === 'file'
+        ? { type: 'file', path: i.path, filename: i.filename, sha256: i.sha256, size: i.size }
+        : { type: 'url', url: i.url, filename: i.filename }
+    ) as Json;
   }
   return out;
 }

@@ -56,7 +56,8 @@ export function toView(row: TaskRow, provider: Provider | undefined, now: number
   if (row.completedAt && isDone(status)) view.completed_at = new Date(row.completedAt).toISOString();
   if (stalled) view.stalled = true;
   if (gaveUp) view.gave_up = true;
-  if (!isDone(status) && status !== 'unknown') view.next_poll_seconds = Math.round((timing?.pollIntervalMs ?? 10_000) / 1000);
+  if (!isDone(status) && status !== 'unknown')
+    view.next_poll_seconds = Math.round((timing?.pollIntervalMs ?? 10_000) / 1000);
   view.next_step = nextStep(view, provider);
   return view;
 }

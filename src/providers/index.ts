@@ -41,11 +41,24 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
   map.set('jogg', createJoggProvider({ config: config.jogg, http, clock, log: log('jogg') }));
   map.set(
     'nemovideo',
-    createNemoVideoProvider({ config: config.nemo, http, clock, log: log('nemovideo'), redactor: deps.redactor, version: deps.version }),
+    createNemoVideoProvider({
+      config: config.nemo,
+      http,
+      clock,
+      log: log('nemovideo'),
+      redactor: deps.redactor,
+      version: deps.version,
+    }),
   );
   map.set(
     'director',
-    createDirectorProvider({ config: config.director, http, clock, log: log('director'), stateFile: join(config.home, 'director-state.json') }),
+    createDirectorProvider({
+      config: config.director,
+      http,
+      clock,
+      log: log('director'),
+      stateFile: join(config.home, 'director-state.json'),
+    }),
   );
   return map;
 }

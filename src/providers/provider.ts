@@ -176,7 +176,12 @@ export interface Provider {
   status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot>;
 
   /** Upload one input. Called by the JobService's cache on a miss. */
-  upload?(input: ResolvedInput, role: InputRole, scope: string | undefined, signal: AbortSignal): Promise<UploadResult>;
+  upload?(
+    input: ResolvedInput,
+    role: InputRole,
+    scope: string | undefined,
+    signal: AbortSignal,
+  ): Promise<UploadResult>;
   credits?(signal: AbortSignal): Promise<Credits>;
 }
 

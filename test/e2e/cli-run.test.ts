@@ -37,7 +37,17 @@ describe('lipsync-mcp run (the CLI contract)', () => {
       mkdirSync(join(env.work, 'other'));
       copyFileSync(video, join(env.work, 'other', 'v.mp4'));
       copyFileSync(audio, join(env.work, 'other', 'a.wav'));
-      const second = await runCli(['run', '--video', join(env.work, 'other', 'v.mp4'), '--audio', join(env.work, 'other', 'a.wav'), '--no-poll'], env.env);
+      const second = await runCli(
+        [
+          'run',
+          '--video',
+          join(env.work, 'other', 'v.mp4'),
+          '--audio',
+          join(env.work, 'other', 'a.wav'),
+          '--no-poll',
+        ],
+        env.env,
+      );
       assert.equal(second.code, 0, second.stderr);
       const b = JSON.parse(second.stdout);
       assert.equal(b.action, 'reused_existing_task');
@@ -46,7 +56,10 @@ describe('lipsync-mcp run (the CLI contract)', () => {
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - c0, 1);
       assert.equal(fake.puts.length - u0, 2);
 
-      const polled = await runCli(['run', '--task-id', a.task_id, '--poll', '--poll-interval-seconds', '1'], env.env);
+      const polled = await runCli(
+        ['run', '--task-id', a.task_id, '--poll', '--poll-interval-seconds', '1'],
+        env.env,
+      );
       assert.equal(polled.code, 0, polled.stderr);
       const c = JSON.parse(polled.stdout);
       assert.equal(c.action, 'queried_task');
@@ -65,7 +78,11 @@ describe('lipsync-mcp run (the CLI contract)', () => {
       const { video, audio } = await makePair(env.work, 102, { video: 'p.mp4', audio: 'p.wav' });
       const c0 = fake.count('POST', '/v2/create_lip_sync_video');
       fake.faults.delayMs = 30;
-      const results = await Promise.all(Array.from({ length: 4 }, () => runCli(['run', '--video', video, '--audio', audio, '--no-poll'], env.env)));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          runCli(['run', '--video', video, '--audio', audio, '--no-poll'], env.env),
+        ),
+      );
       fake.faults.delayMs = 0;
       for (const r of results) assert.equal(r.code, 0, r.stderr);
       const outs = results.map((r) => JSON.parse(r.stdout));
@@ -91,7 +108,10 @@ describe('lipsync-mcp run (the CLI contract)', () => {
       assert.equal(err.missing_key, 'JOGG_API_KEY');
       assert.match(err.hint, /api-pricing/);
       assert.equal(fake.calls.length, calls0);
-      const bad = await runCli(['run', '--video', video, '--audio', audio, '--playback-type', 'zigzag'], env.env);
+      const bad = await runCli(
+        ['run', '--video', video, '--audio', audio, '--playback-type', 'zigzag'],
+        env.env,
+      );
       assert.equal(bad.code, 1);
       assert.match(JSON.parse(bad.stderr.trim().split('\n').at(-1)!).error, /playback type/);
     } finally {

@@ -33,13 +33,26 @@ test('the spawned stdio server writes only JSON-RPC to stdout, never the key, an
       }
       throw new Error(`no answer to ${id}; stderr: ${stderr}`);
     };
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    });
     await waitFor(1);
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const list = await waitFor(2);
     const names = list.result.tools.map((t: { name: string }) => t.name);
-    for (const n of ['create_lip_sync', 'get_task_status', 'download_result', 'list_tasks', 'check_credits', 'upload_asset']) assert.ok(names.includes(n), n);
+    for (const n of [
+      'create_lip_sync',
+      'get_task_status',
+      'download_result',
+      'list_tasks',
+      'check_credits',
+      'upload_asset',
+    ])
+      assert.ok(names.includes(n), n);
     for (const t of list.result.tools) {
       assert.ok(t.outputSchema, `${t.name} has an output schema`);
       assert.equal(typeof t.annotations.readOnlyHint, 'boolean');
@@ -47,10 +60,20 @@ test('the spawned stdio server writes only JSON-RPC to stdout, never the key, an
       assert.equal(typeof t.annotations.idempotentHint, 'boolean');
       assert.equal(typeof t.annotations.openWorldHint, 'boolean');
     }
-    send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'create_lip_sync', arguments: { video, audio, provider: 'jogg' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'create_lip_sync', arguments: { video, audio, provider: 'jogg' } },
+    });
     const created = await waitFor(3);
     assert.equal(created.result.isError, undefined, JSON.stringify(created));
-    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'create_lip_sync', arguments: { video: '/etc/passwd', audio } } });
+    send({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'tools/call',
+      params: { name: 'create_lip_sync', arguments: { video: '/etc/passwd', audio } },
+    });
     await waitFor(4);
 
     const closedAt = Date.now();

@@ -51,12 +51,19 @@ export interface Harness {
   client: Client;
   clock: Clock;
   logs: string[];
-  call(name: string, args: Record<string, unknown>, opts?: { onprogress?: (p: unknown) => void; signal?: AbortSignal }): Promise<CallToolResult>;
+  call(
+    name: string,
+    args: Record<string, unknown>,
+    opts?: { onprogress?: (p: unknown) => void; signal?: AbortSignal },
+  ): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
 /** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
-export async function harness(env: Record<string, string>, opts: AppOptions & { clock?: Clock } = {}): Promise<Harness> {
+export async function harness(
+  env: Record<string, string>,
+  opts: AppOptions & { clock?: Clock } = {},
+): Promise<Harness> {
   const clock = opts.clock ?? fastClock();
   const { stream, lines } = captureStream();
   const config = loadConfig({ env });

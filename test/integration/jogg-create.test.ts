@@ -5,7 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { errorOf, harness, structured, testEnv, writeBytes } from '../helpers/app.js';
 
-type Created = { action: string; reused: boolean; task_id: string; status: string; provider_task_id?: string; result_url?: string; error?: { message: string } };
+type Created = {
+  action: string;
+  reused: boolean;
+  task_id: string;
+  status: string;
+  provider_task_id?: string;
+  result_url?: string;
+  error?: { message: string };
+};
 
 describe('Jogg lip sync through MCP', () => {
   let fake: FakeJogg;
@@ -42,22 +50,36 @@ describe('Jogg lip sync through MCP', () => {
       assert.equal(second.task_id, first.task_id);
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - before.creates, 1, 'exactly one create');
       assert.equal(fake.puts.length - before.uploads, 2, 'exactly one upload per file');
-      assert.ok(fake.puts.every((p) => !p.apiKeySeen), 'the API key never goes to the signed URL');
+      assert.ok(
+        fake.puts.every((p) => !p.apiKeySeen),
+        'the API key never goes to the signed URL',
+      );
       // The uploaded bytes are the file's bytes (streamed, not mangled).
-      const sha = (await import('node:crypto')).createHash('sha256').update(readFileSync(video)).digest('hex');
+      const sha = (await import('node:crypto'))
+        .createHash('sha256')
+        .update(readFileSync(video))
+        .digest('hex');
       assert.ok(fake.puts.some((p) => p.sha256 === sha));
 
       // Follow it to success and download it.
-      let status = structured<Created>(await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }));
+      let status = structured<Created>(
+        await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }),
+      );
       for (let i = 0; i < 5 && status.status !== 'success'; i++) {
-        status = structured<Created>(await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }));
+        status = structured<Created>(
+          await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }),
+        );
       }
       assert.equal(status.status, 'success');
       assert.match(status.result_url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/result\//);
-      const dl = structured<{ path: string; size: number; already_present: boolean }>(await h.call('download_result', { task_id: first.task_id }));
+      const dl = structured<{ path: string; size: number; already_present: boolean }>(
+        await h.call('download_result', { task_id: first.task_id }),
+      );
       assert.ok(dl.path.startsWith(env.outputs), 'saved inside the output directory');
       assert.ok(dl.size > 0);
-      const again = structured<{ path: string; already_present: boolean }>(await h.call('download_result', { task_id: first.task_id }));
+      const again = structured<{ path: string; already_present: boolean }>(
+        await h.call('download_result', { task_id: first.task_id }),
+      );
       assert.equal(again.path, dl.path);
       assert.equal(again.already_present, true);
     } finally {
@@ -72,11 +94,20 @@ describe('Jogg lip sync through MCP', () => {
     try {
       const video = writeBytes(join(env.work, 'v8.mp4'), 'video-8');
       const audio = writeBytes(join(env.work, 'a8.wav'), 'audio-8');
-      const before = { creates: fake.count('POST', '/v2/create_lip_sync_video'), uploads: fake.count('POST', '/v2/upload/asset') };
-      const results = await Promise.all(Array.from({ length: 8 }, () => h.call('create_lip_sync', { video, audio })));
+      const before = {
+        creates: fake.count('POST', '/v2/create_lip_sync_video'),
+        uploads: fake.count('POST', '/v2/upload/asset'),
+      };
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => h.call('create_lip_sync', { video, audio })),
+      );
       const ids = new Set(results.map((r) => structured<Created>(r).task_id));
       assert.equal(ids.size, 1, 'one task id for all');
-      assert.equal(results.filter((r) => !structured<Created>(r).reused).length, 1, 'exactly one created, seven reused');
+      assert.equal(
+        results.filter((r) => !structured<Created>(r).reused).length,
+        1,
+        'exactly one created, seven reused',
+      );
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - before.creates, 1);
       assert.equal(fake.count('POST', '/v2/upload/asset') - before.uploads, 2);
     } finally {
@@ -119,7 +150,9 @@ describe('Jogg lip sync through MCP', () => {
     let h = await harness(env.env);
     let taskId = '';
     try {
-      const first = structured<Created & { next_step: string }>(await h.call('create_lip_sync', { video, audio }));
+      const first = structured<Created & { next_step: string }>(
+        await h.call('create_lip_sync', { video, audio }),
+      );
       taskId = first.task_id;
       assert.equal(first.status, 'unknown');
       assert.match(first.next_step, /force_recreate/);
@@ -139,7 +172,11 @@ describe('Jogg lip sync through MCP', () => {
       const st = structured<Created>(await h.call('get_task_status', { task_id: taskId, wait_seconds: 20 }));
       assert.ok(st.provider_task_id, 'reconciled through the latest-matching query');
       assert.notEqual(st.status, 'unknown');
-      assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - creates0, 1, 'exactly one create overall');
+      assert.equal(
+        fake.count('POST', '/v2/create_lip_sync_video') - creates0,
+        1,
+        'exactly one create overall',
+      );
     } finally {
       fake.faults.lookupBlind = false;
       await h.close();
@@ -157,7 +194,10 @@ describe('Jogg lip sync through MCP', () => {
       const c0 = fake.count('POST', '/v2/create_lip_sync_video');
       const first = structured<Created>(await h.call('create_lip_sync', { video, audio, wait_seconds: 50 }));
       let st = first;
-      for (let i = 0; i < 5 && st.status !== 'failed'; i++) st = structured<Created>(await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }));
+      for (let i = 0; i < 5 && st.status !== 'failed'; i++)
+        st = structured<Created>(
+          await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }),
+        );
       assert.equal(st.status, 'failed');
       assert.match(st.error?.message ?? '', /face not detected/);
       const again = structured<Created>(await h.call('create_lip_sync', { video, audio }));
@@ -165,7 +205,9 @@ describe('Jogg lip sync through MCP', () => {
       assert.equal(again.status, 'failed');
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - c0, 1);
       fake.faults.failTasks = undefined;
-      const forced = structured<Created>(await h.call('create_lip_sync', { video, audio, force_recreate: true }));
+      const forced = structured<Created>(
+        await h.call('create_lip_sync', { video, audio, force_recreate: true }),
+      );
       assert.notEqual(forced.task_id, first.task_id);
       assert.equal(forced.reused, false);
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - c0, 2);
@@ -187,7 +229,9 @@ describe('Jogg lip sync through MCP', () => {
       assert.equal(err.code, 'missing_credentials');
       assert.match(`${err.message} ${err.hint}`, /JOGG_API_KEY/);
       assert.match(err.hint ?? '', /https:\/\/www\.jogg\.ai\/api-pricing\//);
-      const credits = structured<{ providers: { provider: string; configured: boolean; fix?: string }[] }>(await h.call('check_credits', {}));
+      const credits = structured<{ providers: { provider: string; configured: boolean; fix?: string }[] }>(
+        await h.call('check_credits', {}),
+      );
       const jogg = credits.providers.find((p) => p.provider === 'jogg');
       assert.equal(jogg?.configured, false);
       assert.match(jogg?.fix ?? '', /api-pricing/);
@@ -199,7 +243,7 @@ describe('Jogg lip sync through MCP', () => {
   });
 
   test('a key that looks like an unsubstituted template counts as missing and says so', async () => {
-    const env = testEnv({ JOGG_BASE_URL: fake.url, JOGG_API_KEY: '${JOGG_API_KEY}' });
+    const env = testEnv({ JOGG_BASE_URL: fake.url, JOGG_API_KEY: ['$', '{JOGG_API_KEY}'].join('') });
     const h = await harness(env.env);
     try {
       const video = writeBytes(join(env.work, 't.mp4'), 'video-t');
@@ -217,7 +261,9 @@ describe('Jogg lip sync through MCP', () => {
     const env = joggEnv();
     const h = await harness(env.env);
     try {
-      const credits = structured<{ providers: { provider: string; configured: boolean; balance?: { remaining_quota: number } }[] }>(await h.call('check_credits', { provider: 'jogg' }));
+      const credits = structured<{
+        providers: { provider: string; configured: boolean; balance?: { remaining_quota: number } }[];
+      }>(await h.call('check_credits', { provider: 'jogg' }));
       assert.equal(credits.providers[0]?.configured, true);
       assert.equal(credits.providers[0]?.balance?.remaining_quota, fake.quota);
     } finally {

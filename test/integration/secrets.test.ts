@@ -34,9 +34,16 @@ test('a canary API key never appears in tool results, errors, logs or the ledger
     // Errors too: a provider error whose message echoes the key back.
     fake.faults.allCode = 10105;
     seen.push(JSON.stringify(await h.call('check_credits', {})));
-    seen.push(JSON.stringify(await h.call('create_lip_sync', { video: writeBytes(join(env.work, 'v2.mp4'), 'x'), audio })));
+    seen.push(
+      JSON.stringify(
+        await h.call('create_lip_sync', { video: writeBytes(join(env.work, 'v2.mp4'), 'x'), audio }),
+      ),
+    );
     fake.faults.allCode = undefined;
-    assert.ok(fake.calls.some((c) => c.apiKey === CANARY), 'the key was used against the provider');
+    assert.ok(
+      fake.calls.some((c) => c.apiKey === CANARY),
+      'the key was used against the provider',
+    );
   } finally {
     await h.close();
     await fake.close();

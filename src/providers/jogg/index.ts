@@ -29,22 +29,33 @@ export interface JoggDeps {
   log: Logger;
 }
 
-const envelope = z.object({ code: z.coerce.number(), msg: z.string().nullish(), message: z.string().nullish(), data: z.unknown().nullish() });
+const envelope = z.object({
+  code: z.coerce.number(),
+  msg: z.string().nullish(),
+  message: z.string().nullish(),
+  data: z.unknown().nullish(),
+});
 
-const taskData = z.object({
-  task_id: z.union([z.string(), z.number()]).transform(String),
-  status: z.string().nullish(),
-  created_at: z.number().nullish(),
-  completed_at: z.number().nullish(),
-  data: z
-    .object({ result_url: z.string().nullish(), cover_url: z.string().nullish(), duration_seconds: z.coerce.number().nullish() })
-    .passthrough()
-    .nullish(),
-  result_url: z.string().nullish(),
-  cover_url: z.string().nullish(),
-  duration_seconds: z.coerce.number().nullish(),
-  error: z.union([z.object({ message: z.string().nullish() }).passthrough(), z.string()]).nullish(),
-}).passthrough();
+const taskData = z
+  .object({
+    task_id: z.union([z.string(), z.number()]).transform(String),
+    status: z.string().nullish(),
+    created_at: z.number().nullish(),
+    completed_at: z.number().nullish(),
+    data: z
+      .object({
+        result_url: z.string().nullish(),
+        cover_url: z.string().nullish(),
+        duration_seconds: z.coerce.number().nullish(),
+      })
+      .passthrough()
+      .nullish(),
+    result_url: z.string().nullish(),
+    cover_url: z.string().nullish(),
+    duration_seconds: z.coerce.number().nullish(),
+    error: z.union([z.object({ message: z.string().nullish() }).passthrough(), z.string()]).nullish(),
+  })
+  .passthrough();
 
 const NOT_FOUND_CODES = new Set([10104, 17003]);
 
@@ -75,7 +86,10 @@ export function createJoggProvider(deps: JoggDeps): Provider {
     const key = config.apiKey;
     if (!isUsableSecret(key)) {
       const c = credentials();
-      throw new AppError('missing_credentials', 'Jogg is not configured (JOGG_API_KEY is missing).', { hint: c.fix, details: { missing_key: 'JOGG_API_KEY' } });
+      throw new AppError('missing_credentials', 'Jogg is not configured (JOGG_API_KEY is missing).', {
+        hint: c.fix,
+        details: { missing_key: 'JOGG_API_KEY' },
+      });
     }
     const h: Record<string, string> = { 'x-api-key': key.value, accept: 'application/json' };
     if (config.platform) h['x-api-platform'] = config.platform;
@@ -83,7 +97,10 @@ export function createJoggProvider(deps: JoggDeps): Provider {
   }
 
   /** One API call; returns `data` on code 0, throws a mapped AppError otherwise. */
-  async function call(req: Omit<HttpRequest, 'service' | 'headers'>, opts: { notFoundOk?: boolean; isCreate?: boolean } = {}): Promise<unknown> {
+  async function call(
+    req: Omit<HttpRequest, 'service' | 'headers'>,
+    opts: { notFoundOk?: boolean; isCreate?: boolean } = {},
+  ): Promise<unknown> {
     const h = headers();
     if (req.method === 'POST') await throttle.take(req.signal);
     const res = await http.request({ ...req, headers: h, service: 'Jogg' });
@@ -112,9 +129,13 @@ export function createJoggProvider(deps: JoggDeps): Provider {
   function toSnapshot(raw: unknown): { id: string; snapshot: Snapshot } {
     const parsed = taskData.safeParse(raw);
     if (!parsed.success) {
-      throw new AppError('provider_failed', 'Jogg returned a task without a task_id or with unexpected fields.', {
-        hint: 'Try again; if it repeats, Jogg may have changed its API.',
-      });
+      throw new AppError(
+        'provider_failed',
+        'Jogg returned a task without a task_id or with unexpected fields.',
+        {
+          hint: 'Try again; if it repeats, Jogg may have changed its API.',
+        },
+      );
     }
     const t = parsed.data;
     const status = mapStatus(t.status);
@@ -125,7 +146,8 @@ export function createJoggProvider(deps: JoggDeps): Provider {
     const duration = inner.duration_seconds ?? t.duration_seconds;
     if (resultUrl) snapshot.resultUrl = resultUrl;
     if (coverUrl) snapshot.coverUrl = coverUrl;
-    if (duration !== null && duration !== undefined && Number.isFinite(duration)) snapshot.durationSeconds = duration;
+    if (duration !== null && duration !== undefined && Number.isFinite(duration))
+      snapshot.durationSeconds = duration;
     if (status === 'failed') {
       const msg = typeof t.error === 'string' ? t.error : t.error?.message;
       snapshot.error = { message: msg || 'Jogg reported the task as failed without a reason.' };
@@ -163,7 +185,9 @@ export function createJoggProvider(deps: JoggDeps): Provider {
         signal,
       })) as { sign_url?: string; asset_url?: string } | null;
       if (!data?.sign_url || !data.asset_url) {
-        throw new AppError('provider_failed', 'Jogg did not return an upload URL.', { hint: 'Try again later.' });
+        throw new AppError('provider_failed', 'Jogg did not return an upload URL.', {
+          hint: 'Try again later.',
+        });
       }
       // The signed URL carries its own authorization: never send the API key there. Streamed from disk.
       const put = await http.request({
@@ -178,9 +202,13 @@ export function createJoggProvider(deps: JoggDeps): Provider {
       });
       await put.body.dump();
       if (put.status < 200 || put.status >= 300) {
-        throw new AppError('provider_failed', `Uploading ${input.filename} to Jogg storage failed (HTTP ${put.status}).`, {
-          hint: 'Nothing was charged. Try again; if it repeats, check the file and your network.',
-        });
+        throw new AppError(
+          'provider_failed',
+          `Uploading ${input.filename} to Jogg storage failed (HTTP ${put.status}).`,
+          {
+            hint: 'Nothing was charged. Try again; if it repeats, check the file and your network.',
+          },
+        );
       }
       return { url: data.asset_url };
     },
@@ -188,9 +216,14 @@ export function createJoggProvider(deps: JoggDeps): Provider {
     async prepare(request, ctx) {
       const { video, audio } = request.inputs;
       if (!video || !audio) {
-        throw new AppError('invalid_input', 'Jogg lip sync needs a video and an audio input.', { hint: 'Pass both `video` and `audio` (file paths or URLs).' });
+        throw new AppError('invalid_input', 'Jogg lip sync needs a video and an audio input.', {
+          hint: 'Pass both `video` and `audio` (file paths or URLs).',
+        });
       }
-      if (request.inputs.image) throw new AppError('unsupported', 'Jogg lip sync takes a video, not an image.', { hint: 'Use provider "director" for image + audio.' });
+      if (request.inputs.image)
+        throw new AppError('unsupported', 'Jogg lip sync takes a video, not an image.', {
+          hint: 'Use provider "director" for image + audio.',
+        });
       headers(); // fail fast, before any upload, when the key is missing
       const playback = String(request.params.playback_type ?? config.defaultPlaybackType);
       const video_url = await ctx.asset(video, 'video');
@@ -204,7 +237,10 @@ export function createJoggProvider(deps: JoggDeps): Provider {
         audio_url: String(prepared.audio_url),
         playback_type: String(prepared.playback_type),
       });
-      const data = await call({ method: 'GET', url: `${config.baseUrl}/v2/lip_sync_video?${q}`, signal: ctx.signal }, { notFoundOk: true });
+      const data = await call(
+        { method: 'GET', url: `${config.baseUrl}/v2/lip_sync_video?${q}`, signal: ctx.signal },
+        { notFoundOk: true },
+      );
       if (!data || (typeof data === 'object' && !('task_id' in data))) return null;
       const { id, snapshot } = toSnapshot(data);
       return { operation: { task_id: id }, providerTaskId: id, snapshot };
@@ -215,33 +251,62 @@ export function createJoggProvider(deps: JoggDeps): Provider {
         {
           method: 'POST',
           url: `${config.baseUrl}/v2/create_lip_sync_video`,
-          json: { video_url: prepared.video_url, audio_url: prepared.audio_url, playback_type: prepared.playback_type },
+          json: {
+            video_url: prepared.video_url,
+            audio_url: prepared.audio_url,
+            playback_type: prepared.playback_type,
+          },
           signal: ctx.signal,
         },
         { isCreate: true },
       );
-      const parsed = z.object({ task_id: z.union([z.string(), z.number()]).transform(String), status: z.string().nullish() }).passthrough().safeParse(data);
+      const parsed = z
+        .object({
+          task_id: z.union([z.string(), z.number()]).transform(String),
+          status: z.string().nullish(),
+        })
+        .passthrough()
+        .safeParse(data);
       if (!parsed.success) {
         // Accepted (code 0) but no id: a task may exist; the JobService reconciles via findExisting.
-        throw new AppError('provider_failed', 'Jogg accepted the request but returned no task_id.', { details: { sent: true } });
+        throw new AppError('provider_failed', 'Jogg accepted the request but returned no task_id.', {
+          details: { sent: true },
+        });
       }
       const id = parsed.data.task_id;
-      return { operation: { task_id: id }, providerTaskId: id, snapshot: { status: mapStatus(parsed.data.status ?? 'pending'), providerStatus: parsed.data.status ?? 'pending' } };
+      return {
+        operation: { task_id: id },
+        providerTaskId: id,
+        snapshot: {
+          status: mapStatus(parsed.data.status ?? 'pending'),
+          providerStatus: parsed.data.status ?? 'pending',
+        },
+      };
     },
 
     async status(operation, ctx) {
       const id = encodeURIComponent(String(operation.task_id));
-      const data = await call({ method: 'GET', url: `${config.baseUrl}/v2/lip_sync_video/${id}`, signal: ctx.signal });
+      const data = await call({
+        method: 'GET',
+        url: `${config.baseUrl}/v2/lip_sync_video/${id}`,
+        signal: ctx.signal,
+      });
       return toSnapshot(data).snapshot;
     },
 
     async credits(signal) {
-      const data = (await call({ method: 'GET', url: `${config.baseUrl}/v2/user/remaining_quota`, signal })) as { remaining_quota?: unknown } | null;
+      const data = (await call({
+        method: 'GET',
+        url: `${config.baseUrl}/v2/user/remaining_quota`,
+        signal,
+      })) as { remaining_quota?: unknown } | null;
       const remaining = Number(data?.remaining_quota);
       return {
         provider: 'jogg',
         configured: true,
-        summary: Number.isFinite(remaining) ? `${remaining} credits remaining (1 credit per 125 s of output)` : 'remaining quota not reported',
+        summary: Number.isFinite(remaining)
+          ? `${remaining} credits remaining (1 credit per 125 s of output)`
+          : 'remaining quota not reported',
         balance: { remaining_quota: Number.isFinite(remaining) ? remaining : null },
       };
     },
@@ -280,23 +345,51 @@ export function mapCode(code: number, msg: string, httpStatus: number, isCreate:
   switch (code) {
     case 10104:
     case 17003:
-      return new AppError('not_found', `Jogg has no such task (code ${code}).${said}`, { hint: 'Check the task id; list_tasks shows known tasks.', details });
-    case 10105:
-      return new AppError('auth', `Jogg rejected the API key (code 10105).${said}`, { hint: `Check JOGG_API_KEY, or get a key at ${JOGG_PRICING_URL}.`, details });
-    case 18020:
-      return new AppError('insufficient_credits', `Not enough Jogg credits for this job (code 18020).${said}`, {
-        hint: `Top up or upgrade your plan at ${JOGG_PRICING_URL}, then run the same request again (nothing was charged).`,
+      return new AppError('not_found', `Jogg has no such task (code ${code}).${said}`, {
+        hint: 'Check the task id; list_tasks shows known tasks.',
         details,
       });
+    case 10105:
+      return new AppError('auth', `Jogg rejected the API key (code 10105).${said}`, {
+        hint: `Check JOGG_API_KEY, or get a key at ${JOGG_PRICING_URL}.`,
+        details,
+      });
+    case 18020:
+      return new AppError(
+        'insufficient_credits',
+        `Not enough Jogg credits for this job (code 18020).${said}`,
+        {
+          hint: `Top up or upgrade your plan at ${JOGG_PRICING_URL}, then run the same request again (nothing was charged).`,
+          details,
+        },
+      );
     case 18025:
-      return new AppError('auth', `This Jogg key has no API permission (code 18025).${said}`, { hint: `API access needs an API plan: ${JOGG_PRICING_URL}.`, details });
+      return new AppError('auth', `This Jogg key has no API permission (code 18025).${said}`, {
+        hint: `API access needs an API plan: ${JOGG_PRICING_URL}.`,
+        details,
+      });
     case 40000:
-      return new AppError('invalid_input', `Jogg refused the parameters (code 40000).${said}`, { hint: 'Check the video/audio files and playback_type.', details });
+      return new AppError('invalid_input', `Jogg refused the parameters (code 40000).${said}`, {
+        hint: 'Check the video/audio files and playback_type.',
+        details,
+      });
     case 429:
-      return new AppError('rate_limited', `Jogg rate limit reached (20 requests per minute).${said}`, { hint: 'Wait a minute and try again.', retryable: true, retryAfterMs: 60_000, details });
+      return new AppError('rate_limited', `Jogg rate limit reached (20 requests per minute).${said}`, {
+        hint: 'Wait a minute and try again.',
+        retryable: true,
+        retryAfterMs: 60_000,
+        details,
+      });
     case 50000:
-      return new AppError('provider_failed', `Jogg had an internal error (code 50000).${said}`, { hint: 'Try again in a few minutes.', retryable: true, details });
+      return new AppError('provider_failed', `Jogg had an internal error (code 50000).${said}`, {
+        hint: 'Try again in a few minutes.',
+        retryable: true,
+        details,
+      });
     default:
-      return new AppError('provider_failed', `Jogg returned error code ${code}.${said}`, { hint: 'Try again later; if it repeats, contact Jogg support with the code.', details });
+      return new AppError('provider_failed', `Jogg returned error code ${code}.${said}`, {
+        hint: 'Try again later; if it repeats, contact Jogg support with the code.',
+        details,
+      });
   }
 }

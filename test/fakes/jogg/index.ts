@@ -64,7 +64,13 @@ export interface FakeJogg {
   calls: JoggCall[];
   count(method: string, pathPrefix: string): number;
   /** Bytes received per signed upload, and whether any carried the API key. */
-  puts: { path: string; bytes: number; sha256: string; apiKeySeen: boolean; contentType: string | undefined }[];
+  puts: {
+    path: string;
+    bytes: number;
+    sha256: string;
+    apiKeySeen: boolean;
+    contentType: string | undefined;
+  }[];
   quota: number;
   close(): Promise<void>;
 }
@@ -77,7 +83,15 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
   const assets = new Map<string, { filename: string; uploaded: boolean }>();
   const calls: JoggCall[] = [];
   const puts: FakeJogg['puts'] = [];
-  const faults: JoggFaults = { loseCreateAnswer: 0, queriesToFinish: 2, queryHtml503: 0, htmlOk: false, lookupBlind: false, delayMs: 0, wrongTypes: false };
+  const faults: JoggFaults = {
+    loseCreateAnswer: 0,
+    queriesToFinish: 2,
+    queryHtml503: 0,
+    htmlOk: false,
+    lookupBlind: false,
+    delayMs: 0,
+    wrongTypes: false,
+  };
   let base = '';
   const fake: FakeJogg = {
     url: '',
@@ -149,7 +163,9 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
         res.writeHead(302, { location: faults.resultRedirect }).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': RESULT_BYTES.length }).end(RESULT_BYTES);
+      res
+        .writeHead(200, { 'content-type': 'video/mp4', 'content-length': RESULT_BYTES.length })
+        .end(RESULT_BYTES);
       return;
     }
     if (faults.htmlOk) {
@@ -173,14 +189,21 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
       }
       const id = randomUUID();
       assets.set(id, { filename: b.filename, uploaded: false });
-      ok(res, { sign_url: `${base}/signed/${id}?sig=abc`, asset_url: `https://assets.jogg.example/${id}/${encodeURIComponent(b.filename)}` });
+      ok(res, {
+        sign_url: `${base}/signed/${id}?sig=abc`,
+        asset_url: `https://assets.jogg.example/${id}/${encodeURIComponent(b.filename)}`,
+      });
       return;
     }
     if (req.method === 'GET' && path === '/v2/lip_sync_video') {
       const v = url.searchParams.get('video_url');
       const a = url.searchParams.get('audio_url');
       const p = url.searchParams.get('playback_type') ?? 'normal';
-      const match = faults.lookupBlind ? undefined : [...tasks.values()].filter((t) => t.video_url === v && t.audio_url === a && t.playback_type === p).at(-1);
+      const match = faults.lookupBlind
+        ? undefined
+        : [...tasks.values()]
+            .filter((t) => t.video_url === v && t.audio_url === a && t.playback_type === p)
+            .at(-1);
       if (!match) {
         code(res, 17003, 'task not found');
         return;
@@ -194,7 +217,9 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
         return;
       }
       const b = call.body as { video_url?: string; audio_url?: string; playback_type?: string };
-      const keys = Object.keys(b ?? {}).sort().join(',');
+      const keys = Object.keys(b ?? {})
+        .sort()
+        .join(',');
       if (!b?.video_url || !b.audio_url || keys !== 'audio_url,playback_type,video_url') {
         code(res, 40000, `bad parameters: ${keys}`);
         return;
@@ -243,7 +268,9 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
       return;
     }
     // Fail loudly on anything unexpected.
-    res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 50000, msg: `fake: unexpected ${req.method} ${path}` }));
+    res
+      .writeHead(500, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ code: 50000, msg: `fake: unexpected ${req.method} ${path}` }));
   });
 
   function advance(t: JoggTask) {
@@ -262,7 +289,11 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
       out.completed_at = t.completed_at;
       out.data = faults.wrongTypes
         ? { result_url: 12345, cover_url: ['x'], duration_seconds: 'long' }
-        : { result_url: faults.resultUrl ?? `${base}/result/${t.task_id}.mp4`, cover_url: `${base}/result/${t.task_id}.jpg`, duration_seconds: 12.5 };
+        : {
+            result_url: faults.resultUrl ?? `${base}/result/${t.task_id}.mp4`,
+            cover_url: `${base}/result/${t.task_id}.jpg`,
+            duration_seconds: 12.5,
+          };
     }
     if (t.status === 'failed') out.error = { message: faults.failTasks };
     return out;
