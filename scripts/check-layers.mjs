@@ -25,17 +25,27 @@ const problems = [];
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
   const imports = [...text.matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
-  if (f !== "src/config.ts" && /process\.env\b/.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ""))) problems.push(`${f}: reads process.env (only src/config.ts may)`);
+  if (f !== 'src/config.ts' && /process\.env\b/.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
+    problems.push(`${f}: reads process.env (only src/config.ts may)`);
   if (f.startsWith('tools/')) {
     for (const i of imports) {
-      if (i === 'undici' || i.includes('/http/') || i.includes('/providers/') && !i.endsWith('/provider.js')) problems.push(`${f}: tools may not import ${i}`);
+      if (
+        i === 'undici' ||
+        i.includes('/http/') ||
+        (i.includes('/providers/') && !i.endsWith('/provider.js'))
+      )
+        problems.push(`${f}: tools may not import ${i}`);
     }
   }
   if (f.startsWith('src/providers/')) {
-    for (const i of imports) if (i.includes('/jobs/') || i.includes('/tools/') || i.includes('server.js')) problems.push(`${f}: providers may not import ${i}`);
+    for (const i of imports)
+      if (i.includes('/jobs/') || i.includes('/tools/') || i.includes('server.js'))
+        problems.push(`${f}: providers may not import ${i}`);
   }
   if (f.startsWith('src/jobs/')) {
-    for (const i of imports) if (i.includes('/tools/') || i.includes('server.js') || i.includes('/cli/') || i.endsWith('/cli.js')) problems.push(`${f}: jobs may not import ${i}`);
+    for (const i of imports)
+      if (i.includes('/tools/') || i.includes('server.js') || i.includes('/cli/') || i.endsWith('/cli.js'))
+        problems.push(`${f}: jobs may not import ${i}`);
   }
 }
 if (problems.length) {

@@ -31,6 +31,10 @@ async function main(argv: string[]): Promise<void> {
     case undefined:
       return stdioCommand();
     case 'serve':
+      if (rest.includes('--http')) {
+        const { httpCommand } = await import('./cli/http.js');
+        return httpCommand(rest);
+      }
       return stdioCommand();
     // One-shot commands exit when done, even if a socket or timer lingers.
     case 'run':

@@ -18,7 +18,7 @@ import { failJson } from './output.js';
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 /** Speech-like bursts (a buzzing voice switched on and off), identical in both files but shifted. */
-const VOICE = "0.5*sin(2*PI*170*t)*(0.6+0.4*sin(2*PI*4*t))*gt(sin(2*PI*0.45*t+0.3),0.15)";
+const VOICE = '0.5*sin(2*PI*170*t)*(0.6+0.4*sin(2*PI*4*t))*gt(sin(2*PI*0.45*t+0.3),0.15)';
 const SECONDS = 8;
 const SHIFT_MS = 240;
 
@@ -27,7 +27,9 @@ export async function demoCommand(_argv: string[]): Promise<void> {
     const config = loadConfig();
     const tools = await locateFfmpeg(config.ffmpeg);
     if (!tools.ffmpeg || !tools.ffprobe) {
-      throw new AppError('unavailable', 'The demo needs ffmpeg and ffprobe, and neither was found.', { hint: FFMPEG_FIX });
+      throw new AppError('unavailable', 'The demo needs ffmpeg and ffprobe, and neither was found.', {
+        hint: FFMPEG_FIX,
+      });
     }
     const dir = join(config.home, 'demo');
     await mkdir(dir, { recursive: true });
@@ -39,18 +41,56 @@ export async function demoCommand(_argv: string[]): Promise<void> {
       // A talking-head stand-in: test pattern + its own "speech" track.
       await runFfmpeg(
         tools.ffmpeg.path,
-        ['-y', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=640x480:rate=25:duration=${SECONDS}`,
-          '-f', 'lavfi', '-i', `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
-          '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', video],
+        [
+          '-y',
+          '-loglevel',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          `testsrc2=size=640x480:rate=25:duration=${SECONDS}`,
+          '-f',
+          'lavfi',
+          '-i',
+          `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
+          '-c:v',
+          'libx264',
+          '-preset',
+          'veryfast',
+          '-pix_fmt',
+          'yuv420p',
+          '-c:a',
+          'aac',
+          '-shortest',
+          video,
+        ],
         { what: 'making the sample video' },
       );
       // The "re-recorded" audio: the same speech arriving 240 ms late, with some noise.
       await runFfmpeg(
         tools.ffmpeg.path,
-        ['-y', '-loglevel', 'error', '-f', 'lavfi', '-i', `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
-          '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.03:seed=7:d=${SECONDS + 1}:r=48000`,
-          '-filter_complex', `[0:a]adelay=${SHIFT_MS}|${SHIFT_MS}[d];[d][1:a]amix=inputs=2:duration=first[m]`,
-          '-map', '[m]', '-ac', '1', '-c:a', 'pcm_s16le', audio],
+        [
+          '-y',
+          '-loglevel',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
+          '-f',
+          'lavfi',
+          '-i',
+          `anoisesrc=color=pink:amplitude=0.03:seed=7:d=${SECONDS + 1}:r=48000`,
+          '-filter_complex',
+          `[0:a]adelay=${SHIFT_MS}|${SHIFT_MS}[d];[d][1:a]amix=inputs=2:duration=first[m]`,
+          '-map',
+          '[m]',
+          '-ac',
+          '1',
+          '-c:a',
+          'pcm_s16le',
+          audio,
+        ],
         { what: 'making the sample audio' },
       );
     } else {
@@ -64,7 +104,12 @@ export async function demoCommand(_argv: string[]): Promise<void> {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [cli],
-      env: { ...childEnv(config.home), LIPSYNC_ALLOWED_DIRS: dir, LIPSYNC_DEFAULT_PROVIDER: 'local', LIPSYNC_LOG_LEVEL: 'warn' },
+      env: {
+        ...childEnv(config.home),
+        LIPSYNC_ALLOWED_DIRS: dir,
+        LIPSYNC_DEFAULT_PROVIDER: 'local',
+        LIPSYNC_LOG_LEVEL: 'warn',
+      },
       stderr: 'inherit',
     });
     const client = new Client({ name: 'lipsync-demo', version: '1.0.0' });
@@ -73,29 +118,46 @@ export async function demoCommand(_argv: string[]): Promise<void> {
       const tools = await client.listTools();
       say(`   tools: ${tools.tools.map((t) => t.name).join(', ')}`);
       say('3. create_lip_sync { provider: "local" }');
-      const created = data(await client.callTool({ name: 'create_lip_sync', arguments: { video, audio, provider: 'local' } }));
+      const created = data(
+        await client.callTool({ name: 'create_lip_sync', arguments: { video, audio, provider: 'local' } }),
+      );
       say(`   -> task ${created.task_id}: ${created.status}, reused: ${created.reused}`);
       let status = created;
       for (let i = 0; i < 20 && !status.completed; i++) {
         say('4. get_task_status { wait_seconds: 50 }');
         status = data(
-          await client.callTool({ name: 'get_task_status', arguments: { task_id: created.task_id, wait_seconds: 50 } }, undefined, {
-            onprogress: (p) => say(`   … ${p.message ?? p.progress}`),
-            timeout: 70_000,
-          }),
+          await client.callTool(
+            { name: 'get_task_status', arguments: { task_id: created.task_id, wait_seconds: 50 } },
+            undefined,
+            {
+              onprogress: (p) => say(`   … ${p.message ?? p.progress}`),
+              timeout: 70_000,
+            },
+          ),
         );
         say(`   -> ${status.status}`);
       }
       if (status.status !== 'success') {
-        throw new AppError('provider_failed', `The demo task ended as ${status.status}: ${JSON.stringify(status.error ?? {})}`);
+        throw new AppError(
+          'provider_failed',
+          `The demo task ended as ${status.status}: ${JSON.stringify(status.error ?? {})}`,
+        );
       }
       const extra = (status.extra ?? {}) as Record<string, unknown>;
-      say(`   offset found: ${extra.offset_ms} ms (confidence ${extra.align_confidence}); lip motion: ${extra.lip_motion}`);
+      say(
+        `   offset found: ${extra.offset_ms} ms (confidence ${extra.align_confidence}); lip motion: ${extra.lip_motion}`,
+      );
       say('5. download_result');
-      const dl = data(await client.callTool({ name: 'download_result', arguments: { task_id: created.task_id } }));
+      const dl = data(
+        await client.callTool({ name: 'download_result', arguments: { task_id: created.task_id } }),
+      );
       say(`   -> ${dl.path}`);
       if (extra.mouth_cues_json) say(`   mouth cues (Rhubarb JSON): ${extra.mouth_cues_json}`);
-      say(created.reused ? '\nThis run reused the earlier task: nothing was processed twice.' : '\nRun `npm run demo` again: the same request is answered with reused: true.');
+      say(
+        created.reused
+          ? '\nThis run reused the earlier task: nothing was processed twice.'
+          : '\nRun `npm run demo` again: the same request is answered with reused: true.',
+      );
     } finally {
       await client.close();
     }
@@ -116,7 +178,11 @@ function data(r: unknown): Record<string, any> {
 
 function childEnv(home: string): Record<string, string> {
   const cfg = loadConfig();
-  const env: Record<string, string> = { LIPSYNC_HOME: home, HOME: cfg.homeDir, PATH: cfg.ffmpeg.pathDirs.join(':') };
+  const env: Record<string, string> = {
+    LIPSYNC_HOME: home,
+    HOME: cfg.homeDir,
+    PATH: cfg.ffmpeg.pathDirs.join(':'),
+  };
   if (cfg.ffmpeg.ffmpegPath) env.FFMPEG_PATH = cfg.ffmpeg.ffmpegPath;
   if (cfg.ffmpeg.ffprobePath) env.FFPROBE_PATH = cfg.ffmpeg.ffprobePath;
   return env;

@@ -145,9 +145,10 @@ export class Ledger {
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new Database(file, { timeout: 10_000 });
+    // The busy timeout first: switching to WAL takes a lock that another process may hold right now.
     this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
   }

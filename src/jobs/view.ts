@@ -66,20 +66,37 @@ function isDone(s: TaskStatus): boolean {
   return s === 'success' || s === 'failed';
 }
 
+/** The tool that creates each kind of task (named in next steps). */
+const CREATE_TOOL: Record<TaskKind, string> = {
+  lip_sync: 'create_lip_sync',
+  generate_video: 'generate_video',
+  edit: 'edit_video',
+  render: 'export_render',
+};
+
 function nextStep(v: TaskView, provider: Provider | undefined): string {
   const name = provider?.displayName ?? v.provider;
+  const tool = CREATE_TOOL[v.kind];
   switch (v.status) {
     case 'success':
       return v.result_url
         ? `Done. Call download_result with task_id "${v.task_id}" to save the video locally, or share result_url.`
         : 'Done.';
     case 'failed':
-      return `The job failed${v.error ? `: ${v.error.message}` : ''}. It will not be re-run automatically; fix the cause, then call create_lip_sync again with force_recreate: true to pay for a new attempt.`;
+      if (v.kind === 'render')
+        return `The render failed${v.error ? `: ${v.error.message}` : ''}. Fix the cause, then call export_render again (renders are free).`;
+      return `The job failed${v.error ? `: ${v.error.message}` : ''}. It will not be re-run automatically; fix the cause, then call ${tool} again with force_recreate: true to pay for a new attempt.`;
     case 'unknown':
-      return `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). Call get_task_status again in a minute to reconcile; only if it stays unknown and ${name}'s dashboard shows no task, call create_lip_sync with force_recreate: true.`;
+      return provider?.findExisting
+        ? `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). Call get_task_status again in a minute to reconcile; only if it stays unknown and ${name}'s dashboard shows no task, call ${tool} with force_recreate: true.`
+        : `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). ${name} cannot look a task up by its inputs, so this one cannot be followed; calling ${tool} again with the same inputs returns this task and does not pay again. Only if ${name}'s history shows no new video after a few minutes, call ${tool} with force_recreate: true.`;
     default:
       if (v.gave_up) {
-        return `Still not finished after the usual time. The job keeps running at ${name}; check again later with get_task_status, or retry with cheaper quality or another model (force_recreate: true).`;
+        const options =
+          v.provider === 'director' && v.kind === 'generate_video'
+            ? `retry (force_recreate: true), go cheaper (quality: "cheap"), or pick another model (model: "veo3", "sora2" or "sora2 pro")`
+            : `retry with force_recreate: true`;
+        return `Still not finished after the usual time, so waiting stopped. The job may still finish at ${name}: check again later with get_task_status, or ${options}.`;
       }
       if (v.stalled) {
         return `The status has not changed for a long time (stalled). Keep checking with get_task_status, or retry with another model if it stays stuck.`;

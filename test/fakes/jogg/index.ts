@@ -45,6 +45,8 @@ export interface JoggFaults {
   delayMs: number;
   /** Success tasks report a wrong type for duration_seconds etc. */
   wrongTypes: boolean;
+  /** Cut every JSON answer in half (with a matching Content-Length): a complete body, broken JSON. */
+  truncateJson?: boolean;
 }
 
 export interface JoggCall {
@@ -109,7 +111,8 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
   };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
+    const full = JSON.stringify(body);
+    const text = faults.truncateJson ? full.slice(0, Math.floor(full.length / 2)) : full;
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };

@@ -1,0 +1,94 @@
+/** Starts the HTTP server in-process over a fake Jogg, and a raw node:http requester for the guards. */
+import { request } from 'node:http';
+import { type App, createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { type HttpServerHandle, startHttpServer } from '../../src/http-server/index.js';
+import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
+import { type TestEnv, testEnv } from '../helpers/app.js';
+import { fastClock } from '../helpers/clock.js';
+import { captureStream } from '../helpers/log.js';
+
+export const TOKEN = 'http-token-CANARY-7f3e9a1b2c';
+export const ALLOWED_ORIGIN = 'https://agents.example';
+
+export interface Served {
+  env: TestEnv;
+  fake: FakeJogg;
+  app: App;
+  server: HttpServerHandle;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}): Promise<Served> {
+  const fake = await startFakeJogg();
+  const env = testEnv({
+    JOGG_API_KEY: fake.apiKey,
+    JOGG_BASE_URL: fake.url,
+    ...(opts.token ? { LIPSYNC_HTTP_TOKEN: opts.token } : {}),
+  });
+  const { stream, lines } = captureStream();
+  const app = await createApp(loadConfig({ env: env.env }), {
+    media: {},
+    clock: fastClock(),
+    logStream: stream,
+    cwd: env.home,
+  });
+  const server = await startHttpServer(app, {
+    host: '127.0.0.1',
+    port: 0,
+    token: opts.token,
+    allowedOrigins: [ALLOWED_ORIGIN],
+    maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024,
+  });
+  return {
+    env,
+    fake,
+    app,
+    server,
+    logs: lines,
+    async stop() {
+      await server.close(2000);
+      await app.close(2000);
+      await fake.close();
+      env.cleanup();
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A request with full control over Host, Origin and body size (fetch forbids setting Host). */
+export function raw(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: o.method ?? 'POST', headers: o.headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    // The server may drop the connection after refusing an oversized body; the answer came first.
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+export const INIT = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+
+export const JSON_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
