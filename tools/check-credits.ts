@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
+import { choice, PROVIDERS } from './schemas.js';
 
 export const checkCredits = defineTool({
   name: 'check_credits',
@@ -7,7 +8,7 @@ export const checkCredits = defineTool({
   description:
     'Show every provider: whether it is configured, where its credential came from, its remaining balance, and how to fix what is missing. Never spends anything.',
   input: {
-    provider: z.enum(['local', 'jogg', 'nemovideo', 'director']).optional().describe('Only this provider.'),
+    provider: choice(PROVIDERS).optional().describe('Only this provider.'),
   },
   output: {
     providers: z.array(

@@ -3,7 +3,7 @@ import { PLAYBACK_TYPES } from '../src/config.js';
 import { AppError } from '../src/errors.js';
 import type { JsonObject } from '../src/providers/provider.js';
 import { defineTool } from './define.js';
-import { createShape, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
+import { choice, createShape, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
 
 export const createLipSync = defineTool({
@@ -19,14 +19,12 @@ export const createLipSync = defineTool({
     image: mediaInput('Still face image (provider "director" only)').optional(),
     audio: mediaInput('Speech audio to sync to'),
     provider: providerInput,
-    playback_type: z
-      .enum(PLAYBACK_TYPES)
+    playback_type: choice(PLAYBACK_TYPES)
       .optional()
       .describe(
         'How the video is fitted to the audio: normal (play once), normal_reverse (forward/backward), normal_reverse_by_audio (extend to the audio). Default normal.',
       ),
-    align: z
-      .enum(['auto', 'off'])
+    align: choice(['auto', 'off'])
       .optional()
       .describe(
         'Local engine only: shift the audio to match the speech already in the video (default auto).',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JsonObject } from '../src/providers/provider.js';
 import { defineTool } from './define.js';
-import { createShape, waitSecondsInput } from './schemas.js';
+import { choice, createShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
 
 export const generateVideo = defineTool({
@@ -32,10 +32,9 @@ export const generateVideo = defineTool({
       .describe(
         'story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.',
       ),
-    quality: z.enum(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
-    aspect_ratio: z.enum(['9:16', '16:9', '1:1']).optional(),
-    platform: z
-      .enum(['tiktok', 'reels', 'shorts', 'youtube', 'instagram'])
+    quality: choice(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
+    aspect_ratio: choice(['9:16', '16:9', '1:1']).optional(),
+    platform: choice(['tiktok', 'reels', 'shorts', 'youtube', 'instagram'])
       .optional()
       .describe('Sets the aspect ratio when aspect_ratio is not given.'),
     duration: z

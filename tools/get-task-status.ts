@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
 import { defineTool } from './define.js';
-import { taskViewShape, waitSecondsInput } from './schemas.js';
+import { choice, PROVIDERS, taskViewShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
 
 export const getTaskStatus = defineTool({
@@ -17,7 +17,7 @@ export const getTaskStatus = defineTool({
       .max(200)
       .optional()
       .describe('The task_id returned by create_lip_sync / generate_video / export_render / edit_video.'),
-    provider: z.enum(['local', 'jogg', 'nemovideo', 'director']).optional(),
+    provider: choice(PROVIDERS).optional(),
     provider_task_id: z
       .string()
       .min(1)

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { taskViewShape } from './schemas.js';
+import { choice, PROVIDERS, taskViewShape } from './schemas.js';
 
 export const listTasks = defineTool({
   name: 'list_tasks',
@@ -9,7 +9,7 @@ export const listTasks = defineTool({
     'Recent tasks from the local ledger, newest first — including unfinished ones that survived a restart. Use it to find a task_id again instead of creating a new task.',
   input: {
     unfinished_only: z.boolean().optional().describe('Only tasks not yet success or failed.'),
-    provider: z.enum(['local', 'jogg', 'nemovideo', 'director']).optional(),
+    provider: choice(PROVIDERS).optional(),
     limit: z.number().int().min(1).max(200).optional().describe('Default 20.'),
   },
   output: { tasks: z.array(z.object(taskViewShape)), count: z.number() },

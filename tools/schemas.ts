@@ -48,8 +48,19 @@ export const waitSecondsInput = z
     'Seconds to wait for completion before answering (0-50, default 0). Progress notifications are sent while waiting.',
   );
 
-export const providerInput = z
-  .enum(['local', 'jogg', 'nemovideo', 'director'])
+/**
+ * An enum whose error names the accepted values but never echoes the rejected one (a hostile 1 MB
+ * string must not come back as a 1 MB error).
+ */
+export function choice<T extends string>(values: readonly [T, ...T[]]) {
+  return z.enum(values as [T, ...T[]], {
+    errorMap: () => ({ message: `must be one of: ${values.join(', ')}` }),
+  });
+}
+
+export const PROVIDERS = ['local', 'jogg', 'nemovideo', 'director'] as const;
+
+export const providerInput = choice(PROVIDERS)
   .optional()
   .describe(
     'Provider: "local" (offline, no account; aligns audio, does not re-animate the mouth), "jogg", "nemovideo", "director". Default: LIPSYNC_DEFAULT_PROVIDER, else the first with a key set, else local.',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { mediaInput } from './schemas.js';
+import { choice, mediaInput } from './schemas.js';
 
 export const uploadAsset = defineTool({
   name: 'upload_asset',
@@ -10,9 +10,8 @@ export const uploadAsset = defineTool({
     'Not needed before create_lip_sync, which uploads for you.',
   input: {
     file: mediaInput('File to upload'),
-    role: z.enum(['video', 'audio', 'image']).optional().describe('What the file is (default video).'),
-    provider: z
-      .enum(['jogg'])
+    role: choice(['video', 'audio', 'image']).optional().describe('What the file is (default video).'),
+    provider: choice(['jogg'])
       .optional()
       .describe(
         'Provider to upload to (Jogg; NemoVideo uploads belong to a session and happen inside create_lip_sync).',
