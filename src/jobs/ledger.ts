@@ -9,9 +9,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
 
 export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
 export type Phase = 'preparing' | 'sent';
@@ -141,15 +141,15 @@ export interface ClaimOptions {
 
 /** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
 export class Ledger {
-  private readonly db: Database.Database;
+  private readonly db: SqlDatabase;
 
-  constructor(file: string) {
+  /** `driver` forces one SQLite driver (tests run both); by default the runtime's built-in one if any. */
+  constructor(file: string, driver?: 'node:sqlite' | 'better-sqlite3') {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file, { timeout: 10_000 });
-    // The busy timeout first: switching to WAL takes a lock that another process may hold right now.
-    this.db.pragma('busy_timeout = 10000');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // The busy timeout is set on open: switching to WAL takes a lock another process may hold right now.
+    this.db = openDatabase(file, 10_000, driver);
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
   }
 
@@ -162,7 +162,7 @@ export class Ledger {
    * `force` and it is terminal or unknown; a `submitting` row whose owner is gone is taken over.
    */
   claim(task: NewTask, opts: ClaimOptions): ClaimDecision {
-    const run = this.db.transaction((): ClaimDecision => {
+    return this.db.immediate((): ClaimDecision => {
       const latest = this.db
         .prepare(
           'SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1',
@@ -205,7 +205,6 @@ export class Ledger {
         );
       return { kind: 'created', row: this.get(task.id)! };
     });
-    return run.immediate();
   }
 
   get(id: string): TaskRow | undefined {
@@ -255,10 +254,10 @@ export class Ledger {
     now: number,
   ): TaskRow {
     const cols: string[] = [];
-    const args: unknown[] = [];
+    const args: SqlValue[] = [];
     const set = (col: string, v: unknown) => {
       cols.push(`${col} = ?`);
-      args.push(v);
+      args.push(v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as SqlValue));
     };
     for (const [k, v] of Object.entries(patch)) {
       switch (k) {

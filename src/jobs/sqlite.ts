@@ -1,0 +1,90 @@
+/**
+ * The SQLite driver under the ledger. Node's built-in `node:sqlite` where the runtime has it (22.5+),
+ * else better-sqlite3 (Node 20). Why not better-sqlite3 everywhere: its 12.x line (the last one that
+ * supports Node 20) aborts the process at exit on Node 24 (`Assertion failed: (env) != nullptr` in a
+ * Statement destructor), and 13.x requires Node 22. Both drivers are synchronous; this file narrows them
+ * to the few calls the ledger makes.
+ */
+import { createRequire } from 'node:module';
+
+export type SqlValue = string | number | null | bigint | Uint8Array;
+
+export interface SqlStatement {
+  get(...params: SqlValue[]): unknown;
+  all(...params: SqlValue[]): unknown[];
+  run(...params: SqlValue[]): unknown;
+}
+
+export interface SqlDatabase {
+  readonly driver: 'node:sqlite' | 'better-sqlite3';
+  exec(sql: string): void;
+  prepare(sql: string): SqlStatement;
+  /** Runs `fn` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on throw): one writer at a time, across processes. */
+  immediate<T>(fn: () => T): T;
+  close(): void;
+}
+
+interface NodeSqliteModule {
+  DatabaseSync: new (
+    path: string,
+    opts?: { timeout?: number },
+  ) => {
+    exec(sql: string): void;
+    prepare(sql: string): SqlStatement;
+    close(): void;
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+function builtinSqlite(): NodeSqliteModule | undefined {
+  const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (!getBuiltin) return undefined;
+  try {
+    return getBuiltin('node:sqlite') as NodeSqliteModule | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens (creating if needed) a database file with a busy timeout so concurrent processes wait, not fail. */
+export function openDatabase(
+  file: string,
+  busyTimeoutMs: number,
+  prefer?: 'node:sqlite' | 'better-sqlite3',
+): SqlDatabase {
+  const builtin = prefer === 'better-sqlite3' ? undefined : builtinSqlite();
+  if (builtin) {
+    const db = new builtin.DatabaseSync(file, { timeout: busyTimeoutMs });
+    db.exec(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+    return {
+      driver: 'node:sqlite',
+      exec: (sql) => db.exec(sql),
+      prepare: (sql) => db.prepare(sql),
+      immediate(fn) {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = fn();
+          db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          db.exec('ROLLBACK');
+          throw err;
+        }
+      },
+      close: () => db.close(),
+    };
+  }
+  const Better = require('better-sqlite3') as typeof import('better-sqlite3');
+  const db = new Better(file, { timeout: busyTimeoutMs });
+  db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  return {
+    driver: 'better-sqlite3',
+    exec: (sql) => {
+      db.exec(sql);
+    },
+    prepare: (sql) => db.prepare(sql) as unknown as SqlStatement,
+    immediate: (fn) => db.transaction(fn).immediate(),
+    close: () => db.close(),
+  };
+}

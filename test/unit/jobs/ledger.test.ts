@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Ledger, type NewTask } from '../../../src/jobs/ledger.js';
+import { openDatabase } from '../../../src/jobs/sqlite.js';
+
+const hasBuiltin = openDatabase(':memory:', 100).driver === 'node:sqlite';
+const major = Number(process.versions.node.split('.')[0]);
+// better-sqlite3 12 aborts at exit on Node >= 24, which is why the built-in driver is preferred there.
+const drivers: ('node:sqlite' | 'better-sqlite3')[] = [
+  ...(hasBuiltin ? (['node:sqlite'] as const) : []),
+  ...(major < 24 ? (['better-sqlite3'] as const) : []),
+];
+
+function task(id: string, fp: string, now: number): NewTask {
+  return {
+    id,
+    fingerprint: fp,
+    provider: 'jogg',
+    kind: 'lip_sync',
+    request: { params: {} },
+    warnings: [],
+    ownerPid: process.pid,
+    leaseUntil: now + 1000,
+    now,
+  };
+}
+
+for (const driver of drivers) {
+  describe(`ledger on ${driver}`, () => {
+    test('claim: create once, reuse after, force only recreates terminal tasks, dead owners are taken over', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+      const l = new Ledger(join(dir, 'l.sqlite'), driver);
+      try {
+        const alive = { force: false, isOwnerAlive: () => true };
+        const a = l.claim(task('t1', 'fp', 1000), alive);
+        assert.equal(a.kind, 'created');
+        assert.equal(a.row.status, 'submitting');
+        assert.equal(a.row.phase, 'preparing');
+        assert.equal(l.claim(task('t2', 'fp', 1001), alive).kind, 'reused');
+        assert.equal(
+          l.claim(task('t3', 'fp', 1001), { ...alive, force: true }).kind,
+          'reused',
+          'force does not recreate an in-flight claim',
+        );
+        // The owner died and its lease ran out: the next caller takes it over.
+        const dead = l.claim(task('t4', 'fp', 5000), { force: false, isOwnerAlive: () => false });
+        assert.equal(dead.kind, 'taken_over');
+        assert.equal(dead.row.id, 't1');
+        l.update('t1', { status: 'failed', phase: null, completedAt: 6000 }, 6000);
+        assert.equal(l.claim(task('t5', 'fp', 7000), alive).row.id, 't1', 'a failed task is returned');
+        const forced = l.claim(task('t6', 'fp', 7000), { ...alive, force: true });
+        assert.equal(forced.kind, 'created');
+        assert.equal(forced.row.id, 't6');
+        // Rejected claims are history, never reused.
+        l.update('t6', { status: 'failed', rejected: true }, 7100);
+        assert.equal(l.claim(task('t7', 'fp', 7200), alive).row.id, 't1');
+        assert.deepEqual(
+          l.list({ limit: 10 }).map((r) => r.id),
+          ['t1'],
+        );
+        l.uploadStore('jogg', '', 'abc', 3, 'https://x/a', { k: 1 }, 1);
+        assert.deepEqual(l.uploadLookup('jogg', '', 'abc', 3), { url: 'https://x/a', meta: { k: 1 } });
+        assert.equal(l.uploadLookup('jogg', 'other-scope', 'abc', 3), undefined);
+      } finally {
+        l.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+test('one claim across concurrent processes (IMMEDIATE transactions on a shared file)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-mp-'));
+  const file = join(dir, 'l.sqlite');
+  const script = `
+    const { Ledger } = await import(${JSON.stringify(new URL('../../../src/jobs/ledger.js', import.meta.url).href)});
+    const l = new Ledger(${JSON.stringify(file)});
+    const kinds = [];
+    for (let i = 0; i < 25; i++) {
+      const now = Date.now();
+      kinds.push(l.claim({ id: 'p' + process.pid + '-' + i, fingerprint: 'fp' + i, provider: 'jogg', kind: 'lip_sync', request: {}, warnings: [], ownerPid: process.pid, leaseUntil: now + 60000, now }, { force: false, isOwnerAlive: () => true }).kind);
+    }
+    l.close();
+    process.stdout.write(JSON.stringify(kinds));`;
+  try {
+    const outs = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<string[]>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+              stdio: ['ignore', 'pipe', 'inherit'],
+            });
+            let out = '';
+            child.stdout.on('data', (d) => {
+              out += d;
+            });
+            child.on('error', reject);
+            child.on('close', (code) =>
+              code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`exit ${code}`)),
+            );
+          }),
+      ),
+    );
+    for (let i = 0; i < 25; i++) {
+      assert.equal(outs.filter((o) => o[i] === 'created').length, 1, `fingerprint ${i} created exactly once`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
