@@ -81,6 +81,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,
+    defaultPlaybackType: config.jogg.defaultPlaybackType,
     leaseMs: config.submitLeaseMs,
     preflight:
       opts.preflight === false

@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { PLAYBACK_TYPES } from '../src/config.js';
-import { AppError } from '../src/errors.js';
-import type { JsonObject } from '../src/providers/provider.js';
 import { defineTool } from './define.js';
 import { choice, createShape, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
@@ -38,32 +36,14 @@ export const createLipSync = defineTool({
   output: createShape,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
-    if (!args.video && !args.image) {
-      throw new AppError('invalid_input', 'A video (or an image) is required.', {
-        hint: 'Pass `video` as a file path or URL.',
-      });
-    }
-    if (args.video && args.image) {
-      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', {
-        hint: 'Use `video` for video lip sync, `image` for a talking still.',
-      });
-    }
-    const provider = ctx.jobs.pickProvider(args.provider, 'lip_sync');
-    const params: JsonObject = {};
-    if (provider.capabilities.playbackTypes)
-      params.playback_type = args.playback_type ?? ctx.config.jogg.defaultPlaybackType;
-    else if (args.playback_type && args.playback_type !== 'normal') {
-      throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, {
-        hint: 'Leave playback_type out, or use provider "jogg" or "local".',
-      });
-    }
-    if (provider.name === 'local') params.align = args.align ?? 'auto';
-    const res = await ctx.jobs.create(
+    const res = await ctx.jobs.createLipSync(
       {
-        provider: provider.name,
-        kind: 'lip_sync',
-        inputs: { video: args.video, image: args.image, audio: args.audio },
-        params,
+        provider: args.provider,
+        video: args.video,
+        image: args.image,
+        audio: args.audio,
+        playbackType: args.playback_type,
+        align: args.align,
         forceRecreate: args.force_recreate,
         waitSeconds: args.wait_seconds,
       },

@@ -4,10 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { type App, createApp } from '../app.js';
-import { loadConfig, PLAYBACK_TYPES } from '../config.js';
+import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import type { TaskView } from '../jobs/view.js';
-import type { JsonObject } from '../providers/provider.js';
 import { failJson, printJson } from './output.js';
 import { appOptionsForCli, CLI_DEFAULTS } from './shared.js';
 
@@ -55,24 +54,16 @@ export async function runCommand(argv: string[]): Promise<void> {
         if (!values.audio || !(values.video || values.image))
           throw usage('Pass --video (or --image) and --audio, or --task-id.');
         if (values.poll && values['no-poll']) throw usage('Pass --poll or --no-poll, not both.');
-        const pt = values['playback-type'];
-        if (pt !== undefined && !(PLAYBACK_TYPES as readonly string[]).includes(pt)) {
-          throw new AppError('invalid_input', `Unknown playback type "${pt}".`, {
-            hint: `Use one of: ${PLAYBACK_TYPES.join(', ')}.`,
-          });
-        }
         if (values.align !== undefined && values.align !== 'auto' && values.align !== 'off')
           throw usage('--align takes auto or off.');
-        const provider = app.jobs.pickProvider(values.provider, 'lip_sync');
-        const params: JsonObject = {};
-        if (provider.capabilities.playbackTypes) params.playback_type = pt ?? config.jogg.defaultPlaybackType;
-        if (provider.name === 'local') params.align = values.align ?? 'auto';
-        const res = await app.jobs.create(
+        const res = await app.jobs.createLipSync(
           {
-            provider: provider.name,
-            kind: 'lip_sync',
-            inputs: { video: values.video, image: values.image, audio: values.audio },
-            params,
+            provider: values.provider,
+            video: values.video,
+            image: values.image,
+            audio: values.audio,
+            playbackType: values['playback-type'],
+            align: values.align as 'auto' | 'off' | undefined,
             forceRecreate: values['force-recreate'],
           },
           { onProgress: progress },

@@ -43,6 +43,8 @@ export interface JobServiceDeps {
   inputPolicy: InputPolicy;
   outputDir: string;
   defaultProvider: string | undefined;
+  /** Default `playback_type` (JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE). */
+  defaultPlaybackType?: string;
   /** How long a claim stays owned without a heartbeat. */
   leaseMs: number;
   preflight?: PreflightFn;
@@ -84,6 +86,18 @@ export type CreateAction = 'created_new_task' | 'reused_existing_task';
 export interface CreateResult extends TaskView {
   action: CreateAction;
   reused: boolean;
+}
+
+/** A lip-sync request as tools and the CLI take it. */
+export interface LipSyncRequest {
+  provider?: string;
+  video?: string;
+  image?: string;
+  audio: string;
+  playbackType?: string;
+  align?: 'auto' | 'off';
+  forceRecreate?: boolean;
+  waitSeconds?: number;
 }
 
 export type TaskRef = { taskId: string } | { provider: string; providerTaskId: string };
@@ -215,6 +229,51 @@ export class JobService {
     const view =
       left > 0 && !isFinal(row) ? await this.status({ taskId: row.id }, left, opts) : this.viewOf(row);
     return { ...view, action, reused: action === 'reused_existing_task' };
+  }
+
+  /**
+   * create_lip_sync / `run`: checks the combination, fills the provider's defaults (they are part of the
+   * fingerprint, so "normal" and an omitted playback type are the same job), then `create`.
+   */
+  async createLipSync(req: LipSyncRequest, opts: CallOptions = {}): Promise<CreateResult> {
+    if (!req.video && !req.image) {
+      throw new AppError('invalid_input', 'A video (or an image) is required.', {
+        hint: 'Pass `video` as a file path or URL.',
+      });
+    }
+    if (req.video && req.image) {
+      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', {
+        hint: 'Use `video` for video lip sync, `image` for a talking still.',
+      });
+    }
+    const provider = this.pickProvider(req.provider, 'lip_sync');
+    const types = provider.capabilities.playbackTypes;
+    const params: JsonObject = {};
+    if (types) {
+      const pt = req.playbackType ?? this.d.defaultPlaybackType ?? 'normal';
+      if (!types.includes(pt)) {
+        throw new AppError('invalid_input', `Unknown playback type "${pt}".`, {
+          hint: `Use one of: ${types.join(', ')}.`,
+        });
+      }
+      params.playback_type = pt;
+    } else if (req.playbackType && req.playbackType !== 'normal') {
+      throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, {
+        hint: 'Leave playback_type out, or use provider "jogg" or "local".',
+      });
+    }
+    if (provider.name === 'local') params.align = req.align ?? 'auto';
+    return this.create(
+      {
+        provider: provider.name,
+        kind: 'lip_sync',
+        inputs: { video: req.video, image: req.image, audio: req.audio },
+        params,
+        forceRecreate: req.forceRecreate,
+        waitSeconds: req.waitSeconds,
+      },
+      opts,
+    );
   }
 
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */

@@ -27,17 +27,8 @@ export function hostileEnv(fake: FakeJogg) {
   });
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, seeded, reproducible (shared with the media helpers). */
+export { rng as prng } from '../helpers/media.js';
 
 /** Stack-trace shapes: `at fn (file.js:1:2)`, `/x/y.ts:10`, `node:internal`. */
 const STACK = /\bat .*\.(js|ts):\d+|node:internal|\.js:\d+:\d+/;
