@@ -6,6 +6,7 @@
  * to the few calls the ledger makes.
  */
 import { createRequire } from 'node:module';
+import { AppError } from '../errors.js';
 
 export type SqlValue = string | number | null | bigint | Uint8Array;
 
@@ -75,7 +76,20 @@ export function openDatabase(
       close: () => db.close(),
     };
   }
-  const Better = require('better-sqlite3') as typeof import('better-sqlite3');
+  let Better: typeof import('better-sqlite3');
+  try {
+    Better = require('better-sqlite3') as typeof import('better-sqlite3');
+  } catch (err) {
+    // An optional dependency: Node 22.13+ never needs it, Node 20 does.
+    throw new AppError(
+      'unavailable',
+      `The task ledger needs SQLite: this Node (${process.version}) has no built-in node:sqlite and better-sqlite3 could not be loaded.`,
+      {
+        hint: 'Use Node 22.13 or newer, or reinstall lipsync-mcp so its optional dependency better-sqlite3 builds (it needs python3, make and a C++ compiler when no prebuilt binary fits).',
+        cause: err,
+      },
+    );
+  }
   const db = new Better(file, { timeout: busyTimeoutMs });
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   return {
