@@ -113,6 +113,8 @@ export class JobService {
   private readonly lastPollAt = new Map<string, number>();
   private readonly events = new EventEmitter();
   private readonly background = new Set<Promise<unknown>>();
+  /** Signals of submissions and live event streams, aborted when a drain runs out of time. */
+  private readonly controllers = new Set<AbortController>();
   private closed = false;
 
   constructor(deps: JobServiceDeps) {
@@ -411,7 +413,15 @@ export class JobService {
   async drain(timeoutMs: number): Promise<void> {
     this.closed = true;
     const all = Promise.allSettled([...this.background]);
-    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const done = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()),
+    ]);
+    if (done) return;
+    // Out of time: stop uploads and live streams. Claims stay durable; the next start recovers them
+    // (an unsent claim is resubmitted for free, a sent one is reconciled, a stream is followed by polling).
+    for (const c of this.controllers) c.abort();
+    await Promise.race([all, new Promise((r) => setTimeout(r, 200).unref())]);
   }
 
   /**
@@ -470,6 +480,8 @@ export class JobService {
   ): Promise<void> {
     const log = this.d.log.child({ task: row.id, provider: provider.name });
     const ctl = new AbortController();
+    this.controllers.add(ctl);
+    let streaming = false;
     const heartbeat = setInterval(
       () => {
         try {
@@ -552,9 +564,13 @@ export class JobService {
       }
       this.applyStart(row.id, started);
       progress(`${provider.displayName} accepted the job (${started.providerTaskId})`);
-      if (started.events) this.drainEvents(row.id, started.events);
+      if (started.events) {
+        streaming = true;
+        this.drainEvents(row.id, started.events, ctl);
+      }
     } finally {
       clearInterval(heartbeat);
+      if (!streaming) this.controllers.delete(ctl);
       this.wake(row.id);
     }
   }
@@ -603,7 +619,7 @@ export class JobService {
     this.wake(id);
   }
 
-  private drainEvents(id: string, events: AsyncIterable<Partial<Snapshot>>) {
+  private drainEvents(id: string, events: AsyncIterable<Partial<Snapshot>>, ctl: AbortController) {
     this.live.add(id);
     const run = (async () => {
       try {
@@ -620,6 +636,7 @@ export class JobService {
         );
       } finally {
         this.live.delete(id);
+        this.controllers.delete(ctl);
         this.wake(id);
       }
     })();

@@ -128,7 +128,17 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
-    const raw = await readBody(req);
+    // Signed uploads are hashed as they stream in (never held whole), like a real object store.
+    const isPut = req.method === 'PUT' && path.startsWith('/signed/');
+    const putHash = createHash('sha256');
+    let putBytes = 0;
+    if (isPut) {
+      for await (const c of req) {
+        putHash.update(c as Buffer);
+        putBytes += (c as Buffer).length;
+      }
+    }
+    const raw = isPut ? Buffer.alloc(0) : await readBody(req);
     const call: JoggCall = {
       method: req.method ?? 'GET',
       path: path + url.search,
@@ -150,8 +160,8 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     if (req.method === 'PUT' && path.startsWith('/signed/')) {
       puts.push({
         path,
-        bytes: raw.length,
-        sha256: createHash('sha256').update(raw).digest('hex'),
+        bytes: putBytes,
+        sha256: putHash.digest('hex'),
         apiKeySeen: call.apiKey !== undefined,
         contentType: header(req, 'content-type'),
       });
