@@ -136,6 +136,8 @@ export type ClaimDecision =
 
 export interface ClaimOptions {
   force: boolean;
+  /** Free providers (the local engine): a failed task is simply run again. */
+  recreateFailed?: boolean;
   isOwnerAlive(pid: number | null): boolean;
 }
 
@@ -184,7 +186,8 @@ export class Ledger {
           return { kind: 'reused', row };
         }
         const recreatable = row.status === 'success' || row.status === 'failed' || row.status === 'unknown';
-        if (!(opts.force && recreatable)) return { kind: 'reused', row };
+        const again = (opts.force && recreatable) || (opts.recreateFailed && row.status === 'failed');
+        if (!again) return { kind: 'reused', row };
       }
       this.db
         .prepare(

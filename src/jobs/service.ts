@@ -207,7 +207,11 @@ export class JobService {
         leaseUntil: now + this.d.leaseMs,
         now,
       },
-      { force: !!req.forceRecreate, isOwnerAlive: (pid) => pid === this.pid || isPidAlive(pid) },
+      {
+        force: !!req.forceRecreate,
+        recreateFailed: !provider.capabilities.paid,
+        isOwnerAlive: (pid) => pid === this.pid || isPidAlive(pid),
+      },
     );
     let row = decision.row;
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';

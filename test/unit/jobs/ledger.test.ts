@@ -52,6 +52,14 @@ for (const driver of drivers) {
         assert.equal(dead.row.id, 't1');
         l.update('t1', { status: 'failed', phase: null, completedAt: 6000 }, 6000);
         assert.equal(l.claim(task('t5', 'fp', 7000), alive).row.id, 't1', 'a failed task is returned');
+        // A free provider's failed task is just run again (no force needed); a paid one never is.
+        const free = l.claim(task('f1', 'fp-free', 7000), alive);
+        l.update(free.row.id, { status: 'failed' }, 7000);
+        assert.equal(l.claim(task('f2', 'fp-free', 7001), alive).row.id, 'f1');
+        assert.equal(
+          l.claim(task('f3', 'fp-free', 7002), { ...alive, recreateFailed: true }).kind,
+          'created',
+        );
         const forced = l.claim(task('t6', 'fp', 7000), { ...alive, force: true });
         assert.equal(forced.kind, 'created');
         assert.equal(forced.row.id, 't6');
@@ -59,8 +67,11 @@ for (const driver of drivers) {
         l.update('t6', { status: 'failed', rejected: true }, 7100);
         assert.equal(l.claim(task('t7', 'fp', 7200), alive).row.id, 't1');
         assert.deepEqual(
-          l.list({ limit: 10 }).map((r) => r.id),
-          ['t1'],
+          l
+            .list({ limit: 10 })
+            .map((r) => r.id)
+            .sort(),
+          ['f1', 'f3', 't1'],
         );
         l.uploadStore('jogg', '', 'abc', 3, 'https://x/a', { k: 1 }, 1);
         assert.deepEqual(l.uploadLookup('jogg', '', 'abc', 3), { url: 'https://x/a', meta: { k: 1 } });
