@@ -47,6 +47,7 @@ export interface AppOptions {
   cwd?: string;
   httpAttempts?: number;
   submitWaitMs?: number;
+  maxLookMs?: number;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -96,6 +97,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
               ffmpegPath: media.ffmpeg?.path,
             }))),
     submitWaitMs: opts.submitWaitMs,
+    maxLookMs: opts.maxLookMs,
   });
   return {
     ...base,

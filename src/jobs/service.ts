@@ -53,6 +53,8 @@ export interface JobServiceDeps {
   submitWaitMs?: number;
   /** For downloads of results. */
   http: HttpClient;
+  /** Real-time cap of one provider look inside a wait (default 15 s). */
+  maxLookMs?: number;
 }
 
 export interface CreditsEntry {
@@ -103,6 +105,9 @@ export interface LipSyncRequest {
 export type TaskRef = { taskId: string } | { provider: string; providerTaskId: string };
 
 export const MAX_WAIT_SECONDS = 50;
+/** Longest single look at a provider inside a wait, and the least time left worth starting one. */
+const MAX_LOOK_MS = 15_000;
+const MIN_LOOK_MS = 3_000;
 
 export class JobService {
   private readonly d: JobServiceDeps;
@@ -290,10 +295,17 @@ export class JobService {
     const deadline = start + clampWait(waitSeconds) * 1000;
     let tick = 0;
     for (;;) {
-      if (row.status === 'submitting') {
+      const remaining = deadline - this.d.clock.now();
+      // Near the end of the wait no new look starts: the answer must arrive before the client gives up.
+      const look = tick === 0 || remaining >= MIN_LOOK_MS;
+      if (look && row.status === 'submitting') {
         row = await this.settleSubmitting(row);
-      } else if (row.status !== 'success' && row.status !== 'failed') {
-        row = await this.refresh(row, signal, waitSeconds === 0 ? 1000 : undefined);
+      } else if (look && row.status !== 'success' && row.status !== 'failed') {
+        // One look at the provider, cut short so the whole call stays inside its budget.
+        const maxLook = this.d.maxLookMs ?? MAX_LOOK_MS;
+        const cap = AbortSignal.timeout(tick === 0 ? maxLook : Math.min(maxLook, remaining));
+        const lookSignal = signal ? AbortSignal.any([signal, cap]) : cap;
+        row = await this.refresh(row, lookSignal, waitSeconds === 0 ? 1000 : undefined);
       }
       const view = this.viewOf(row);
       const now = this.d.clock.now();
@@ -766,6 +778,8 @@ export class JobService {
         });
         this.applySnapshot(row.id, snap, true);
       } catch (err) {
+        // A look cut short by the wait's own budget or by the caller says nothing about the job.
+        if (signal?.aborted) return this.d.ledger.get(row.id)!;
         // A failed look is not a failed job: keep the state, say why in the view.
         this.d.log.warn({ task: row.id, err: this.d.redactor.redact(String(err)) }, 'status check failed');
         const ue = this.userError(err);

@@ -293,3 +293,28 @@ describe('Jogg lip sync through MCP', () => {
     }
   });
 });
+
+test('a provider that hangs on a status look cannot hold get_task_status past its budget', async () => {
+  const fake = await startFakeJogg();
+  const env = testEnv({ JOGG_API_KEY: fake.apiKey, JOGG_BASE_URL: fake.url });
+  const h = await harness(env.env, { maxLookMs: 300 });
+  try {
+    const video = writeBytes(join(env.work, 'hang.mp4'), 'video-hang');
+    const audio = writeBytes(join(env.work, 'hang.wav'), 'audio-hang');
+    const created = structured<Created>(await h.call('create_lip_sync', { video, audio }));
+    fake.faults.delayMs = 5000;
+    const t0 = Date.now();
+    const st = structured<Created & { error?: unknown }>(
+      await h.call('get_task_status', { task_id: created.task_id }),
+    );
+    const took = Date.now() - t0;
+    assert.ok(took < 2000, `answered after ${took} ms`);
+    assert.equal(st.status, created.status, 'the state is unchanged');
+    assert.equal(st.error, undefined, 'a look cut short is not reported as a failure');
+  } finally {
+    fake.faults.delayMs = 0;
+    await h.close();
+    await fake.close();
+    env.cleanup();
+  }
+});
