@@ -350,14 +350,6 @@ export class Ledger {
       )
       .run(taskId, path, sha256, size, now);
   }
-
-  downloadsFor(taskId: string): { path: string; sha256: string; size: number }[] {
-    return this.db.prepare('SELECT path, sha256, size FROM downloads WHERE task_id = ?').all(taskId) as {
-      path: string;
-      sha256: string;
-      size: number;
-    }[];
-  }
 }
 
 function parse<T>(s: string | null): T | null {

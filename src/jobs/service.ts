@@ -120,7 +120,6 @@ export class JobService {
   private readonly background = new Set<Promise<unknown>>();
   /** Signals of submissions and live event streams, aborted when a drain runs out of time. */
   private readonly controllers = new Set<AbortController>();
-  private closed = false;
 
   constructor(deps: JobServiceDeps) {
     this.d = deps;
@@ -332,10 +331,6 @@ export class JobService {
       .map((r) => this.viewOf(r));
   }
 
-  getRow(ref: TaskRef): TaskRow {
-    return this.lookup(ref);
-  }
-
   viewOf(row: TaskRow): TaskView {
     const provider = this.d.providers.get(row.provider);
     return toView(row, provider, this.d.clock.now());
@@ -427,7 +422,6 @@ export class JobService {
 
   /** Resolves when background work (submissions, event streams) is done, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
-    this.closed = true;
     const all = Promise.allSettled([...this.background]);
     const done = await Promise.race([
       all.then(() => true),
@@ -923,10 +917,6 @@ export class JobService {
 
   private userError(err: unknown): UserError {
     return toUserError(err, this.d.redactor.redact);
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 }
 

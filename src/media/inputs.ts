@@ -44,10 +44,6 @@ export function mimeFor(name: string): string {
   return MIME[extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export function extensionOf(name: string): string {
-  return extname(name).slice(1).toLowerCase();
-}
-
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
 
 function bad(role: InputRole, message: string, hint: string): AppError {

@@ -15,11 +15,9 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
 export type ProviderName = 'jogg' | 'nemovideo' | 'director' | 'local';
-export const PROVIDER_NAMES: readonly ProviderName[] = ['local', 'jogg', 'nemovideo', 'director'];
 
 /** The one status vocabulary of this project (Jogg's, plus `unknown`: paid request sent, answer lost). */
 export type TaskStatus = 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
-export const TERMINAL: ReadonlySet<TaskStatus> = new Set(['success', 'failed']);
 
 /** What a job does. Each provider lists the kinds it supports. */
 export type TaskKind = 'lip_sync' | 'generate_video' | 'edit' | 'render';

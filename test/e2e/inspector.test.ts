@@ -55,21 +55,19 @@ test('MCP Inspector --cli: tools/list, then a full local create -> status flow, 
       assert.ok(names.includes(n), n);
 
     const { video, audio } = await makePair(env.work, 301);
-    const created = await inspector(
-      [
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'create_lip_sync',
-        '--tool-arg',
-        `video=${video}`,
-        '--tool-arg',
-        `audio=${audio}`,
-        '--tool-arg',
-        'provider=local',
-      ],
-      serverEnv,
-    );
+    const createArgs = [
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'create_lip_sync',
+      '--tool-arg',
+      `video=${video}`,
+      '--tool-arg',
+      `audio=${audio}`,
+      '--tool-arg',
+      'provider=local',
+    ];
+    const created = await inspector(createArgs, serverEnv);
     assert.equal(created.code, 0, created.stderr);
     const c = JSON.parse(created.stdout).structuredContent as { task_id: string; reused: boolean };
     assert.equal(c.reused, false);
@@ -92,21 +90,7 @@ test('MCP Inspector --cli: tools/list, then a full local create -> status flow, 
       status = JSON.parse(st.stdout).structuredContent.status;
     }
     assert.equal(status, 'success');
-    const again = await inspector(
-      [
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'create_lip_sync',
-        '--tool-arg',
-        `video=${video}`,
-        '--tool-arg',
-        `audio=${audio}`,
-        '--tool-arg',
-        'provider=local',
-      ],
-      serverEnv,
-    );
+    const again = await inspector(createArgs, serverEnv);
     assert.equal(
       JSON.parse(again.stdout).structuredContent.reused,
       true,
