@@ -2,11 +2,13 @@
  * The one place that reads the environment (and `~/.openclaw/.env`). Everything else receives the plain
  * `Config` built here; tests build it with `loadConfig({ env: {...} })`.
  */
+
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { PROVIDER_NAMES } from './names.js';
 
 export const PLAYBACK_TYPES = ['normal', 'normal_reverse', 'normal_reverse_by_audio'] as const;
 export type PlaybackType = (typeof PLAYBACK_TYPES)[number];
@@ -155,7 +157,7 @@ const num = (fallback: number, min: number, max: number) =>
 
 const envSchema = z.object({
   LIPSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LIPSYNC_DEFAULT_PROVIDER: z.enum(['local', 'jogg', 'nemovideo', 'director']).optional(),
+  LIPSYNC_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).optional(),
   LIPSYNC_MAX_INPUT_MB: num(2048, 1, 1_000_000),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: num(30, 1, 600),
   JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: z.enum(PLAYBACK_TYPES).default('normal'),

@@ -27,7 +27,30 @@ export interface AppErrorOptions {
   /** Extra machine-readable facts safe to show (never secrets). */
   details?: Record<string, unknown>;
   cause?: unknown;
+  /** Proof that no paid task exists (the provider refused, or the request never left). */
+  noTaskCreated?: boolean;
+  /** For transport failures: whether the request may have reached the server. */
+  requestSent?: boolean;
 }
+
+/**
+ * The public keys of `details`, in snake_case. They are part of the error contract (documented in the
+ * README); control flags such as "no task was created" are typed fields of AppError instead.
+ */
+export const DETAIL_KEYS = [
+  'api',
+  'charged',
+  'http_status',
+  'missing_key',
+  'models_tried',
+  'provider_code',
+  'role',
+  'session_id',
+  'stream',
+  'task_id',
+  'transport',
+] as const;
+export type DetailKey = (typeof DETAIL_KEYS)[number];
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -35,6 +58,8 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly details: Record<string, unknown> | undefined;
+  readonly noTaskCreated: boolean;
+  readonly requestSent: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, opts: AppErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -44,7 +69,28 @@ export class AppError extends Error {
     this.retryable = opts.retryable ?? false;
     this.retryAfterMs = opts.retryAfterMs;
     this.details = opts.details;
+    this.noTaskCreated = opts.noTaskCreated ?? false;
+    this.requestSent = opts.requestSent;
   }
+
+  /** The same error, marked as proof that no paid task exists. */
+  withNoTaskCreated(extra: Partial<AppErrorOptions> = {}): AppError {
+    return new AppError(this.code, this.message, {
+      hint: this.hint,
+      retryable: this.retryable,
+      retryAfterMs: this.retryAfterMs,
+      details: this.details,
+      cause: this.cause,
+      requestSent: this.requestSent,
+      ...extra,
+      noTaskCreated: true,
+    });
+  }
+}
+
+/** True when `err` proves no paid task was made: a refusal, or a request that never left. */
+export function provesNoTask(err: unknown): boolean {
+  return isAppError(err) && (err.noTaskCreated || err.requestSent === false);
 }
 
 export function isAppError(err: unknown): err is AppError {

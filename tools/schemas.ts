@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '../src/names.js';
 
 export const userErrorShape = z.object({
   code: z.string(),
@@ -58,7 +59,7 @@ export function choice<T extends string>(values: readonly [T, ...T[]]) {
   });
 }
 
-export const PROVIDERS = ['local', 'jogg', 'nemovideo', 'director'] as const;
+export const PROVIDERS = PROVIDER_NAMES;
 
 export const providerInput = choice(PROVIDERS)
   .optional()

@@ -174,7 +174,7 @@ function wrap(req: HttpRequest, res: Dispatcher.ResponseData): HttpResponse {
           {
             hint: `${req.service} may be down or behind a proxy/captive portal; check the base URL setting and try again later.`,
             retryable: res.statusCode >= 500,
-            details: { httpStatus: res.statusCode },
+            details: { http_status: res.statusCode },
           },
         );
       }
@@ -192,13 +192,14 @@ function tooLarge(req: HttpRequest, maxBytes: number): AppError {
   );
 }
 
-/** Maps a transport failure to an AppError; `details.sent` says whether the server may have seen it. */
+/** Maps a transport failure to an AppError; `requestSent` says whether the server may have seen it. */
 export function transportError(req: HttpRequest, err: unknown, afterHeaders = false): AppError {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   const code = e?.code ?? e?.cause?.code ?? e?.name ?? 'UNKNOWN';
   if (e?.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED') {
     return new AppError('timeout', `The request to ${req.service} was cancelled.`, {
-      details: { sent: true, transport: 'aborted' },
+      requestSent: true,
+      details: { transport: 'aborted' },
       cause: err,
     });
   }
@@ -215,7 +216,8 @@ export function transportError(req: HttpRequest, err: unknown, afterHeaders = fa
         ? 'Check your network connection; the request may or may not have been received.'
         : `Check your network connection and the ${req.service} base URL setting.`,
       retryable: true,
-      details: { sent, transport: code },
+      requestSent: sent,
+      details: { transport: code },
       cause: err,
     },
   );

@@ -139,7 +139,7 @@ export async function* readSseJson(
       if (overflow) {
         throw new AppError('provider_failed', `${opts.service} sent a stream event too large to read.`, {
           hint: 'This is not a normal answer; the job may still finish — check its status.',
-          details: { sent: true },
+          requestSent: true,
         });
       }
       yield* drain(queue);
@@ -182,13 +182,15 @@ function parseEvent(msg: EventSourceMessage): SseEvent | 'keepalive' | 'malforme
 function stopError(service: string, reason: StopReason): AppError {
   if (reason === 'aborted') {
     return new AppError('timeout', `Reading the ${service} event stream was cancelled.`, {
-      details: { sent: true, sse: 'aborted' },
+      requestSent: true,
+      details: { stream: 'aborted' },
     });
   }
   const what = reason === 'idle' ? 'went silent (no data or heartbeat)' : 'ran past its time limit';
   return new AppError('timeout', `The ${service} event stream ${what}; stopped reading it.`, {
     hint: 'The job may still finish on the provider side — check its status instead of sending it again.',
-    details: { sent: true, sse: reason },
+    requestSent: true,
+    details: { stream: reason },
   });
 }
 
@@ -200,7 +202,8 @@ function brokenError(service: string, err: unknown): AppError {
     {
       hint: 'The job may still finish on the provider side — check its status instead of sending it again.',
       retryable: false,
-      details: { sent: true, sse: 'broken' },
+      requestSent: true,
+      details: { stream: 'broken' },
       cause: err,
     },
   );

@@ -6,21 +6,20 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
-import { AppError, toUserError, type UserError } from '../errors.js';
+import { AppError, provesNoTask, toUserError, type UserError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import { type InputPolicy, resolveInput } from '../media/inputs.js';
-import {
-  type ExistingTask,
-  type InputRole,
-  type Json,
-  type JsonObject,
-  NO_TASK_CREATED,
-  type Provider,
-  type ProviderName,
-  type ResolvedInput,
-  type Snapshot,
-  type TaskKind,
+import type {
+  ExistingTask,
+  InputRole,
+  Json,
+  JsonObject,
+  Provider,
+  ProviderName,
+  ResolvedInput,
+  Snapshot,
+  TaskKind,
 } from '../providers/provider.js';
 import type { Redactor } from '../redact.js';
 import { type Downloaded, downloadResult } from './download.js';
@@ -557,8 +556,7 @@ export class JobService {
           taskId: row.id,
         });
       } catch (err) {
-        const details = err instanceof AppError ? err.details : undefined;
-        if (details?.[NO_TASK_CREATED] === true || details?.sent === false) {
+        if (provesNoTask(err)) {
           this.reject(row.id, err);
           return;
         }

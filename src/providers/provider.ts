@@ -14,7 +14,9 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
-export type ProviderName = 'jogg' | 'nemovideo' | 'director' | 'local';
+import type { ProviderName } from '../names.js';
+
+export { PROVIDER_NAMES, type ProviderName } from '../names.js';
 
 /** The one status vocabulary of this project (Jogg's, plus `unknown`: paid request sent, answer lost). */
 export type TaskStatus = 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
@@ -168,7 +170,7 @@ export interface Provider {
   prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject>;
   /** Optional: a task the provider already has for exactly these prepared inputs. */
   findExisting?(prepared: JsonObject, ctx: StatusContext): Promise<ExistingTask | null>;
-  /** The single paid request. Throw an AppError with `details.noTaskCreated = true` when the answer
+  /** The single paid request. Throw an AppError with `noTaskCreated: true` when the answer
    *  proves no task was made (so the claim can be released); any other failure is treated as `unknown`. */
   start(prepared: JsonObject, ctx: StartContext): Promise<StartResult>;
   status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot>;
@@ -188,6 +190,3 @@ export interface ProviderDeps {
   clock: Clock;
   log: Logger;
 }
-
-/** Marks an AppError thrown by `start` as proof that no paid task exists. */
-export const NO_TASK_CREATED = 'noTaskCreated';

@@ -14,7 +14,6 @@
  */
 import { AppError } from '../../errors.js';
 import type { HttpClient, HttpResponse } from '../../http/client.js';
-import { NO_TASK_CREATED } from '../provider.js';
 import type { CreateSpec } from './choice.js';
 import {
   bodyMessage,
@@ -64,14 +63,9 @@ export class DirectorApi {
       answer = await this.post(auth, url, json, signal);
     } catch (err) {
       const e = rewrapTransport(err, auth.via);
-      if (e.details?.sent !== false) throw e;
+      if (e.requestSent !== false) throw e;
       // The connection never opened: nothing reached the backend, so no task can exist.
-      const error = new AppError(e.code, e.message, {
-        hint: e.hint ?? urlHint(auth.via),
-        retryable: true,
-        details: { ...e.details, [NO_TASK_CREATED]: true },
-        cause: e,
-      });
+      const error = e.withNoTaskCreated({ hint: e.hint ?? urlHint(auth.via), retryable: true, cause: e });
       return { kind: 'retry', error, reason: 'could not connect' };
     }
     return classifyCreate(answer, spec, auth.via);
@@ -99,7 +93,7 @@ export class DirectorApi {
     if (answer.status === 404) {
       throw new AppError('not_found', `${SERVICE} has no ${api} task ${id}.`, {
         hint: 'The task may belong to another token or account, or it has expired. Start a new generation if you need it.',
-        details: { httpStatus: 404, api },
+        details: { http_status: 404, api },
       });
     }
     throw httpError(answer, auth.via, 'status');
@@ -169,7 +163,7 @@ function noTask(
   details: Record<string, unknown>,
   retryable = false,
 ): AppError {
-  return new AppError(code, message, { hint, retryable, details: { ...details, [NO_TASK_CREATED]: true } });
+  return new AppError(code, message, { hint, retryable, details, noTaskCreated: true });
 }
 
 function tokenHint(via: Via): string {
@@ -211,7 +205,7 @@ function readId(
 function classifyCreate(answer: Answer, spec: CreateSpec, via: Via): CreateOutcome {
   const { status, body, text } = answer;
   const reasonText = bodyMessage(body);
-  const details = { httpStatus: status };
+  const details = { http_status: status };
   if (status === 429 || (saysDailyLimit(body, text) && !readId(body, spec))) {
     const error = noTask('daily_limit', DAILY_LIMIT_MESSAGE, DAILY_LIMIT_HINT, details);
     return { kind: 'fatal', error, reason: 'daily limit reached' };
@@ -321,7 +315,8 @@ function unreadable(status: number, what: 'create' | 'status' | 'account'): AppE
           ? 'Check the task status before trying again, so you are not charged twice.'
           : 'Try again in a minute.',
       retryable: what !== 'create',
-      details: { httpStatus: status, sent: true },
+      requestSent: true,
+      details: { http_status: status },
     },
   );
 }
@@ -330,7 +325,7 @@ function unreadable(status: number, what: 'create' | 'status' | 'account'): AppE
 function httpError(answer: Answer, via: Via, what: 'status' | 'account'): AppError {
   const { status, body } = answer;
   const reason = bodyMessage(body);
-  const details = { httpStatus: status };
+  const details = { http_status: status };
   if (status === 401 || status === 403)
     return new AppError('auth', `${SERVICE} rejected the access token (HTTP ${status}).`, {
       hint: tokenHint(via),
@@ -373,7 +368,7 @@ export function rewrapTransport(err: unknown, via: Via): AppError {
   const d = err.details ?? {};
   if (d.transport === undefined) return err;
   if (d.transport === 'aborted') return err;
-  const sent = d.sent !== false;
+  const sent = err.requestSent !== false;
   const code = scrub(String(d.transport), 40);
   const message =
     err.code === 'timeout'
@@ -384,5 +379,11 @@ export function rewrapTransport(err: unknown, via: Via): AppError {
   const hint = sent
     ? 'The request may have reached it, so a video may be on its way; check the task status before trying again.'
     : `Check your network connection. ${urlHint(via)}`;
-  return new AppError(err.code, message, { hint, retryable: err.retryable, details: { ...d }, cause: err });
+  return new AppError(err.code, message, {
+    hint,
+    retryable: err.retryable,
+    details: { ...d },
+    requestSent: err.requestSent,
+    cause: err,
+  });
 }

@@ -8,7 +8,6 @@ import type { Config } from '../../config.js';
 import { isUsableSecret } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { CredentialState } from '../provider.js';
-import { NO_TASK_CREATED } from '../provider.js';
 import type { DirectorAuth, Via } from './api.js';
 import { MISSING_FIX } from './text.js';
 
@@ -55,6 +54,7 @@ export function mustAuth(config: DirectorConfig, preferred?: Via): DirectorAuth 
   const state = credentialState(config);
   throw new AppError('missing_credentials', state.fix ?? MISSING_FIX, {
     hint: 'The token usually lives in ~/.openclaw/.env as GATEWAY_TOKEN=...; nothing was started.',
-    details: { missingKey: state.missingKey ?? 'GATEWAY_TOKEN', [NO_TASK_CREATED]: true },
+    details: { missing_key: state.missingKey ?? 'GATEWAY_TOKEN' },
+    noTaskCreated: true,
   });
 }

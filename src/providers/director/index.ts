@@ -31,7 +31,6 @@ import type {
   TaskKind,
   Timing,
 } from '../provider.js';
-import { NO_TASK_CREATED } from '../provider.js';
 import { type ApiType, type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
 import { credentialState, mustAuth, resolveAuth } from './auth.js';
 import {
@@ -164,7 +163,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         await clock.sleep(CREATE_RETRY_DELAY_MS, ctx.signal);
       } catch (err) {
         throw new AppError('timeout', `Stopped while waiting to retry; ${SERVICE} did not start a video.`, {
-          details: { [NO_TASK_CREATED]: true },
+          noTaskCreated: true,
           cause: err,
         });
       }
@@ -203,9 +202,9 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     throw new AppError(last.error.code, `${SERVICE} could not start the video with any model (${summary}).`, {
       hint: last.error.hint ?? 'Nothing was charged; try again later.',
       retryable: last.error.retryable,
+      noTaskCreated: true,
       details: {
         ...last.error.details,
-        [NO_TASK_CREATED]: true,
         models_tried: failures.map((f) => f.spec.label),
       },
     });
@@ -360,7 +359,7 @@ function readPlan(prepared: JsonObject): PreparedPlan {
     specs.every((s) => isObj(s) && (s.api === 'agent' || s.api === 'tool') && typeof s.label === 'string');
   if (!ok)
     throw new AppError('internal', 'The prepared Director request is damaged; nothing was started.', {
-      details: { [NO_TASK_CREATED]: true },
+      noTaskCreated: true,
     });
   const notes = Array.isArray(prepared.notes)
     ? prepared.notes.filter((n): n is string => typeof n === 'string')

@@ -9,14 +9,13 @@ import { type Config, isUsableSecret, PLAYBACK_TYPES } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { HttpClient, HttpRequest } from '../../http/client.js';
 import type { Logger } from '../../logger.js';
-import {
-  type CredentialState,
-  type ExistingTask,
-  type JsonObject,
-  NO_TASK_CREATED,
-  type Provider,
-  type Snapshot,
-  type TaskStatus,
+import type {
+  CredentialState,
+  ExistingTask,
+  JsonObject,
+  Provider,
+  Snapshot,
+  TaskStatus,
 } from '../provider.js';
 import { SlidingWindow } from './throttle.js';
 
@@ -117,7 +116,7 @@ export function createJoggProvider(deps: JoggDeps): Provider {
       throw new AppError('provider_failed', `Jogg answered HTTP ${res.status} with an unexpected body.`, {
         hint: 'Check JOGG_BASE_URL; if it is right, Jogg may be having problems — try again later.',
         retryable: res.status >= 500,
-        details: { httpStatus: res.status },
+        details: { http_status: res.status },
       });
     }
     const { code } = env.data;
@@ -270,7 +269,7 @@ export function createJoggProvider(deps: JoggDeps): Provider {
       if (!parsed.success) {
         // Accepted (code 0) but no id: a task may exist; the JobService reconciles via findExisting.
         throw new AppError('provider_failed', 'Jogg accepted the request but returned no task_id.', {
-          details: { sent: true },
+          requestSent: true,
         });
       }
       const id = parsed.data.task_id;
@@ -334,25 +333,28 @@ function mapStatus(s: string | null | undefined): TaskStatus {
 function authError(status: number): AppError {
   return new AppError('auth', `Jogg rejected the API key (HTTP ${status}).`, {
     hint: `Check JOGG_API_KEY; get or renew a key at ${JOGG_PRICING_URL}.`,
-    details: { [NO_TASK_CREATED]: true },
+    noTaskCreated: true,
   });
 }
 
 /** Maps a Jogg envelope code. An explicit error answer to a create means no task was made. */
 export function mapCode(code: number, msg: string, httpStatus: number, isCreate: boolean): AppError {
   const said = msg ? ` Jogg said: "${msg}".` : '';
-  const details = { jogg_code: code, httpStatus, ...(isCreate ? { [NO_TASK_CREATED]: true } : {}) };
+  const details = { provider_code: code, http_status: httpStatus };
+  const noTaskCreated = isCreate;
   switch (code) {
     case 10104:
     case 17003:
       return new AppError('not_found', `Jogg has no such task (code ${code}).${said}`, {
         hint: 'Check the task id; list_tasks shows known tasks.',
         details,
+        noTaskCreated,
       });
     case 10105:
       return new AppError('auth', `Jogg rejected the API key (code 10105).${said}`, {
         hint: `Check JOGG_API_KEY, or get a key at ${JOGG_PRICING_URL}.`,
         details,
+        noTaskCreated,
       });
     case 18020:
       return new AppError(
@@ -361,17 +363,20 @@ export function mapCode(code: number, msg: string, httpStatus: number, isCreate:
         {
           hint: `Top up or upgrade your plan at ${JOGG_PRICING_URL}, then run the same request again (nothing was charged).`,
           details,
+          noTaskCreated,
         },
       );
     case 18025:
       return new AppError('auth', `This Jogg key has no API permission (code 18025).${said}`, {
         hint: `API access needs an API plan: ${JOGG_PRICING_URL}.`,
         details,
+        noTaskCreated,
       });
     case 40000:
       return new AppError('invalid_input', `Jogg refused the parameters (code 40000).${said}`, {
         hint: 'Check the video/audio files and playback_type.',
         details,
+        noTaskCreated,
       });
     case 429:
       return new AppError('rate_limited', `Jogg rate limit reached (20 requests per minute).${said}`, {
@@ -379,17 +384,20 @@ export function mapCode(code: number, msg: string, httpStatus: number, isCreate:
         retryable: true,
         retryAfterMs: 60_000,
         details,
+        noTaskCreated,
       });
     case 50000:
       return new AppError('provider_failed', `Jogg had an internal error (code 50000).${said}`, {
         hint: 'Try again in a few minutes.',
         retryable: true,
         details,
+        noTaskCreated,
       });
     default:
       return new AppError('provider_failed', `Jogg returned error code ${code}.${said}`, {
         hint: 'Try again later; if it repeats, contact Jogg support with the code.',
         details,
+        noTaskCreated,
       });
   }
 }

@@ -13,17 +13,16 @@ import type { Config } from '../../config.js';
 import { AppError, isAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { FFMPEG_FIX, locateFfmpeg } from '../../media/ffmpeg.js';
-import {
-  type CredentialState,
-  type JobRequest,
-  type JsonObject,
-  NO_TASK_CREATED,
-  type PrepareContext,
-  type Provider,
-  type Snapshot,
-  type StartContext,
-  type StartResult,
-  type Timing,
+import type {
+  CredentialState,
+  JobRequest,
+  JsonObject,
+  PrepareContext,
+  Provider,
+  Snapshot,
+  StartContext,
+  StartResult,
+  Timing,
 } from '../provider.js';
 import { type AlignMode, type LocalJobResult, runLocalJob, writeAtomic } from './engine.js';
 import { SnapshotChannel } from './events.js';
@@ -115,7 +114,7 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
         'The local engine needs ffmpeg and ffprobe, and they were not found.',
         {
           hint: FFMPEG_FIX,
-          details: { [NO_TASK_CREATED]: true },
+          noTaskCreated: true,
         },
       );
     }
@@ -358,7 +357,7 @@ function parsePrepared(p: JsonObject): Prepared {
   ) {
     throw new AppError('invalid_input', 'The local job description is incomplete.', {
       hint: 'Run create_lip_sync again with force_recreate: true.',
-      details: { [NO_TASK_CREATED]: true },
+      noTaskCreated: true,
     });
   }
   return {

@@ -5,20 +5,19 @@
  * resend would be charged again.
  */
 import type { Clock } from '../../clock.js';
-import { AppError } from '../../errors.js';
+import { AppError, provesNoTask } from '../../errors.js';
 import { readSseJson } from '../../http/sse.js';
 import type { Logger } from '../../logger.js';
-import {
-  type JobRequest,
-  type JsonObject,
-  NO_TASK_CREATED,
-  type PrepareContext,
-  type Snapshot,
-  type StartContext,
-  type StartResult,
+import type {
+  JobRequest,
+  JsonObject,
+  PrepareContext,
+  Snapshot,
+  StartContext,
+  StartResult,
 } from '../provider.js';
 import type { NemoApi } from './api.js';
-import { NO_TASK_KEY, SERVICE } from './errors.js';
+import { SERVICE } from './errors.js';
 import { TextCollector, toolActivity } from './events.js';
 import { isSessionGone, type NemoSessions, sessionGoneError } from './session.js';
 import {
@@ -237,15 +236,8 @@ async function reopen(prepared: JsonObject, ctx: StartContext, deps: ChatDeps): 
 /** Marks an error from `start` as proof that no paid task exists, when it is. */
 function markNoTask(err: unknown, always = false): unknown {
   if (!(err instanceof AppError)) return err;
-  const proof = always || err.details?.[NO_TASK_KEY] === true || err.details?.sent === false;
-  if (!proof) return err;
-  return new AppError(err.code, err.message, {
-    hint: err.hint,
-    retryable: err.retryable,
-    retryAfterMs: err.retryAfterMs,
-    details: { ...err.details, [NO_TASK_CREATED]: true },
-    cause: err,
-  });
+  if (!always && !provesNoTask(err)) return err;
+  return err.withNoTaskCreated({ cause: err });
 }
 
 async function* chatEvents(

@@ -26,9 +26,6 @@ export const REGISTER_URL = 'https://nemovideo.ai/';
 
 export const RATE_LIMIT_WAIT_MS = 30_000;
 
-/** Key in AppError.details meaning "the provider refused this request, so nothing was created". */
-export const NO_TASK_KEY = 'refused';
-
 export interface ErrorContext {
   /** The token is the user's own NEMO_TOKEN (not an anonymous one). */
   userToken: boolean;
@@ -44,9 +41,10 @@ function providerText(msg: string | undefined): string {
   return msg ? ` (NemoVideo said: "${msg.slice(0, 300)}")` : '';
 }
 
-/** An error for a non-zero envelope code. `details.nemoCode` lets callers recognise 1001/1002. */
+/** An error for a non-zero envelope code. `details.provider_code` lets callers recognise 1001/1002. */
 export function envelopeError(code: number, msg: string | undefined, ctx: ErrorContext): AppError {
-  const details = { nemoCode: code, [NO_TASK_KEY]: true };
+  const details = { provider_code: code };
+  const noTaskCreated = true;
   switch (code) {
     case NEMO_CODE.tokenInvalid:
       return ctx.userToken
@@ -56,6 +54,7 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
             {
               hint: 'The token is invalid or expired: copy a fresh token from your NemoVideo account into NEMO_TOKEN, or unset NEMO_TOKEN to use a free anonymous token.',
               details,
+              noTaskCreated,
             },
           )
         : new AppError(
@@ -65,12 +64,14 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
               hint: 'Try again in a few minutes; if it persists, register at NemoVideo and set NEMO_TOKEN.',
               retryable: true,
               details,
+              noTaskCreated,
             },
           );
     case NEMO_CODE.sessionNotFound:
       return new AppError('not_found', `The NemoVideo session no longer exists (while ${ctx.action}).`, {
         hint: 'Start again without a session_id (or with the original video) to open a new session.',
         details,
+        noTaskCreated,
       });
     case NEMO_CODE.noCredits:
       return new AppError(
@@ -81,6 +82,7 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
             ? 'Top up credits in your NemoVideo account, then try again.'
             : `The free anonymous credits are used up. Register at ${REGISTER_URL}${ctx.bindId ? `?bind=${encodeURIComponent(ctx.bindId)}` : ''} to keep your work and get more credits, then set NEMO_TOKEN.`,
           details,
+          noTaskCreated,
         },
       );
     case NEMO_CODE.unsupportedFile:
@@ -90,6 +92,7 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
         {
           hint: `Supported formats — video: ${FORMATS.video.join(', ')}; audio: ${FORMATS.audio.join(', ')}; image: ${FORMATS.image.join(', ')}. Convert the file to one of these and try again.`,
           details,
+          noTaskCreated,
         },
       );
     case NEMO_CODE.fileTooLarge:
@@ -99,6 +102,7 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
         {
           hint: 'Compress it (lower bitrate or resolution) or trim it to a shorter clip, then try again.',
           details,
+          noTaskCreated,
         },
       );
     default:
@@ -108,6 +112,7 @@ export function envelopeError(code: number, msg: string | undefined, ctx: ErrorC
         {
           hint: 'Check the inputs and try again later; if it repeats, report the code.',
           details,
+          noTaskCreated,
         },
       );
   }
@@ -119,7 +124,8 @@ export function planRequiredError(action: string): AppError {
     `NemoVideo refused while ${action}: export is blocked on the free plan — register or upgrade your plan (this is a plan tier issue, not credits).`,
     {
       hint: `Register at ${REGISTER_URL} or upgrade your NemoVideo plan to unlock export; buying credits alone does not help.`,
-      details: { httpStatus: 402, [NO_TASK_KEY]: true },
+      details: { http_status: 402 },
+      noTaskCreated: true,
     },
   );
 }
@@ -132,7 +138,8 @@ export function rateLimitedError(action: string): AppError {
       hint: 'Wait a few minutes and try again. Anonymous tokens are limited per network; setting NEMO_TOKEN avoids that limit.',
       retryable: true,
       retryAfterMs: RATE_LIMIT_WAIT_MS,
-      details: { httpStatus: 429, [NO_TASK_KEY]: true },
+      details: { http_status: 429 },
+      noTaskCreated: true,
     },
   );
 }
@@ -143,7 +150,7 @@ export function clientIdError(): AppError {
     'NemoVideo refused to issue an anonymous token: the X-Client-Id header was missing or invalid.',
     {
       hint: 'Delete the NemoVideo token cache file (nemovideo-token.json in LIPSYNC_HOME) so a new client id is generated, or set NEMO_TOKEN.',
-      details: { httpStatus: 400 },
+      details: { http_status: 400 },
     },
   );
 }
@@ -155,7 +162,8 @@ export function httpError(status: number, action: string, msg: string | undefine
       `NemoVideo refused the credentials (HTTP ${status}) while ${action}${providerText(msg)}.`,
       {
         hint: 'Set a valid NEMO_TOKEN, or unset it to use a free anonymous token.',
-        details: { httpStatus: status, [NO_TASK_KEY]: true },
+        details: { http_status: status },
+        noTaskCreated: true,
       },
     );
   }
@@ -165,7 +173,7 @@ export function httpError(status: number, action: string, msg: string | undefine
       `NemoVideo could not find what was asked for (HTTP 404) while ${action}${providerText(msg)}.`,
       {
         hint: 'Check the session or render id; it may have expired.',
-        details: { httpStatus: status },
+        details: { http_status: status },
       },
     );
   }
@@ -176,7 +184,7 @@ export function httpError(status: number, action: string, msg: string | undefine
       {
         hint: 'Try again in a few minutes.',
         retryable: true,
-        details: { httpStatus: status },
+        details: { http_status: status },
       },
     );
   }
@@ -185,7 +193,7 @@ export function httpError(status: number, action: string, msg: string | undefine
     `NemoVideo answered HTTP ${status} while ${action}${providerText(msg)}.`,
     {
       hint: 'Check the inputs and the NEMO_BASE_URL setting, then try again.',
-      details: { httpStatus: status },
+      details: { http_status: status },
     },
   );
 }
@@ -196,7 +204,7 @@ export function templateTokenError(source: string): AppError {
     `NEMO_TOKEN (${source}) looks like an unsubstituted template such as \${NEMO_TOKEN}, not a real token.`,
     {
       hint: 'Put the actual token value in NEMO_TOKEN (check how your MCP client passes environment variables), or remove it to use a free anonymous token.',
-      details: { missingKey: 'NEMO_TOKEN' },
+      details: { missing_key: 'NEMO_TOKEN' },
     },
   );
 }

@@ -6,18 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { AppError } from '../../errors.js';
-import {
-  type JobRequest,
-  type JsonObject,
-  NO_TASK_CREATED,
-  type PrepareContext,
-  type Snapshot,
-  type StartContext,
-  type StartResult,
+import { AppError, provesNoTask } from '../../errors.js';
+import type {
+  JobRequest,
+  JsonObject,
+  PrepareContext,
+  Snapshot,
+  StartContext,
+  StartResult,
 } from '../provider.js';
 import { isObj, type NemoApi, type Obj } from './api.js';
-import { NO_TASK_KEY } from './errors.js';
 import type { NemoSessions } from './session.js';
 import { describeSummary, isExportable, summarize, summaryJson } from './state.js';
 
@@ -80,15 +78,7 @@ export async function startRender(
       signal: ctx.signal,
     }));
   } catch (err) {
-    if (err instanceof AppError && (err.details?.[NO_TASK_KEY] === true || err.details?.sent === false)) {
-      throw new AppError(err.code, err.message, {
-        hint: err.hint,
-        retryable: err.retryable,
-        retryAfterMs: err.retryAfterMs,
-        details: { ...err.details, [NO_TASK_CREATED]: true },
-        cause: err,
-      });
-    }
+    if (err instanceof AppError && provesNoTask(err)) throw err.withNoTaskCreated({ cause: err });
     throw err;
   }
   ctx.progress('NemoVideo is rendering the draft...');

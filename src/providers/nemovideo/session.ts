@@ -123,13 +123,13 @@ function uploadResult(data: unknown, filename: string): UploadResult {
 }
 
 export function isSessionGone(err: unknown): boolean {
-  return err instanceof AppError && err.details?.nemoCode === NEMO_CODE.sessionNotFound;
+  return err instanceof AppError && err.details?.provider_code === NEMO_CODE.sessionNotFound;
 }
 
 export function sessionGoneError(sessionId: string, cause: unknown): AppError {
   return new AppError('not_found', `NemoVideo session ${sessionId} no longer exists.`, {
     hint: 'Sessions expire: start again without session_id (pass the video again) to work in a new session.',
-    details: { nemoCode: NEMO_CODE.sessionNotFound, session_id: sessionId },
+    details: { provider_code: NEMO_CODE.sessionNotFound, session_id: sessionId },
     cause,
   });
 }

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import { NO_TASK_CREATED } from '../../../src/providers/provider.js';
 import { appErrorOf, type Harness, harness, startJob, videoRequest } from './helpers.js';
 
 let h: Harness;
@@ -25,8 +24,8 @@ describe('director credentials', () => {
     assert.equal(state.missingKey, 'GATEWAY_TOKEN');
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
     assert.equal(err.code, 'missing_credentials');
-    assert.equal(err.details?.missingKey, 'GATEWAY_TOKEN');
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.details?.missing_key, 'GATEWAY_TOKEN');
+    assert.equal(err.noTaskCreated, true);
     const credits = await h.provider.credits?.(h.startCtx.signal);
     assert.equal(credits?.configured, false);
     assert.equal(h.fake.calls.length, 0);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { NO_TASK_CREATED } from '../../../src/providers/provider.js';
 import {
   appErrorOf,
   type Harness,
@@ -24,7 +23,7 @@ describe('director start: retries only when no task exists', () => {
     assert.equal(err.code, 'daily_limit');
     assert.equal(err.message, 'Daily video limit reached for your plan; it resets at midnight.');
     assert.match(err.hint ?? '', /Starter 5, Pro 10, Power 30, BYOK 5/);
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 1);
     assert.deepEqual(h.clock.sleeps, []);
   });
@@ -33,8 +32,8 @@ describe('director start: retries only when no task exists', () => {
     h = await harness();
     h.fake.faults.create = ['lose'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
-    assert.notEqual(err.details?.[NO_TASK_CREATED], true);
-    assert.equal(err.details?.sent, true);
+    assert.notEqual(err.noTaskCreated, true);
+    assert.equal(err.requestSent, true);
     assert.equal(h.fake.creates().length, 1);
     assert.equal(h.fake.state.tasks.size, 1, 'the fake accepted the task: paying again would double-charge');
     assert.deepEqual(h.clock.sleeps, []);
@@ -44,7 +43,7 @@ describe('director start: retries only when no task exists', () => {
     h = await harness();
     h.fake.faults.create = ['504'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
-    assert.notEqual(err.details?.[NO_TASK_CREATED], true);
+    assert.notEqual(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 1);
   });
 
@@ -52,7 +51,7 @@ describe('director start: retries only when no task exists', () => {
     h = await harness();
     h.fake.faults.create = ['500-html'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p', model: 'veo3' })));
-    assert.notEqual(err.details?.[NO_TASK_CREATED], true);
+    assert.notEqual(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 1);
   });
 
@@ -73,7 +72,7 @@ describe('director start: retries only when no task exists', () => {
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p', model: 'sora2' })));
     assert.equal(err.code, 'unavailable');
     assert.match(err.message, /The Director's backend is at capacity/);
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 3);
   });
 
@@ -96,8 +95,8 @@ describe('director start: retries only when no task exists', () => {
     h = await harness({ gatewayToken: 'fake', gatewayUrl: deadUrl });
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p', model: 'veo3' })));
     assert.equal(err.code, 'unavailable');
-    assert.equal(err.details?.sent, false);
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.requestSent, false);
+    assert.equal(err.noTaskCreated, true);
     assert.deepEqual(h.clock.sleeps, [30_000, 30_000]);
   });
 });
@@ -142,7 +141,7 @@ describe('director start: model fallback', () => {
     h = await harness();
     h.fake.faults.create = ['reject', 'reject', 'reject'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.match(err.message, /Seedance 2\.0 \(auto\).*Veo3.*Sora2/);
     assert.equal(h.fake.creates().length, 3);
   });
@@ -170,7 +169,7 @@ describe('director start: model fallback', () => {
     h.fake.faults.create = ['500', '500', '500'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p', model: 'Sora2 pro' })));
     assert.equal(err.code, 'provider_failed');
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 3);
     assert.ok(h.fake.creates().every((c) => c.body.tool_type === 'sora2-text-to-video-api'));
     assert.equal((h.fake.creates()[0]?.body.input as Record<string, unknown> | undefined)?.mode, 'pro');
@@ -181,7 +180,7 @@ describe('director start: model fallback', () => {
     h.fake.faults.create = ['no-credits'];
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
     assert.equal(err.code, 'insufficient_credits');
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 1);
   });
 
@@ -191,7 +190,7 @@ describe('director start: model fallback', () => {
     const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
     assert.equal(err.code, 'auth');
     assert.match(err.hint ?? '', /GATEWAY_TOKEN/);
-    assert.equal(err.details?.[NO_TASK_CREATED], true);
+    assert.equal(err.noTaskCreated, true);
     assert.equal(h.fake.creates().length, 1);
   });
 

@@ -10,7 +10,6 @@ import { estimateOffset } from '../../../src/providers/local/align.js';
 import { alignAudio } from '../../../src/providers/local/engine.js';
 import { createLocalProvider, INTERRUPTED_MESSAGE } from '../../../src/providers/local/index.js';
 import { decodePcm } from '../../../src/providers/local/pcm.js';
-import { NO_TASK_CREATED } from '../../../src/providers/provider.js';
 import {
   addNoise,
   concatPcm,
@@ -324,6 +323,6 @@ test('prepare() refuses URLs, unknown playback types and still images; credentia
       workDir: dir,
       taskId: 'x',
     }),
-    (e) => isAppError(e) && e.details?.[NO_TASK_CREATED] === true,
+    (e) => isAppError(e) && e.noTaskCreated === true,
   );
 });

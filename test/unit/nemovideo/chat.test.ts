@@ -4,7 +4,7 @@ import { loadConfig } from '../../../src/config.js';
 import type { AppError } from '../../../src/errors.js';
 import { createHttpClient } from '../../../src/http/client.js';
 import { createNemoVideoProvider } from '../../../src/providers/nemovideo/index.js';
-import { NO_TASK_CREATED, type ResolvedInput } from '../../../src/providers/provider.js';
+import type { ResolvedInput } from '../../../src/providers/provider.js';
 import {
   countCalls,
   drain,
@@ -158,7 +158,7 @@ describe('NemoVideo lip sync over /run_sse', () => {
     await assert.rejects(h.provider.start(prepared, startCtx(h.log)), (err: AppError) => {
       assert.equal(err.code, 'insufficient_credits');
       assert.match(err.hint ?? '', /nemovideo\.ai\/\?bind=anon_/);
-      assert.equal(err.details?.[NO_TASK_CREATED], true);
+      assert.equal(err.noTaskCreated, true);
       return true;
     });
     assert.equal(countCalls(h.fake, 'POST', '/run_sse'), 1);
@@ -183,7 +183,7 @@ describe('NemoVideo lip sync over /run_sse', () => {
     });
     await assert.rejects(p.start(prepared, startCtx(h.log)), (err: AppError) => {
       assert.equal(err.code, 'unavailable');
-      assert.equal(err.details?.[NO_TASK_CREATED], true);
+      assert.equal(err.noTaskCreated, true);
       return true;
     });
     await http.close();

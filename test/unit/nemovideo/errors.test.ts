@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { AppError } from '../../../src/errors.js';
-import { NO_TASK_CREATED } from '../../../src/providers/provider.js';
 import {
   countCalls,
   drain,
@@ -136,7 +135,7 @@ describe('NemoVideo error codes', () => {
     await assert.rejects(h.provider.start(prepared, startCtx(h.log)), (err: AppError) => {
       assert.equal(err.code, 'rate_limited');
       assert.equal(err.retryAfterMs, 30_000);
-      assert.equal(err.details?.[NO_TASK_CREATED], true);
+      assert.equal(err.noTaskCreated, true);
       return true;
     });
     assert.deepEqual(h.clock.sleeps, [30_000]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { AppError } from '../../../src/errors.js';
 import { readRender } from '../../../src/providers/nemovideo/render.js';
-import { NO_TASK_CREATED, type Snapshot } from '../../../src/providers/provider.js';
+import type { Snapshot } from '../../../src/providers/provider.js';
 import {
   countCalls,
   fileInput,
@@ -135,7 +135,7 @@ describe('NemoVideo export (render)', () => {
         err.message,
         /export is blocked on the free plan — register or upgrade your plan \(this is a plan tier issue, not credits\)/,
       );
-      assert.equal(err.details?.[NO_TASK_CREATED], true);
+      assert.equal(err.noTaskCreated, true);
       return true;
     });
     assert.equal(countCalls(h.fake, 'POST', '/api/render'), 1);

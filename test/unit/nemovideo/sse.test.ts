@@ -86,7 +86,7 @@ describe('readSseJson', () => {
     assert.deepEqual(events, [{ n: 1 }]);
     assert.ok(error instanceof AppError);
     assert.equal(error.code, 'timeout');
-    assert.equal(error.details?.sse, 'idle');
+    assert.equal(error.details?.stream, 'idle');
     assert.ok(body.destroyed);
   });
 
@@ -116,7 +116,7 @@ describe('readSseJson', () => {
     timer.fire(CEILING);
     const { error } = await done;
     assert.ok(error instanceof AppError);
-    assert.equal(error.details?.sse, 'ceiling');
+    assert.equal(error.details?.stream, 'ceiling');
   });
 
   it('a broken stream throws an unavailable error (never a crash)', async () => {
@@ -141,7 +141,7 @@ describe('readSseJson', () => {
     ctl.abort();
     const { error } = await done;
     assert.ok(error instanceof AppError);
-    assert.equal(error.details?.sse, 'aborted');
+    assert.equal(error.details?.stream, 'aborted');
     assert.equal(timer.pending.length, 0);
   });
 });
