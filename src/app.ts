@@ -48,6 +48,8 @@ export interface AppOptions {
   httpAttempts?: number;
   submitWaitMs?: number;
   maxLookMs?: number;
+  /** Overall real-time budget of calls without a wait of their own (tests shorten it). */
+  callBudgetMs?: number;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -98,6 +100,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             }))),
     submitWaitMs: opts.submitWaitMs,
     maxLookMs: opts.maxLookMs,
+    callBudgetMs: opts.callBudgetMs,
   });
   return {
     ...base,

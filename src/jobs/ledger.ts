@@ -116,6 +116,28 @@ CREATE TABLE IF NOT EXISTS downloads (
 PRAGMA user_version = 1;
 `;
 
+/** TaskRow fields that `update` may write, and their columns (JSON ones are serialized). */
+const COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: true }>> = {
+  status: { name: 'status' },
+  phase: { name: 'phase' },
+  rejected: { name: 'rejected' },
+  providerTaskId: { name: 'provider_task_id' },
+  request: { name: 'request', json: true },
+  prepared: { name: 'prepared', json: true },
+  operation: { name: 'operation', json: true },
+  snapshot: { name: 'snapshot', json: true },
+  warnings: { name: 'warnings', json: true },
+  error: { name: 'error', json: true },
+  providerStatus: { name: 'provider_status' },
+  unchangedPolls: { name: 'unchanged_polls' },
+  polls: { name: 'polls' },
+  ownerPid: { name: 'owner_pid' },
+  leaseUntil: { name: 'lease_until' },
+  completedAt: { name: 'completed_at' },
+  provider: { name: 'provider' },
+  kind: { name: 'kind' },
+};
+
 export interface NewTask {
   id: string;
   fingerprint: string;
@@ -173,8 +195,8 @@ export class Ledger {
       if (latest) {
         const row = toRow(latest);
         if (row.status === 'submitting') {
-          const leaseExpired = row.leaseUntil === null || row.leaseUntil < task.now;
-          if (leaseExpired && !opts.isOwnerAlive(row.ownerPid)) {
+          // A claim whose owner is known dead is taken over at once, lease or not.
+          if (!opts.isOwnerAlive(row.ownerPid)) {
             this.db
               .prepare('UPDATE tasks SET owner_pid = ?, lease_until = ?, updated_at = ? WHERE id = ?')
               .run(task.ownerPid, task.leaseUntil, task.now, row.id);
@@ -213,6 +235,26 @@ export class Ledger {
   get(id: string): TaskRow | undefined {
     const raw = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as RawRow | undefined;
     return raw ? toRow(raw) : undefined;
+  }
+
+  /** The newest non-rejected task with this fingerprint (a read-only preview of what a claim would reuse). */
+  latest(fingerprint: string): TaskRow | undefined {
+    const raw = this.db
+      .prepare(
+        'SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1',
+      )
+      .get(fingerprint) as RawRow | undefined;
+    return raw ? toRow(raw) : undefined;
+  }
+
+  /** Provider task ids already recorded for this fingerprint (what a forced request replaces). */
+  providerTaskIds(fingerprint: string): string[] {
+    const rows = this.db
+      .prepare(
+        'SELECT DISTINCT provider_task_id AS id FROM tasks WHERE fingerprint = ? AND provider_task_id IS NOT NULL',
+      )
+      .all(fingerprint) as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
   findByProviderTaskId(provider: string, providerTaskId: string): TaskRow | undefined {
@@ -263,52 +305,9 @@ export class Ledger {
       args.push(v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as SqlValue));
     };
     for (const [k, v] of Object.entries(patch)) {
-      switch (k) {
-        case 'status':
-          set('status', v);
-          break;
-        case 'phase':
-          set('phase', v);
-          break;
-        case 'rejected':
-          set('rejected', v ? 1 : 0);
-          break;
-        case 'providerTaskId':
-          set('provider_task_id', v);
-          break;
-        case 'request':
-        case 'prepared':
-        case 'operation':
-        case 'snapshot':
-        case 'warnings':
-        case 'error':
-          set(k, v === null || v === undefined ? null : JSON.stringify(v));
-          break;
-        case 'providerStatus':
-          set('provider_status', v);
-          break;
-        case 'unchangedPolls':
-          set('unchanged_polls', v);
-          break;
-        case 'polls':
-          set('polls', v);
-          break;
-        case 'ownerPid':
-          set('owner_pid', v);
-          break;
-        case 'leaseUntil':
-          set('lease_until', v);
-          break;
-        case 'completedAt':
-          set('completed_at', v);
-          break;
-        case 'provider':
-        case 'kind':
-          set(k, v);
-          break;
-        default:
-          break;
-      }
+      const col = COLUMNS[k as keyof typeof COLUMNS];
+      if (!col) continue;
+      set(col.name, col.json ? (v === null || v === undefined ? null : JSON.stringify(v)) : v);
     }
     set('updated_at', now);
     this.db.prepare(`UPDATE tasks SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);

@@ -174,6 +174,14 @@ export interface Provider {
    *  proves no task was made (so the claim can be released); any other failure is treated as `unknown`. */
   start(prepared: JsonObject, ctx: StartContext): Promise<StartResult>;
   status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot>;
+  /**
+   * Optional: a task created elsewhere (the provider's own id), looked up at the provider so it can be
+   * recorded and followed. Null when the provider has no such task.
+   */
+  lookupById?(
+    providerTaskId: string,
+    ctx: StatusContext,
+  ): Promise<(ExistingTask & { kind: TaskKind }) | null>;
 
   /** Upload one input. Called by the JobService's cache on a miss. */
   upload?(

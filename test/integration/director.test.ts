@@ -154,6 +154,14 @@ describe('The Director through MCP', () => {
       assert.match(v.next_step, /stalled/i);
       assert.notEqual(v.gave_up, true, 'stalled (about 5 min) comes before giving up (10 min)');
 
+      // Once stalled, a wait answers at once with the advice instead of polling on (seed 002).
+      const beforeStalledCall = fake.state.tasks.get(id)!.queries;
+      const again = await status(h, res.task_id);
+      assert.equal(again.stalled, true);
+      assert.ok(fake.state.tasks.get(id)!.queries - beforeStalledCall <= 1, 'at most one look, on request');
+
+      // Time passes (the agent comes back later): after 10 min waiting has given up.
+      (h.clock as { advance?: (ms: number) => void }).advance?.(6 * 60_000);
       for (let i = 0; i < 30 && !v.gave_up; i++) v = await status(h, res.task_id);
       assert.equal(v.gave_up, true, 'gave up');
       const words = `${v.message ?? ''} ${v.next_step}`;

@@ -293,6 +293,17 @@ export function createJoggProvider(deps: JoggDeps): Provider {
       return toSnapshot(data).snapshot;
     },
 
+    async lookupById(providerTaskId, ctx) {
+      const id = encodeURIComponent(providerTaskId);
+      const data = await call(
+        { method: 'GET', url: `${config.baseUrl}/v2/lip_sync_video/${id}`, signal: ctx.signal },
+        { notFoundOk: true },
+      );
+      if (!data || typeof data !== 'object') return null;
+      const { snapshot } = toSnapshot(data);
+      return { kind: 'lip_sync', operation: { task_id: providerTaskId }, providerTaskId, snapshot };
+    },
+
     async credits(signal) {
       const data = (await call({
         method: 'GET',

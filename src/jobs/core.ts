@@ -1,0 +1,265 @@
+/**
+ * The state the job service's parts share: dependencies, in-process bookkeeping (what is being
+ * submitted, streamed, polled), wake-ups for waiters, and the few ledger writes every part makes.
+ * Submission, waiting and recovery each hold a reference to one JobCore.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../clock.js';
+import { AppError, toUserError, type UserError } from '../errors.js';
+import type { HttpClient } from '../http/client.js';
+import type { Logger } from '../logger.js';
+import type { InputPolicy } from '../media/inputs.js';
+import type {
+  ExistingTask,
+  InputRole,
+  JsonObject,
+  Provider,
+  ProviderName,
+  ResolvedInput,
+  Snapshot,
+} from '../providers/provider.js';
+import type { Redactor } from '../redact.js';
+import { isPidAlive } from '../util/pid.js';
+import type { Ledger, TaskRow } from './ledger.js';
+import { type TaskView, toView } from './view.js';
+
+export type PreflightFn = (args: {
+  inputs: Partial<Record<InputRole, ResolvedInput>>;
+  provider: Provider;
+  signal: AbortSignal;
+}) => Promise<{ warnings: string[] }>;
+
+export interface JobServiceDeps {
+  ledger: Ledger;
+  providers: Map<ProviderName, Provider>;
+  clock: Clock;
+  log: Logger;
+  redactor: Redactor;
+  inputPolicy: InputPolicy;
+  outputDir: string;
+  defaultProvider: string | undefined;
+  /** Default `playback_type` (JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE). */
+  defaultPlaybackType?: string;
+  /** How long a claim stays owned without a heartbeat. */
+  leaseMs: number;
+  preflight?: PreflightFn;
+  pid?: number;
+  /** Longest time `create` waits for uploads + the create request before answering (ms). */
+  submitWaitMs?: number;
+  /** For downloads of results. */
+  http: HttpClient;
+  /** Real-time cap of one provider look inside a wait (default 15 s). */
+  maxLookMs?: number;
+  /** Overall real-time budget of credits/upload/download calls (default 45 s: clients give up at ~60 s). */
+  callBudgetMs?: number;
+  /** Most provider looks a start-up recovery runs at once (default 8). */
+  recoveryConcurrency?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Progress for the caller: MCP notifications, CLI stderr lines. */
+  onProgress?: (message: string, progress?: number, total?: number) => void;
+  /** Extra allowed input roots (MCP client roots) for this call. */
+  extraRoots?: string[];
+}
+
+/** A job event, for observers (MCP logging notifications, future subscriptions). */
+export interface JobEvent {
+  level: 'debug' | 'info' | 'warning' | 'error';
+  task_id: string;
+  provider: string;
+  event: 'created' | 'reused' | 'status' | 'retry' | 'recovered' | 'unknown' | 'rejected';
+  message: string;
+  status?: string;
+}
+
+export class JobCore {
+  readonly d: JobServiceDeps;
+  readonly pid: number;
+  /** Submissions running in this process, by task id. */
+  readonly inflight = new Map<string, Promise<void>>();
+  /** Tasks whose live event stream is being drained here (no status polling meanwhile). */
+  readonly live = new Set<string>();
+  /** One provider look per task at a time. */
+  readonly polling = new Map<string, Promise<TaskRow>>();
+  readonly lastPollAt = new Map<string, number>();
+  readonly background = new Set<Promise<unknown>>();
+  /** Signals of submissions and live event streams, aborted when a drain runs out of time. */
+  readonly controllers = new Set<AbortController>();
+  private readonly wakeups = new EventEmitter();
+  readonly events = new EventEmitter();
+
+  constructor(deps: JobServiceDeps) {
+    this.d = deps;
+    this.pid = deps.pid ?? process.pid;
+    this.wakeups.setMaxListeners(0);
+    this.events.setMaxListeners(0);
+  }
+
+  get ledger(): Ledger {
+    return this.d.ledger;
+  }
+
+  now(): number {
+    return this.d.clock.now();
+  }
+
+  /** The owner of a claim is this process, or a live process on this machine. */
+  isOwnerAlive(pid: number | null): boolean {
+    return pid === this.pid || isPidAlive(pid);
+  }
+
+  row(id: string): TaskRow {
+    const row = this.d.ledger.get(id);
+    if (!row) throw new AppError('not_found', `Task ${id} is no longer in the ledger.`);
+    return row;
+  }
+
+  update(id: string, patch: Parameters<Ledger['update']>[1]): TaskRow {
+    return this.d.ledger.update(id, patch, this.now());
+  }
+
+  viewOf(row: TaskRow): TaskView {
+    return toView(row, this.d.providers.get(row.provider), this.now());
+  }
+
+  emit(event: Omit<JobEvent, 'message'> & { message: string }): void {
+    this.events.emit('job', { ...event, message: this.d.redactor.redact(event.message) });
+  }
+
+  wake(id: string): void {
+    this.wakeups.emit(id);
+  }
+
+  /** Resolves after `ms`, or earlier when the task changes here; rejects when `signal` aborts. */
+  sleepOrUpdate(id: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const ctl = new AbortController();
+      const cleanup = () => {
+        this.wakeups.off(id, onWake);
+        signal?.removeEventListener('abort', onAbort);
+        ctl.abort();
+      };
+      const onWake = () => {
+        cleanup();
+        resolve();
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      this.wakeups.once(id, onWake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.d.clock.sleep(ms, ctl.signal).then(onWake, () => undefined);
+    });
+  }
+
+  track<T>(p: Promise<T>): void {
+    this.background.add(p);
+    p.finally(() => this.background.delete(p)).catch(() => undefined);
+  }
+
+  userError(err: unknown): UserError {
+    return toUserError(err, this.d.redactor.redact);
+  }
+
+  warn(task: string, err: unknown, msg: string): void {
+    this.d.log.warn({ task, err: this.d.redactor.redact(String(err)) }, msg);
+  }
+
+  pollInterval(row: TaskRow): number {
+    if (row.status === 'submitting') return 1000;
+    return this.d.providers.get(row.provider)?.timing(row.kind).pollIntervalMs ?? 10_000;
+  }
+
+  /** The provider accepted the job: record its handle and first snapshot. */
+  applyStart(id: string, started: { operation: JsonObject; providerTaskId: string; snapshot: Snapshot }) {
+    this.update(id, {
+      status: 'pending',
+      phase: null,
+      ownerPid: null,
+      leaseUntil: null,
+      operation: started.operation,
+      providerTaskId: started.providerTaskId,
+    });
+    this.applySnapshot(id, started.snapshot, false);
+  }
+
+  /** Follow a task the provider already had (found by inputs) instead of creating one. */
+  adopt(id: string, found: ExistingTask, foundExisting: boolean) {
+    const snapshot: Snapshot = {
+      ...found.snapshot,
+      extra: { ...(found.snapshot.extra ?? {}), found_existing: foundExisting },
+    };
+    this.applyStart(id, { ...found, snapshot });
+  }
+
+  /** The claim proved to create nothing: history only, never reused, nothing charged. */
+  reject(id: string, err: unknown) {
+    const error = this.userError(err);
+    this.update(id, {
+      status: 'failed',
+      phase: null,
+      rejected: true,
+      ownerPid: null,
+      leaseUntil: null,
+      error,
+      completedAt: this.now(),
+    });
+    const row = this.row(id);
+    this.emit({
+      level: 'warning',
+      task_id: id,
+      provider: row.provider,
+      event: 'rejected',
+      message: `not submitted: ${error.message}`,
+    });
+    this.wake(id);
+  }
+
+  applySnapshot(id: string, snap: Snapshot, counted: boolean) {
+    const row = this.d.ledger.get(id);
+    if (!row) return;
+    const now = this.now();
+    const providerStatus = snap.providerStatus ?? snap.status;
+    const same = row.providerStatus === providerStatus;
+    const terminal = snap.status === 'success' || snap.status === 'failed';
+    const status = snap.status === 'unknown' ? row.status : snap.status;
+    this.update(id, {
+      status,
+      snapshot: stripOperation(snap),
+      providerStatus,
+      operation: snap.operation ?? row.operation,
+      polls: counted ? row.polls + 1 : row.polls,
+      unchangedPolls: counted ? (same ? row.unchangedPolls + 1 : 0) : row.unchangedPolls,
+      error: snap.error
+        ? { code: 'provider_failed', message: snap.error.message }
+        : snap.status === 'failed'
+          ? row.error
+          : null,
+      completedAt: terminal ? (row.completedAt ?? now) : null,
+    });
+    if (status !== row.status) {
+      this.emit({
+        level: status === 'failed' ? 'error' : 'info',
+        task_id: id,
+        provider: row.provider,
+        event: 'status',
+        status,
+        message: `${row.provider} task ${id}: ${row.status} -> ${status}${snap.error ? ` (${snap.error.message})` : ''}`,
+      });
+    }
+    this.wake(id);
+  }
+}
+
+function stripOperation(s: Snapshot): Snapshot {
+  const { operation: _op, ...rest } = s;
+  return rest;
+}
+
+export function isFinal(row: TaskRow): boolean {
+  return row.status === 'success' || row.status === 'failed' || row.rejected;
+}

@@ -1,0 +1,199 @@
+/**
+ * Recovery: what happens to tasks nobody is actively submitting. One look at the provider per task
+ * (coalesced), reconciliation of `unknown` tasks (never a resubmission), take-over of claims whose
+ * owner died, and the start-up pass over every unfinished task.
+ */
+import { AppError } from '../errors.js';
+import { type InputPolicy, resolveInput } from '../media/inputs.js';
+import type { InputRole, Provider, ResolvedInput } from '../providers/provider.js';
+import { isPidAlive } from '../util/pid.js';
+import type { JobCore } from './core.js';
+import type { TaskRow } from './ledger.js';
+import { adoptable, type Submitter } from './submission.js';
+
+export class Recovery {
+  submitter!: Submitter;
+
+  constructor(private readonly core: JobCore) {}
+
+  async resolveInputs(
+    raw: Partial<Record<InputRole, string>>,
+    extraRoots: string[] = [],
+  ): Promise<Partial<Record<InputRole, ResolvedInput>>> {
+    const base = this.core.d.inputPolicy;
+    const policy: InputPolicy = { ...base, allowedDirs: [...base.allowedDirs, ...extraRoots] };
+    const out: Partial<Record<InputRole, ResolvedInput>> = {};
+    for (const role of ['video', 'image', 'audio'] as const) {
+      const v = raw[role];
+      if (v !== undefined) out[role] = await resolveInput(v, role, policy);
+    }
+    return out;
+  }
+
+  /** Whether the claim on `row` belongs to nobody alive: its owner is known dead, or its lease ran out here. */
+  ownerGone(row: TaskRow): boolean {
+    const { core } = this;
+    if (core.inflight.has(row.id)) return false;
+    if (row.ownerPid === null) return true;
+    // Same machine (one SQLite ledger): a pid that no longer exists cannot still be working on it.
+    if (row.ownerPid !== core.pid) return !isPidAlive(row.ownerPid);
+    // Our own pid but no submission of ours runs it (a crashed attempt): wait out the lease.
+    return row.leaseUntil === null || row.leaseUntil < core.now();
+  }
+
+  /** A `submitting` row: leave it to a live owner, or take over a dead owner's claim at once. */
+  async settleSubmitting(row: TaskRow): Promise<TaskRow> {
+    const { core } = this;
+    if (row.status !== 'submitting' || !this.ownerGone(row)) return row;
+    const provider = core.d.providers.get(row.provider);
+    if (!provider) return row;
+    core.update(row.id, { ownerPid: core.pid, leaseUntil: core.now() + core.d.leaseMs });
+    core.emit({
+      level: 'info',
+      task_id: row.id,
+      provider: row.provider,
+      event: 'recovered',
+      message: `took over task ${row.id}, whose owner process is gone`,
+    });
+    if (row.phase === 'sent') {
+      core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
+      return this.reconcile(core.row(row.id), provider, undefined);
+    }
+    // Not yet sent: submit again from the stored request (files re-checked by content).
+    try {
+      const inputs = await this.reResolve(row);
+      this.submitter.start({ row, provider, inputs, force: row.request.force === true, opts: {} });
+    } catch (err) {
+      core.reject(row.id, err);
+    }
+    return core.row(row.id);
+  }
+
+  private async reResolve(row: TaskRow): Promise<Partial<Record<InputRole, ResolvedInput>>> {
+    const stored = (row.request.inputs ?? {}) as Record<
+      string,
+      { type: string; path?: string; url?: string; sha256?: string }
+    >;
+    const raw: Partial<Record<InputRole, string>> = {};
+    for (const [role, v] of Object.entries(stored))
+      raw[role as InputRole] = (v.type === 'file' ? v.path : v.url) ?? '';
+    const inputs = await this.resolveInputs(raw);
+    for (const [role, v] of Object.entries(stored)) {
+      const now = inputs[role as InputRole];
+      if (v.type === 'file' && now?.type === 'file' && now.sha256 !== v.sha256) {
+        throw new AppError('invalid_input', `The ${role} file changed since the task was requested.`, {
+          hint: 'Call create_lip_sync again with the current files.',
+        });
+      }
+    }
+    return inputs;
+  }
+
+  /**
+   * One look at the provider (coalesced per task), applied to the ledger. No look happens before
+   * `minGapMs` (default: the provider's poll interval) has passed since the last one, by any process.
+   */
+  refresh(row: TaskRow, signal: AbortSignal | undefined, minGapMs?: number): Promise<TaskRow> {
+    const { core } = this;
+    if (core.live.has(row.id)) return Promise.resolve(row);
+    const last = Math.max(core.lastPollAt.get(row.id) ?? 0, row.polls > 0 ? row.updatedAt : 0);
+    if (core.now() - last < (minGapMs ?? core.pollInterval(row))) return Promise.resolve(row);
+    const existing = core.polling.get(row.id);
+    if (existing) return existing;
+    const provider = core.d.providers.get(row.provider);
+    if (!provider) return Promise.resolve(row);
+    const p = this.look(row, provider, signal).finally(() => core.polling.delete(row.id));
+    core.polling.set(row.id, p);
+    return p;
+  }
+
+  private async look(row: TaskRow, provider: Provider, signal: AbortSignal | undefined): Promise<TaskRow> {
+    const { core } = this;
+    core.lastPollAt.set(row.id, core.now());
+    if (row.status === 'unknown') return this.reconcile(row, provider, signal);
+    if (!row.operation) return row;
+    try {
+      const snap = await provider.status(row.operation, {
+        signal: signal ?? new AbortController().signal,
+        log: core.d.log,
+      });
+      core.applySnapshot(row.id, snap, true);
+    } catch (err) {
+      // A look cut short by the wait's own budget or by the caller says nothing about the job.
+      if (signal?.aborted) return core.row(row.id);
+      // A failed look is not a failed job: keep the state, say why in the view.
+      core.warn(row.id, err, 'status check failed');
+      const ue = core.userError(err);
+      if (ue.code === 'not_found' && row.polls > 3) {
+        core.update(row.id, { status: 'failed', error: ue, completedAt: core.now() });
+      } else {
+        core.update(row.id, { error: { ...ue, message: `Last status check failed: ${ue.message}` } });
+      }
+    }
+    return core.row(row.id);
+  }
+
+  /** An `unknown` task: ask the provider whether the lost create exists; never resubmit. */
+  async reconcile(row: TaskRow, provider: Provider, signal: AbortSignal | undefined): Promise<TaskRow> {
+    const { core } = this;
+    if (!provider.findExisting || !row.prepared) return row;
+    try {
+      const found = await provider.findExisting(row.prepared, {
+        signal: signal ?? new AbortController().signal,
+        log: core.d.log,
+      });
+      // A forced task must not adopt the task it replaces (or an old failure) as its own.
+      if (found && adoptable(row, found, row.request.force === true)) {
+        core.adopt(row.id, found, false);
+        core.update(row.id, { error: null });
+        core.emit({
+          level: 'info',
+          task_id: row.id,
+          provider: row.provider,
+          event: 'recovered',
+          message: `reconciled: ${provider.displayName} has task ${found.providerTaskId} for these inputs`,
+        });
+        core.wake(row.id);
+      }
+    } catch (err) {
+      core.warn(row.id, err, 'reconcile failed');
+    }
+    return core.row(row.id);
+  }
+
+  /**
+   * At start: claims whose owner died are taken over (not yet sent -> submitted again; sent -> unknown
+   * and reconciled); every unfinished task is looked at once more, in the background, a few at a time.
+   */
+  recover(): { resumed: number; checked: number } {
+    const { core } = this;
+    let resumed = 0;
+    const looks: TaskRow[] = [];
+    for (const row of core.d.ledger.unfinished()) {
+      if (!core.d.providers.has(row.provider)) continue;
+      if (row.status === 'submitting') {
+        if (!this.ownerGone(row)) continue;
+        resumed += 1;
+        core.track(this.settleSubmitting(row).catch((err) => core.warn(row.id, err, 'recovery failed')));
+      } else {
+        looks.push(row);
+      }
+    }
+    core.track(this.lookAll(looks));
+    return { resumed, checked: looks.length };
+  }
+
+  /** Looks at each task once, at most `recoveryConcurrency` at a time. */
+  private async lookAll(rows: TaskRow[]): Promise<void> {
+    const { core } = this;
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        await this.refresh(row, undefined, 0).catch((err) => core.warn(row.id, err, 'recovery poll failed'));
+      }
+    };
+    const n = Math.max(1, Math.min(core.d.recoveryConcurrency ?? 8, rows.length));
+    await Promise.all(Array.from({ length: n }, worker));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Waiting: bounded waits with progress. A wait never starts a provider look it cannot finish inside
+ * its budget, wakes as soon as the ledger row changes here, and takes over a dead owner's claim at
+ * once instead of waiting out its lease.
+ */
+import { type CallOptions, isFinal, type JobCore } from './core.js';
+import type { TaskRow } from './ledger.js';
+import type { Recovery } from './recovery.js';
+import type { TaskView } from './view.js';
+
+export const MAX_WAIT_SECONDS = 50;
+/** Longest single look at a provider inside a wait, and the least time left worth starting one. */
+const MAX_LOOK_MS = 15_000;
+const MIN_LOOK_MS = 3_000;
+
+export class Waiter {
+  constructor(
+    private readonly core: JobCore,
+    private readonly recovery: Recovery,
+  ) {}
+
+  /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
+  async follow(start: TaskRow, waitSeconds: number, opts: CallOptions): Promise<TaskView> {
+    const { core } = this;
+    const signal = opts.signal;
+    const deadline = core.now() + clampWait(waitSeconds) * 1000;
+    let row = start;
+    for (let tick = 0; ; tick += 1) {
+      const remaining = deadline - core.now();
+      // Near the end of the wait no new look starts: the answer must arrive before the client gives up.
+      if (tick === 0 || remaining >= MIN_LOOK_MS)
+        row = await this.look(row, tick === 0 ? undefined : remaining, signal);
+      const view = core.viewOf(row);
+      // A stalled or given-up task answers at once with its advice; the agent decides what to do.
+      if (isFinal(row) || core.now() >= deadline || signal?.aborted || view.gave_up || view.stalled)
+        return view;
+      opts.onProgress?.(progressLine(view), tick + 1);
+      const now = core.now();
+      try {
+        await core.sleepOrUpdate(
+          row.id,
+          Math.max(1, Math.min(core.pollInterval(row), deadline - now)),
+          signal,
+        );
+      } catch {
+        return core.viewOf(core.row(row.id));
+      }
+      row = core.row(row.id);
+    }
+  }
+
+  /** One step: settle a claim (ours, a live owner's, or a dead owner's), or one capped provider look. */
+  private async look(
+    row: TaskRow,
+    remaining: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<TaskRow> {
+    if (row.status === 'submitting') return this.recovery.settleSubmitting(row);
+    if (row.status === 'success' || row.status === 'failed') return row;
+    const maxLook = this.core.d.maxLookMs ?? MAX_LOOK_MS;
+    const cap = AbortSignal.timeout(remaining === undefined ? maxLook : Math.min(maxLook, remaining));
+    return this.recovery.refresh(row, signal ? AbortSignal.any([signal, cap]) : cap);
+  }
+
+  /**
+   * Waits while a claim is being submitted (here or by another process), at most `maxMs` of real
+   * time: the budget is what the agent experiences, so it is measured by the wall clock, not by the
+   * injected clock that paces polls. A claim whose owner is gone is taken over at once.
+   */
+  async whileSubmitting(id: string, maxMs: number, signal: AbortSignal): Promise<TaskRow> {
+    const { core } = this;
+    const budget = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, maxMs))]);
+    for (;;) {
+      let row = core.row(id);
+      if (row.status !== 'submitting' || budget.aborted) return row;
+      const mine = core.inflight.get(id);
+      if (mine) {
+        await untilSettledOr(mine, budget);
+        continue;
+      }
+      row = await this.recovery.settleSubmitting(row);
+      if (row.status !== 'submitting' || core.inflight.has(id)) continue;
+      await core.sleepOrUpdate(id, 500, budget).catch(() => undefined);
+    }
+  }
+}
+
+/** Resolves when `p` settles or `signal` aborts, whichever is first. */
+function untilSettledOr(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    p.then(done, done);
+  });
+}
+
+export function clampWait(s: number | undefined): number {
+  if (s === undefined || !Number.isFinite(s) || s <= 0) return 0;
+  return Math.min(s, MAX_WAIT_SECONDS);
+}
+
+function progressLine(v: TaskView): string {
+  const pct = v.progress !== undefined ? ` ${Math.round(v.progress * 100)}%` : '';
+  return `${v.provider} task ${v.task_id}: ${v.stage ?? v.status}${pct}`;
+}
