@@ -18,15 +18,20 @@ export const downloadResultTool = defineTool({
   },
   output: {
     task_id: z.string(),
-    path: z.string(),
-    size: z.number(),
-    sha256: z.string(),
-    mime_type: z.string(),
-    already_present: z.boolean(),
+    status: z
+      .enum(['saved', 'downloading'])
+      .describe('downloading: still in transfer, continuing in the background; call again later.'),
+    path: z.string().optional(),
+    size: z.number().optional(),
+    sha256: z.string().optional(),
+    mime_type: z.string().optional(),
+    already_present: z.boolean().optional(),
+    next_step: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const d = await ctx.jobs.download(args.task_id, args.filename, call);
+    if (d.status === 'downloading') return { structured: d, text: `Still downloading. ${d.next_step}` };
     const uri = pathToFileURL(d.path).href;
     return {
       structured: d,

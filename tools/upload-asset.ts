@@ -19,7 +19,11 @@ export const uploadAsset = defineTool({
   },
   output: {
     provider: z.string(),
-    url: z.string(),
+    status: z
+      .enum(['uploaded', 'uploading'])
+      .describe('uploading: a large file still in transfer, continuing in the background; call again later.'),
+    url: z.string().optional().describe('The asset URL, once uploaded.'),
+    next_step: z.string().optional(),
     cached: z
       .boolean()
       .describe('True when these bytes were uploaded before and the earlier URL was reused.'),
@@ -31,7 +35,10 @@ export const uploadAsset = defineTool({
     const r = await ctx.jobs.uploadAsset(args.provider ?? 'jogg', args.file, args.role ?? 'video', call);
     return {
       structured: r,
-      text: `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}`,
+      text:
+        r.status === 'uploading'
+          ? `Still uploading to ${r.provider} in the background. ${r.next_step}`
+          : `${r.cached ? 'Already uploaded' : 'Uploaded'} to ${r.provider}: ${r.url}`,
     };
   },
 });

@@ -21,7 +21,7 @@ import { type Downloaded, downloadResult } from './download.js';
 import { fingerprint } from './fingerprint.js';
 import type { TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
-import { Submitter } from './submission.js';
+import { Submitter, uploadKey } from './submission.js';
 import type { TaskView } from './view.js';
 import { clampWait, Waiter } from './waiting.js';
 
@@ -66,6 +66,8 @@ export class JobService {
   private readonly recovery: Recovery;
   private readonly submitter: Submitter;
   private readonly waiter: Waiter;
+  /** Uploads and downloads running in the background, by what they transfer. */
+  private readonly long = new Map<string, Promise<unknown>>();
 
   constructor(deps: JobServiceDeps) {
     this.core = new JobCore(deps);
@@ -338,7 +340,41 @@ export class JobService {
     return this.core.viewOf(row);
   }
 
-  /** Uploads or registers an input with a provider, through the cache. */
+  /**
+   * Runs `work` in the background, once per `key` in this process, and answers with its value if it
+   * finishes within the call budget; otherwise `undefined` (it goes on; the same call later finds it,
+   * or its cached result). The caller's cancellation stops the wait, not the work.
+   */
+  private async withinBudget<T>(
+    key: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ) {
+    let p = this.long.get(key) as Promise<T> | undefined;
+    if (!p) {
+      const ctl = new AbortController();
+      this.core.controllers.add(ctl);
+      p = work(ctl.signal).finally(() => {
+        this.long.delete(key);
+        this.core.controllers.delete(ctl);
+      });
+      this.long.set(key, p);
+      this.core.track(p);
+      p.catch((err) => this.core.warn(key, err, 'background transfer failed'));
+    }
+    const budget = AbortSignal.timeout(this.d.callBudgetMs ?? CALL_BUDGET_MS);
+    const stop = signal ? AbortSignal.any([signal, budget]) : budget;
+    const stopped = new Promise<undefined>((resolve) => {
+      if (stop.aborted) resolve(undefined);
+      stop.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+    return Promise.race([p.then((value) => ({ value })), stopped]);
+  }
+
+  /**
+   * Uploads or registers an input with a provider, through the cache. A transfer longer than the call
+   * budget goes on in the background: the answer says so, and the same call later returns its URL.
+   */
   async uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
     const provider = this.pickProvider(providerName, 'lip_sync');
     if (!provider.upload) {
@@ -355,13 +391,24 @@ export class JobService {
       input.type === 'file'
         ? this.d.ledger.uploadLookup(provider.name, '', input.sha256, input.size)
         : undefined;
-    const url = await this.submitter.asset(provider, input, role, undefined, signal);
-    return {
+    const key = uploadKey(input);
+    const facts = {
       provider: provider.name,
-      url,
       cached: !!before,
       sha256: input.type === 'file' ? input.sha256 : undefined,
       size: input.type === 'file' ? input.size : undefined,
+    };
+    const done = await this.withinBudget(
+      `upload:${provider.name}:${key.sha256}:${key.size}`,
+      (bg) => this.submitter.asset(provider, input, role, undefined, bg),
+      signal,
+    );
+    if (done) return { ...facts, status: 'uploaded' as const, url: done.value };
+    return {
+      ...facts,
+      status: 'uploading' as const,
+      next_step:
+        'The upload is large and continues in the background. Call upload_asset again with the same file in a minute: it returns the URL when the upload has finished, and never uploads the same bytes twice.',
     };
   }
 
@@ -376,14 +423,36 @@ export class JobService {
     );
   }
 
-  async download(taskId: string, filename: string | undefined, opts: CallOptions = {}): Promise<Downloaded> {
+  /**
+   * Saves a finished result. A download longer than the call budget goes on in the background: the
+   * answer says so, and the same call later returns the saved file.
+   */
+  async download(
+    taskId: string,
+    filename: string | undefined,
+    opts: CallOptions = {},
+  ): Promise<
+    (Downloaded & { status: 'saved' }) | { task_id: string; status: 'downloading'; next_step: string }
+  > {
     const row = this.lookup({ taskId });
-    return downloadResult(
-      { ledger: this.d.ledger, http: this.d.http, clock: this.d.clock, outputDir: this.d.outputDir },
-      row,
-      filename,
+    const deps = {
+      ledger: this.d.ledger,
+      http: this.d.http,
+      clock: this.d.clock,
+      outputDir: this.d.outputDir,
+    };
+    const done = await this.withinBudget(
+      `download:${row.id}:${filename ?? ''}`,
+      (bg) => downloadResult(deps, row, filename, bg),
       opts.signal,
     );
+    if (done) return { ...done.value, status: 'saved' };
+    return {
+      task_id: row.id,
+      status: 'downloading',
+      next_step:
+        'The download continues in the background. Call download_result again with the same arguments in a minute: it returns the saved file when it is complete (nothing is downloaded twice).',
+    };
   }
 
   /** Resolves when background work (submissions, event streams) is done, or after `timeoutMs`. */

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprint } from '../../src/jobs/fingerprint.js';
@@ -212,6 +214,49 @@ describe('job answers are true', () => {
       const jogg = r.providers.find((p) => p.provider === 'jogg');
       assert.match(jogg?.summary ?? '', /did not answer the balance request in time/);
       assert.ok(jogg?.fix);
+    } finally {
+      fake.faults.delayMs = 0;
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('upload_asset and download_result answer within their budget; the transfer goes on and a later call gets it', async () => {
+    const env = joggEnv();
+    const h = await harness(env.env, { callBudgetMs: 150 });
+    try {
+      const video = writeBytes(join(env.work, 'big.mp4'), 'budget-v');
+      fake.faults.delayMs = 800; // every request to the provider and its storage is slow
+      const first = structured<{ status: string; url?: string; next_step?: string }>(
+        await h.call('upload_asset', { file: video, role: 'video' }),
+      );
+      assert.equal(first.status, 'uploading');
+      assert.match(first.next_step ?? '', /again/);
+      let again = first;
+      for (let i = 0; i < 100 && again.status !== 'uploaded'; i++)
+        again = structured(await h.call('upload_asset', { file: video, role: 'video' }));
+      assert.equal(again.status, 'uploaded');
+      assert.ok(again.url);
+      const sha = createHash('sha256').update(readFileSync(video)).digest('hex');
+      assert.equal(fake.puts.filter((p) => p.sha256 === sha).length, 1, 'uploaded once');
+
+      fake.faults.delayMs = 0;
+      const audio = writeBytes(join(env.work, 'a.wav'), 'budget-a');
+      const c = structured<View>(await h.call('create_lip_sync', { video, audio, wait_seconds: 50 }));
+      let v = c;
+      for (let i = 0; i < 20 && v.status !== 'success'; i++)
+        v = structured(await h.call('get_task_status', { task_id: c.task_id, wait_seconds: 50 }));
+      assert.equal(v.status, 'success');
+      fake.faults.delayMs = 800;
+      const d1 = structured<{ status: string; path?: string }>(
+        await h.call('download_result', { task_id: c.task_id }),
+      );
+      assert.equal(d1.status, 'downloading');
+      let d = d1;
+      for (let i = 0; i < 100 && d.status !== 'saved'; i++)
+        d = structured(await h.call('download_result', { task_id: c.task_id }));
+      assert.equal(d.status, 'saved');
+      assert.ok(d.path);
     } finally {
       fake.faults.delayMs = 0;
       await h.close();
