@@ -8,6 +8,7 @@ import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/ty
 import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js';
 import { ALL_TOOLS } from '../tools/index.js';
 import type { App } from './app.js';
+import type { JobEvent } from './jobs/service.js';
 import { VERSION } from './version.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -46,15 +47,39 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
     await refreshRoots();
   });
+  const seen = new Set<string>();
   const ctx: ToolContext = {
     jobs: app.jobs,
     config: app.config,
     redactor: app.redactor,
     log: app.log,
     roots: () => roots,
+    sawTask: (id) => seen.add(id),
   };
   for (const tool of opts.tools ?? availableTools(app)) registerTool(server, tool, ctx);
+  forwardJobEvents(app, server, seen);
   return server;
+}
+
+/**
+ * Job events (created, reused, status changes, retries, recoveries) go to the client as
+ * `notifications/message`, filtered by the level it set with `logging/setLevel` (info by default), for
+ * the tasks this client has seen — another session's jobs are not its business. Already redacted.
+ */
+function forwardJobEvents(app: App, server: McpServer, seen: Set<string>): void {
+  const onEvent = (e: JobEvent) => {
+    if (!server.isConnected() || !seen.has(e.task_id)) return;
+    const sessionId = server.server.transport?.sessionId;
+    void server
+      .sendLoggingMessage({ level: e.level, logger: `lipsync-mcp.${e.provider}`, data: e }, sessionId)
+      .catch(() => undefined);
+  };
+  app.jobs.events.on('job', onEvent);
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    app.jobs.events.off('job', onEvent);
+    previous?.();
+  };
 }
 
 /** A tool is registered only when some provider here can serve it. */

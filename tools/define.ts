@@ -25,6 +25,8 @@ export interface ToolContext {
   log: Logger;
   /** Extra allowed input folders declared by the client (MCP roots). */
   roots(): string[];
+  /** Called with every task id a tool result shows this client (its job events are then sent to it). */
+  sawTask?(taskId: string): void;
 }
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -62,6 +64,7 @@ export function callOptions(extra: Extra, ctx: ToolContext): CallOptions {
   return {
     signal: extra.signal,
     extraRoots: ctx.roots(),
+    onTask: ctx.sawTask,
     onProgress:
       token === undefined
         ? undefined
@@ -95,6 +98,16 @@ export function errorResult(
   return { isError: true, content: [{ type: 'text', text }] };
 }
 
+/** Tells the context which tasks a result showed (`task_id`, or each of `tasks[]`). */
+function noteTasks(structured: Record<string, unknown>, ctx: ToolContext): void {
+  if (!ctx.sawTask) return;
+  if (typeof structured.task_id === 'string') ctx.sawTask(structured.task_id);
+  if (Array.isArray(structured.tasks))
+    for (const t of structured.tasks)
+      if (typeof (t as { task_id?: unknown })?.task_id === 'string')
+        ctx.sawTask((t as { task_id: string }).task_id);
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds tools of every shape
 export type AnyTool = ToolDef<any, any>;
 
@@ -112,6 +125,7 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
       try {
         const out = await def.handle(args, ctx, callOptions(extra, ctx));
         const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
+        noteTasks(structured, ctx);
         return {
           content: [{ type: 'text', text: ctx.redactor.redact(out.text) }, ...(out.content ?? [])],
           structuredContent: structured,

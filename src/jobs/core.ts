@@ -62,6 +62,8 @@ export interface CallOptions {
   onProgress?: (message: string, progress?: number, total?: number) => void;
   /** Extra allowed input roots (MCP client roots) for this call. */
   extraRoots?: string[];
+  /** Told the task id as soon as the call knows it (so the caller can follow its events). */
+  onTask?: (taskId: string) => void;
 }
 
 /** A job event, for observers (MCP logging notifications, future subscriptions). */

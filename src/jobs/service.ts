@@ -151,6 +151,7 @@ export class JobService {
       await this.warningsFor(fp, provider, inputs, force, signal),
     );
     let row = decision.row;
+    opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
     if (decision.kind === 'created' || decision.kind === 'taken_over') {
       this.submitter.start({ row, provider, inputs, force, opts });
@@ -269,6 +270,7 @@ export class JobService {
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
   async status(ref: TaskRef, waitSeconds = 0, opts: CallOptions = {}): Promise<TaskView> {
     const row = 'taskId' in ref ? this.lookup(ref) : await this.lookupForeign(ref, opts.signal);
+    opts.onTask?.(row.id);
     return this.waiter.follow(row, waitSeconds, opts);
   }
 
