@@ -1,8 +1,13 @@
 /** Starts the HTTP server in-process over a fake Jogg, and a raw node:http requester for the guards. */
 import { request } from 'node:http';
 import { type App, createApp } from '../../src/app.js';
+import { abortError, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { type HttpServerHandle, startHttpServer } from '../../src/http-server/index.js';
+import {
+  type HttpServerHandle,
+  type HttpServerOptions,
+  startHttpServer,
+} from '../../src/http-server/index.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
@@ -20,12 +25,17 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}): Promise<Served> {
+export type ServeOptions = Partial<Omit<HttpServerOptions, 'host' | 'port' | 'allowedOrigins'>> & {
+  env?: Record<string, string>;
+};
+
+export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const fake = await startFakeJogg();
   const env = testEnv({
     JOGG_API_KEY: fake.apiKey,
     JOGG_BASE_URL: fake.url,
     ...(opts.token ? { LIPSYNC_HTTP_TOKEN: opts.token } : {}),
+    ...opts.env,
   });
   const { stream, lines } = captureStream();
   const app = await createApp(loadConfig({ env: env.env }), {
@@ -34,10 +44,11 @@ export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}
     logStream: stream,
     cwd: env.home,
   });
+  const { env: _env, ...rest } = opts;
   const server = await startHttpServer(app, {
+    ...rest,
     host: '127.0.0.1',
     port: 0,
-    token: opts.token,
     allowedOrigins: [ALLOWED_ORIGIN],
     maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024,
   });
@@ -92,3 +103,45 @@ export const JSON_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
 };
+
+/**
+ * A clock whose time moves only when the test says so: `advance(ms)` moves `now` and ends every sleep
+ * that is due by then, so idle expiry is driven without waiting.
+ */
+export class ManualClock implements Clock {
+  private t = Date.UTC(2026, 0, 1);
+  private sleeps: { due: number; resolve: () => void }[] = [];
+  now = () => this.t;
+  sleep = (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError());
+      const entry = { due: this.t + ms, resolve };
+      this.sleeps.push(entry);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleeps = this.sleeps.filter((s) => s !== entry);
+          reject(abortError());
+        },
+        { once: true },
+      );
+    });
+  get pending(): number {
+    return this.sleeps.length;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    const due = this.sleeps.filter((s) => s.due <= this.t);
+    this.sleeps = this.sleeps.filter((s) => s.due > this.t);
+    for (const s of due) s.resolve();
+  }
+}
+
+/** Waits (on event-loop turns, not on time) until `cond` holds; fails after `turns` turns. */
+export async function until(cond: () => boolean, what: string, turns = 2000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
