@@ -1,5 +1,6 @@
 /** Starts the HTTP server in-process over a fake Jogg, and a raw node:http requester for the guards. */
 import { request } from 'node:http';
+import { Writable } from 'node:stream';
 import { type App, createApp } from '../../src/app.js';
 import { abortError, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,7 +12,6 @@ import {
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
-import { captureStream } from '../helpers/log.js';
 
 export const TOKEN = 'http-token-CANARY-7f3e9a1b2c';
 export const ALLOWED_ORIGIN = 'https://agents.example';
@@ -22,6 +22,8 @@ export interface Served {
   app: App;
   server: HttpServerHandle;
   logs: string[];
+  /** Resolves when a log line matching `re` has been written (at once if one was). */
+  waitForLog(re: RegExp): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     ...(opts.token ? { LIPSYNC_HTTP_TOKEN: opts.token } : {}),
     ...opts.env,
   });
-  const { stream, lines } = captureStream();
+  const { stream, lines, waitForLog } = logCapture();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
     clock: fastClock(),
@@ -58,6 +60,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     app,
     server,
     logs: lines,
+    waitForLog,
     async stop() {
       await server.close(2000);
       await app.close(2000);
@@ -65,6 +68,31 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
       env.cleanup();
     },
   };
+}
+
+/** Keeps every log line and wakes whoever waits for a line like it. */
+function logCapture() {
+  const lines: string[] = [];
+  const waiters = new Set<{ re: RegExp; resolve: () => void }>();
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      const line = String(chunk);
+      lines.push(line);
+      for (const w of waiters)
+        if (w.re.test(line)) {
+          waiters.delete(w);
+          w.resolve();
+        }
+      cb();
+    },
+  });
+  const waitForLog = (re: RegExp) =>
+    lines.some((l) => re.test(l))
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          waiters.add({ re, resolve });
+        });
+  return { stream, lines, waitForLog };
 }
 
 export interface RawResponse {

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeBytes } from '../helpers/app.js';
-import { type Served, serve, TOKEN, until } from './helpers.js';
+import { type Served, serve, TOKEN } from './helpers.js';
 
 /** A remote client that declares `roots` as its MCP roots; resolves once the server has taken them in. */
 async function clientWithRoots(s: Served, roots: string[]): Promise<Client> {
@@ -24,14 +24,16 @@ async function clientWithRoots(s: Served, roots: string[]): Promise<Client> {
   await client.connect(transport);
   // Ask again now that the notification stream is open, then wait for the server's verdict in its log.
   await client.sendRootsListChanged();
-  await until(() => s.logs.some((l) => /client roots/.test(l)), 'the server handled the roots', 20_000);
+  await s.waitForLog(/client roots/);
   return client;
 }
 
 const upload = async (c: Client, file: string) =>
   (await c.callTool({ name: 'upload_asset', arguments: { file, provider: 'jogg' } })) as CallToolResult;
 
-test('over HTTP a client root of file:/// does not let the server read outside its allowed folders', async () => {
+test('over HTTP a client root of file:/// does not let the server read outside its allowed folders', {
+  timeout: 60_000,
+}, async () => {
   const s = await serve({ token: TOKEN });
   try {
     const outside = join(s.env.root, 'outside');
@@ -48,7 +50,9 @@ test('over HTTP a client root of file:/// does not let the server read outside i
   }
 });
 
-test('LIPSYNC_HTTP_TRUST_ROOTS: roots count only inside the allowed folders, never past them', async () => {
+test('LIPSYNC_HTTP_TRUST_ROOTS: roots count only inside the allowed folders, never past them', {
+  timeout: 60_000,
+}, async () => {
   const s = await serve({ token: TOKEN, trustRoots: true });
   try {
     const outside = join(s.env.root, 'outside');
