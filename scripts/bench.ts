@@ -2,8 +2,9 @@
  * `npm run bench`: performance figures as ratios against a baseline run in the same command.
  *  - upload: our streamed Jogg upload (signed PUT through the HTTP client) vs `curl -T` of the same
  *    file to the same loopback fake, and the process's peak RSS growth (streaming, not buffering);
- *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time.
- * Pass `--quick` for a 60-second local input.
+ *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time;
+ *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat).
+ * Pass `--quick` for a 60-second local input; `--sessions` runs only the sessions measurement.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { resolveInput } from '../src/media/inputs.js';
 import { createJoggProvider } from '../src/providers/jogg/index.js';
 import { startFakeJogg } from '../test/fakes/jogg/index.js';
 import { benchLocal } from './bench-local.js';
+import { benchSessions } from './bench-sessions.js';
 
 async function benchUpload(sizeMb: number) {
   const dir = mkdtempSync(join(tmpdir(), 'lipsync-bench-'));
@@ -78,8 +80,13 @@ async function benchUpload(sizeMb: number) {
 }
 
 const quick = process.argv.includes('--quick');
+if (process.argv.includes('--sessions')) {
+  console.log(JSON.stringify({ sessions: await benchSessions() }, null, 2));
+  process.exit(0);
+}
 // Two sizes: peak RSS growth that does not grow with the file shows the upload streams from disk.
 const upload = [await benchUpload(64), await benchUpload(quick ? 256 : 1024)];
 console.log(JSON.stringify({ upload }, null, 2));
 const local = await benchLocal(quick ? 60 : 300);
 console.log(JSON.stringify({ local }, null, 2));
+console.log(JSON.stringify({ sessions: await benchSessions() }, null, 2));

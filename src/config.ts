@@ -73,6 +73,11 @@ export interface Config {
     host: string;
     port: number;
     maxBodyBytes: number;
+    /** An HTTP session with no request for this long ends. */
+    sessionIdleMs: number;
+    maxSessions: number;
+    /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
+    trustRoots: boolean;
   };
   /** Every secret value in this config, for redaction by value. */
   secrets: string[];
@@ -165,6 +170,12 @@ const envSchema = z.object({
   JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS: num(1800, 1, 86_400),
   LIPSYNC_HTTP_PORT: num(8787, 0, 65_535),
   LIPSYNC_HTTP_MAX_BODY_KB: num(1024, 1, 1_048_576),
+  LIPSYNC_HTTP_SESSION_IDLE_SECONDS: num(300, 1, 86_400),
+  LIPSYNC_HTTP_MAX_SESSIONS: num(200, 1, 100_000),
+  LIPSYNC_HTTP_TRUST_ROOTS: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
+    z.enum(['true', 'false', '1', '0']).default('false'),
+  ),
 });
 
 /** Documented configuration: name, default, meaning. Feeds `doctor` and the README. */
@@ -237,7 +248,24 @@ export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] =
   {
     name: 'LIPSYNC_ALLOWED_ORIGINS',
     default: '(none)',
-    meaning: 'Comma-separated Origins allowed by `serve --http`.',
+    meaning:
+      'Comma-separated Origins allowed by `serve --http` (bound to loopback, loopback Origins also pass).',
+  },
+  {
+    name: 'LIPSYNC_HTTP_SESSION_IDLE_SECONDS',
+    default: '300',
+    meaning: 'An HTTP session with no request for this long ends (its tasks stay in the ledger).',
+  },
+  {
+    name: 'LIPSYNC_HTTP_MAX_SESSIONS',
+    default: '200',
+    meaning: 'Most HTTP sessions at once; more get 503 with Retry-After.',
+  },
+  {
+    name: 'LIPSYNC_HTTP_TRUST_ROOTS',
+    default: 'false',
+    meaning:
+      "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
   },
 ];
 
@@ -316,6 +344,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       host: env.LIPSYNC_HTTP_HOST?.trim() || '127.0.0.1',
       port: p.LIPSYNC_HTTP_PORT,
       maxBodyBytes: p.LIPSYNC_HTTP_MAX_BODY_KB * 1024,
+      sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
+      maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
+      trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
     },
     secrets: [],
   };

@@ -2,6 +2,8 @@
  * createServer(deps) -> McpServer with every tool from tools/. One McpServer per client connection
  * (stdio: one; HTTP: one per session); they share the App (ledger, providers, job service).
  */
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -20,9 +22,19 @@ export const SERVER_INSTRUCTIONS = [
   'Use force_recreate only when the user explicitly asks to regenerate. Report warnings and errors to the user in plain words.',
 ].join('\n');
 
+/**
+ * What the client's MCP roots may do. `extend` (stdio: client and server share a disk): they add to the
+ * allowed input folders. `ignore` (HTTP by default: the roots describe the client's disk, not this
+ * one): never asked for. `within_allowed` (HTTP with LIPSYNC_HTTP_TRUST_ROOTS): only the parts that lie
+ * inside the configured folders count, so a root can never widen what the server reads.
+ */
+export type RootsPolicy = 'extend' | 'ignore' | 'within_allowed';
+
 export interface ServerOptions {
   /** Tools to expose; default all tools whose provider can work. */
   tools?: AnyTool[];
+  /** Default `extend`. */
+  roots?: RootsPolicy;
 }
 
 export function createServer(app: App, opts: ServerOptions = {}): McpServer {
@@ -30,13 +42,19 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     { name: 'lipsync-mcp', title: 'Lip-sync MCP', version: VERSION },
     { capabilities: { tools: {}, logging: {} }, instructions: SERVER_INSTRUCTIONS },
   );
+  const policy = opts.roots ?? 'extend';
   let roots: string[] = [];
   const refreshRoots = async () => {
     if (!server.server.getClientCapabilities()?.roots) return;
+    if (policy === 'ignore') {
+      app.log.debug('client roots ignored on this transport (LIPSYNC_HTTP_TRUST_ROOTS is off)');
+      return;
+    }
     try {
       const res = await server.server.listRoots(undefined, { timeout: 5000 });
-      roots = res.roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
-      app.log.debug({ roots }, 'client roots');
+      const given = res.roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
+      roots = policy === 'extend' ? given : await rootsWithin(given, app.config.allowedDirs);
+      app.log.debug({ roots, policy }, 'client roots');
     } catch (err) {
       app.log.debug({ err: String(err) }, 'listRoots failed');
     }
@@ -81,6 +99,31 @@ function forwardJobEvents(app: App, server: McpServer, seen: Set<string>): void 
     previous?.();
   };
 }
+
+/**
+ * The parts of the client's roots that lie inside the allowed folders, by real path (a symlink cannot
+ * lead out), and not through a hidden folder (which the allowed folders never expose). A root that
+ * contains an allowed folder yields that folder.
+ */
+export async function rootsWithin(roots: string[], allowedDirs: string[]): Promise<string[]> {
+  const real = async (p: string) => realpath(p).catch(() => undefined);
+  const allowed = (await Promise.all(allowedDirs.map(real))).filter((d): d is string => !!d);
+  const out = new Set<string>();
+  for (const root of roots) {
+    const r = await real(root);
+    if (!r) continue;
+    for (const a of allowed) {
+      const down = relative(a, r);
+      const up = relative(r, a);
+      if (isBelow(down) && !down.split(sep).some((seg) => seg.startsWith('.'))) out.add(r);
+      else if (isBelow(up)) out.add(a);
+    }
+  }
+  return [...out];
+}
+
+const isBelow = (rel: string) =>
+  rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 
 /** A tool is registered only when some provider here can serve it. */
 export function availableTools(app: App): AnyTool[] {

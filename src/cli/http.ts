@@ -76,6 +76,9 @@ export async function httpCommand(argv: string[]): Promise<void> {
       token,
       allowedOrigins: config.http.allowedOrigins,
       maxBodyBytes: config.http.maxBodyBytes,
+      sessionIdleMs: config.http.sessionIdleMs,
+      maxSessions: config.http.maxSessions,
+      trustRoots: config.http.trustRoots,
       allowedHosts: values['allowed-host'],
     });
   } catch (err) {

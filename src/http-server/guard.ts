@@ -51,11 +51,33 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return timingSafeEqual(given, want) && m !== null;
 }
 
-/** No Origin: a non-browser client, allowed. A browser's Origin must be listed exactly. */
-export function originAllowed(origin: string | undefined, allowed: string[]): boolean {
+/**
+ * No Origin: a non-browser client, allowed. A browser's Origin must be listed exactly, or, when the
+ * server is bound to loopback, be a loopback origin itself (a local page or tool on any port): a
+ * rebinding page cannot forge that, and its Host is checked separately.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  allowed: string[],
+  acceptLoopback = false,
+): boolean {
   if (origin === undefined) return true;
   const o = origin.replace(/\/+$/, '').toLowerCase();
-  return allowed.some((a) => a.replace(/\/+$/, '').toLowerCase() === o);
+  if (allowed.some((a) => a.replace(/\/+$/, '').toLowerCase() === o)) return true;
+  return acceptLoopback && isLoopbackOrigin(o);
+}
+
+/** `http(s)://localhost|127.x.x.x|[::1]` with any port, and nothing else (no path, no look-alikes). */
+export function isLoopbackOrigin(origin: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+  if (u.username || u.password || (u.pathname !== '/' && u.pathname !== '')) return false;
+  return isLoopback(u.hostname);
 }
 
 export class BodyTooLarge extends Error {}

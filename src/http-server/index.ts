@@ -1,19 +1,33 @@
 /**
  * MCP Streamable HTTP transport (the SDK's StreamableHTTPServerTransport on node:http): one McpServer
- * per session over the shared App, SSE responses so progress notifications reach the client, and the
- * guards in guard.ts in front of everything. Job state lives in the ledger, so a client that comes
- * back with a new session can follow tasks created in an old one.
+ * per session over the shared App, SSE responses so progress notifications reach the client, the
+ * guards of chain.ts in front of everything, and a session registry that ends abandoned sessions.
+ * Job state lives in the ledger, so a client that comes back with a new session can follow tasks
+ * created in an old one.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createNodeServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import { type Clock, systemClock } from '../clock.js';
 import { createServer } from '../server.js';
 import { VERSION } from '../version.js';
-import { allowedHostHeaders, BodyTooLarge, originAllowed, readCappedBody, tokenMatches } from './guard.js';
+import {
+  authGuard,
+  hostGuard,
+  MCP_PATH,
+  methodGuard,
+  originGuard,
+  pathGuard,
+  pathOf,
+  type Refusal,
+  readJsonBody,
+  runGuards,
+} from './chain.js';
+import { allowedHostHeaders, isLoopback, tokenMatches } from './guard.js';
+import { SessionRegistry } from './sessions.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -24,156 +38,77 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   /** Extra Host header names to accept (e.g. a DNS name in front of a wildcard bind). */
   allowedHosts?: string[];
+  /** A session with no request for this long ends (default 5 minutes). */
+  sessionIdleMs?: number;
+  /** At most this many sessions at once; more initializations get 503 + Retry-After (default 200). */
+  maxSessions?: number;
+  /** Honour the client's MCP roots, only inside the allowed folders (default: ignore them). */
+  trustRoots?: boolean;
+  /** Drives session expiry (tests inject one). */
+  clock?: Clock;
 }
 
 export interface HttpServerHandle {
   url: string;
-  /** Live sessions by id. */
-  sessions: Map<string, Session>;
+  /** Live sessions. */
+  sessions: { readonly size: number };
   /** Stops accepting, lets in-flight calls finish for up to `drainMs`, then closes every session. */
   close(drainMs?: number): Promise<void>;
 }
 
-interface Session {
-  transport: StreamableHTTPServerTransport;
-  server: McpServer;
+export const DEFAULT_SESSION_IDLE_MS = 5 * 60_000;
+export const DEFAULT_MAX_SESSIONS = 200;
+
+function send(res: ServerResponse, r: Refusal): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: r.message }, id: null });
+  if (r.closeConnection) res.setHeader('connection', 'close');
+  res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(body);
 }
 
-const MCP_PATH = '/mcp';
-
 export async function startHttpServer(app: App, opts: HttpServerOptions): Promise<HttpServerHandle> {
-  const sessions = new Map<string, Session>();
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
-  let closing = false;
+  const registry = new SessionRegistry({
+    idleMs: opts.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS,
+    max: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    clock: opts.clock ?? systemClock,
+    onEnd: (session, why, left) => app.log.info({ session, why, sessions: left }, 'http session ended'),
+  });
+  const state = { closing: false, inFlight: 0, idle: undefined as (() => void) | undefined };
   let hosts = new Set<string>();
-
-  const fail = (
-    res: ServerResponse,
-    status: number,
-    message: string,
-    headers: Record<string, string> = {},
-  ) => {
-    if (res.headersSent) return;
-    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
-    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
-  };
-
-  const endSession = async (id: string) => {
-    const s = sessions.get(id);
-    if (!s) return;
-    sessions.delete(id);
-    await s.server.close().catch(() => undefined);
-  };
-
-  const newSession = (): StreamableHTTPServerTransport => {
-    const server = createServer(app);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      // SSE, not JSON-only: progress notifications travel on the call's own stream.
-      enableJsonResponse: false,
-      onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
-        app.log.info({ session: id, sessions: sessions.size }, 'http session started');
-      },
-      onsessionclosed: (id) => {
-        app.log.info({ session: id }, 'http session ended by client');
-        void endSession(id);
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) void endSession(transport.sessionId);
-    };
-    void server.connect(transport);
-    return transport;
-  };
-
-  const handleMcp = async (req: IncomingMessage, res: ServerResponse) => {
-    const sid = req.headers['mcp-session-id'];
-    const sessionId = Array.isArray(sid) ? sid[0] : sid;
-    if (req.method === 'POST') {
-      let body: unknown;
-      try {
-        const raw = await readCappedBody(req, opts.maxBodyBytes);
-        body = JSON.parse(raw.toString('utf8'));
-      } catch (err) {
-        if (err instanceof BodyTooLarge) {
-          // Stop reading an oversized body: answer and drop the connection.
-          res.setHeader('connection', 'close');
-          fail(res, 413, `Request body larger than ${opts.maxBodyBytes} bytes.`);
-          res.on('finish', () => req.destroy());
-          return;
-        }
-        fail(res, 400, 'Parse error: the body is not JSON.');
-        return;
-      }
-      if (sessionId) {
-        const s = sessions.get(sessionId);
-        if (!s) return fail(res, 404, 'Session not found; initialize a new session.');
-        return s.transport.handleRequest(req, res, body);
-      }
-      if (!isInitializeRequest(body)) return fail(res, 400, 'No session: send initialize first.');
-      if (closing) return fail(res, 503, 'The server is shutting down.');
-      return newSession().handleRequest(req, res, body);
-    }
-    if (req.method === 'GET' || req.method === 'DELETE') {
-      if (!sessionId) return fail(res, 400, 'Missing Mcp-Session-Id header.');
-      const s = sessions.get(sessionId);
-      if (!s) return fail(res, 404, 'Session not found; initialize a new session.');
-      return s.transport.handleRequest(req, res);
-    }
-    fail(res, 405, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
-  };
+  const before = [hostGuard(() => hosts), originGuard(opts.allowedOrigins, isLoopback(opts.host))];
+  const after = [authGuard(opts.token), pathGuard, methodGuard];
+  const handleMcp = mcpHandler(app, opts, registry, () => state.closing);
 
   const http = createNodeServer((req, res) => {
+    const refuse = (r: Refusal) => {
+      if (r.log) app.log.warn(r.log.fields, r.log.msg);
+      send(res, r);
+    };
     // Rebinding and cross-site checks come first: they protect even the health endpoint.
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (!hosts.has(host)) {
-      app.log.warn({ host: host.slice(0, 200) }, 'http request refused: Host not allowed');
-      return fail(res, 421, 'Host header not allowed.');
-    }
-    if (!originAllowed(req.headers.origin, opts.allowedOrigins)) {
-      app.log.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'http request refused: Origin');
-      return fail(res, 403, 'Origin not allowed; add it to LIPSYNC_ALLOWED_ORIGINS.');
-    }
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/health' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: !closing, version: VERSION, sessions: sessions.size }));
-      return;
-    }
-    if (opts.token !== undefined && !tokenMatches(req.headers.authorization, opts.token)) {
-      app.log.warn({ path: path.slice(0, 200) }, 'http request refused: missing or wrong bearer token');
-      return fail(res, 401, 'Unauthorized: send Authorization: Bearer <LIPSYNC_HTTP_TOKEN>.', {
-        'www-authenticate': 'Bearer realm="lipsync-mcp"',
+    const early = runGuards(req, before);
+    if (early) return refuse(early);
+    if (pathOf(req) === '/health' && req.method === 'GET')
+      return health(req, res, opts, registry, state.closing);
+    const late = runGuards(req, after);
+    if (late) return refuse(late);
+    // Only POSTs are calls; a GET is the long-lived notification stream and would never drain.
+    if (req.method === 'POST') {
+      state.inFlight++;
+      res.on('close', () => {
+        state.inFlight--;
+        if (state.inFlight === 0) state.idle?.();
       });
     }
-    if (path !== MCP_PATH) return fail(res, 404, `Not found; the MCP endpoint is ${MCP_PATH}.`);
-    // Only POSTs are calls; a GET is the long-lived notification stream and would never drain.
-    const counted = req.method === 'POST';
-    if (counted) inFlight++;
-    res.on('close', () => {
-      if (!counted) return;
-      inFlight--;
-      if (inFlight === 0) idle?.();
-    });
     handleMcp(req, res).catch((err) => {
       app.log.error({ err: app.redactor.redact(String(err)) }, 'http request failed');
-      fail(res, 500, 'Internal error.');
+      send(res, { status: 500, message: 'Internal error.' });
     });
   });
   // Slow-loris bound on receiving a request; responses (SSE) may last as long as a call.
   http.requestTimeout = 30_000;
   http.headersTimeout = 15_000;
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port, opts.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
+  const port = await listen(http, opts);
   hosts = allowedHostHeaders(opts.host, port, opts.allowedHosts);
   const urlHost = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   const url = `http://${urlHost}:${port}${MCP_PATH}`;
@@ -181,26 +116,112 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
 
   return {
     url,
-    sessions,
+    sessions: registry,
     async close(drainMs = 10_000) {
-      if (closing) return;
-      closing = true;
+      if (state.closing) return;
+      state.closing = true;
       const stopped = new Promise<void>((r) => http.close(() => r()));
       http.closeIdleConnections();
-      if (inFlight > 0) {
-        app.log.info({ inFlight }, 'waiting for in-flight calls');
+      if (state.inFlight > 0) {
+        app.log.info({ inFlight: state.inFlight }, 'waiting for in-flight calls');
         await new Promise<void>((r) => {
-          idle = r;
+          state.idle = r;
           setTimeout(r, drainMs).unref();
         });
       }
-      for (const id of [...sessions.keys()]) {
-        const s = sessions.get(id);
-        await s?.transport.close().catch(() => undefined);
-        await endSession(id);
-      }
+      await registry.closeAll();
       http.closeAllConnections();
       await stopped;
     },
+  };
+}
+
+function listen(http: ReturnType<typeof createNodeServer>, opts: HttpServerOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve((http.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Up or not for anyone; version and session count only for a caller with the token. */
+function health(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: HttpServerOptions,
+  registry: SessionRegistry,
+  closing: boolean,
+): void {
+  const trusted = opts.token !== undefined && tokenMatches(req.headers.authorization, opts.token);
+  const status = closing ? 'shutting_down' : 'ok';
+  const body = trusted ? { status, version: VERSION, sessions: registry.size } : { status };
+  res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Routes a request that passed the guards to its session, or starts a session on initialize. */
+function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry, closing: () => boolean) {
+  const notFound: Refusal = { status: 404, message: 'Session not found; initialize a new session.' };
+
+  const newSession = (): StreamableHTTPServerTransport => {
+    const server = createServer(app, { roots: opts.trustRoots ? 'within_allowed' : 'ignore' });
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      // SSE, not JSON-only: progress notifications travel on the call's own stream.
+      enableJsonResponse: false,
+      onsessioninitialized: (id) => {
+        registry.add(id, { transport, server });
+        app.log.info({ session: id, sessions: registry.size }, 'http session started');
+      },
+      onsessionclosed: (id) => void registry.end(id, 'closed'),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) void registry.end(transport.sessionId, 'closed');
+    };
+    void server.connect(transport);
+    return transport;
+  };
+
+  const toSession = async (id: string, req: IncomingMessage, res: ServerResponse, body?: unknown) => {
+    const s = registry.acquire(id);
+    if (!s) return send(res, notFound);
+    res.on('close', () => registry.release(id));
+    return s.transport.handleRequest(req, res, body);
+  };
+
+  const initialize = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+    if (!registry.reserve()) {
+      const wait = registry.retryAfterSeconds();
+      app.log.warn({ sessions: registry.size }, 'http session refused: too many open sessions');
+      return send(res, {
+        status: 503,
+        message: `Too many open sessions; try again in ${wait} s, or end unused sessions with DELETE.`,
+        headers: { 'retry-after': String(wait) },
+      });
+    }
+    res.on('close', () => registry.unreserve());
+    return newSession().handleRequest(req, res, body);
+  };
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const sid = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(sid) ? sid[0] : sid;
+    if (req.method !== 'POST') {
+      if (!sessionId) return send(res, { status: 400, message: 'Missing Mcp-Session-Id header.' });
+      return toSession(sessionId, req, res);
+    }
+    const read = await readJsonBody(req, opts.maxBodyBytes);
+    if ('refusal' in read) {
+      send(res, read.refusal);
+      // Stop reading an oversized body: answer, then drop the connection.
+      if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
+      return;
+    }
+    if (sessionId) return toSession(sessionId, req, res, read.body);
+    if (!isInitializeRequest(read.body))
+      return send(res, { status: 400, message: 'No session: send initialize first.' });
+    return initialize(req, res, read.body);
   };
 }

@@ -7,10 +7,12 @@
  * AppError when the stream breaks, goes idle, exceeds its ceiling, or is cancelled. The caller decides
  * what a break means (for a paid chat: never resend, read state instead).
  *
- * Timers run on an injected Clock-compatible `timer` so tests can drive idle/ceiling expiry; the
- * default is the system clock because these guard a real socket.
+ * The overall ceiling is `AbortSignal.timeout`, joined with the caller's signal and the idle watchdog by
+ * `AbortSignal.any` into one stop signal. The idle watchdog is re-armed on every chunk (heartbeats
+ * included), which a fixed `AbortSignal.timeout` cannot do without leaving one live timer per chunk,
+ * so it is a cancellable sleep. Tests inject a Clock-compatible `timer`; then both run on it.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { type Clock, systemClock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +26,7 @@ export type SseBody = AsyncIterable<Uint8Array | string> & { destroy?: (err?: Er
 export interface SseReadOptions {
   /** A name for messages ("NemoVideo"). */
   service: string;
+  /** Drives the idle and ceiling timers; default the real clock. */
   timer?: Clock;
   /** No bytes at all (not even a heartbeat) for this long -> the stream is considered dead. */
   idleTimeoutMs?: number;
@@ -49,118 +52,174 @@ export async function* readSseJson(
   body: SseBody,
   opts: SseReadOptions,
 ): AsyncGenerator<SseEvent, void, undefined> {
-  const timer = opts.timer ?? systemClock;
-  const idleMs = opts.idleTimeoutMs ?? SSE_DEFAULT_IDLE_TIMEOUT_MS;
-  const maxMs = opts.maxDurationMs ?? SSE_DEFAULT_MAX_DURATION_MS;
-  const queue: SseEvent[] = [];
-  let skipped = 0;
-  let overflow = false;
-
-  const parser = createParser({
-    onEvent: (msg: EventSourceMessage) => {
-      const event = parseEvent(msg);
-      if (event === 'keepalive') return;
-      if (event === 'malformed') {
-        skipped++;
-        // Log the size only: event text may quote user content we have no reason to keep.
-        opts.log?.warn({ service: opts.service, chars: msg.data.length }, 'skipped a malformed stream event');
-        return;
-      }
-      queue.push(event);
-    },
-    onError: (err) => {
-      if (err.type === 'max-buffer-size-exceeded') overflow = true;
-    },
-    maxBufferSize: opts.maxEventChars ?? 4 * 1024 * 1024,
-  });
-
-  // One rejection point for every reason to stop early; the read loop races it against the body.
-  const stopCtl = new AbortController();
-  let stopReason: StopReason | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    stopCtl.signal.addEventListener('abort', () => reject(stopError(opts.service, stopReason ?? 'aborted')), {
-      once: true,
-    });
-  });
-  stopped.catch(() => undefined);
-  const stop = (reason: StopReason) => {
-    if (stopCtl.signal.aborted) return;
-    stopReason = reason;
-    stopCtl.abort();
-  };
-
-  const ceilingCtl = new AbortController();
-  timer.sleep(maxMs, ceilingCtl.signal).then(
-    () => stop('ceiling'),
-    () => undefined,
-  );
-  let idleCtl: AbortController | undefined;
-  const armIdle = () => {
-    idleCtl?.abort();
-    const ctl = new AbortController();
-    idleCtl = ctl;
-    timer.sleep(idleMs, ctl.signal).then(
-      () => {
-        if (idleCtl === ctl) stop('idle');
-      },
-      () => undefined,
-    );
-  };
-  const onExternalAbort = () => stop('aborted');
-  if (opts.signal?.aborted) stop('aborted');
-  opts.signal?.addEventListener('abort', onExternalAbort, { once: true });
-  armIdle();
-
-  const decoder = new TextDecoder();
+  const events = new EventQueue(opts);
+  const stop = new StopSignal(opts);
   const it = body[Symbol.asyncIterator]();
   let finished = false;
   try {
     for (;;) {
-      const next = it.next();
-      // If we stop early this read stays pending until the body is destroyed; never let it go unhandled.
-      next.catch(() => undefined);
-      let step: IteratorResult<Uint8Array | string>;
-      try {
-        step = await Promise.race([next, stopped]);
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        throw brokenError(opts.service, err);
-      }
+      const step = await stop.race(it.next(), opts.service);
       if (step.done) {
         // A last event without its blank line still counts (some servers close right after it).
-        parser.feed(`${decoder.decode()}\n\n`);
+        events.end();
         finished = true;
-        yield* drain(queue);
-        break;
+        yield* events.drain();
+        return;
       }
-      armIdle();
+      stop.activity();
       opts.onActivity?.();
-      parser.feed(typeof step.value === 'string' ? step.value : decoder.decode(step.value, { stream: true }));
-      if (overflow) {
-        throw new AppError('provider_failed', `${opts.service} sent a stream event too large to read.`, {
-          hint: 'This is not a normal answer; the job may still finish — check its status.',
-          requestSent: true,
-        });
-      }
-      yield* drain(queue);
+      events.feed(step.value);
+      yield* events.drain();
     }
   } finally {
-    idleCtl?.abort();
-    ceilingCtl.abort();
-    opts.signal?.removeEventListener('abort', onExternalAbort);
+    stop.dispose();
     if (!finished) {
       // Early exit (error, timeout, consumer stopped): release the socket.
       body.destroy?.();
       it.return?.()?.catch(() => undefined);
     }
-    if (skipped > 0) opts.log?.debug({ service: opts.service, skipped }, 'stream ended with skipped events');
+    events.logSkipped();
   }
 }
 
-function* drain(queue: SseEvent[]): Generator<SseEvent> {
-  while (queue.length > 0) {
-    const ev = queue.shift();
-    if (ev) yield ev;
+const IDLE = Symbol('idle');
+
+/**
+ * Every reason to stop reading early, as one AbortSignal: the caller's signal, the ceiling
+ * (`AbortSignal.timeout` on the real clock) and the idle watchdog, joined by `AbortSignal.any`.
+ */
+class StopSignal {
+  private readonly ceiling: { signal: AbortSignal; cancel(): void };
+  private readonly idleCtl = new AbortController();
+  private idleSleep?: AbortController;
+  private readonly signal: AbortSignal;
+  private readonly stopped: Promise<never>;
+
+  constructor(private readonly opts: SseReadOptions) {
+    this.ceiling = timeoutSignal(opts.maxDurationMs ?? SSE_DEFAULT_MAX_DURATION_MS, opts.timer);
+    const sources = [this.ceiling.signal, this.idleCtl.signal, ...(opts.signal ? [opts.signal] : [])];
+    this.signal = AbortSignal.any(sources);
+    this.stopped = new Promise<never>((_, reject) => {
+      const fail = () => reject(stopError(opts.service, this.reason()));
+      if (this.signal.aborted) fail();
+      else this.signal.addEventListener('abort', fail, { once: true });
+    });
+    this.stopped.catch(() => undefined);
+    this.activity();
+  }
+
+  /** The next read, unless something stops the stream first; a failed read is a broken stream. */
+  async race<T>(next: Promise<T>, service: string): Promise<T> {
+    // If we stop early this read stays pending until the body is destroyed; never let it go unhandled.
+    next.catch(() => undefined);
+    try {
+      return await Promise.race([next, this.stopped]);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw brokenError(service, err);
+    }
+  }
+
+  /** Bytes arrived: the idle watchdog starts over. */
+  activity(): void {
+    this.idleSleep?.abort();
+    const ctl = new AbortController();
+    this.idleSleep = ctl;
+    (this.opts.timer ?? systemClock)
+      .sleep(this.opts.idleTimeoutMs ?? SSE_DEFAULT_IDLE_TIMEOUT_MS, ctl.signal)
+      .then(
+        () => {
+          if (this.idleSleep === ctl) this.idleCtl.abort(IDLE);
+        },
+        () => undefined,
+      );
+  }
+
+  dispose(): void {
+    this.idleSleep?.abort();
+    this.ceiling.cancel();
+  }
+
+  private reason(): StopReason {
+    if (this.signal.reason === IDLE) return 'idle';
+    if (this.ceiling.signal.aborted && this.signal.reason === this.ceiling.signal.reason) return 'ceiling';
+    return 'aborted';
+  }
+}
+
+/** `AbortSignal.timeout` on the real clock; on an injected clock, its (cancellable) sleep. */
+function timeoutSignal(ms: number, timer: Clock | undefined): { signal: AbortSignal; cancel(): void } {
+  if (timer === undefined || timer === systemClock)
+    return { signal: AbortSignal.timeout(ms), cancel: () => undefined };
+  const ctl = new AbortController();
+  const sleep = new AbortController();
+  timer.sleep(ms, sleep.signal).then(
+    () => ctl.abort(new DOMException('The stream ran past its time limit.', 'TimeoutError')),
+    () => undefined,
+  );
+  return { signal: ctl.signal, cancel: () => sleep.abort() };
+}
+
+/** The parser and the events it produced but the consumer has not taken yet. */
+class EventQueue {
+  private readonly queue: SseEvent[] = [];
+  private readonly decoder = new TextDecoder();
+  private readonly parser;
+  private skipped = 0;
+  private overflow = false;
+
+  constructor(private readonly opts: SseReadOptions) {
+    this.parser = createParser({
+      onEvent: (msg) => this.onEvent(msg),
+      onError: (err: ParseError) => {
+        if (err.type === 'max-buffer-size-exceeded') this.overflow = true;
+      },
+      maxBufferSize: opts.maxEventChars ?? 4 * 1024 * 1024,
+    });
+  }
+
+  feed(chunk: Uint8Array | string): void {
+    this.parser.feed(typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
+    if (this.overflow) {
+      throw new AppError('provider_failed', `${this.opts.service} sent a stream event too large to read.`, {
+        hint: 'This is not a normal answer; the job may still finish — check its status.',
+        requestSent: true,
+      });
+    }
+  }
+
+  end(): void {
+    this.parser.feed(`${this.decoder.decode()}\n\n`);
+  }
+
+  *drain(): Generator<SseEvent> {
+    while (this.queue.length > 0) {
+      const ev = this.queue.shift();
+      if (ev) yield ev;
+    }
+  }
+
+  logSkipped(): void {
+    if (this.skipped > 0)
+      this.opts.log?.debug(
+        { service: this.opts.service, skipped: this.skipped },
+        'stream ended with skipped events',
+      );
+  }
+
+  private onEvent(msg: EventSourceMessage): void {
+    const event = parseEvent(msg);
+    if (event === 'keepalive') return;
+    if (event === 'malformed') {
+      this.skipped++;
+      // Log the size only: event text may quote user content we have no reason to keep.
+      this.opts.log?.warn(
+        { service: this.opts.service, chars: msg.data.length },
+        'skipped a malformed stream event',
+      );
+      return;
+    }
+    this.queue.push(event);
   }
 }
 

@@ -84,12 +84,44 @@ describe('HTTP guards', () => {
     assert.equal((await raw(s.server.url, { method: 'DELETE', headers: unknown })).status, 404);
   });
 
-  test('/health answers without a token and reveals only version and session count', async () => {
-    const r = await raw(s.server.url.replace('/mcp', '/health'), { method: 'GET' });
+  test('/health without a valid token says only that the server is up; with the token it gives details', async () => {
+    const health = s.server.url.replace('/mcp', '/health');
+    for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+      const r = await raw(health, { method: 'GET', headers });
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
+    }
+    const r = await raw(health, { method: 'GET', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(r.status, 200);
     const body = JSON.parse(r.body);
-    assert.deepEqual(Object.keys(body).sort(), ['ok', 'sessions', 'version']);
-    assert.equal(body.ok, true);
+    assert.equal(body.status, 'ok');
+    assert.equal(typeof body.version, 'string');
+    assert.equal(typeof body.sessions, 'number');
+  });
+
+  test('bound to loopback: loopback Origins on any port pass, look-alikes stay refused', async () => {
+    const port = new URL(s.server.url).port;
+    for (const origin of [
+      `http://127.0.0.1:${port}`,
+      'http://localhost:5173',
+      'http://[::1]:8080',
+      'http://localhost',
+    ]) {
+      const r = await raw(s.server.url, {
+        headers: { ...auth, origin, host: `127.0.0.1:${port}` },
+        body: INIT,
+      });
+      assert.equal(r.status, 200, `${origin}: ${r.body}`);
+    }
+    for (const origin of [
+      'http://127.0.0.1.evil.example',
+      `http://localhost.evil.example:${port}`,
+      'http://evil.example:80',
+      'file://',
+    ]) {
+      const r = await raw(s.server.url, { headers: { ...auth, origin }, body: INIT });
+      assert.equal(r.status, 403, origin);
+    }
   });
 
   test('other paths need the token too, then 404', async () => {

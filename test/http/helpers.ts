@@ -1,12 +1,17 @@
 /** Starts the HTTP server in-process over a fake Jogg, and a raw node:http requester for the guards. */
 import { request } from 'node:http';
+import { Writable } from 'node:stream';
 import { type App, createApp } from '../../src/app.js';
+import { abortError, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { type HttpServerHandle, startHttpServer } from '../../src/http-server/index.js';
+import {
+  type HttpServerHandle,
+  type HttpServerOptions,
+  startHttpServer,
+} from '../../src/http-server/index.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
-import { captureStream } from '../helpers/log.js';
 
 export const TOKEN = 'http-token-CANARY-7f3e9a1b2c';
 export const ALLOWED_ORIGIN = 'https://agents.example';
@@ -17,27 +22,35 @@ export interface Served {
   app: App;
   server: HttpServerHandle;
   logs: string[];
+  /** Resolves when a log line matching `re` has been written (at once if one was). */
+  waitForLog(re: RegExp): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}): Promise<Served> {
+export type ServeOptions = Partial<Omit<HttpServerOptions, 'host' | 'port' | 'allowedOrigins'>> & {
+  env?: Record<string, string>;
+};
+
+export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const fake = await startFakeJogg();
   const env = testEnv({
     JOGG_API_KEY: fake.apiKey,
     JOGG_BASE_URL: fake.url,
     ...(opts.token ? { LIPSYNC_HTTP_TOKEN: opts.token } : {}),
+    ...opts.env,
   });
-  const { stream, lines } = captureStream();
+  const { stream, lines, waitForLog } = logCapture();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
     clock: fastClock(),
     logStream: stream,
     cwd: env.home,
   });
+  const { env: _env, ...rest } = opts;
   const server = await startHttpServer(app, {
+    ...rest,
     host: '127.0.0.1',
     port: 0,
-    token: opts.token,
     allowedOrigins: [ALLOWED_ORIGIN],
     maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024,
   });
@@ -47,6 +60,7 @@ export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}
     app,
     server,
     logs: lines,
+    waitForLog,
     async stop() {
       await server.close(2000);
       await app.close(2000);
@@ -54,6 +68,31 @@ export async function serve(opts: { token?: string; maxBodyBytes?: number } = {}
       env.cleanup();
     },
   };
+}
+
+/** Keeps every log line and wakes whoever waits for a line like it. */
+function logCapture() {
+  const lines: string[] = [];
+  const waiters = new Set<{ re: RegExp; resolve: () => void }>();
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      const line = String(chunk);
+      lines.push(line);
+      for (const w of waiters)
+        if (w.re.test(line)) {
+          waiters.delete(w);
+          w.resolve();
+        }
+      cb();
+    },
+  });
+  const waitForLog = (re: RegExp) =>
+    lines.some((l) => re.test(l))
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          waiters.add({ re, resolve });
+        });
+  return { stream, lines, waitForLog };
 }
 
 export interface RawResponse {
@@ -92,3 +131,45 @@ export const JSON_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
 };
+
+/**
+ * A clock whose time moves only when the test says so: `advance(ms)` moves `now` and ends every sleep
+ * that is due by then, so idle expiry is driven without waiting.
+ */
+export class ManualClock implements Clock {
+  private t = Date.UTC(2026, 0, 1);
+  private sleeps: { due: number; resolve: () => void }[] = [];
+  now = () => this.t;
+  sleep = (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError());
+      const entry = { due: this.t + ms, resolve };
+      this.sleeps.push(entry);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleeps = this.sleeps.filter((s) => s !== entry);
+          reject(abortError());
+        },
+        { once: true },
+      );
+    });
+  get pending(): number {
+    return this.sleeps.length;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+    const due = this.sleeps.filter((s) => s.due <= this.t);
+    this.sleeps = this.sleeps.filter((s) => s.due > this.t);
+    for (const s of due) s.resolve();
+  }
+}
+
+/** Waits (on event-loop turns, not on time) until `cond` holds; fails after `turns` turns. */
+export async function until(cond: () => boolean, what: string, turns = 2000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
