@@ -12,6 +12,7 @@ import type { Redactor } from '../../redact.js';
 import type {
   CredentialState,
   Credits,
+  ExistingTask,
   InputRole,
   JobRequest,
   JsonObject,
@@ -28,7 +29,7 @@ import type {
 } from '../provider.js';
 import { isObj, NemoApi } from './api.js';
 import { NemoAuth } from './auth.js';
-import { type ChatDeps, chatStatus, prepareEdit, prepareLipSync, startChat } from './chat.js';
+import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, startChat } from './chat.js';
 import { FORMATS } from './errors.js';
 import { prepareRender, renderStatus, startRender } from './render.js';
 import { NemoSessions } from './session.js';
@@ -51,8 +52,9 @@ const MINUTE = 60_000;
 
 const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
   // An agent job: state changes only at the end; 90 unchanged polls = the 15-minute stream ceiling.
+  // Both outlast the provider's own ceiling for a missing result (outcome.ts), so it is reported.
   lip_sync: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
-  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 20 * MINUTE },
+  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
   // The vendor's own guidance: poll an export every 30 s.
   render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
 };
@@ -117,6 +119,12 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
       if (request.kind === 'edit') return prepareEdit(request, ctx, chat);
       if (request.kind === 'render') return prepareRender(request, ctx, render);
       throw unsupported(request.kind);
+    },
+
+    async findExisting(prepared: JsonObject, ctx: StatusContext): Promise<ExistingTask | null> {
+      // Only a chat message can lose its answer and still be done; a render is free to start again.
+      if (prepared.kind !== 'lip_sync' && prepared.kind !== 'edit') return null;
+      return findChat(prepared, ctx.signal, chat);
     },
 
     async start(prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
