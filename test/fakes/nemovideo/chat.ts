@@ -52,6 +52,12 @@ function landing(session: FakeSession, apply: () => void, faults: ChatFaults): (
   };
 }
 
+/** Makes all queued work visible now (a test decides when the agent's result lands). */
+export function landPending(session: FakeSession): void {
+  for (const p of session.pending ?? []) p.apply();
+  session.pending = [];
+}
+
 /** Called on every state read: queued work becomes visible on its Nth read. */
 export function stateRead(session: FakeSession): void {
   for (const p of [...(session.pending ?? [])]) {

@@ -7,7 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ChatFaults, type FakeSession, recomputeDuration, stateRead, streamChat } from './chat.js';
+import {
+  type ChatFaults,
+  type FakeSession,
+  landPending,
+  recomputeDuration,
+  stateRead,
+  streamChat,
+} from './chat.js';
 import { parseMultipart } from './multipart.js';
 
 export type { FakeSession } from './chat.js';
@@ -75,6 +82,8 @@ export interface FakeNemo {
   calls: FakeCall[];
   /** Adds a fault (see {@link FakeFault}). */
   fail(fault: FakeFault): void;
+  /** Lands every result held back by `mediaAfterStateReads`, in every session. */
+  landPending(): void;
   close(): Promise<void>;
 }
 
@@ -322,6 +331,9 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
     faults,
     calls,
     fail: (f) => faults.queue.push({ ...f }),
+    landPending: () => {
+      for (const s of state.sessions.values()) landPending(s);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
