@@ -33,6 +33,7 @@ import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, start
 import { FORMATS } from './errors.js';
 import { prepareRender, renderStatus, startRender } from './render.js';
 import { NemoSessions } from './session.js';
+import type { LockTiming } from './token-file.js';
 
 export interface NemoVideoDeps {
   config: Config['nemo'];
@@ -46,6 +47,8 @@ export interface NemoVideoDeps {
   sseTimer?: Clock;
   /** Overrides the SSE idle timeout (ms). */
   sseIdleTimeoutMs?: number;
+  /** Overrides the cross-process token lock's timing (tests). */
+  tokenLock?: LockTiming;
 }
 
 const MINUTE = 60_000;
@@ -61,7 +64,13 @@ const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
 
 export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
   const log = deps.log.child({ provider: 'nemovideo' });
-  const auth = new NemoAuth({ config: deps.config, clock: deps.clock, log, redactor: deps.redactor });
+  const auth = new NemoAuth({
+    config: deps.config,
+    clock: deps.clock,
+    log,
+    redactor: deps.redactor,
+    tokenLock: deps.tokenLock,
+  });
   const api = new NemoApi({
     config: deps.config,
     http: deps.http,
