@@ -136,10 +136,7 @@ export class NemoApi {
     const msg = rawMsg === undefined ? undefined : this.deps.redactor.redact(rawMsg);
     if (code === NEMO_CODE.tokenInvalid || (code === undefined && res.status === 401)) {
       if (!this.deps.auth.isUser() && !attempt.reauthed) {
-        this.deps.log.info(
-          { provider: 'nemovideo', action: opts.action },
-          'NemoVideo token rejected; renewing it once',
-        );
+        this.deps.log.info({ action: opts.action }, 'NemoVideo token rejected; renewing it once');
         await this.deps.auth.renew(token, opts.signal);
         return this.send(opts, sse, { ...attempt, reauthed: true });
       }
@@ -192,10 +189,7 @@ export class NemoApi {
   }
 
   private async waitForRateLimit(opts: { action: string; signal?: AbortSignal | undefined }): Promise<void> {
-    this.deps.log.warn(
-      { provider: 'nemovideo', action: opts.action },
-      'NemoVideo rate limited the request; retrying once in 30 s',
-    );
+    this.deps.log.warn({ action: opts.action }, 'NemoVideo rate limited the request; retrying once in 30 s');
     await this.deps.clock.sleep(RATE_LIMIT_WAIT_MS, opts.signal);
   }
 

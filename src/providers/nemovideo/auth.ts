@@ -126,10 +126,7 @@ export class NemoAuth {
       const userId = got.user_id ?? again?.user_id;
       if (userId) entry.user_id = userId;
       await this.file.write(entry);
-      this.deps.log.info(
-        { provider: 'nemovideo' },
-        'obtained a NemoVideo anonymous token (100 free credits)',
-      );
+      this.deps.log.info('obtained a NemoVideo anonymous token (100 free credits)');
       return this.adopt(entry);
     }, signal);
   }

@@ -170,8 +170,7 @@ export async function startChat(
     snapshot: { status: 'processing', providerStatus: 'sent', extra: { session_id: sessionId } },
   };
   if ('stream' in opened) result.events = chatEvents(opened.stream.body, operation, ctx, deps);
-  else
-    deps.log.warn({ provider: 'nemovideo' }, 'run_sse answered without a stream; status() will read state');
+  else deps.log.warn('run_sse answered without a stream; status() will read state');
   return result;
 }
 
@@ -268,7 +267,7 @@ async function* chatEvents(
   } catch (err) {
     // A broken stream is not a failed job: never resend; the JobService will call status().
     deps.log.warn(
-      { provider: 'nemovideo', reason: (err as AppError)?.message },
+      { reason: (err as AppError)?.message },
       'NemoVideo stream ended early; will read state instead',
     );
     return;
@@ -277,10 +276,7 @@ async function* chatEvents(
     const state = await deps.sessions.state(String(operation.session_id), ctx.signal);
     yield closedSnapshot(operation, state, text.text(), deps.clock.now());
   } catch (err) {
-    deps.log.warn(
-      { provider: 'nemovideo', reason: (err as AppError)?.message },
-      'could not read NemoVideo state after the stream',
-    );
+    deps.log.warn({ reason: (err as AppError)?.message }, 'could not read NemoVideo state after the stream');
   }
 }
 

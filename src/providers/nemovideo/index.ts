@@ -39,6 +39,7 @@ export interface NemoVideoDeps {
   config: Config['nemo'];
   http: HttpClient;
   clock: Clock;
+  /** Already bound to `provider: "nemovideo"` by the caller (createProviders). */
   log: Logger;
   redactor: Redactor;
   /** This project's version, sent as X-Skill-Version. */
@@ -63,7 +64,8 @@ const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
 };
 
 export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
-  const log = deps.log.child({ provider: 'nemovideo' });
+  // createProviders hands over a logger already bound to `provider`; lines carry it once.
+  const log = deps.log;
   const auth = new NemoAuth({
     config: deps.config,
     clock: deps.clock,
