@@ -27,11 +27,12 @@ import type {
   Timing,
   UploadResult,
 } from '../provider.js';
-import { isObj, NemoApi } from './api.js';
+import { NemoApi } from './api.js';
 import { NemoAuth } from './auth.js';
 import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, startChat } from './chat.js';
 import { FORMATS } from './errors.js';
 import { prepareRender, renderStatus, startRender } from './render.js';
+import { creditsSchema } from './schemas.js';
 import { NemoSessions } from './session.js';
 import type { LockTiming } from './token-file.js';
 
@@ -168,28 +169,21 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
         action: 'reading the credit balance',
         signal,
       });
-      const o = isObj(data) ? data : {};
-      const n = (v: unknown) =>
-        typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
-      const available = n(o.available);
-      const frozen = n(o.frozen);
-      const total = n(o.total);
-      if (!Number.isFinite(available)) {
+      const parsed = creditsSchema.safeParse(data);
+      if (!parsed.success) {
         throw new AppError(
           'provider_failed',
           'NemoVideo answered the credit balance request without a balance.',
-          {
-            hint: 'Try again later.',
-          },
+          { hint: 'Try again later.' },
         );
       }
+      const { available, frozen, total } = parsed.data;
       const balance: JsonObject = { available };
-      if (Number.isFinite(frozen)) balance.frozen = frozen;
-      if (Number.isFinite(total)) balance.total = total;
-      const rest = [
-        Number.isFinite(frozen) ? `${frozen} frozen` : '',
-        Number.isFinite(total) ? `${total} total` : '',
-      ].filter(Boolean);
+      if (frozen != null) balance.frozen = frozen;
+      if (total != null) balance.total = total;
+      const rest = [frozen != null ? `${frozen} frozen` : '', total != null ? `${total} total` : ''].filter(
+        Boolean,
+      );
       return {
         provider: 'nemovideo',
         configured: true,

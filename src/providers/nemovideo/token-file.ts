@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { lockOwnerSchema, tokenCacheSchema } from './schemas.js';
 
 export interface TokenCache {
   /** Reused forever: the service issues one token per client id per 7 days. */
@@ -207,8 +208,8 @@ const LIVE_OWNER_STALE_FACTOR = 10;
 
 function parseOwner(text: string): { pid: number; host: string } | undefined {
   try {
-    const v = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    return typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host } : undefined;
+    const owner = lockOwnerSchema.safeParse(JSON.parse(text));
+    return owner.success ? owner.data : undefined;
   } catch {
     return undefined; // an older lock (a bare pid) or one still being written: judged by its age
   }
@@ -237,12 +238,13 @@ export function expiryMs(value: unknown, now: number): number {
 }
 
 function parseCache(text: string): TokenCache | undefined {
-  const v = JSON.parse(text) as Record<string, unknown>;
-  if (!v || typeof v.client_id !== 'string' || !v.client_id) return undefined;
-  const out: TokenCache = { client_id: v.client_id };
-  if (typeof v.token === 'string' && v.token) out.token = v.token;
-  if (typeof v.expires_at === 'number') out.expires_at = v.expires_at;
-  if (typeof v.user_id === 'string' && v.user_id) out.user_id = v.user_id;
+  const parsed = tokenCacheSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) return undefined;
+  const { client_id, token, expires_at, user_id } = parsed.data;
+  const out: TokenCache = { client_id };
+  if (token) out.token = token;
+  if (expires_at != null) out.expires_at = expires_at;
+  if (user_id) out.user_id = user_id;
   return out;
 }
 
