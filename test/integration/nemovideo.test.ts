@@ -76,12 +76,12 @@ describe('NemoVideo through MCP', () => {
       );
       taskId = first.task_id;
       assert.equal(first.reused, false);
+      // Counted once the task is done: on a loaded machine the create answers while still uploading.
+      const done = await follow(h, taskId);
       assert.equal(fake.state.tokensIssued - s0.tokens, 1, 'exactly one anonymous token');
       assert.equal(fake.state.sessions.size - s0.sessions, 1, 'one session');
       assert.equal(fake.state.uploads.length - s0.uploads, 2, 'two uploads');
       assert.equal(fake.state.runSseCalls - s0.sse, 1, 'one run_sse');
-
-      const done = await follow(h, taskId);
       assert.equal(done.status, 'success');
       assert.match(done.result_url ?? '', /^https:\/\/cdn\.fake-nemo\.test\/.+\/lipsync-1\.mp4$/);
       assert.ok(done.extra?.session_id);

@@ -21,6 +21,7 @@ import {
   rateLimitedError,
   SERVICE,
 } from './errors.js';
+import { anonymousTokenSchema, envelopeSchema, userIdSchema } from './schemas.js';
 
 export interface ApiDeps {
   config: Config['nemo'];
@@ -136,10 +137,7 @@ export class NemoApi {
     const msg = rawMsg === undefined ? undefined : this.deps.redactor.redact(rawMsg);
     if (code === NEMO_CODE.tokenInvalid || (code === undefined && res.status === 401)) {
       if (!this.deps.auth.isUser() && !attempt.reauthed) {
-        this.deps.log.info(
-          { provider: 'nemovideo', action: opts.action },
-          'NemoVideo token rejected; renewing it once',
-        );
+        this.deps.log.info({ action: opts.action }, 'NemoVideo token rejected; renewing it once');
         await this.deps.auth.renew(token, opts.signal);
         return this.send(opts, sse, { ...attempt, reauthed: true });
       }
@@ -147,7 +145,8 @@ export class NemoApi {
     }
     if (code !== undefined && code !== 0) throw envelopeError(code, msg, this.ctx(opts));
     if (res.status < 200 || res.status >= 300) throw httpError(res.status, opts.action, msg);
-    if (data !== undefined && isObj(data)) this.deps.auth.noteUserId(data.user_id);
+    const named = userIdSchema.safeParse(data);
+    if (named.success) this.deps.auth.noteUserId(named.data.user_id);
     return { data, body };
   }
 
@@ -176,7 +175,8 @@ export class NemoApi {
     const msg = rawMsg === undefined ? undefined : this.deps.redactor.redact(rawMsg);
     if (code !== undefined && code !== 0) throw envelopeError(code, msg, { userToken: false, action });
     if (res.status < 200 || res.status >= 300) throw httpError(res.status, action, msg);
-    if (!isObj(data) || typeof data.token !== 'string' || data.token.length === 0) {
+    const answer = anonymousTokenSchema.safeParse(data);
+    if (!answer.success) {
       throw new AppError(
         'provider_failed',
         'NemoVideo answered the anonymous-token request without a token.',
@@ -185,17 +185,13 @@ export class NemoApi {
         },
       );
     }
-    const out: AnonymousToken = { token: data.token, expires_at: data.expires_at };
-    if (typeof data.user_id === 'string' || typeof data.user_id === 'number')
-      out.user_id = String(data.user_id);
+    const out: AnonymousToken = { token: answer.data.token, expires_at: answer.data.expires_at };
+    if (answer.data.user_id) out.user_id = answer.data.user_id;
     return out;
   }
 
   private async waitForRateLimit(opts: { action: string; signal?: AbortSignal | undefined }): Promise<void> {
-    this.deps.log.warn(
-      { provider: 'nemovideo', action: opts.action },
-      'NemoVideo rate limited the request; retrying once in 30 s',
-    );
+    this.deps.log.warn({ action: opts.action }, 'NemoVideo rate limited the request; retrying once in 30 s');
     await this.deps.clock.sleep(RATE_LIMIT_WAIT_MS, opts.signal);
   }
 
@@ -226,17 +222,15 @@ async function readEnvelope(res: HttpResponse, action: string): Promise<Envelope
     if (res.status >= 400) throw httpError(res.status, action, undefined);
     throw err;
   }
-  if (!isObj(body)) return { code: undefined, msg: undefined, data: body, body };
-  const rawCode = body.code;
-  const code =
-    typeof rawCode === 'number'
-      ? rawCode
-      : typeof rawCode === 'string' && /^-?\d+$/.test(rawCode)
-        ? Number(rawCode)
-        : undefined;
-  const m = body.msg ?? body.message;
-  const msg = typeof m === 'string' && m ? m : undefined;
-  return { code, msg, data: 'data' in body ? body.data : body, body };
+  const env = envelopeSchema.safeParse(body);
+  if (!env.success) return { code: undefined, msg: undefined, data: body, body };
+  const { code, msg, message } = env.data;
+  return {
+    code: code ?? undefined,
+    msg: msg ?? message ?? undefined,
+    data: 'data' in env.data ? env.data.data : body,
+    body,
+  };
 }
 
 function headerValue(res: HttpResponse, name: string): string {

@@ -9,7 +9,7 @@ import { type Config, isUsableSecret } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import type { Redactor } from '../../redact.js';
 import { templateTokenError } from './errors.js';
-import { expiryMs, type TokenCache, TokenFile } from './token-file.js';
+import { expiryMs, type LockTiming, type TokenCache, TokenFile } from './token-file.js';
 
 export interface AnonymousToken {
   token: string;
@@ -24,6 +24,8 @@ export interface AuthDeps {
   clock: Clock;
   log: Logger;
   redactor: Redactor;
+  /** Overrides the token lock's timing (tests). */
+  tokenLock?: LockTiming | undefined;
 }
 
 export class NemoAuth {
@@ -34,7 +36,7 @@ export class NemoAuth {
   requestAnonymous: RequestAnonymousToken | undefined;
 
   constructor(private readonly deps: AuthDeps) {
-    this.file = new TokenFile(deps.config.tokenFile, deps.clock, deps.log);
+    this.file = new TokenFile(deps.config.tokenFile, deps.clock, deps.log, deps.tokenLock);
     const t = deps.config.token;
     if (isUsableSecret(t)) deps.redactor.add(t.value);
   }
@@ -124,10 +126,7 @@ export class NemoAuth {
       const userId = got.user_id ?? again?.user_id;
       if (userId) entry.user_id = userId;
       await this.file.write(entry);
-      this.deps.log.info(
-        { provider: 'nemovideo' },
-        'obtained a NemoVideo anonymous token (100 free credits)',
-      );
+      this.deps.log.info('obtained a NemoVideo anonymous token (100 free credits)');
       return this.adopt(entry);
     }, signal);
   }

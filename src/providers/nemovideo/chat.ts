@@ -9,6 +9,7 @@ import { AppError, provesNoTask } from '../../errors.js';
 import { readSseJson } from '../../http/sse.js';
 import type { Logger } from '../../logger.js';
 import type {
+  ExistingTask,
   JobRequest,
   JsonObject,
   PrepareContext,
@@ -19,18 +20,9 @@ import type {
 import type { NemoApi } from './api.js';
 import { SERVICE } from './errors.js';
 import { TextCollector, toolActivity } from './events.js';
+import { closedSnapshot, existingFromState, judge } from './outcome.js';
 import { isSessionGone, type NemoSessions, sessionGoneError } from './session.js';
-import {
-  describeChanges,
-  describeSummary,
-  mediaUrls,
-  newestVideo,
-  type SessionState,
-  sameSummary,
-  summarize,
-  summaryFromJson,
-  summaryJson,
-} from './state.js';
+import { mediaUrls, summarize, summaryJson } from './state.js';
 
 export interface ChatDeps {
   api: NemoApi;
@@ -178,8 +170,7 @@ export async function startChat(
     snapshot: { status: 'processing', providerStatus: 'sent', extra: { session_id: sessionId } },
   };
   if ('stream' in opened) result.events = chatEvents(opened.stream.body, operation, ctx, deps);
-  else
-    deps.log.warn({ provider: 'nemovideo' }, 'run_sse answered without a stream; status() will read state');
+  else deps.log.warn('run_sse answered without a stream; status() will read state');
   return result;
 }
 
@@ -276,79 +267,35 @@ async function* chatEvents(
   } catch (err) {
     // A broken stream is not a failed job: never resend; the JobService will call status().
     deps.log.warn(
-      { provider: 'nemovideo', reason: (err as AppError)?.message },
+      { reason: (err as AppError)?.message },
       'NemoVideo stream ended early; will read state instead',
     );
     return;
   }
   try {
     const state = await deps.sessions.state(String(operation.session_id), ctx.signal);
-    yield finalSnapshot(operation, state, text.text());
+    yield closedSnapshot(operation, state, text.text(), deps.clock.now());
   } catch (err) {
-    deps.log.warn(
-      { provider: 'nemovideo', reason: (err as AppError)?.message },
-      'could not read NemoVideo state after the stream',
-    );
+    deps.log.warn({ reason: (err as AppError)?.message }, 'could not read NemoVideo state after the stream');
   }
 }
 
-function mediaBefore(operation: JsonObject): string[] {
-  return Array.isArray(operation.media_before)
-    ? operation.media_before.filter((u): u is string => typeof u === 'string')
-    : [];
-}
-
-/** The stream closed normally: the job is done; describe it from the state (and the agent's text). */
-export function finalSnapshot(operation: JsonObject, state: SessionState, agentText: string): Snapshot {
-  const sessionId = String(operation.session_id);
-  const summary = summarize(state);
-  const url = newestVideo(state, mediaBefore(operation));
-  const extra: JsonObject = { session_id: sessionId, state: summaryJson(summary) };
-  let message: string;
-  if (operation.kind === 'edit') {
-    message = agentText || describeChanges(summaryFromJson(operation.before), summary);
-  } else if (url) {
-    message = agentText || 'NemoVideo finished the lip sync.';
-  } else {
-    message =
-      `${agentText ? `${agentText}\n\n` : ''}NemoVideo finished without a generated video; the session draft has ${describeSummary(summary)}. ` +
-      `Run export_render on session ${sessionId} to render it to mp4.`;
-  }
-  const snap: Snapshot = { status: 'success', providerStatus: 'done', message, extra };
-  if (url) snap.resultUrl = url;
-  return snap;
-}
-
-/** One look at a chat job from the session state (after a restart or a dropped stream). */
+/** One look at a chat job from the session state (after the stream, a drop, or a restart). */
 export async function chatStatus(
   operation: JsonObject,
   signal: AbortSignal,
   deps: ChatDeps,
 ): Promise<Snapshot> {
-  const sessionId = String(operation.session_id);
-  const state = await deps.sessions.state(sessionId, signal);
-  const summary = summarize(state);
-  const url = newestVideo(state, mediaBefore(operation));
-  const extra: JsonObject = { session_id: sessionId, state: summaryJson(summary) };
-  if (url)
-    return {
-      status: 'success',
-      providerStatus: 'done',
-      resultUrl: url,
-      extra,
-      message: describeSummary(summary),
-    };
-  if (operation.kind === 'edit') {
-    const before = summaryFromJson(operation.before);
-    // Without the stream we cannot see "done"; a changed draft is the evidence the edit was applied.
-    if (before && !sameSummary(before, summary)) {
-      return { status: 'success', providerStatus: 'done', extra, message: describeChanges(before, summary) };
-    }
-  }
-  return {
-    status: 'processing',
-    providerStatus: `tracks=${summary.tracks.length} segments=${summary.tracks.reduce((n, t) => n + t.segments, 0)} media=${summary.generated}`,
-    extra,
-    message: `NemoVideo is still working; the draft has ${describeSummary(summary)}.`,
-  };
+  const state = await deps.sessions.state(String(operation.session_id), signal);
+  return judge(operation, state, deps.clock.now());
+}
+
+/** Reconcile a lost answer: the prepared session's state says whether the job was done. */
+export async function findChat(
+  prepared: JsonObject,
+  signal: AbortSignal,
+  deps: ChatDeps,
+): Promise<ExistingTask | null> {
+  const state = await deps.sessions.state(String(prepared.session_id), signal);
+  return existingFromState(prepared, state, deps.clock.now());
 }

@@ -3,29 +3,38 @@
  * the request body is Google ADK's `/run_sse` shape, whose events carry `content.parts[]` with `text`,
  * `functionCall` or `functionResponse` and a `partial` flag. We accept both.
  */
-import { isObj, type Obj } from './api.js';
+import type { z } from 'zod';
+import type { Obj } from './api.js';
+import { partSchema, type SseEvent, sseEventSchema } from './schemas.js';
 
 /** Longest agent reply kept (it ends up in the ledger and in tool results). */
 const MAX_TEXT = 8_000;
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
+function parse(ev: Obj): SseEvent | undefined {
+  const parsed = sseEventSchema.safeParse(ev);
+  return parsed.success ? parsed.data : undefined;
 }
 
-function parts(ev: Obj): Obj[] {
+function parts(ev: SseEvent): z.infer<typeof partSchema>[] {
   const content = ev.content;
-  return isObj(content) && Array.isArray(content.parts) ? content.parts.filter(isObj) : [];
+  const list = content && typeof content === 'object' ? (content.parts ?? []) : [];
+  return list.flatMap((p) => {
+    const parsed = partSchema.safeParse(p);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
-function textOf(ev: Obj): string | undefined {
-  const type = str(ev.type);
-  if (type && type !== 'text' && type !== 'message') return undefined;
-  const direct = str(ev.text) ?? str(ev.content) ?? str(ev.delta) ?? str(ev.message);
+function textOf(raw: Obj): string | undefined {
+  const ev = parse(raw);
+  if (!ev) return undefined;
+  if (ev.type && ev.type !== 'text' && ev.type !== 'message') return undefined;
+  const direct =
+    ev.text ?? (typeof ev.content === 'string' ? ev.content : undefined) ?? ev.delta ?? ev.message;
   if (direct) return direct;
   // ADK: skip the model's "thought" parts; they are not addressed to the user.
   const t = parts(ev)
     .filter((p) => p.thought !== true)
-    .map((p) => str(p.text) ?? '')
+    .map((p) => p.text ?? '')
     .join('');
   return t || undefined;
 }
@@ -55,21 +64,17 @@ export class TextCollector {
 }
 
 /** "running <tool>" / "finished <tool>" for tool events, else undefined. */
-export function toolActivity(ev: Obj): string | undefined {
-  const type = str(ev.type);
-  const fnName = (key: string) =>
+export function toolActivity(raw: Obj): string | undefined {
+  const ev = parse(raw);
+  if (!ev) return undefined;
+  const fnName = (key: 'functionCall' | 'functionResponse') =>
     parts(ev)
-      .map((p) => (isObj(p[key]) ? str((p[key] as Obj).name) : undefined))
+      .map((p) => p[key]?.name ?? undefined)
       .find(Boolean);
   const named = (): string =>
-    str(ev.name) ??
-    str(ev.tool) ??
-    str(ev.tool_name) ??
-    (isObj(ev.function) ? str(ev.function.name) : undefined) ??
-    (isObj(ev.tool_call) ? str(ev.tool_call.name) : undefined) ??
-    'a tool';
-  if (type === 'tool_call') return `running ${named()}`;
-  if (type === 'tool_result') return `finished ${named()}`;
+    ev.name ?? ev.tool ?? ev.tool_name ?? ev.function?.name ?? ev.tool_call?.name ?? 'a tool';
+  if (ev.type === 'tool_call') return `running ${named()}`;
+  if (ev.type === 'tool_result') return `finished ${named()}`;
   const call = fnName('functionCall');
   if (call) return `running ${call}`;
   const done = fnName('functionResponse');

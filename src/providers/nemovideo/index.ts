@@ -12,6 +12,7 @@ import type { Redactor } from '../../redact.js';
 import type {
   CredentialState,
   Credits,
+  ExistingTask,
   InputRole,
   JobRequest,
   JsonObject,
@@ -26,17 +27,20 @@ import type {
   Timing,
   UploadResult,
 } from '../provider.js';
-import { isObj, NemoApi } from './api.js';
+import { NemoApi } from './api.js';
 import { NemoAuth } from './auth.js';
-import { type ChatDeps, chatStatus, prepareEdit, prepareLipSync, startChat } from './chat.js';
+import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, startChat } from './chat.js';
 import { FORMATS } from './errors.js';
 import { prepareRender, renderStatus, startRender } from './render.js';
+import { creditsSchema } from './schemas.js';
 import { NemoSessions } from './session.js';
+import type { LockTiming } from './token-file.js';
 
 export interface NemoVideoDeps {
   config: Config['nemo'];
   http: HttpClient;
   clock: Clock;
+  /** Already bound to `provider: "nemovideo"` by the caller (createProviders). */
   log: Logger;
   redactor: Redactor;
   /** This project's version, sent as X-Skill-Version. */
@@ -45,21 +49,31 @@ export interface NemoVideoDeps {
   sseTimer?: Clock;
   /** Overrides the SSE idle timeout (ms). */
   sseIdleTimeoutMs?: number;
+  /** Overrides the cross-process token lock's timing (tests). */
+  tokenLock?: LockTiming;
 }
 
 const MINUTE = 60_000;
 
 const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
   // An agent job: state changes only at the end; 90 unchanged polls = the 15-minute stream ceiling.
+  // Both outlast the provider's own ceiling for a missing result (outcome.ts), so it is reported.
   lip_sync: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
-  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 20 * MINUTE },
+  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
   // The vendor's own guidance: poll an export every 30 s.
   render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
 };
 
 export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
-  const log = deps.log.child({ provider: 'nemovideo' });
-  const auth = new NemoAuth({ config: deps.config, clock: deps.clock, log, redactor: deps.redactor });
+  // createProviders hands over a logger already bound to `provider`; lines carry it once.
+  const log = deps.log;
+  const auth = new NemoAuth({
+    config: deps.config,
+    clock: deps.clock,
+    log,
+    redactor: deps.redactor,
+    tokenLock: deps.tokenLock,
+  });
   const api = new NemoApi({
     config: deps.config,
     http: deps.http,
@@ -119,6 +133,12 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
       throw unsupported(request.kind);
     },
 
+    async findExisting(prepared: JsonObject, ctx: StatusContext): Promise<ExistingTask | null> {
+      // Only a chat message can lose its answer and still be done; a render is free to start again.
+      if (prepared.kind !== 'lip_sync' && prepared.kind !== 'edit') return null;
+      return findChat(prepared, ctx.signal, chat);
+    },
+
     async start(prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
       if (prepared.kind === 'render') return startRender(prepared, ctx, render);
       if (prepared.kind === 'lip_sync' || prepared.kind === 'edit') return startChat(prepared, ctx, chat);
@@ -149,28 +169,21 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
         action: 'reading the credit balance',
         signal,
       });
-      const o = isObj(data) ? data : {};
-      const n = (v: unknown) =>
-        typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
-      const available = n(o.available);
-      const frozen = n(o.frozen);
-      const total = n(o.total);
-      if (!Number.isFinite(available)) {
+      const parsed = creditsSchema.safeParse(data);
+      if (!parsed.success) {
         throw new AppError(
           'provider_failed',
           'NemoVideo answered the credit balance request without a balance.',
-          {
-            hint: 'Try again later.',
-          },
+          { hint: 'Try again later.' },
         );
       }
+      const { available, frozen, total } = parsed.data;
       const balance: JsonObject = { available };
-      if (Number.isFinite(frozen)) balance.frozen = frozen;
-      if (Number.isFinite(total)) balance.total = total;
-      const rest = [
-        Number.isFinite(frozen) ? `${frozen} frozen` : '',
-        Number.isFinite(total) ? `${total} total` : '',
-      ].filter(Boolean);
+      if (frozen != null) balance.frozen = frozen;
+      if (total != null) balance.total = total;
+      const rest = [frozen != null ? `${frozen} frozen` : '', total != null ? `${total} total` : ''].filter(
+        Boolean,
+      );
       return {
         provider: 'nemovideo',
         configured: true,

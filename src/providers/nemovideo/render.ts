@@ -5,6 +5,7 @@
  * level or under `data`.
  */
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { AppError, provesNoTask } from '../../errors.js';
 import type {
@@ -15,7 +16,8 @@ import type {
   StartContext,
   StartResult,
 } from '../provider.js';
-import { isObj, type NemoApi, type Obj } from './api.js';
+import { isObj, type NemoApi } from './api.js';
+import { failureSchema, renderLayerSchema } from './schemas.js';
 import type { NemoSessions } from './session.js';
 import { describeSummary, isExportable, summarize, summaryJson } from './state.js';
 
@@ -113,37 +115,37 @@ const PENDING = new Set(['pending', 'queued', 'waiting', 'created', 'submitted']
 const DONE = new Set(['completed', 'complete', 'done', 'success', 'succeeded', 'finished']);
 const FAILED = new Set(['failed', 'failure', 'error', 'cancelled', 'canceled', 'timeout', 'timed_out']);
 
+type RenderLayer = z.infer<typeof renderLayerSchema>;
+
 /** Normalises a render answer in any of the known shapes. */
 export function readRender(data: unknown, body: unknown): Snapshot {
-  const layers = [data, isObj(data) ? data.data : undefined, body].filter(isObj);
-  const pick = <T>(f: (o: Obj) => T | undefined): T | undefined => {
-    for (const o of layers) {
-      const v = f(o);
-      if (v !== undefined) return v;
+  const top = renderLayerSchema.safeParse(data);
+  const raws = [data, top.success ? top.data.data : undefined, body];
+  const layers: { layer: RenderLayer; raw: unknown }[] = [];
+  for (const raw of raws) {
+    const parsed = renderLayerSchema.safeParse(raw);
+    if (parsed.success) layers.push({ layer: parsed.data, raw });
+  }
+  const pick = <T>(f: (o: RenderLayer) => T | null | undefined): T | undefined => {
+    for (const { layer } of layers) {
+      const v = f(layer);
+      if (v !== undefined && v !== null) return v;
     }
     return undefined;
   };
-  const raw = pick((o) => (typeof o.status === 'string' ? o.status : undefined)) ?? 'unknown';
+  const raw = pick((o) => o.status) ?? 'unknown';
   const word = raw.toLowerCase();
-  const url = pick((o) => {
-    const candidates = [
-      isObj(o.output) ? o.output.url : undefined,
-      o.outputUrl,
-      o.output_url,
-      typeof o.output === 'string' ? o.output : undefined,
-    ];
-    return candidates.find((u): u is string => typeof u === 'string' && /^https?:\/\//.test(u));
-  });
-  const progress = pick((o) =>
-    typeof o.progress === 'number' && Number.isFinite(o.progress) ? o.progress : undefined,
+  const url = pick(
+    (o) => (typeof o.output === 'string' ? o.output : o.output?.url) ?? o.outputUrl ?? o.output_url,
   );
+  const progress = pick((o) => o.progress);
   const snap: Snapshot = { status: 'processing', providerStatus: raw };
   if (progress !== undefined)
     snap.progress = Math.min(1, Math.max(0, progress > 1 ? progress / 100 : progress));
   if (FAILED.has(word)) {
     // The envelope's own `msg` ("ok") is not the render's failure reason.
-    const own = layers.filter((o) => o !== body || !('code' in o));
-    const reason = own.map(failureReason).find(Boolean) ?? 'no reason given';
+    const own = layers.filter(({ raw: r }) => r !== body || !isObj(r) || !('code' in r));
+    const reason = own.map(({ raw: r }) => failureReason(r)).find(Boolean) ?? 'no reason given';
     return {
       status: 'failed',
       providerStatus: raw,
@@ -167,11 +169,9 @@ export function readRender(data: unknown, body: unknown): Snapshot {
   return snap;
 }
 
-function failureReason(o: Obj): string | undefined {
-  for (const k of ['error', 'reason', 'errorMessage', 'error_message', 'message', 'msg']) {
-    const v = o[k];
-    if (typeof v === 'string' && v) return v.slice(0, 500);
-    if (isObj(v) && typeof v.message === 'string' && v.message) return v.message.slice(0, 500);
-  }
-  return undefined;
+function failureReason(raw: unknown): string | undefined {
+  const f = failureSchema.safeParse(raw);
+  if (!f.success) return undefined;
+  const o = f.data;
+  return (o.error ?? o.reason ?? o.errorMessage ?? o.error_message ?? o.message ?? o.msg) || undefined;
 }

@@ -5,8 +5,9 @@ import { openAsBlob } from 'node:fs';
 import { AppError } from '../../errors.js';
 import { FormData } from '../../http/client.js';
 import type { InputRole, JsonObject, ResolvedInput, UploadResult } from '../provider.js';
-import { isObj, type NemoApi } from './api.js';
+import type { NemoApi } from './api.js';
 import { NEMO_CODE } from './errors.js';
+import { sessionSchema, uploadedFileSchema, uploadSchema } from './schemas.js';
 import { parseState, type SessionState } from './state.js';
 
 /** Upload requests get this much time per MB on top of a base, so big files are not cut off. */
@@ -27,13 +28,13 @@ export class NemoSessions {
       action: 'creating a session',
       signal,
     });
-    const sid = isObj(data) ? data.session_id : undefined;
-    if (typeof sid !== 'string' || !sid) {
+    const session = sessionSchema.safeParse(data);
+    if (!session.success) {
       throw new AppError('provider_failed', 'NemoVideo created a session but did not return its id.', {
         hint: 'Try again later; if it repeats, NemoVideo may have changed its API.',
       });
     }
-    return sid;
+    return session.data.session_id;
   }
 
   /** Session state; a vanished session becomes a `not_found` error that names it. */
@@ -102,10 +103,10 @@ export class NemoSessions {
 }
 
 function uploadResult(data: unknown, filename: string): UploadResult {
-  const files = isObj(data) && Array.isArray(data.files) ? data.files : [];
-  const first: unknown = files[0];
-  const url = isObj(first) ? (first.cdn_url ?? first.url) : undefined;
-  if (!isObj(first) || typeof url !== 'string' || !url) {
+  const files = uploadSchema.safeParse(data);
+  const first = uploadedFileSchema.safeParse(files.success ? files.data.files[0] : undefined);
+  const url = first.success ? (first.data.cdn_url ?? first.data.url) : undefined;
+  if (!first.success || !url) {
     throw new AppError(
       'provider_failed',
       `NemoVideo accepted the upload of "${filename}" but returned no file URL.`,
@@ -116,8 +117,8 @@ function uploadResult(data: unknown, filename: string): UploadResult {
   }
   const meta: JsonObject = {};
   for (const k of ['duration', 'width', 'height', 'fps'] as const) {
-    const v = first[k];
-    if (typeof v === 'number' && Number.isFinite(v)) meta[k] = v;
+    const v = first.data[k];
+    if (v !== undefined && v !== null) meta[k] = v;
   }
   return { url, meta };
 }

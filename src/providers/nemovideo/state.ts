@@ -7,6 +7,7 @@
 import type { JsonObject } from '../provider.js';
 import { isObj, type Obj } from './api.js';
 import { FORMATS } from './errors.js';
+import { draftSchema, segmentSchema, stateSchema, type Track, trackSchema } from './schemas.js';
 
 export type TrackType = 'video' | 'audio' | 'text' | 'other';
 
@@ -30,16 +31,10 @@ export interface SessionState {
 
 /** Accepts `data.state` or a bare state; a draft sent as a JSON string is parsed. */
 export function parseState(data: unknown): SessionState {
-  const state = isObj(data) && isObj(data.state) ? data.state : isObj(data) ? data : {};
-  let draft: unknown = state.draft;
-  if (typeof draft === 'string') {
-    try {
-      draft = JSON.parse(draft);
-    } catch {
-      draft = undefined;
-    }
-  }
-  return { state, draft: isObj(draft) ? draft : undefined };
+  const outer = stateSchema.safeParse(data);
+  const state = outer.success ? (outer.data.state ?? (isObj(data) ? data : {})) : {};
+  const draft = draftSchema.safeParse(state.draft);
+  return { state, draft: draft.success ? draft.data : undefined };
 }
 
 const TRACK_TYPES: Record<number, TrackType> = { 0: 'video', 1: 'audio', 7: 'text' };
@@ -48,14 +43,22 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-function tracksOf(draft: Obj | undefined): Obj[] {
-  const t = draft?.t ?? draft?.tracks;
-  return Array.isArray(t) ? t.filter(isObj) : [];
+function tracksOf(draft: Obj | undefined): Track[] {
+  const d = draftSchema.safeParse(draft);
+  const list = d.success ? (d.data.t ?? d.data.tracks ?? []) : [];
+  return list.flatMap((t) => {
+    const parsed = trackSchema.safeParse(t);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
-function segmentsOf(track: Obj): unknown[] {
-  const sg = track.sg ?? track.segments;
-  return Array.isArray(sg) ? sg : [];
+function segmentsOf(track: Track): unknown[] {
+  return track.sg ?? track.segments ?? [];
+}
+
+function segmentMs(seg: unknown): number {
+  const s = segmentSchema.safeParse(seg);
+  return (s.success ? s.data.d : undefined) ?? 0;
 }
 
 const round1 = (ms: number) => Math.round(ms / 100) / 10;
@@ -63,15 +66,16 @@ const round1 = (ms: number) => Math.round(ms / 100) / 10;
 export function summarize(s: SessionState): StateSummary {
   const tracks = tracksOf(s.draft).map((track): TrackSummary => {
     const sg = segmentsOf(track);
-    const ms = num(track.d) ?? sg.reduce<number>((sum, seg) => sum + (isObj(seg) ? (num(seg.d) ?? 0) : 0), 0);
-    const tt = num(track.tt);
+    const ms = track.d ?? sg.reduce<number>((sum, seg) => sum + segmentMs(seg), 0);
+    const tt = track.tt ?? undefined;
     return {
       type: (tt !== undefined ? TRACK_TYPES[tt] : undefined) ?? 'other',
       segments: sg.length,
       duration_s: round1(ms),
     };
   });
-  const draftMs = num(s.draft?.d);
+  const parsedDraft = draftSchema.safeParse(s.draft);
+  const draftMs = parsedDraft.success ? (parsedDraft.data.d ?? undefined) : undefined;
   return {
     tracks,
     duration_s: draftMs !== undefined ? round1(draftMs) : Math.max(0, ...tracks.map((t) => t.duration_s)),

@@ -2,15 +2,18 @@
  * The anonymous-token cache on disk: `{client_id, token, expires_at, user_id}` in one JSON file, mode
  * 0600 (it holds a credential), written atomically (temp file + rename) so a crash never leaves half a
  * file. Every MCP client spawns its own server, so several processes share this file; an exclusive
- * lock file (`open(..., 'wx')`) serialises token acquisition between them.
+ * lock file (`open(..., 'wx')`) serialises token acquisition between them. The lock names its owner
+ * (a random id, pid and host); the holder refreshes its mtime while it works and deletes only its own.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { lockOwnerSchema, tokenCacheSchema } from './schemas.js';
 
 export interface TokenCache {
   /** Reused forever: the service issues one token per client id per 7 days. */
@@ -22,7 +25,7 @@ export interface TokenCache {
   user_id?: string;
 }
 
-/** A lock older than this belongs to a crashed process. */
+/** A lock not refreshed for this long belongs to a crashed process (holders refresh it every third). */
 const LOCK_STALE_MS = 30_000;
 /** Give up waiting for another process a little after its lock would have gone stale. */
 const LOCK_WAIT_MS = 40_000;
@@ -32,15 +35,29 @@ const EXPIRY_MARGIN_MS = 60 * 60_000;
 /** When the service gives no expiry: it documents 7 days; assume a little less. */
 const DEFAULT_LIFETIME_MS = 6 * 24 * 60 * 60_000;
 
+/** Lock timing, overridable for tests (wall-clock milliseconds). */
+export interface LockTiming {
+  staleMs?: number;
+  waitMs?: number;
+  pollMs?: number;
+}
+
 export class TokenFile {
   readonly lockPath: string;
+  private readonly staleMs: number;
+  private readonly waitMs: number;
+  private readonly pollMs: number;
 
   constructor(
     readonly path: string,
     private readonly clock: Clock,
     private readonly log: Logger,
+    timing: LockTiming = {},
   ) {
     this.lockPath = `${path}.lock`;
+    this.staleMs = timing.staleMs ?? LOCK_STALE_MS;
+    this.waitMs = timing.waitMs ?? LOCK_WAIT_MS;
+    this.pollMs = timing.pollMs ?? LOCK_POLL_MS;
   }
 
   async read(): Promise<TokenCache | undefined> {
@@ -99,36 +116,111 @@ export class TokenFile {
 
   private async acquire(signal?: AbortSignal): Promise<() => Promise<void>> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const mine = `${JSON.stringify({ id: randomBytes(8).toString('hex'), pid: process.pid, host: hostname() })}\n`;
     // Staleness and the overall wait use wall time: the lock is shared with other processes, whose
     // notion of time is the file system's mtime, not this process's injected clock.
-    const deadline = Date.now() + LOCK_WAIT_MS;
+    const deadline = Date.now() + this.waitMs;
     for (;;) {
       try {
         const fh = await open(this.lockPath, 'wx', 0o600);
-        await fh.writeFile(`${process.pid}\n`).finally(() => fh.close());
-        return async () => {
-          await unlink(this.lockPath).catch(() => undefined);
-        };
+        await fh.writeFile(mine).finally(() => fh.close());
+        return this.hold(mine);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const age = await stat(this.lockPath).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > LOCK_STALE_MS) {
-        this.log.warn('removing a stale NemoVideo token lock left by a crashed process');
-        await unlink(this.lockPath).catch(() => undefined);
-        continue;
-      }
+      if (await this.removeIfStale()) continue;
       if (Date.now() > deadline) {
         throw new AppError('conflict', 'Another lipsync-mcp process is still obtaining a NemoVideo token.', {
           hint: `Try again in a minute. If no other process is running, delete ${this.lockPath}.`,
           retryable: true,
         });
       }
-      await this.clock.sleep(LOCK_POLL_MS, signal);
+      await this.clock.sleep(this.pollMs, signal);
     }
+  }
+
+  /**
+   * Holds the lock: its mtime is refreshed (a heartbeat) so that a holder waiting out a rate limit is
+   * never judged stale, and release deletes the lock only while it is still this holder's.
+   */
+  private hold(mine: string): () => Promise<void> {
+    const ours = () =>
+      readFile(this.lockPath, 'utf8').then(
+        (t) => t === mine,
+        () => false,
+      );
+    const beat = setInterval(
+      () => {
+        void ours()
+          .then((yes) => {
+            if (!yes) return;
+            const now = new Date();
+            return utimes(this.lockPath, now, now);
+          })
+          .catch(() => undefined);
+      },
+      Math.max(10, Math.floor(this.staleMs / 3)),
+    );
+    beat.unref();
+    return async () => {
+      clearInterval(beat);
+      if (await ours()) await unlink(this.lockPath).catch(() => undefined);
+      else this.log.warn('the NemoVideo token lock was taken over by another process; leaving it in place');
+    };
+  }
+
+  /**
+   * Removes the lock when its owner is gone: a dead process on this host (at once), or no heartbeat
+   * for `staleMs` (an owner elsewhere, or a lock without an owner record). A live owner on this host
+   * keeps it unless it missed many heartbeats (then its pid was probably reused).
+   */
+  private async removeIfStale(): Promise<boolean> {
+    let text: string;
+    let mtimeMs: number;
+    try {
+      [text, mtimeMs] = await Promise.all([
+        readFile(this.lockPath, 'utf8'),
+        stat(this.lockPath).then((s) => s.mtimeMs),
+      ]);
+    } catch {
+      return true; // gone already: try to take it
+    }
+    const owner = parseOwner(text);
+    const here = owner?.host === hostname();
+    const alive = here && owner ? pidAlive(owner.pid) : undefined;
+    const age = Date.now() - mtimeMs;
+    const stale = alive === false || age > (alive ? LIVE_OWNER_STALE_FACTOR * this.staleMs : this.staleMs);
+    if (!stale) return false;
+    // Only the lock judged stale: a fresh one another waiter made meanwhile is left alone.
+    if ((await readFile(this.lockPath, 'utf8').catch(() => undefined)) !== text) return false;
+    this.log.warn(
+      alive === false
+        ? 'removing a NemoVideo token lock left by a process that has exited'
+        : 'removing a stale NemoVideo token lock left by a crashed process',
+    );
+    await unlink(this.lockPath).catch(() => undefined);
+    return true;
+  }
+}
+
+/** A live owner on this host heartbeats every staleMs/3; this many staleMs without one is not live. */
+const LIVE_OWNER_STALE_FACTOR = 10;
+
+function parseOwner(text: string): { pid: number; host: string } | undefined {
+  try {
+    const owner = lockOwnerSchema.safeParse(JSON.parse(text));
+    return owner.success ? owner.data : undefined;
+  } catch {
+    return undefined; // an older lock (a bare pid) or one still being written: judged by its age
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -146,12 +238,13 @@ export function expiryMs(value: unknown, now: number): number {
 }
 
 function parseCache(text: string): TokenCache | undefined {
-  const v = JSON.parse(text) as Record<string, unknown>;
-  if (!v || typeof v.client_id !== 'string' || !v.client_id) return undefined;
-  const out: TokenCache = { client_id: v.client_id };
-  if (typeof v.token === 'string' && v.token) out.token = v.token;
-  if (typeof v.expires_at === 'number') out.expires_at = v.expires_at;
-  if (typeof v.user_id === 'string' && v.user_id) out.user_id = v.user_id;
+  const parsed = tokenCacheSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) return undefined;
+  const { client_id, token, expires_at, user_id } = parsed.data;
+  const out: TokenCache = { client_id };
+  if (token) out.token = token;
+  if (expires_at != null) out.expires_at = expires_at;
+  if (user_id) out.user_id = user_id;
   return out;
 }
 

@@ -20,6 +20,8 @@ export interface FakeSession {
   video_infos: Record<string, unknown>[];
   generated_media: { type: string; url: string; created_at: number }[];
   messages: string[];
+  /** Work the agent finished that is not yet visible in the state (see `mediaAfterStateReads`). */
+  pending?: { reads: number; apply: () => void }[];
 }
 
 export interface ChatFaults {
@@ -31,6 +33,40 @@ export interface ChatFaults {
   malformedEvent?: boolean;
   /** Delay between events, ms. */
   eventDelayMs?: number;
+  /**
+   * The agent's work lands in the session state only on the Nth state read after the stream ends
+   * (the stream closes cleanly before the media appears). `Infinity`: it never appears.
+   */
+  mediaAfterStateReads?: number | undefined;
+  /** The message is received and processed, but the connection breaks before any answer byte. */
+  loseRunSseAnswer?: boolean;
+}
+
+/** Applies the agent's change now, or queues it behind state reads (`mediaAfterStateReads`). */
+function landing(session: FakeSession, apply: () => void, faults: ChatFaults): () => void {
+  const reads = faults.mediaAfterStateReads;
+  if (reads === undefined) return apply;
+  return () => {
+    session.pending ??= [];
+    session.pending.push({ reads, apply });
+  };
+}
+
+/** Makes all queued work visible now (a test decides when the agent's result lands). */
+export function landPending(session: FakeSession): void {
+  for (const p of session.pending ?? []) p.apply();
+  session.pending = [];
+}
+
+/** Called on every state read: queued work becomes visible on its Nth read. */
+export function stateRead(session: FakeSession): void {
+  for (const p of [...(session.pending ?? [])]) {
+    p.reads--;
+    if (p.reads <= 0) {
+      p.apply();
+      session.pending = session.pending?.filter((x) => x !== p);
+    }
+  }
 }
 
 type Frame = string;
@@ -99,9 +135,17 @@ export async function streamChat(
   text: string,
   faults: ChatFaults,
   now: number,
-): Promise<'closed' | 'dropped'> {
+): Promise<'closed' | 'dropped' | 'lost'> {
   session.messages.push(text);
-  const { frames, apply } = plan(session, text, faults, now);
+  const planned = plan(session, text, faults, now);
+  const frames = planned.frames;
+  const apply = landing(session, planned.apply, faults);
+  if (faults.loseRunSseAnswer) {
+    // The paid message arrived and the agent does the work, but the answer never reaches the caller.
+    apply();
+    res.socket?.destroy();
+    return 'lost';
+  }
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',

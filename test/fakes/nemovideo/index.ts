@@ -7,7 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ChatFaults, type FakeSession, recomputeDuration, streamChat } from './chat.js';
+import {
+  type ChatFaults,
+  type FakeSession,
+  landPending,
+  recomputeDuration,
+  stateRead,
+  streamChat,
+} from './chat.js';
 import { parseMultipart } from './multipart.js';
 
 export type { FakeSession } from './chat.js';
@@ -55,7 +62,7 @@ export interface FakeNemoState {
   uploads: { sessionId: string; kind: 'file' | 'url'; files: number; bytes: number; names: string[] }[];
   renders: Map<string, FakeRender>;
   runSseCalls: number;
-  streams: ('closed' | 'dropped')[];
+  streams: ('closed' | 'dropped' | 'lost')[];
   credits: { available: number; frozen: number; total: number };
   missingAttribution: { method: string; path: string; missing: string[] }[];
   unexpected: { method: string; path: string }[];
@@ -75,6 +82,8 @@ export interface FakeNemo {
   calls: FakeCall[];
   /** Adds a fault (see {@link FakeFault}). */
   fail(fault: FakeFault): void;
+  /** Lands every result held back by `mediaAfterStateReads`, in every session. */
+  landPending(): void;
   close(): Promise<void>;
 }
 
@@ -157,6 +166,7 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
     if (stateRoute) {
       const s = state.sessions.get(decodeURIComponent(stateRoute[1]!));
       if (!s) return send(res, 200, { code: 1002, msg: 'session not found', data: null });
+      stateRead(s);
       return ok(res, {
         state: { draft: s.draft, video_infos: s.video_infos, generated_media: s.generated_media },
       });
@@ -321,6 +331,9 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
     faults,
     calls,
     fail: (f) => faults.queue.push({ ...f }),
+    landPending: () => {
+      for (const s of state.sessions.values()) landPending(s);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

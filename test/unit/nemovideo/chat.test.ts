@@ -107,7 +107,7 @@ describe('NemoVideo lip sync over /run_sse', () => {
     const { h, video, audio } = await setup();
     const { prepared } = await prepareLipSync(h, video, audio);
     const snap = await h.provider.status(
-      { kind: 'lip_sync', session_id: prepared.session_id!, started_at: 0 },
+      { kind: 'lip_sync', session_id: prepared.session_id!, started_at: h.clock.now() },
       statusCtx(h.log),
     );
     assert.equal(snap.status, 'processing');
