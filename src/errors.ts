@@ -40,6 +40,7 @@ export interface AppErrorOptions {
 export const DETAIL_KEYS = [
   'api',
   'charged',
+  'flag',
   'http_status',
   'missing_key',
   'models_tried',
