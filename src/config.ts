@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { PROVIDER_NAMES } from './names.js';
@@ -118,16 +119,16 @@ export function isUsableSecret(s: Secret | TemplateSecret | undefined): s is Sec
   return !!s && !('template' in s);
 }
 
-/** Parses a dotenv-style file: KEY=VALUE lines, optional quotes, `export ` prefix, # comments. */
+/**
+ * Parses a dotenv file with Node's own `util.parseEnv` (quotes, `# comments`, `export ` prefixes, CRLF),
+ * then repairs two of its quirks: an indented key keeps its indentation, and a line without `=` is glued
+ * onto the next key (`"D\nE"`). Keys that are still not names are dropped.
+ */
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
-    if (!m) continue;
-    let v = m[2] ?? '';
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]!] = v;
+  for (const [rawKey, value] of Object.entries(parseEnv(text))) {
+    const key = (rawKey.split(/\r?\n/).at(-1) ?? '').trim().replace(/^export\s+/, '');
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && value !== undefined) out[key] = value;
   }
   return out;
 }
