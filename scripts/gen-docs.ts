@@ -108,8 +108,10 @@ export function renderToolsTable(tools: AnyTool[] = ALL_TOOLS): string {
     table(['tool', 'title', 'what it does', 'read-only', 'idempotent', 'parameters (`?` optional)'], rows),
     '',
     'Every tool returns structured content (an output schema) and a short text summary; errors come back as',
-    '`{ "error": { "code", "message", "hint" } }` with `isError: true`. A tool whose provider cannot work',
-    'here (for example `generate_video` without The Director) is not listed.',
+    '`{ "error": { "code", "message", "hint" } }` with `isError: true` (see [Errors](#errors)). Every tool is',
+    'always listed, so a client that caches the list sees a key added later; a tool whose provider is not',
+    'configured (for example `generate_video` without The Director) answers `missing_credentials` with how',
+    "to configure it, and `check_credits` shows every provider's state.",
   ].join('\n');
 }
 

@@ -14,7 +14,7 @@ import {
   type Command,
   oneOf,
   parseCommand,
-  seconds,
+  setting,
   UsageError,
 } from './shared.js';
 
@@ -52,13 +52,13 @@ export const RUN: Command = {
       type: 'string',
       value: 'N',
       help: 'seconds between polls',
-      check: seconds(1, 3600),
+      check: setting('JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS'),
     },
     'max-wait-seconds': {
       type: 'string',
       value: 'N',
       help: 'stop waiting after N seconds',
-      check: seconds(1, 86_400),
+      check: setting('JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS'),
     },
     'task-id': { type: 'string', value: 'ID', help: 'follow an existing task' },
   },

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { AppOptions } from '../app.js';
-import type { Config } from '../config.js';
+import { type Config, checkSetting, type SETTINGS } from '../config.js';
 import { AppError } from '../errors.js';
 
 /** The CLI has no client timeout: let `create` wait for uploads and the create request to finish. */
@@ -125,15 +125,9 @@ function fromParseError(c: Command, err: NodeJS.ErrnoException, argv: string[]):
   }
 }
 
-/** A check for a whole number of seconds in [min, max]. */
-export function seconds(min: number, max: number): (v: string) => string | undefined {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) return `takes a number of seconds`;
-    if (n < min) return `must be at least ${min}`;
-    if (n > max) return `must be at most ${max}`;
-    return undefined;
-  };
+/** A flag that overrides a setting is checked by that setting's own schema (src/config.ts). */
+export function setting(name: keyof typeof SETTINGS): (v: string) => string | undefined {
+  return (v) => checkSetting(name, v);
 }
 
 /** A check for one of a fixed set of words. */
