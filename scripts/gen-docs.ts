@@ -1,14 +1,15 @@
 /**
- * `npm run docs`: regenerates the README's tool and configuration tables from the tool list
- * (tools/index.ts) and the config documentation (src/config.ts). Only the text between the
- * `<!-- tools:start -->`/`<!-- tools:end -->` and `<!-- config:start -->`/`<!-- config:end -->`
- * markers is rewritten. `renderDocs` is pure, so a test can check that the README has not drifted.
+ * `npm run docs`: regenerates the README's tool, configuration and error tables from the tool list
+ * (tools/index.ts), the settings table (src/config.ts) and the error contract (src/errors.ts). Only the
+ * text between the `<!-- NAME:start -->`/`<!-- NAME:end -->` markers (tools, config, errors) is
+ * rewritten. `renderDocs` is pure, so a test can check that the README has not drifted.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ZodTypeAny } from 'zod';
 import { CONFIG_DOCS } from '../src/config.js';
+import { DETAIL_KEY_DOCS, ERROR_CODES } from '../src/errors.js';
 import type { AnyTool } from '../tools/define.js';
 import { ALL_TOOLS } from '../tools/index.js';
 
@@ -108,8 +109,10 @@ export function renderToolsTable(tools: AnyTool[] = ALL_TOOLS): string {
     table(['tool', 'title', 'what it does', 'read-only', 'idempotent', 'parameters (`?` optional)'], rows),
     '',
     'Every tool returns structured content (an output schema) and a short text summary; errors come back as',
-    '`{ "error": { "code", "message", "hint" } }` with `isError: true`. A tool whose provider cannot work',
-    'here (for example `generate_video` without The Director) is not listed.',
+    '`{ "error": { "code", "message", "hint" } }` with `isError: true` (see [Errors](#errors)). Every tool is',
+    'always listed, so a client that caches the list sees a key added later; a tool whose provider is not',
+    'configured (for example `generate_video` without The Director) answers `missing_credentials` with how',
+    "to configure it, and `check_credits` shows every provider's state.",
   ].join('\n');
 }
 
@@ -127,6 +130,26 @@ export function renderConfigTable(docs: typeof CONFIG_DOCS = CONFIG_DOCS): strin
   return table(['variable', 'default', 'meaning'], rows);
 }
 
+/** The error contract: every code, and every public key of `details`. */
+export function renderErrorsTable(): string {
+  return [
+    'A tool error is `{ "error": { "code", "message", "hint", "details"? } }` with `isError: true`; a CLI',
+    'failure is `{ "error", "code", "hint", "missing_key"?, "flag"? }` on stderr. `code` is one of:',
+    '',
+    table(
+      ['code', 'meaning'],
+      Object.entries(ERROR_CODES).map(([c, m]) => [code(c), cell(m)]),
+    ),
+    '',
+    '`details` holds only these keys (snake_case; others never leave the server):',
+    '',
+    table(
+      ['key', 'meaning'],
+      Object.entries(DETAIL_KEY_DOCS).map(([k, m]) => [code(k), cell(m)]),
+    ),
+  ].join('\n');
+}
+
 function replaceSection(text: string, marker: string, body: string): string {
   const start = `<!-- ${marker}:start -->`;
   const end = `<!-- ${marker}:end -->`;
@@ -136,9 +159,14 @@ function replaceSection(text: string, marker: string, body: string): string {
   return `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`;
 }
 
-/** The README with both generated sections rewritten; everything else is left as it is. */
+/** The README with its generated sections rewritten; everything else is left as it is. */
 export function renderDocs(readme: string): string {
-  return replaceSection(replaceSection(readme, 'tools', renderToolsTable()), 'config', renderConfigTable());
+  const withTools = replaceSection(readme, 'tools', renderToolsTable());
+  return replaceSection(
+    replaceSection(withTools, 'config', renderConfigTable()),
+    'errors',
+    renderErrorsTable(),
+  );
 }
 
 /** README.md in the source tree (this file runs from dist/scripts/). */
@@ -151,6 +179,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (after === before) console.log('README.md is up to date.');
   else {
     writeFileSync(path, after);
-    console.log('README.md: tool and configuration sections regenerated.');
+    console.log('README.md: generated sections rewritten.');
   }
 }

@@ -1,29 +1,73 @@
 #!/usr/bin/env node
 /**
  * lipsync-mcp: stdio MCP server (default), `serve --http`, `run`, `credits`, `doctor`, `demo`.
+ * Every subcommand's arguments are checked here against its option table (src/cli/shared.ts) before
+ * anything starts, so a typo is a usage error (exit 2), never a server started or a job paid.
  */
-import { creditsCommand } from './cli/credits.js';
+import { CREDITS, creditsCommand } from './cli/credits.js';
 import { doctorCommand } from './cli/doctor.js';
 import { failJson } from './cli/output.js';
-import { runCommand } from './cli/run.js';
+import { RUN, runCommand } from './cli/run.js';
+import { type Command, parseCommand, synopsis, UsageError } from './cli/shared.js';
 import { stdioCommand } from './cli/stdio.js';
 import { VERSION } from './version.js';
+
+const SERVE: Command = {
+  name: 'serve',
+  synopsis: ['serve [--http] [--host H] [--port P] [--allowed-host NAME]...'],
+  summary:
+    'Runs the MCP server: on stdio (the default, what MCP clients start), or with --http as a\n' +
+    'Streamable HTTP server (loopback unless LIPSYNC_HTTP_TOKEN is set).',
+  flags: {
+    http: { type: 'boolean', help: 'serve Streamable HTTP instead of stdio' },
+    host: { type: 'string', value: 'H', help: 'address to bind (with --http; default LIPSYNC_HTTP_HOST)' },
+    port: {
+      type: 'string',
+      value: 'P',
+      help: 'port (with --http; default LIPSYNC_HTTP_PORT)',
+      check: (v) => (/^\d+$/.test(v) && Number(v) <= 65_535 ? undefined : 'takes a port number 0..65535'),
+    },
+    'allowed-host': { type: 'string', value: 'NAME', multiple: true, help: 'extra Host header to accept' },
+  },
+};
+
+const DOCTOR: Command = {
+  name: 'doctor',
+  synopsis: ['doctor [--json]'],
+  summary: 'Shows which providers are configured, where each key came from, and what is missing.',
+  flags: { json: { type: 'boolean', help: 'print the report as JSON' } },
+};
+
+const DEMO: Command = {
+  name: 'demo',
+  synopsis: ['demo'],
+  summary: 'Offline demo with the local engine: no key, no network.',
+  flags: {},
+};
 
 const HELP = `lipsync-mcp ${VERSION} — lip-sync and AI-video jobs for agents, never paid twice.
 
 Usage:
   lipsync-mcp                      MCP server on stdio (what MCP clients start)
-  lipsync-mcp serve [--http] [--host H] [--port P]
-  lipsync-mcp run --video V --audio A [--provider P] [--playback-type T] [--align auto|off]
-                  [--force-recreate] [--poll | --no-poll] [--poll-interval-seconds N] [--max-wait-seconds N]
-  lipsync-mcp run --task-id ID [--poll]
-  lipsync-mcp credits [--provider P]
-  lipsync-mcp doctor [--json]
-  lipsync-mcp demo                 offline demo with the local engine (no key, no network)
+${[SERVE, RUN, CREDITS, DOCTOR, DEMO].map((c) => synopsis(c)).join('\n')}
 
-run prints exactly one JSON object on stdout; progress goes to stderr; errors are JSON on stderr (exit 1).
+\`lipsync-mcp COMMAND --help\` describes each command's options.
+run prints exactly one JSON object on stdout; progress goes to stderr; errors are JSON on stderr
+(exit 1, or 2 for a usage error).
 Providers: local (offline), jogg (JOGG_API_KEY), nemovideo (anonymous or NEMO_TOKEN), director (GATEWAY_TOKEN).
 `;
+
+async function serve(rest: string[]): Promise<void> {
+  const values = parseCommand(SERVE, rest);
+  if (!values) return;
+  if (!values.http) {
+    const stray = (['host', 'port', 'allowed-host'] as const).find((k) => values[k] !== undefined);
+    if (stray) throw new UsageError(SERVE, `--${stray} applies only with --http.`, `--${stray}`);
+    return stdioCommand();
+  }
+  const { httpCommand } = await import('./cli/http.js');
+  return httpCommand(rest);
+}
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
@@ -31,19 +75,17 @@ async function main(argv: string[]): Promise<void> {
     case undefined:
       return stdioCommand();
     case 'serve':
-      if (rest.includes('--http')) {
-        const { httpCommand } = await import('./cli/http.js');
-        return httpCommand(rest);
-      }
-      return stdioCommand();
+      return serve(rest);
     // One-shot commands exit when done, even if a socket or timer lingers.
     case 'run':
       return runCommand(rest).then(() => process.exit(0));
     case 'credits':
       return creditsCommand(rest).then(() => process.exit(0));
     case 'doctor':
+      if (!parseCommand(DOCTOR, rest)) return;
       return doctorCommand(rest).then(() => process.exit(0));
     case 'demo': {
+      if (!parseCommand(DEMO, rest)) return;
       const { demoCommand } = await import('./cli/demo.js');
       return demoCommand(rest).then(() => process.exit(0));
     }
@@ -57,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP);
       return;
     default:
+      process.stderr.write(HELP);
       process.stderr.write(
         `${JSON.stringify({ error: `Unknown command "${cmd}".`, code: 'invalid_input', hint: 'Run `lipsync-mcp --help`.' })}\n`,
       );

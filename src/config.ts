@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { PROVIDER_NAMES } from './names.js';
@@ -88,7 +89,7 @@ export interface LoadOptions {
   /** Home directory (for `~`), defaults to os.homedir(). */
   homeDir?: string;
   /** Flag overrides already parsed by the CLI (same names as the env vars). */
-  overrides?: Record<string, string | undefined>;
+  overrides?: Partial<Record<SettingName, string | undefined>>;
   /** Defaults for variables the environment does not set (e.g. a quieter log level for the CLI). */
   defaults?: Record<string, string>;
 }
@@ -96,12 +97,13 @@ export interface LoadOptions {
 const TEMPLATE_RE = /^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$|^<[^>]+>$/;
 
 function secretFrom(
-  env: Record<string, string | undefined>,
-  names: string[],
+  env: { [K in SettingName]?: unknown },
+  names: SettingName[],
   fileValues?: { values: Record<string, string>; source: string },
 ): Secret | TemplateSecret | undefined {
   for (const name of names) {
-    const raw = env[name]?.trim();
+    const v = env[name];
+    const raw = typeof v === 'string' ? v.trim() : '';
     if (raw)
       return TEMPLATE_RE.test(raw)
         ? { template: true, source: `env:${name}` }
@@ -123,16 +125,16 @@ export function isUsableSecret(s: Secret | TemplateSecret | undefined): s is Sec
   return !!s && !('template' in s);
 }
 
-/** Parses a dotenv-style file: KEY=VALUE lines, optional quotes, `export ` prefix, # comments. */
+/**
+ * Parses a dotenv file with Node's own `util.parseEnv` (quotes, `# comments`, `export ` prefixes, CRLF),
+ * then repairs two of its quirks: an indented key keeps its indentation, and a line without `=` is glued
+ * onto the next key (`"D\nE"`). Keys that are still not names are dropped.
+ */
 export function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
-    if (!m) continue;
-    let v = m[2] ?? '';
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]!] = v;
+  for (const [rawKey, value] of Object.entries(parseEnv(text))) {
+    const key = (rawKey.split(/\r?\n/).at(-1) ?? '').trim().replace(/^export\s+/, '');
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && value !== undefined) out[key] = value;
   }
   return out;
 }
@@ -154,120 +156,172 @@ function expandHome(p: string, homeDir: string): string {
   return p;
 }
 
+/** A number setting: empty means the default; the messages read well after a flag or variable name. */
 const num = (fallback: number, min: number, max: number) =>
   z.preprocess(
-    (v) => (v === undefined || v === '' ? fallback : Number(v)),
-    z.number().finite().min(min).max(max),
+    (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? fallback : Number(v)),
+    z
+      .number({ invalid_type_error: 'must be a number' })
+      .finite('must be a number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
   );
 
-const envSchema = z.object({
-  LIPSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LIPSYNC_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).optional(),
-  LIPSYNC_MAX_INPUT_MB: num(2048, 1, 1_000_000),
-  LIPSYNC_REQUEST_TIMEOUT_SECONDS: num(30, 1, 600),
-  JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: z.enum(PLAYBACK_TYPES).default('normal'),
-  JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: num(10, 1, 3600),
-  JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS: num(1800, 1, 86_400),
-  LIPSYNC_HTTP_PORT: num(8787, 0, 65_535),
-  LIPSYNC_HTTP_MAX_BODY_KB: num(1024, 1, 1_048_576),
-  LIPSYNC_HTTP_SESSION_IDLE_SECONDS: num(300, 1, 86_400),
-  LIPSYNC_HTTP_MAX_SESSIONS: num(200, 1, 100_000),
-  LIPSYNC_HTTP_TRUST_ROOTS: z.preprocess(
-    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
-    z.enum(['true', 'false', '1', '0']).default('false'),
-  ),
+/** A text setting: trimmed; empty or unset is undefined (the default applies). */
+const text = () =>
+  z.preprocess((v) => (typeof v === 'string' ? v.trim() || undefined : v), z.string().optional());
+
+/** One setting: how it is validated, its default (as documented) and what it means. */
+export interface Setting {
+  schema: z.ZodTypeAny;
+  default: string;
+  meaning: string;
+}
+
+const row = <S extends z.ZodTypeAny>(schema: S, dflt: string, meaning: string) => ({
+  schema,
+  default: dflt,
+  meaning,
 });
 
-/** Documented configuration: name, default, meaning. Feeds `doctor` and the README. */
-export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] = [
-  { name: 'LIPSYNC_HOME', default: '~/.lipsync-mcp', meaning: 'Ledger (SQLite), token cache and outputs.' },
-  { name: 'LIPSYNC_OUTPUT_DIR', default: '$LIPSYNC_HOME/outputs', meaning: 'Where results are downloaded.' },
-  {
-    name: 'LIPSYNC_ALLOWED_DIRS',
-    default: 'home directory',
-    meaning: `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
+/**
+ * Every setting, once: the source of the config schema below, of the flag checks of the CLI, and of the
+ * README's configuration table (`npm run docs`). To add a setting, add a row here and read it from `p`
+ * in {@link loadConfig}; a test fails if config.ts reads a variable that has no row.
+ */
+export const SETTINGS = {
+  LIPSYNC_HOME: row(text(), '~/.lipsync-mcp', 'Ledger (SQLite), token cache and outputs.'),
+  LIPSYNC_OUTPUT_DIR: row(text(), '$LIPSYNC_HOME/outputs', 'Where results are downloaded.'),
+  LIPSYNC_ALLOWED_DIRS: row(
+    text(),
+    'home directory',
+    `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
+  ),
+  LIPSYNC_DEFAULT_PROVIDER: row(
+    z.enum(PROVIDER_NAMES).optional(),
+    'first configured',
+    'Provider used when a call names none.',
+  ),
+  LIPSYNC_LOG_LEVEL: row(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'info',
+    'Log level (logs go to stderr).',
+  ),
+  LIPSYNC_MAX_INPUT_MB: row(num(2048, 1, 1_000_000), '2048', 'Largest local input file accepted.'),
+  LIPSYNC_REQUEST_TIMEOUT_SECONDS: row(num(30, 1, 600), '30', 'Timeout of one provider HTTP request.'),
+  JOGG_API_KEY: row(
+    text(),
+    '(none)',
+    'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/',
+  ),
+  JOGG_BASE_URL: row(text(), 'https://api.jogg.ai', 'Jogg API base URL.'),
+  JOGG_API_PLATFORM: row(
+    z.string().optional(),
+    'openclaw',
+    'Sent as x-api-platform; set it empty to send none.',
+  ),
+  JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: row(
+    z.enum(PLAYBACK_TYPES).default('normal'),
+    'normal',
+    'Default playback_type.',
+  ),
+  JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: row(
+    num(10, 1, 3600),
+    '10',
+    'Seconds between status polls (CLI `run --poll-interval-seconds`).',
+  ),
+  JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS: row(
+    num(1800, 1, 86_400),
+    '1800',
+    'CLI `run` gives up waiting after this (`--max-wait-seconds`).',
+  ),
+  NEMO_TOKEN: row(
+    text(),
+    'anonymous token',
+    'NemoVideo token; without it a free anonymous token is obtained and cached.',
+  ),
+  NEMO_BASE_URL: row(text(), 'https://mega-api-prod.nemovideo.ai', 'NemoVideo API base URL.'),
+  LIPSYNC_SKILL_PLATFORM: row(text(), 'lipsync-mcp', 'Platform name sent to NemoVideo with each session.'),
+  GATEWAY_TOKEN: row(text(), '~/.openclaw/.env', 'The Director gateway token.'),
+  DIRECTOR_GATEWAY_URL: row(text(), 'https://instaclaw.io/api/gateway/sjinn', 'The Director gateway URL.'),
+  SJINN_API_KEY: row(text(), '(none)', 'Optional direct API key for The Director (no gateway).'),
+  SJINN_BASE_URL: row(
+    text(),
+    'https://sjinn.ai/api/un-api',
+    'The Director direct API base URL (used with SJINN_API_KEY).',
+  ),
+  FFMPEG_PATH: row(text(), 'PATH, then bundled', 'ffmpeg for the local engine.'),
+  FFPROBE_PATH: row(text(), 'PATH, then bundled', 'ffprobe for preflight checks.'),
+  LIPSYNC_HTTP_HOST: row(text(), '127.0.0.1', 'Address `serve --http` binds (`--host`).'),
+  LIPSYNC_HTTP_PORT: row(
+    num(8787, 0, 65_535),
+    '8787',
+    'Port of `serve --http` (`--port`; 0 picks a free one).',
+  ),
+  LIPSYNC_HTTP_MAX_BODY_KB: row(
+    num(1024, 1, 1_048_576),
+    '1024',
+    'Largest JSON-RPC request body `serve --http` accepts.',
+  ),
+  LIPSYNC_HTTP_TOKEN: row(
+    text(),
+    '(none)',
+    'Bearer token required by `serve --http` (required off loopback).',
+  ),
+  LIPSYNC_ALLOWED_ORIGINS: row(
+    text(),
+    '(none)',
+    'Comma-separated Origins allowed by `serve --http` (bound to loopback, loopback Origins also pass).',
+  ),
+  LIPSYNC_HTTP_SESSION_IDLE_SECONDS: row(
+    num(300, 1, 86_400),
+    '300',
+    'An HTTP session with no request for this long ends (its tasks stay in the ledger).',
+  ),
+  LIPSYNC_HTTP_MAX_SESSIONS: row(
+    num(200, 1, 100_000),
+    '200',
+    'Most HTTP sessions at once; more get 503 with Retry-After.',
+  ),
+  LIPSYNC_HTTP_TRUST_ROOTS: row(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
+      z.enum(['true', 'false', '1', '0']).default('false'),
+    ),
+    'false',
+    "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
+  ),
+} satisfies Record<string, Setting>;
+
+/** Other names a setting is also read under (documented in its meaning), alias -> setting. */
+export const SETTING_ALIASES = { JOGGAI_API_KEY: 'JOGG_API_KEY' } as const satisfies Record<string, string>;
+
+type TableName = keyof typeof SETTINGS;
+type AliasName = keyof typeof SETTING_ALIASES;
+export type SettingName = TableName | AliasName;
+
+/** Variables of the operating system that config.ts also reads; they are not settings of this product. */
+export const SYSTEM_ENV = ['HOME', 'PATH'] as const;
+
+const envSchema = z.object(
+  Object.fromEntries([
+    ...Object.entries(SETTINGS).map(([k, v]) => [k, v.schema]),
+    ...Object.entries(SETTING_ALIASES).map(([alias, k]) => [alias, SETTINGS[k].schema]),
+  ]) as { [K in TableName]: (typeof SETTINGS)[K]['schema'] } & {
+    [A in AliasName]: (typeof SETTINGS)[(typeof SETTING_ALIASES)[A]]['schema'];
   },
-  {
-    name: 'LIPSYNC_DEFAULT_PROVIDER',
-    default: 'first configured',
-    meaning: 'Provider used when a call names none.',
-  },
-  { name: 'LIPSYNC_LOG_LEVEL', default: 'info', meaning: 'Log level (logs go to stderr).' },
-  { name: 'LIPSYNC_MAX_INPUT_MB', default: '2048', meaning: 'Largest local input file accepted.' },
-  {
-    name: 'LIPSYNC_REQUEST_TIMEOUT_SECONDS',
-    default: '30',
-    meaning: 'Timeout of one provider HTTP request.',
-  },
-  {
-    name: 'JOGG_API_KEY',
-    default: '(none)',
-    meaning: 'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/',
-  },
-  { name: 'JOGG_BASE_URL', default: 'https://api.jogg.ai', meaning: 'Jogg API base URL.' },
-  { name: 'JOGG_API_PLATFORM', default: 'openclaw', meaning: 'Sent as x-api-platform.' },
-  { name: 'JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE', default: 'normal', meaning: 'Default playback_type.' },
-  {
-    name: 'JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS',
-    default: '10',
-    meaning: 'Seconds between status polls.',
-  },
-  {
-    name: 'JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS',
-    default: '1800',
-    meaning: 'CLI `run` gives up waiting after this.',
-  },
-  {
-    name: 'NEMO_TOKEN',
-    default: 'anonymous token',
-    meaning: 'NemoVideo token; without it a free anonymous token is obtained and cached.',
-  },
-  {
-    name: 'NEMO_BASE_URL',
-    default: 'https://mega-api-prod.nemovideo.ai',
-    meaning: 'NemoVideo API base URL.',
-  },
-  { name: 'GATEWAY_TOKEN', default: '~/.openclaw/.env', meaning: 'The Director gateway token.' },
-  {
-    name: 'DIRECTOR_GATEWAY_URL',
-    default: 'https://instaclaw.io/api/gateway/sjinn',
-    meaning: 'The Director gateway URL.',
-  },
-  {
-    name: 'SJINN_API_KEY',
-    default: '(none)',
-    meaning: 'Optional direct API key for The Director (no gateway).',
-  },
-  { name: 'FFMPEG_PATH', default: 'PATH, then bundled', meaning: 'ffmpeg for the local engine.' },
-  { name: 'FFPROBE_PATH', default: 'PATH, then bundled', meaning: 'ffprobe for preflight checks.' },
-  {
-    name: 'LIPSYNC_HTTP_TOKEN',
-    default: '(none)',
-    meaning: 'Bearer token required by `serve --http` (required off loopback).',
-  },
-  {
-    name: 'LIPSYNC_ALLOWED_ORIGINS',
-    default: '(none)',
-    meaning:
-      'Comma-separated Origins allowed by `serve --http` (bound to loopback, loopback Origins also pass).',
-  },
-  {
-    name: 'LIPSYNC_HTTP_SESSION_IDLE_SECONDS',
-    default: '300',
-    meaning: 'An HTTP session with no request for this long ends (its tasks stay in the ledger).',
-  },
-  {
-    name: 'LIPSYNC_HTTP_MAX_SESSIONS',
-    default: '200',
-    meaning: 'Most HTTP sessions at once; more get 503 with Retry-After.',
-  },
-  {
-    name: 'LIPSYNC_HTTP_TRUST_ROOTS',
-    default: 'false',
-    meaning:
-      "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
-  },
-];
+);
+
+/** The documented settings in table order (README, doctor). */
+export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] = Object.entries(SETTINGS).map(
+  ([name, s]) => ({ name, default: s.default, meaning: s.meaning }),
+);
+
+/** Why `value` is not acceptable for setting `name` (the same check the environment gets), if it is not. */
+export function checkSetting(name: keyof typeof SETTINGS, value: string): string | undefined {
+  const r = (SETTINGS[name].schema as z.ZodTypeAny).safeParse(value);
+  return r.success ? undefined : (r.error.issues[0]?.message ?? 'is not valid');
+}
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = {
@@ -289,11 +343,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     );
   }
   const p = parsed.data;
-  const home = resolve(expandHome(env.LIPSYNC_HOME?.trim() || join(homeDir, '.lipsync-mcp'), homeDir));
-  const outputDir = resolve(expandHome(env.LIPSYNC_OUTPUT_DIR?.trim() || join(home, 'outputs'), homeDir));
-  const allowedDirs = (
-    env.LIPSYNC_ALLOWED_DIRS?.trim() ? env.LIPSYNC_ALLOWED_DIRS.split(delimiter) : [homeDir]
-  )
+  const home = resolve(expandHome(p.LIPSYNC_HOME ?? join(homeDir, '.lipsync-mcp'), homeDir));
+  const outputDir = resolve(expandHome(p.LIPSYNC_OUTPUT_DIR ?? join(home, 'outputs'), homeDir));
+  const allowedDirs = (p.LIPSYNC_ALLOWED_DIRS ? p.LIPSYNC_ALLOWED_DIRS.split(delimiter) : [homeDir])
     .map((d) => d.trim())
     .filter(Boolean)
     .map((d) => resolve(expandHome(d, homeDir)));
@@ -310,38 +362,38 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     requestTimeoutMs: p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     submitLeaseMs: 2 * p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     jogg: {
-      apiKey: secretFrom(env, ['JOGG_API_KEY', 'JOGGAI_API_KEY']),
-      baseUrl: stripSlash(env.JOGG_BASE_URL?.trim() || 'https://api.jogg.ai'),
-      platform: env.JOGG_API_PLATFORM === undefined ? 'openclaw' : env.JOGG_API_PLATFORM.trim() || undefined,
+      apiKey: secretFrom(p, ['JOGG_API_KEY', 'JOGGAI_API_KEY']),
+      baseUrl: stripSlash(p.JOGG_BASE_URL ?? 'https://api.jogg.ai'),
+      platform: p.JOGG_API_PLATFORM === undefined ? 'openclaw' : p.JOGG_API_PLATFORM.trim() || undefined,
       defaultPlaybackType: p.JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE,
       pollIntervalSeconds: p.JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS,
       maxWaitSeconds: p.JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS,
       postsPerMinute: 20,
     },
     nemo: {
-      token: secretFrom(env, ['NEMO_TOKEN']),
-      baseUrl: stripSlash(env.NEMO_BASE_URL?.trim() || 'https://mega-api-prod.nemovideo.ai'),
+      token: secretFrom(p, ['NEMO_TOKEN']),
+      baseUrl: stripSlash(p.NEMO_BASE_URL ?? 'https://mega-api-prod.nemovideo.ai'),
       tokenFile: join(home, 'nemovideo-token.json'),
-      platform: env.LIPSYNC_SKILL_PLATFORM?.trim() || 'lipsync-mcp',
+      platform: p.LIPSYNC_SKILL_PLATFORM ?? 'lipsync-mcp',
     },
     director: {
-      gatewayToken: secretFrom(env, ['GATEWAY_TOKEN'], openclaw),
-      gatewayUrl: stripSlash(env.DIRECTOR_GATEWAY_URL?.trim() || 'https://instaclaw.io/api/gateway/sjinn'),
-      sjinnApiKey: secretFrom(env, ['SJINN_API_KEY'], openclaw),
-      sjinnBaseUrl: stripSlash(env.SJINN_BASE_URL?.trim() || 'https://sjinn.ai/api/un-api'),
+      gatewayToken: secretFrom(p, ['GATEWAY_TOKEN'], openclaw),
+      gatewayUrl: stripSlash(p.DIRECTOR_GATEWAY_URL ?? 'https://instaclaw.io/api/gateway/sjinn'),
+      sjinnApiKey: secretFrom(p, ['SJINN_API_KEY'], openclaw),
+      sjinnBaseUrl: stripSlash(p.SJINN_BASE_URL ?? 'https://sjinn.ai/api/un-api'),
     },
     ffmpeg: {
-      ffmpegPath: env.FFMPEG_PATH?.trim() || undefined,
-      ffprobePath: env.FFPROBE_PATH?.trim() || undefined,
+      ffmpegPath: p.FFMPEG_PATH,
+      ffprobePath: p.FFPROBE_PATH,
       pathDirs: (env.PATH ?? '').split(delimiter).filter(Boolean),
     },
     http: {
-      token: secretFrom(env, ['LIPSYNC_HTTP_TOKEN']),
-      allowedOrigins: (env.LIPSYNC_ALLOWED_ORIGINS ?? '')
+      token: secretFrom(p, ['LIPSYNC_HTTP_TOKEN']),
+      allowedOrigins: (p.LIPSYNC_ALLOWED_ORIGINS ?? '')
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean),
-      host: env.LIPSYNC_HTTP_HOST?.trim() || '127.0.0.1',
+      host: p.LIPSYNC_HTTP_HOST ?? '127.0.0.1',
       port: p.LIPSYNC_HTTP_PORT,
       maxBodyBytes: p.LIPSYNC_HTTP_MAX_BODY_KB * 1024,
       sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,

@@ -3,21 +3,26 @@
  * a message a person can act on, and a `hint` that says what to do next. Unknown errors are wrapped
  * once, at the boundary (tool result, CLI), by {@link toUserError} — never shown as a stack trace.
  */
-export type ErrorCode =
-  | 'missing_credentials'
-  | 'auth'
-  | 'insufficient_credits'
-  | 'plan_required'
-  | 'rate_limited'
-  | 'daily_limit'
-  | 'invalid_input'
-  | 'not_found'
-  | 'provider_failed'
-  | 'unavailable'
-  | 'timeout'
-  | 'conflict'
-  | 'unsupported'
-  | 'internal';
+/** Every error code, with what it means for the caller. Part of the public contract (README "Errors"). */
+export const ERROR_CODES = {
+  missing_credentials: 'A provider key is missing or is an unsubstituted template; `missing_key` names it.',
+  auth: 'The provider refused the key. Check or replace it.',
+  insufficient_credits: 'The provider account has too few credits for this job. Nothing was started.',
+  plan_required: "The provider's plan does not include this feature.",
+  rate_limited: 'Too many requests; retry after the wait the message gives.',
+  daily_limit: "The provider's daily limit is reached; retry tomorrow or use another provider.",
+  invalid_input:
+    'An argument, file, URL or setting is not acceptable; the message says which (`flag`, `role`).',
+  not_found: 'The task, session or endpoint does not exist.',
+  provider_failed: 'The provider could not do the job; its message is included.',
+  unavailable: 'The provider (or ffmpeg) cannot be reached or run right now; usually worth retrying later.',
+  timeout: 'A request or operation took too long, or was cancelled.',
+  conflict: 'The request clashes with the state of a task or session.',
+  unsupported: 'The provider does not support this kind of job or input.',
+  internal:
+    'A bug in lipsync-mcp. Nothing was charged by the error itself; run `lipsync-mcp doctor` and report it.',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface AppErrorOptions {
   hint?: string;
@@ -34,23 +39,27 @@ export interface AppErrorOptions {
 }
 
 /**
- * The public keys of `details`, in snake_case. They are part of the error contract (documented in the
- * README); control flags such as "no task was created" are typed fields of AppError instead.
+ * The public keys of `details`, in snake_case, with their meaning. They are part of the error contract
+ * (the README's "Errors" section is generated from this); control flags such as "no task was created"
+ * are typed fields of AppError instead. {@link toUserError} passes only these keys.
  */
-export const DETAIL_KEYS = [
-  'api',
-  'charged',
-  'http_status',
-  'missing_key',
-  'models_tried',
-  'provider_code',
-  'role',
-  'session_id',
-  'stream',
-  'task_id',
-  'transport',
-] as const;
-export type DetailKey = (typeof DETAIL_KEYS)[number];
+export const DETAIL_KEY_DOCS = {
+  api: "The Director's API (model route) the request went to.",
+  charged: 'Whether this failed attempt cost credits (false: nothing was charged).',
+  file: 'The input file concerned (its name, not its folder).',
+  flag: 'The CLI flag that was not accepted (CLI usage errors, exit code 2).',
+  http_status: "The provider's HTTP status.",
+  missing_key: 'The environment variable to set.',
+  models_tried: 'The Director models tried before giving up.',
+  provider_code: "The provider's own error code.",
+  role: 'Which input is concerned: video, audio or image.',
+  session_id: 'The NemoVideo session concerned.',
+  stream: 'How a streamed answer ended early (aborted, broken...).',
+  task_id: "This server's task id.",
+  transport: 'The network failure (timeout, reset, refused...).',
+} as const;
+export type DetailKey = keyof typeof DETAIL_KEY_DOCS;
+export const DETAIL_KEYS = Object.keys(DETAIL_KEY_DOCS) as DetailKey[];
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -109,7 +118,8 @@ export function toUserError(err: unknown, redact: (s: string) => string = (s) =>
   if (isAppError(err)) {
     const out: UserError = { code: err.code, message: redact(err.message) };
     if (err.hint) out.hint = redact(err.hint);
-    if (err.details) out.details = JSON.parse(redact(JSON.stringify(err.details))) as Record<string, unknown>;
+    const details = publicDetails(err.details);
+    if (details) out.details = JSON.parse(redact(JSON.stringify(details))) as Record<string, unknown>;
     return out;
   }
   if (err instanceof Error && err.name === 'AbortError') {
@@ -120,4 +130,13 @@ export function toUserError(err: unknown, redact: (s: string) => string = (s) =>
     message: 'Unexpected internal error. Nothing was charged by this error itself.',
     hint: 'Run `lipsync-mcp doctor`, and report the problem with the log (stderr) if it repeats.',
   };
+}
+
+/** Only the documented keys leave the process; anything else in `details` stays internal. */
+function publicDetails(d: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!d) return undefined;
+  const out = Object.fromEntries(
+    Object.entries(d).filter(([k, v]) => v !== undefined && (DETAIL_KEYS as string[]).includes(k)),
+  );
+  return Object.keys(out).length ? out : undefined;
 }

@@ -1,15 +1,31 @@
 import { toUserError } from '../errors.js';
 import type { Redactor } from '../redact.js';
+import { UsageError } from './shared.js';
 
-/** CLI failure contract: one JSON object `{error, code?, hint?, missing_key?}` on stderr, exit 1. */
-export function failJson(err: unknown, redactor: Redactor | undefined): never {
+/** What the CLI prints for a failure: the JSON object, the exit code, and for a usage error its usage. */
+export function cliFailure(
+  err: unknown,
+  redactor: Redactor | undefined,
+): { json: Record<string, unknown>; exitCode: 1 | 2; usage?: string } {
   const ue = toUserError(err, redactor?.redact);
-  const out: Record<string, unknown> = { error: ue.message, code: ue.code };
-  if (ue.hint) out.hint = ue.hint;
-  const missing = ue.details?.missing_key;
-  if (missing) out.missing_key = missing;
-  process.stderr.write(`${JSON.stringify(out)}\n`);
-  process.exit(1);
+  const json: Record<string, unknown> = { error: ue.message, code: ue.code };
+  if (ue.hint) json.hint = ue.hint;
+  for (const key of ['missing_key', 'flag'] as const) {
+    const v = ue.details?.[key];
+    if (v) json[key] = v;
+  }
+  return err instanceof UsageError ? { json, exitCode: 2, usage: err.usage } : { json, exitCode: 1 };
+}
+
+/**
+ * CLI failure contract: one JSON object `{error, code, hint?, missing_key?, flag?}` as the last line of
+ * stderr. Exit 1, or 2 for a usage error (whose usage text is printed above the JSON, for people).
+ */
+export function failJson(err: unknown, redactor: Redactor | undefined): never {
+  const f = cliFailure(err, redactor);
+  if (f.usage) process.stderr.write(`${f.usage}\n`);
+  process.stderr.write(`${JSON.stringify(f.json)}\n`);
+  process.exit(f.exitCode);
 }
 
 export function printJson(obj: unknown, redactor: Redactor): void {

@@ -33,6 +33,8 @@ describe('lipsync-mcp run (the CLI contract)', () => {
       assert.equal(a.completed, false);
       assert.ok(a.provider_task_id);
       assert.match(first.stderr, /uploading/, 'progress on stderr');
+      assert.equal(a.next_step.includes(`lipsync-mcp run --task-id ${a.task_id} --poll`), true, a.next_step);
+      assert.doesNotMatch(a.next_step, /get_task_status|wait_seconds|create_lip_sync/);
 
       mkdirSync(join(env.work, 'other'));
       copyFileSync(video, join(env.work, 'other', 'v.mp4'));
@@ -112,10 +114,84 @@ describe('lipsync-mcp run (the CLI contract)', () => {
         ['run', '--video', video, '--audio', audio, '--playback-type', 'zigzag'],
         env.env,
       );
-      assert.equal(bad.code, 1);
-      assert.match(JSON.parse(bad.stderr.trim().split('\n').at(-1)!).error, /playback type/);
+      assert.equal(bad.code, 2, 'a bad value is a usage error');
+      const badErr = JSON.parse(bad.stderr.trim().split('\n').at(-1)!);
+      assert.equal(badErr.flag, '--playback-type');
+      assert.match(badErr.error, /normal_reverse/);
     } finally {
       env.cleanup();
     }
+  });
+});
+
+/** The last stderr line is the JSON failure object; what comes before it is for people. */
+function lastJson(stderr: string): Record<string, unknown> {
+  return JSON.parse(stderr.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+describe('CLI arguments: every subcommand refuses what it does not know (usage error, exit 2)', () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn' });
+  after(() => env.cleanup());
+
+  const cases: { args: string[]; flag: string; usage: RegExp; says?: RegExp }[] = [
+    { args: ['run', '--bogus'], flag: '--bogus', usage: /lipsync-mcp run --video/ },
+    { args: ['run', '--video'], flag: '--video', usage: /lipsync-mcp run --video/, says: /needs a value/ },
+    { args: ['run', 'x'], flag: 'x', usage: /lipsync-mcp run --video/, says: /unexpected argument/i },
+    { args: ['credits', '--bogus'], flag: '--bogus', usage: /lipsync-mcp credits/ },
+    {
+      args: ['run', '--task-id', 't', '--max-wait-seconds', '-5'],
+      flag: '--max-wait-seconds',
+      usage: /lipsync-mcp run --video/,
+    },
+    {
+      args: ['run', '--task-id', 't', '--max-wait-seconds=-5'],
+      flag: '--max-wait-seconds',
+      usage: /lipsync-mcp run --video/,
+      says: /at least 1/,
+    },
+    {
+      args: ['run', '--task-id', 't', '--poll-interval-seconds', 'abc'],
+      flag: '--poll-interval-seconds',
+      usage: /lipsync-mcp run --video/,
+      says: /"abc"/,
+    },
+    { args: ['run', '--task-id', 't', '--poll=yes'], flag: '--poll', usage: /lipsync-mcp run --video/ },
+    { args: ['doctor', '--bogus'], flag: '--bogus', usage: /lipsync-mcp doctor/ },
+    { args: ['demo', '--bogus'], flag: '--bogus', usage: /lipsync-mcp demo/ },
+    { args: ['serve', '--bogus'], flag: '--bogus', usage: /lipsync-mcp serve/ },
+    { args: ['serve', '--http', '--port', '99999'], flag: '--port', usage: /lipsync-mcp serve/ },
+    { args: ['serve', '--port', '8080'], flag: '--port', usage: /lipsync-mcp serve/, says: /--http/ },
+  ];
+
+  test('unknown flags, missing or bad values and stray arguments name the flag and show the usage', async () => {
+    const results = await Promise.all(cases.map((c) => runCli(c.args, env.env)));
+    results.forEach((r, i) => {
+      const c = cases[i]!;
+      const what = c.args.join(' ');
+      assert.equal(r.code, 2, `${what}: exit code\n${r.stderr}`);
+      assert.equal(r.stdout, '', `${what}: nothing on stdout (serve must not start)`);
+      const err = lastJson(r.stderr);
+      assert.equal(err.code, 'invalid_input', `${what}: ${r.stderr}`);
+      assert.equal(err.flag, c.flag, `${what}: names the flag`);
+      assert.ok(String(err.error).includes(c.flag), `${what}: message names the flag: ${err.error}`);
+      assert.doesNotMatch(String(err.error), /internal|JOGG_LIP_SYNC/, what);
+      if (c.says) assert.match(String(err.error), c.says, what);
+      assert.match(r.stderr, c.usage, `${what}: shows the subcommand's usage`);
+      assert.match(String(err.hint), /--help/, what);
+    });
+  });
+
+  test('--help works on every subcommand: usage on stdout, exit 0, nothing started', async () => {
+    const subs = ['run', 'credits', 'doctor', 'demo', 'serve'];
+    const results = await Promise.all(subs.map((s) => runCli([s, '--help'], env.env)));
+    results.forEach((r, i) => {
+      const sub = subs[i]!;
+      assert.equal(r.code, 0, `${sub} --help\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`Usage:\\n  lipsync-mcp ${sub}`), `${sub} --help`);
+      assert.doesNotMatch(r.stdout, /jsonrpc/);
+    });
+    const short = await runCli(['run', '-h'], env.env);
+    assert.equal(short.code, 0);
+    assert.match(short.stdout, /--max-wait-seconds/);
   });
 });

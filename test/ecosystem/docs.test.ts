@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { README_URL, renderDocs } from '../../scripts/gen-docs.js';
 import { ALL_TOOLS } from '../../tools/index.js';
+import { errorOf, harness, testEnv } from '../helpers/app.js';
 
-test('README tool and configuration sections match the code (run `npm run docs`)', () => {
+test('README tool, configuration and error sections match the code (run `npm run docs`)', () => {
   const readme = readFileSync(README_URL, 'utf8');
   const expected = renderDocs(readme);
   if (readme !== expected) {
@@ -12,7 +13,7 @@ test('README tool and configuration sections match the code (run `npm run docs`)
     const b = expected.split('\n');
     const at = a.findIndex((line, i) => line !== b[i]);
     assert.fail(
-      `README.md has drifted from the tool list or CONFIG_DOCS (first difference at line ${at + 1}). ` +
+      `README.md has drifted from the tool list, SETTINGS or the error contract (first difference at line ${at + 1}). ` +
         'Run `npm run docs` and commit the result.',
     );
   }
@@ -23,4 +24,28 @@ test('renderDocs is idempotent and lists every tool', () => {
   const once = renderDocs(readme);
   assert.equal(renderDocs(once), once);
   for (const t of ALL_TOOLS) assert.ok(once.includes(`\`${t.name}\``), `${t.name} missing from README`);
+});
+
+test('as the README says: with no keys every tool is listed, and an unconfigured one says how to configure it', async () => {
+  const readme = readFileSync(README_URL, 'utf8');
+  assert.doesNotMatch(readme, /is not listed/);
+  assert.match(readme, /Every tool is\s+always listed/);
+  const env = testEnv();
+  const h = await harness(env.env);
+  try {
+    const { tools } = await h.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ALL_TOOLS.map((t) => t.name).sort());
+    const err = errorOf(await h.call('generate_video', { prompt: 'a cat on a skateboard' }));
+    assert.equal(err.code, 'missing_credentials');
+    assert.match(err.hint ?? '', /GATEWAY_TOKEN/);
+  } finally {
+    await h.close();
+    env.cleanup();
+  }
+});
+
+test('the README says what the local engine does to lengths: the output lasts as long as the aligned audio', () => {
+  const readme = readFileSync(README_URL, 'utf8');
+  assert.doesNotMatch(readme, /fits\s+the\s+(new\s+)?audio\s+to\s+the\s+video/);
+  assert.match(readme, /output lasts as long as the (aligned )?audio/);
 });

@@ -24,8 +24,8 @@ test('serve --http refuses a non-loopback bind without LIPSYNC_HTTP_TOKEN (JSON 
     assert.equal(tpl.code, 1);
     assert.match(tpl.stderr, /unsubstituted template/);
     const bad = await runCli(['serve', '--http', '--port', 'eighty'], env.env);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--port must be an integer/);
+    assert.equal(bad.code, 2, 'a bad flag value is a usage error');
+    assert.match(bad.stderr, /--port takes a port number/);
   } finally {
     env.cleanup();
   }

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_DOCS, loadConfig, SETTING_ALIASES } from '../../../src/config.js';
+
+/** The source tree (tests run from dist/test/unit/config/). */
+const SRC = fileURLToPath(new URL('../../../../src/', import.meta.url));
+const README = fileURLToPath(new URL('../../../../README.md', import.meta.url));
+const documented = new Set([...CONFIG_DOCS.map((d) => d.name), ...Object.keys(SETTING_ALIASES)]);
+/** Variables of the operating system, read but not settings of this product. */
+const SYSTEM = new Set(['HOME', 'PATH']);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('every environment variable config.ts reads is a row of the settings table', () => {
+  const text = readFileSync(join(SRC, 'config.ts'), 'utf8');
+  const read = new Set<string>();
+  for (const re of [
+    /\benv\??\.([A-Z][A-Z0-9_]*)/g,
+    /\benv\[\s*['"`]([^'"`]+)/g,
+    /'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g,
+  ])
+    for (const m of text.matchAll(re)) read.add(m[1]!);
+  assert.ok(read.has('JOGG_API_KEY') && read.has('HOME'), 'the scan sees what config.ts reads');
+  const missing = [...read].filter((n) => !documented.has(n) && !SYSTEM.has(n));
+  assert.deepEqual(missing, [], `read but not in the settings table: ${missing.join(', ')}`);
+});
+
+test('every setting named anywhere in src/ (messages, hints) is documented', () => {
+  const named = new Set<string>();
+  const declared = new Set<string>();
+  const re = /\b((?:LIPSYNC|JOGG|JOGGAI|NEMO|DIRECTOR|SJINN|GATEWAY|FFMPEG|FFPROBE)_[A-Z0-9_]*[A-Z0-9])\b/g;
+  // Constants of the code (FFMPEG_FIX, NEMO_CODE...) share the prefixes; they are not settings.
+  const decl = /\b(?:const|let|function|class|enum|type|interface)\s+([A-Z][A-Z0-9_]*)\b/g;
+  for (const f of sourceFiles(SRC)) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(re)) named.add(m[1]!);
+    for (const m of text.matchAll(decl)) declared.add(m[1]!);
+  }
+  assert.ok(named.has('LIPSYNC_HTTP_TOKEN'), 'the scan sees settings named in messages');
+  const missing = [...named].filter((n) => !documented.has(n) && !declared.has(n));
+  assert.deepEqual(missing, [], `named in src/ but undocumented: ${missing.join(', ')}`);
+});
+
+test('the five settings that were read but undocumented are in the table and the README', () => {
+  const readme = readFileSync(README, 'utf8');
+  for (const n of [
+    'LIPSYNC_HTTP_PORT',
+    'LIPSYNC_HTTP_HOST',
+    'LIPSYNC_HTTP_MAX_BODY_KB',
+    'SJINN_BASE_URL',
+    'LIPSYNC_SKILL_PLATFORM',
+  ]) {
+    assert.ok(documented.has(n), `${n} in the table`);
+    assert.ok(readme.includes(`\`${n}\``), `${n} in the README`);
+  }
+});
+
+test('documented defaults are the defaults the config applies', () => {
+  const c = loadConfig({ env: { HOME: '/home/u' }, homeDir: '/home/u' });
+  const dflt = (name: string) => CONFIG_DOCS.find((d) => d.name === name)?.default;
+  assert.equal(String(c.http.port), dflt('LIPSYNC_HTTP_PORT'));
+  assert.equal(c.http.host, dflt('LIPSYNC_HTTP_HOST'));
+  assert.equal(String(c.http.maxBodyBytes / 1024), dflt('LIPSYNC_HTTP_MAX_BODY_KB'));
+  assert.equal(c.director.sjinnBaseUrl, dflt('SJINN_BASE_URL'));
+  assert.equal(c.nemo.platform, dflt('LIPSYNC_SKILL_PLATFORM'));
+  assert.equal(c.jogg.baseUrl, dflt('JOGG_BASE_URL'));
+  assert.equal(String(c.jogg.maxWaitSeconds), dflt('JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS'));
+  assert.equal(String(c.requestTimeoutMs / 1000), dflt('LIPSYNC_REQUEST_TIMEOUT_SECONDS'));
+  assert.equal(c.logLevel, dflt('LIPSYNC_LOG_LEVEL'));
+});
+
+test('a bad value is refused naming the setting, with a message from its schema', () => {
+  assert.throws(
+    () => loadConfig({ env: { HOME: '/home/u', LIPSYNC_HTTP_MAX_BODY_KB: 'lots' }, homeDir: '/home/u' }),
+    /LIPSYNC_HTTP_MAX_BODY_KB is not valid: must be a number/,
+  );
+  assert.throws(
+    () => loadConfig({ env: { HOME: '/home/u', LIPSYNC_HTTP_PORT: '-1' }, homeDir: '/home/u' }),
+    /LIPSYNC_HTTP_PORT is not valid: must be at least 0/,
+  );
+});
