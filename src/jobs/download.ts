@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
+import { sha256File } from '../media/hash.js';
 import type { Ledger, TaskRow } from './ledger.js';
 
 export interface DownloadDeps {
@@ -168,7 +169,7 @@ async function placeFile(
       await rename(tmp, candidate);
       return { path: candidate, existed: false };
     }
-    if (existing.isFile() && (await fileSha(candidate)) === sha256) {
+    if (existing.isFile() && (await sha256File(candidate)) === sha256) {
       await unlink(tmp);
       return { path: candidate, existed: true };
     }
@@ -176,12 +177,6 @@ async function placeFile(
   throw new AppError('conflict', 'Too many files with this name in the output folder.', {
     hint: 'Pass another filename.',
   });
-}
-
-async function fileSha(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 function safeExt(url: string): string {

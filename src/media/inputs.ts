@@ -4,12 +4,11 @@
  * http(s) without credentials. Files are hashed (sha256, streamed) so the same content under another
  * path has the same fingerprint.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
 import type { InputRole, ResolvedInput } from '../providers/provider.js';
+import { fileHasher } from './hash.js';
 
 export interface InputPolicy {
   allowedDirs: string[];
@@ -167,9 +166,9 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
       'Compress or trim the file, or raise LIPSYNC_MAX_INPUT_MB.',
     );
   }
-  const sha256 = await hashFile(real, st.size, st.mtimeMs, st.ino);
+  const { sha256, size } = await fileHasher.hash(real);
   const filename = basename(real);
-  return { type: 'file', path: real, filename, mime: mimeFor(filename), size: st.size, sha256 };
+  return { type: 'file', path: real, filename, mime: mimeFor(filename), size, sha256 };
 }
 
 function isInside(root: string, p: string): boolean {
@@ -187,18 +186,4 @@ async function realRoots(dirs: string[]): Promise<string[]> {
     }
   }
   return out;
-}
-
-const hashCache = new Map<string, string>();
-
-/** sha256 of a file, streamed; memoized by (path, size, mtime, inode) so big files hash once. */
-export async function hashFile(path: string, size?: number, mtimeMs?: number, ino?: number): Promise<string> {
-  const key = `${path}\0${size}\0${mtimeMs}\0${ino}`;
-  const hit = hashCache.get(key);
-  if (hit) return hit;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  const digest = hash.digest('hex');
-  if (size !== undefined) hashCache.set(key, digest);
-  return digest;
 }
