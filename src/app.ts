@@ -11,6 +11,7 @@ import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import { preflight as runPreflight } from './media/preflight.js';
+import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
 import { Redactor } from './redact.js';
@@ -48,6 +49,8 @@ export interface AppOptions {
   httpAttempts?: number;
   submitWaitMs?: number;
   maxLookMs?: number;
+  /** Host name resolver for the private-URL check (tests: no real DNS). */
+  lookupHost?: HostLookup;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -79,6 +82,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       maxBytes: config.maxInputBytes,
       homeDir: config.homeDir,
       cwd: opts.cwd ?? process.cwd(),
+      allowPrivateUrls: config.allowPrivateUrls,
+      lookup: opts.lookupHost,
     },
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,

@@ -31,6 +31,8 @@ export interface Config {
   home: string;
   outputDir: string;
   allowedDirs: string[];
+  /** Accept input URLs on loopback, private, link-local or metadata hosts. */
+  allowPrivateUrls: boolean;
   defaultProvider: string | undefined;
   logLevel: string;
   /** Largest local input accepted, bytes. */
@@ -159,6 +161,7 @@ const envSchema = z.object({
   LIPSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LIPSYNC_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).optional(),
   LIPSYNC_MAX_INPUT_MB: num(2048, 1, 1_000_000),
+  LIPSYNC_ALLOW_PRIVATE_URLS: z.enum(['', 'true', 'false', '1', '0']).default(''),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: num(30, 1, 600),
   JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: z.enum(PLAYBACK_TYPES).default('normal'),
   JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: num(10, 1, 3600),
@@ -175,6 +178,11 @@ export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] =
     name: 'LIPSYNC_ALLOWED_DIRS',
     default: 'home directory',
     meaning: `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
+  },
+  {
+    name: 'LIPSYNC_ALLOW_PRIVATE_URLS',
+    default: 'false',
+    meaning: 'Accept input URLs on loopback, private or metadata hosts (for a provider inside your network).',
   },
   {
     name: 'LIPSYNC_DEFAULT_PROVIDER',
@@ -276,6 +284,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     home,
     outputDir,
     allowedDirs,
+    allowPrivateUrls: ['true', '1'].includes(p.LIPSYNC_ALLOW_PRIVATE_URLS),
     defaultProvider: p.LIPSYNC_DEFAULT_PROVIDER,
     logLevel: p.LIPSYNC_LOG_LEVEL,
     maxInputBytes: Math.floor(p.LIPSYNC_MAX_INPUT_MB * 1024 * 1024),

@@ -9,6 +9,7 @@ import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { AppError } from '../errors.js';
 import type { InputRole, ResolvedInput } from '../providers/provider.js';
 import { fileHasher } from './hash.js';
+import { type HostLookup, privateHost } from './url-guard.js';
 
 export interface InputPolicy {
   allowedDirs: string[];
@@ -16,6 +17,10 @@ export interface InputPolicy {
   homeDir: string;
   /** Base for relative paths. */
   cwd: string;
+  /** Accept URLs on loopback, private, link-local or metadata hosts (LIPSYNC_ALLOW_PRIVATE_URLS). */
+  allowPrivateUrls?: boolean;
+  /** Host name resolver for the private-host check (tests inject one; default: the system's). */
+  lookup?: HostLookup;
 }
 
 const MIME: Record<string, string> = {
@@ -87,6 +92,17 @@ export function resolveUrl(raw: string, role: InputRole): ResolvedInput {
   return { type: 'url', url: normalized, filename: name, mime: mimeFor(name) };
 }
 
+/** A provider fetches URL inputs from the internet: refuse hosts it cannot reach (url-guard.ts). */
+async function refusePrivate(url: string, role: InputRole, lookup: HostLookup | undefined): Promise<void> {
+  const verdict = await privateHost(new URL(url), lookup);
+  if (!verdict) return;
+  throw bad(
+    role,
+    `the URL is not reachable from the internet (${verdict.reason}); the provider must be able to fetch the URL itself, so it was not sent.`,
+    'Pass the local file path instead (it is uploaded for you), or a public http(s) URL. If your provider runs inside your own network, set LIPSYNC_ALLOW_PRIVATE_URLS=true.',
+  );
+}
+
 /** Resolves a user-given path or URL to a checked input. */
 export async function resolveInput(
   raw: string,
@@ -100,7 +116,12 @@ export async function resolveInput(
     throw bad(role, 'network (UNC) paths are not accepted.', 'Copy the file to a local folder first.');
   }
   const scheme = SCHEME_RE.exec(given);
-  if (scheme && !/^[a-z]:[\\/]/i.test(given)) return resolveUrl(given, role);
+  if (scheme && !/^[a-z]:[\\/]/i.test(given)) {
+    const resolved = resolveUrl(given, role);
+    if (!policy.allowPrivateUrls && resolved.type === 'url')
+      await refusePrivate(resolved.url, role, policy.lookup);
+    return resolved;
+  }
   if (/^[a-z]:[\\/]/i.test(given) && sep === '/') {
     throw bad(
       role,
