@@ -34,6 +34,10 @@ export interface Downloaded {
 }
 
 const MAX_REDIRECTS = 5;
+/** Longest name component: 255 bytes on ext4, tmpfs, APFS (NTFS counts 255 UTF-16 units, never more than the bytes). */
+const MAX_NAME_BYTES = 255;
+/** Room for the "-999" placeFile may add before the extension. */
+const SUFFIX_BYTES = 4;
 
 export async function downloadResult(
   deps: DownloadDeps,
@@ -199,7 +203,18 @@ export function safeName(given: string | undefined, fallback: string): string {
       hint: 'Pass a name like "talk_es.mp4" (no folders, not hidden), or none.',
     });
   }
-  return extname(cleaned) ? cleaned : `${cleaned}${extname(fallback)}`;
+  const name = extname(cleaned) ? cleaned : `${cleaned}${extname(fallback)}`;
+  const size = Buffer.byteLength(name, 'utf8');
+  if (size > MAX_NAME_BYTES - SUFFIX_BYTES) {
+    throw new AppError(
+      'invalid_input',
+      `The file name is ${size} bytes long (UTF-8); file systems allow 255 bytes per name, and ${SUFFIX_BYTES} are kept for a "-1" suffix that avoids overwriting, so at most ${MAX_NAME_BYTES - SUFFIX_BYTES}.`,
+      {
+        hint: 'Pass a shorter name (accented letters take 2 bytes each, many other scripts 3 or 4), or none.',
+      },
+    );
+  }
+  return name;
 }
 
 function mimeOf(p: string): string {
