@@ -14,6 +14,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
 import { sha256File } from '../media/hash.js';
+import { mimeFor } from '../media/mime.js';
 import type { Ledger, TaskRow } from './ledger.js';
 
 export interface DownloadDeps {
@@ -106,7 +107,7 @@ export async function downloadResult(
       path: final.path,
       size,
       sha256,
-      mime_type: mimeOf(final.path),
+      mime_type: mimeFor(final.path),
       already_present: final.existed,
     };
   } catch (err) {
@@ -215,17 +216,4 @@ export function safeName(given: string | undefined, fallback: string): string {
     );
   }
   return name;
-}
-
-function mimeOf(p: string): string {
-  const e = extname(p).toLowerCase();
-  return e === '.mp4'
-    ? 'video/mp4'
-    : e === '.jpg' || e === '.jpeg'
-      ? 'image/jpeg'
-      : e === '.png'
-        ? 'image/png'
-        : e === '.mov'
-          ? 'video/quicktime'
-          : 'application/octet-stream';
 }

@@ -5,10 +5,11 @@
  * path has the same fingerprint.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
 import type { InputRole, ResolvedInput } from '../providers/provider.js';
 import { fileHasher } from './hash.js';
+import { mimeFor } from './mime.js';
 import { type HostLookup, privateHost } from './url-guard.js';
 
 export interface InputPolicy {
@@ -21,31 +22,6 @@ export interface InputPolicy {
   allowPrivateUrls?: boolean;
   /** Host name resolver for the private-host check (tests inject one; default: the system's). */
   lookup?: HostLookup;
-}
-
-const MIME: Record<string, string> = {
-  mp4: 'video/mp4',
-  mov: 'video/quicktime',
-  m4v: 'video/x-m4v',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  avi: 'video/x-msvideo',
-  mp3: 'audio/mpeg',
-  wav: 'audio/wav',
-  m4a: 'audio/mp4',
-  aac: 'audio/aac',
-  ogg: 'audio/ogg',
-  flac: 'audio/flac',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-};
-
-/** MIME type by extension, as the Jogg runner does; unknown -> application/octet-stream. */
-export function mimeFor(name: string): string {
-  return MIME[extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
 }
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
