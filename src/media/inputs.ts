@@ -1,8 +1,8 @@
 /**
  * Inputs are a security boundary (design.md section 8). A local path must resolve (realpath) to a
  * regular file under an allowed root, with no hidden segment, within the size cap; a URL must be
- * http(s) without credentials. Files are hashed (sha256, streamed) so the same content under another
- * path has the same fingerprint.
+ * http(s) without credentials, on a host a cloud provider can reach (url-guard.ts). Files are hashed
+ * (hash.ts) so the same content under another path has the same fingerprint.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
