@@ -38,7 +38,7 @@ const IPV4_BLOCKED: [string, number][] = [
   ['240.0.0.0', 4], // reserved, and the broadcast address
 ];
 const IPV6_BLOCKED: [string, number][] = [
-  ['::', 128], // unspecified
+  ['::', 96], // unspecified, and the deprecated IPv4-compatible form (::127.0.0.1)
   ['::1', 128], // loopback
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local

@@ -26,6 +26,7 @@ describe('url guard', () => {
       '::ffff:127.0.0.1',
       '::ffff:7f00:1',
       '::ffff:a9fe:a9fe',
+      '::127.0.0.1',
     ]) {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
