@@ -10,7 +10,9 @@ import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
+import { checkMediaInput } from './media/media-check.js';
 import { preflight as runPreflight } from './media/preflight.js';
+import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
 import { Redactor } from './redact.js';
@@ -50,6 +52,8 @@ export interface AppOptions {
   maxLookMs?: number;
   /** Overall real-time budget of calls without a wait of their own (tests shorten it). */
   callBudgetMs?: number;
+  /** Host name resolver for the private-URL check (tests: no real DNS). */
+  lookupHost?: HostLookup;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -81,6 +85,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       maxBytes: config.maxInputBytes,
       homeDir: config.homeDir,
       cwd: opts.cwd ?? process.cwd(),
+      allowPrivateUrls: config.allowPrivateUrls,
+      lookup: opts.lookupHost,
     },
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,
@@ -98,6 +104,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
               ffprobePath: media.ffprobe?.path,
               ffmpegPath: media.ffmpeg?.path,
             }))),
+    checkUpload: (input, role, provider, signal) =>
+      checkMediaInput(input, role, {
+        ffprobePath: media.ffprobe?.path,
+        maxBytes: config.maxInputBytes,
+        provider,
+        signal,
+      }),
     submitWaitMs: opts.submitWaitMs,
     maxLookMs: opts.maxLookMs,
     callBudgetMs: opts.callBudgetMs,

@@ -32,6 +32,8 @@ export interface Config {
   home: string;
   outputDir: string;
   allowedDirs: string[];
+  /** Accept input URLs on loopback, private, link-local or metadata hosts. */
+  allowPrivateUrls: boolean;
   defaultProvider: string | undefined;
   logLevel: string;
   /** Largest local input accepted, bytes. */
@@ -197,6 +199,11 @@ export const SETTINGS = {
     'home directory',
     `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
   ),
+  LIPSYNC_ALLOW_PRIVATE_URLS: row(
+    z.enum(['', 'true', 'false', '1', '0']).default(''),
+    'false',
+    'Accept input URLs on loopback, private or metadata hosts (for a provider inside your network).',
+  ),
   LIPSYNC_DEFAULT_PROVIDER: row(
     z.enum(PROVIDER_NAMES).optional(),
     'first configured',
@@ -356,6 +363,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     home,
     outputDir,
     allowedDirs,
+    allowPrivateUrls: ['true', '1'].includes(p.LIPSYNC_ALLOW_PRIVATE_URLS),
     defaultProvider: p.LIPSYNC_DEFAULT_PROVIDER,
     logLevel: p.LIPSYNC_LOG_LEVEL,
     maxInputBytes: Math.floor(p.LIPSYNC_MAX_INPUT_MB * 1024 * 1024),

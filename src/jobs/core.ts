@@ -43,6 +43,13 @@ export interface JobServiceDeps {
   /** How long a claim stays owned without a heartbeat. */
   leaseMs: number;
   preflight?: PreflightFn;
+  /** Checks one input is real media of a fitting kind before it is uploaded on its own (upload_asset). */
+  checkUpload?: (
+    input: ResolvedInput,
+    role: InputRole,
+    provider: Provider,
+    signal: AbortSignal,
+  ) => Promise<unknown>;
   pid?: number;
   /** Longest time `create` waits for uploads + the create request before answering (ms). */
   submitWaitMs?: number;

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
+import { sha256File } from '../media/hash.js';
+import { mimeFor } from '../media/mime.js';
 import type { Ledger, TaskRow } from './ledger.js';
 
 export interface DownloadDeps {
@@ -33,6 +35,10 @@ export interface Downloaded {
 }
 
 const MAX_REDIRECTS = 5;
+/** Longest name component: 255 bytes on ext4, tmpfs, APFS (NTFS counts 255 UTF-16 units, never more than the bytes). */
+const MAX_NAME_BYTES = 255;
+/** Room for the "-999" placeFile may add before the extension. */
+const SUFFIX_BYTES = 4;
 
 export async function downloadResult(
   deps: DownloadDeps,
@@ -101,7 +107,7 @@ export async function downloadResult(
       path: final.path,
       size,
       sha256,
-      mime_type: mimeOf(final.path),
+      mime_type: mimeFor(final.path),
       already_present: final.existed,
     };
   } catch (err) {
@@ -168,7 +174,7 @@ async function placeFile(
       await rename(tmp, candidate);
       return { path: candidate, existed: false };
     }
-    if (existing.isFile() && (await fileSha(candidate)) === sha256) {
+    if (existing.isFile() && (await sha256File(candidate)) === sha256) {
       await unlink(tmp);
       return { path: candidate, existed: true };
     }
@@ -176,12 +182,6 @@ async function placeFile(
   throw new AppError('conflict', 'Too many files with this name in the output folder.', {
     hint: 'Pass another filename.',
   });
-}
-
-async function fileSha(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 function safeExt(url: string): string {
@@ -204,18 +204,16 @@ export function safeName(given: string | undefined, fallback: string): string {
       hint: 'Pass a name like "talk_es.mp4" (no folders, not hidden), or none.',
     });
   }
-  return extname(cleaned) ? cleaned : `${cleaned}${extname(fallback)}`;
-}
-
-function mimeOf(p: string): string {
-  const e = extname(p).toLowerCase();
-  return e === '.mp4'
-    ? 'video/mp4'
-    : e === '.jpg' || e === '.jpeg'
-      ? 'image/jpeg'
-      : e === '.png'
-        ? 'image/png'
-        : e === '.mov'
-          ? 'video/quicktime'
-          : 'application/octet-stream';
+  const name = extname(cleaned) ? cleaned : `${cleaned}${extname(fallback)}`;
+  const size = Buffer.byteLength(name, 'utf8');
+  if (size > MAX_NAME_BYTES - SUFFIX_BYTES) {
+    throw new AppError(
+      'invalid_input',
+      `The file name is ${size} bytes long (UTF-8); file systems allow 255 bytes per name, and ${SUFFIX_BYTES} are kept for a "-1" suffix that avoids overwriting, so at most ${MAX_NAME_BYTES - SUFFIX_BYTES}.`,
+      {
+        hint: 'Pass a shorter name (accented letters take 2 bytes each, many other scripts 3 or 4), or none.',
+      },
+    );
+  }
+  return name;
 }

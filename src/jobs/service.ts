@@ -389,6 +389,8 @@ export class JobService {
     const inputs = await this.resolveInputs({ [role]: raw }, opts.extraRoots);
     const input = inputs[role]!;
     const signal = opts.signal ?? new AbortController().signal;
+    // The same media checks as a create: upload_asset never publishes a document or a non-media file.
+    await this.d.checkUpload?.(input, role, provider, signal);
     const before =
       input.type === 'file'
         ? this.d.ledger.uploadLookup(provider.name, '', input.sha256, input.size)

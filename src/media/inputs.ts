@@ -1,15 +1,16 @@
 /**
  * Inputs are a security boundary (design.md section 8). A local path must resolve (realpath) to a
  * regular file under an allowed root, with no hidden segment, within the size cap; a URL must be
- * http(s) without credentials. Files are hashed (sha256, streamed) so the same content under another
- * path has the same fingerprint.
+ * http(s) without credentials, on a host a cloud provider can reach (url-guard.ts). Files are hashed
+ * (hash.ts) so the same content under another path has the same fingerprint.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
 import type { InputRole, ResolvedInput } from '../providers/provider.js';
+import { fileHasher } from './hash.js';
+import { mimeFor } from './mime.js';
+import { type HostLookup, privateHost } from './url-guard.js';
 
 export interface InputPolicy {
   allowedDirs: string[];
@@ -17,31 +18,10 @@ export interface InputPolicy {
   homeDir: string;
   /** Base for relative paths. */
   cwd: string;
-}
-
-const MIME: Record<string, string> = {
-  mp4: 'video/mp4',
-  mov: 'video/quicktime',
-  m4v: 'video/x-m4v',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  avi: 'video/x-msvideo',
-  mp3: 'audio/mpeg',
-  wav: 'audio/wav',
-  m4a: 'audio/mp4',
-  aac: 'audio/aac',
-  ogg: 'audio/ogg',
-  flac: 'audio/flac',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-};
-
-/** MIME type by extension, as the Jogg runner does; unknown -> application/octet-stream. */
-export function mimeFor(name: string): string {
-  return MIME[extname(name).slice(1).toLowerCase()] ?? 'application/octet-stream';
+  /** Accept URLs on loopback, private, link-local or metadata hosts (LIPSYNC_ALLOW_PRIVATE_URLS). */
+  allowPrivateUrls?: boolean;
+  /** Host name resolver for the private-host check (tests inject one; default: the system's). */
+  lookup?: HostLookup;
 }
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
@@ -88,6 +68,17 @@ export function resolveUrl(raw: string, role: InputRole): ResolvedInput {
   return { type: 'url', url: normalized, filename: name, mime: mimeFor(name) };
 }
 
+/** A provider fetches URL inputs from the internet: refuse hosts it cannot reach (url-guard.ts). */
+async function refusePrivate(url: string, role: InputRole, lookup: HostLookup | undefined): Promise<void> {
+  const verdict = await privateHost(new URL(url), lookup);
+  if (!verdict) return;
+  throw bad(
+    role,
+    `the URL is not reachable from the internet (${verdict.reason}); the provider must be able to fetch the URL itself, so it was not sent.`,
+    'Pass the local file path instead (it is uploaded for you), or a public http(s) URL. If your provider runs inside your own network, set LIPSYNC_ALLOW_PRIVATE_URLS=true.',
+  );
+}
+
 /** Resolves a user-given path or URL to a checked input. */
 export async function resolveInput(
   raw: string,
@@ -101,7 +92,12 @@ export async function resolveInput(
     throw bad(role, 'network (UNC) paths are not accepted.', 'Copy the file to a local folder first.');
   }
   const scheme = SCHEME_RE.exec(given);
-  if (scheme && !/^[a-z]:[\\/]/i.test(given)) return resolveUrl(given, role);
+  if (scheme && !/^[a-z]:[\\/]/i.test(given)) {
+    const resolved = resolveUrl(given, role);
+    if (!policy.allowPrivateUrls && resolved.type === 'url')
+      await refusePrivate(resolved.url, role, policy.lookup);
+    return resolved;
+  }
   if (/^[a-z]:[\\/]/i.test(given) && sep === '/') {
     throw bad(
       role,
@@ -167,9 +163,9 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
       'Compress or trim the file, or raise LIPSYNC_MAX_INPUT_MB.',
     );
   }
-  const sha256 = await hashFile(real, st.size, st.mtimeMs, st.ino);
+  const { sha256, size } = await fileHasher.hash(real);
   const filename = basename(real);
-  return { type: 'file', path: real, filename, mime: mimeFor(filename), size: st.size, sha256 };
+  return { type: 'file', path: real, filename, mime: mimeFor(filename), size, sha256 };
 }
 
 function isInside(root: string, p: string): boolean {
@@ -187,18 +183,4 @@ async function realRoots(dirs: string[]): Promise<string[]> {
     }
   }
   return out;
-}
-
-const hashCache = new Map<string, string>();
-
-/** sha256 of a file, streamed; memoized by (path, size, mtime, inode) so big files hash once. */
-export async function hashFile(path: string, size?: number, mtimeMs?: number, ino?: number): Promise<string> {
-  const key = `${path}\0${size}\0${mtimeMs}\0${ino}`;
-  const hit = hashCache.get(key);
-  if (hit) return hit;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  const digest = hash.digest('hex');
-  if (size !== undefined) hashCache.set(key, digest);
-  return digest;
 }

@@ -55,6 +55,12 @@ interface RawProbe {
 
 const PROBE_TIMEOUT_MS = 20_000;
 
+/**
+ * Local files only: a playlist (.m3u8) or concat script would otherwise make ffprobe fetch the
+ * URLs inside it, from the user's network.
+ */
+export const LOCAL_ONLY = ['-protocol_whitelist', 'file'];
+
 function num(v: string | number | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'number' ? v : Number(v);
@@ -82,7 +88,7 @@ function unreadable(file: string, why: string): AppError {
 export async function probe(ffprobePath: string, file: string, signal?: AbortSignal): Promise<ProbeResult> {
   const res = await runProcess(
     ffprobePath,
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+    ['-v', 'error', ...LOCAL_ONLY, '-print_format', 'json', '-show_format', '-show_streams', file],
     { signal, timeoutMs: PROBE_TIMEOUT_MS },
   );
   let raw: RawProbe;
@@ -95,6 +101,8 @@ export async function probe(ffprobePath: string, file: string, signal?: AbortSig
     throw unreadable(file, lastErrorLine(res.stderrTail).replace(/^.*?:\s*(?=[A-Z])/, ''));
   }
   const result = normalize(raw);
+  // ffmpeg shows a .txt file as "ANSI art" video (the tty demuxer): a document, not media.
+  if (result.formatName === 'tty') throw unreadable(file, 'it is a text document, not media.');
   if (!result.video && !result.audio) throw unreadable(file, 'it contains no video or audio stream.');
   await checkComplete(ffprobePath, file, raw, result, signal);
   return result;
@@ -156,6 +164,7 @@ async function checkComplete(
     [
       '-v',
       'error',
+      ...LOCAL_ONLY,
       '-of',
       'csv=p=0',
       '-show_entries',

@@ -1,6 +1,9 @@
-/** Whether a process with this pid exists on this machine (EPERM: it exists, owned by someone else). */
+/** Process liveness, for lease takeover: is the owner of a claim still running on this host? */
+
+/** True when a process with this pid exists (EPERM: it exists but belongs to another user). */
 export function isPidAlive(pid: number | null | undefined): boolean {
-  if (!pid) return false;
+  // 0 and negative numbers address process groups, not one process: never "alive" owners.
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import type { HostLookup } from '../../src/media/url-guard.js';
 import { createServer } from '../../src/server.js';
 import { fastClock } from './clock.js';
 import { captureStream } from './log.js';
@@ -59,6 +60,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** No real DNS in tests: every host name resolves to a public documentation address (TEST-NET-3). */
+export const publicLookup: HostLookup = async () => [{ address: '203.0.113.10', family: 4 }];
+
 /** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
 export async function harness(
   env: Record<string, string>,
@@ -67,7 +71,14 @@ export async function harness(
   const clock = opts.clock ?? fastClock();
   const { stream, lines } = captureStream();
   const config = loadConfig({ env });
-  const app = await createApp(config, { media: {}, ...opts, clock, logStream: stream, cwd: env.HOME });
+  const app = await createApp(config, {
+    media: {},
+    lookupHost: publicLookup,
+    ...opts,
+    clock,
+    logStream: stream,
+    cwd: env.HOME,
+  });
   const server = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: {} });

@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeBytes } from '../helpers/app.js';
+import { makePair } from '../helpers/clips.js';
 import { type Served, serve, TOKEN } from './helpers.js';
 
 /** A remote client that declares `roots` as its MCP roots; resolves once the server has taken them in. */
@@ -61,7 +62,8 @@ test('LIPSYNC_HTTP_TRUST_ROOTS: roots count only inside the allowed folders, nev
     mkdirSync(hidden);
     const out = writeBytes(join(outside, 'v.mp4'), 'outside-video');
     const secret = writeBytes(join(hidden, 'v.mp4'), 'hidden-video');
-    const inside = writeBytes(join(s.env.work, 'v.mp4'), 'inside-video');
+    // A real clip: upload_asset checks that what it publishes is media.
+    const inside = (await makePair(s.env.work, 64, { video: 'v.mp4', audio: 'a.wav' })).video;
     const c = await clientWithRoots(s, ['file:///', outside, hidden, s.env.work]);
     for (const file of [out, secret]) {
       const r = await upload(c, file);

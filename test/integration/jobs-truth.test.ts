@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fingerprint } from '../../src/jobs/fingerprint.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { harness, structured, testEnv, writeBytes } from '../helpers/app.js';
+import { makePair } from '../helpers/clips.js';
 import { fastClock } from '../helpers/clock.js';
 
 type View = {
@@ -225,7 +226,7 @@ describe('job answers are true', () => {
     const env = joggEnv();
     const h = await harness(env.env, { callBudgetMs: 150 });
     try {
-      const video = writeBytes(join(env.work, 'big.mp4'), 'budget-v');
+      const { video } = await makePair(env.work, 77, { video: 'big.mp4', audio: 'unused.wav' });
       fake.faults.delayMs = 800; // every request to the provider and its storage is slow
       const first = structured<{ status: string; url?: string; next_step?: string }>(
         await h.call('upload_asset', { file: video, role: 'video' }),
@@ -259,6 +260,23 @@ describe('job answers are true', () => {
       assert.ok(d.path);
     } finally {
       fake.faults.delayMs = 0;
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('upload_asset refuses a text document before any request', async () => {
+    const env = joggEnv();
+    const h = await harness(env.env);
+    try {
+      const doc = join(env.work, 'notes.mp4');
+      (await import('node:fs')).writeFileSync(doc, 'Dear diary, my passwords are...\n'.repeat(200));
+      const n0 = fake.calls.length;
+      const r = await h.call('upload_asset', { file: doc, role: 'video' });
+      assert.equal(r.isError, true);
+      assert.match(JSON.stringify(r.content), /invalid_input/);
+      assert.equal(fake.calls.length, n0, 'no request reached the provider');
+    } finally {
       await h.close();
       env.cleanup();
     }
