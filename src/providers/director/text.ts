@@ -7,7 +7,16 @@ export const SERVICE = 'The Director';
 
 /** Config names that legitimately contain the vendor word; they are settings, not branding. */
 const CONFIG_NAMES = /\bSJINN_(?:API_KEY|BASE_URL)\b/g;
-const VENDOR_WORD = /[\w.-]*sjinn[\w.-]*/gi;
+/** The vendor word (or a host carrying it), with the article before it, which the replacement brings. */
+const VENDOR_WORD = /\b(?:(the|an?)\s+)?[\w.-]*sjinn[\w.-]*/gi;
+
+/** "the Sjinn agent" -> "the video backend agent", "an sjinn error" -> "a video backend error". */
+function backendWords(_match: string, article: string | undefined): string {
+  if (!article) return 'the video backend';
+  const the = article.toLowerCase() === 'the';
+  const capital = article[0] !== article[0]?.toLowerCase();
+  return `${capital ? (the ? 'The' : 'A') : the ? 'the' : 'a'} video backend`;
+}
 
 /** Removes the vendor's name (and hosts carrying it) from outside text, and bounds its length. */
 export function scrub(text: string, max = 300): string {
@@ -15,7 +24,7 @@ export function scrub(text: string, max = 300): string {
   const names = text.match(CONFIG_NAMES) ?? [];
   let out = '';
   parts.forEach((part, i) => {
-    out += part.replace(VENDOR_WORD, 'the video backend');
+    out += part.replace(VENDOR_WORD, backendWords);
     if (i < names.length) out += names[i];
   });
   out = out.replace(/\s+/g, ' ').trim();
