@@ -184,6 +184,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           auth.via,
           plan,
           failures.map((f) => ({ label: f.spec.label, model: f.spec.model, reason: f.reason })),
+          ctx.log,
         );
       }
       if (outcome.error.code === 'daily_limit') limits.record();
@@ -216,6 +217,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     via: Via,
     plan: PreparedPlan,
     failures: { label: string; model: string; reason: string }[],
+    taskLog: Logger,
   ): StartResult {
     const operation: JsonObject = {
       api: outcome.api,
@@ -233,10 +235,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       operation.fallback_note = `${parts.join('; ')}; used ${spec.label} instead.`;
     }
     if (plan.notes.length > 0) operation.notes = plan.notes;
-    log.info(
-      { provider: 'director', api: outcome.api, model: spec.model, corrected: outcome.corrected },
-      'task created',
-    );
+    // The JobService's task logger already carries `provider` and `task`.
+    taskLog.info({ api: outcome.api, model: spec.model, corrected: outcome.corrected }, 'task created');
     return {
       operation,
       providerTaskId: outcome.id,
