@@ -221,7 +221,10 @@ describe('director logs', () => {
     h = await harness({ gatewayToken: 'fake', log: createLogger('debug', new Redactor(), stream) });
     h.fake.faults.create = ['503'];
     await startJob(h, videoRequest({ prompt: 'a quiet harbour', model: 'veo3' }));
-    assert.ok(lines.some((l) => /task created/.test(l)), 'the create is logged');
+    assert.ok(
+      lines.some((l) => /task created/.test(l)),
+      'the create is logged',
+    );
     for (const line of lines) assert.equal(line.match(/"provider":/g)?.length, 1, line);
   });
 });
