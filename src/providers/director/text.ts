@@ -74,6 +74,18 @@ export const DAILY_LIMIT_MESSAGE = 'Daily video limit reached for your plan; it 
 export const DAILY_LIMIT_HINT =
   'Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5. Nothing was started or charged; try again after midnight, or ask support about a larger plan.';
 
+export function tokenHint(via: 'gateway' | 'direct'): string {
+  return via === 'gateway'
+    ? 'Check GATEWAY_TOKEN (environment or ~/.openclaw/.env). If it is correct, contact support: video generation may have been disabled for your agent.'
+    : 'Check SJINN_API_KEY; the key may have been revoked or mistyped.';
+}
+
+export function urlHint(via: 'gateway' | 'direct'): string {
+  return via === 'gateway'
+    ? 'Check DIRECTOR_GATEWAY_URL (or unset it to use the default).'
+    : 'Check SJINN_BASE_URL (or unset it).';
+}
+
 export const MISSING_FIX =
   "Video generation isn't configured on your agent yet. Contact support to enable it (or set GATEWAY_TOKEN).";
 
