@@ -9,7 +9,8 @@ import { AppError } from '../../errors.js';
 import type { HttpClient, HttpResponse } from '../../http/client.js';
 import type { CreateSpec } from './choice.js';
 import { type Answer, classifyCreate, unreadable } from './classify.js';
-import { bodyMessage, isObj, SERVICE, scrub, tokenHint, urlHint } from './text.js';
+import { SERVICE, scrub, tokenHint, urlHint } from './text.js';
+import { bodyMessage, readEnvelope } from './wire.js';
 
 export type Via = 'gateway' | 'direct';
 export type ApiType = 'agent' | 'tool';
@@ -88,14 +89,16 @@ export class DirectorApi {
       throw rewrapTransport(err, auth.via);
     }
     if (answer.status < 200 || answer.status >= 300) throw httpError(answer, auth.via, 'account');
-    if (!isObj(answer.body)) throw unreadable(answer.status, 'account');
-    if (answer.body.success === false) {
+    const env = readEnvelope(answer.body);
+    if (!env) throw unreadable(answer.status, 'account');
+    if (env.success === false) {
       throw new AppError(
         'provider_failed',
         `${SERVICE} could not read the account: ${bodyMessage(answer.body) ?? 'no reason given'}.`,
       );
     }
-    return answer.body.data ?? answer.body;
+    // The account's own fields are undocumented [I]: hand them on raw (the caller scrubs them).
+    return (answer.body as { data?: unknown }).data ?? answer.body;
   }
 
   private createRequest(via: Via, spec: CreateSpec): { url: string; json: Record<string, unknown> } {

@@ -13,16 +13,8 @@
 import { AppError } from '../../errors.js';
 import type { ApiType, CreateOutcome, Via } from './api.js';
 import type { CreateSpec } from './choice.js';
-import {
-  bodyMessage,
-  DAILY_LIMIT_HINT,
-  DAILY_LIMIT_MESSAGE,
-  isObj,
-  SERVICE,
-  saysDailyLimit,
-  tokenHint,
-  urlHint,
-} from './text.js';
+import { DAILY_LIMIT_HINT, DAILY_LIMIT_MESSAGE, SERVICE, tokenHint, urlHint } from './text.js';
+import { bodyMessage, readEnvelope, saysDailyLimit, saysRefused } from './wire.js';
 
 /** One HTTP answer: its status, raw text (bounded), and the parsed JSON (undefined when not JSON). */
 export interface Answer {
@@ -61,13 +53,11 @@ export function readId(
   body: unknown,
   spec: CreateSpec,
 ): { id: string; api: ApiType; corrected: boolean } | undefined {
-  if (!isObj(body)) return undefined;
-  const data = isObj(body.data) ? body.data : {};
-  const correctedTo = data._corrected_api ?? body._corrected_api;
-  const str = (v: unknown) =>
-    typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : undefined;
-  const chatId = str(data.chat_id) ?? str(body.chat_id);
-  const taskId = str(data.task_id) ?? str(body.task_id);
+  const env = readEnvelope(body);
+  if (!env) return undefined;
+  const correctedTo = env.data?._corrected_api ?? env._corrected_api;
+  const chatId = env.data?.chat_id ?? env.chat_id;
+  const taskId = env.data?.task_id ?? env.task_id;
   if (correctedTo === 'tool' && taskId) return { id: taskId, api: 'tool', corrected: spec.api !== 'tool' };
   if (correctedTo === 'agent' && chatId) return { id: chatId, api: 'agent', corrected: spec.api !== 'agent' };
   if (spec.api === 'agent') {
@@ -82,17 +72,16 @@ export function readId(
 
 function factsOf(answer: Answer, spec: CreateSpec, via: Via): Facts {
   const { status, body, text } = answer;
+  const env = readEnvelope(body);
   const found = readId(body, spec);
   const reason = bodyMessage(body);
-  const refused =
-    isObj(body) && (body.success === false || typeof body.error === 'string' || isObj(body.error));
   let code: BodyCode;
   if (found) code = 'id';
   else if (saysDailyLimit(body, text)) code = 'daily_limit';
   else if (NO_CREDITS.test(reason ?? '')) code = 'no_credits';
   else if (body === undefined) code = 'not_json';
-  else if (!isObj(body)) code = 'not_object';
-  else if (refused) code = 'refused';
+  else if (!env) code = 'not_object';
+  else if (saysRefused(env)) code = 'refused';
   else code = 'no_id';
   return { status, code, found, reason, via };
 }

@@ -10,6 +10,7 @@
  * and every snapshot says so.
  */
 
+import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
@@ -42,7 +43,8 @@ import {
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
 import { toSnapshot } from './snapshot.js';
-import { isObj, MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { correctedApi } from './wire.js';
 
 export {
   aspectFromPlatform,
@@ -250,10 +252,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const body = await api.query(auth, op.api, op.id, ctx.signal);
     const snap = toSnapshot(body, extraOf(operation));
     // The gateway may say late that the task is of the other type; store the corrected handle.
-    const corrected = isObj(body)
-      ? ((isObj(body.data) ? body.data._corrected_api : undefined) ?? body._corrected_api)
-      : undefined;
-    if ((corrected === 'tool' || corrected === 'agent') && corrected !== op.api) {
+    const corrected = correctedApi(body);
+    if (corrected && corrected !== op.api) {
       snap.operation = { ...operation, api: corrected, requested_api: op.api };
     }
     return snap;
@@ -351,25 +351,38 @@ function extraOf(operation: JsonObject): JsonObject {
   return extra;
 }
 
+/** Our own prepared JSON (from the ledger): checked, because a damaged row must never start a job. */
+const planSchema = z.object({
+  kind: z.enum(['generate_video', 'lip_sync']),
+  specs: z
+    .array(
+      z.union([
+        z.object({ api: z.literal('agent'), label: z.string(), message: z.string() }).passthrough(),
+        z.object({ api: z.literal('tool'), label: z.string(), tool_type: z.string() }).passthrough(),
+      ]),
+    )
+    .min(1),
+  notes: z.array(z.string()).catch([]),
+});
+
 function readPlan(prepared: JsonObject): PreparedPlan {
-  const specs = prepared.specs;
-  const ok =
-    Array.isArray(specs) &&
-    specs.length > 0 &&
-    specs.every((s) => isObj(s) && (s.api === 'agent' || s.api === 'tool') && typeof s.label === 'string');
-  if (!ok)
+  const plan = planSchema.safeParse(prepared);
+  if (!plan.success)
     throw new AppError('internal', 'The prepared Director request is damaged; nothing was started.', {
       noTaskCreated: true,
     });
-  const notes = Array.isArray(prepared.notes)
-    ? prepared.notes.filter((n): n is string => typeof n === 'string')
-    : [];
-  return { kind: prepared.kind as TaskKind, specs: specs as unknown as CreateSpec[], notes };
+  return { ...plan.data, specs: plan.data.specs as unknown as CreateSpec[] };
 }
 
+const operationSchema = z.object({
+  api: z.enum(['agent', 'tool']),
+  id: z.string().min(1),
+  via: z.enum(['gateway', 'direct']).optional().catch(undefined),
+});
+
 function readOperation(operation: JsonObject): { api: ApiType; id: string; via: Via | undefined } {
-  const { api, id, via } = operation;
-  if ((api !== 'agent' && api !== 'tool') || typeof id !== 'string' || !id) {
+  const op = operationSchema.safeParse(operation);
+  if (!op.success) {
     throw new AppError(
       'invalid_input',
       'This task handle does not belong to The Director (no api type or id).',
@@ -378,19 +391,24 @@ function readOperation(operation: JsonObject): { api: ApiType; id: string; via: 
       },
     );
   }
-  return { api, id, via: via === 'gateway' || via === 'direct' ? via : undefined };
+  return { api: op.data.api, id: op.data.id, via: op.data.via };
 }
 
 function clockTime(t: number): string {
   return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-/** [I] The account answer's shape isn't documented; pick the first credit-like number. */
+/** [I] The account answer's shape isn't documented; the first credit-like number wins. */
+const accountSchema = z.object({
+  credits: z.number().finite().optional().catch(undefined),
+  remaining_credits: z.number().finite().optional().catch(undefined),
+  balance: z.number().finite().optional().catch(undefined),
+  points: z.number().finite().optional().catch(undefined),
+  remaining: z.number().finite().optional().catch(undefined),
+});
+
 function creditAmount(account: Json): number | undefined {
-  if (!isObj(account)) return undefined;
-  for (const key of ['credits', 'remaining_credits', 'balance', 'points', 'remaining']) {
-    const v = account[key];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
+  const a = accountSchema.safeParse(account);
+  if (!a.success) return undefined;
+  return a.data.credits ?? a.data.remaining_credits ?? a.data.balance ?? a.data.points ?? a.data.remaining;
 }

@@ -42,34 +42,6 @@ export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The backend's own explanation, wherever the gateway or the direct envelope put it. */
-export function bodyMessage(body: unknown): string | undefined {
-  if (!isObj(body)) return undefined;
-  const data = isObj(body.data) ? body.data : {};
-  const err = isObj(body.error) ? body.error : {};
-  const candidates = [
-    body.errorMsg,
-    body.message,
-    err.message,
-    typeof body.error === 'string' ? body.error : undefined,
-    data.errorMsg,
-    data.error_msg,
-    data.error,
-    data.message,
-    data.fail_reason,
-  ];
-  for (const c of candidates) if (typeof c === 'string' && c.trim()) return scrub(c);
-  return undefined;
-}
-
-/** Whether an answer says "daily video limit" (the gateway's 429 body is `{error:'video_limit_reached'}`). */
-export function saysDailyLimit(body: unknown, text: string): boolean {
-  return (
-    /limit_reached|daily (?:video )?limit/i.test(text) ||
-    (isObj(body) && body.error === 'video_limit_reached')
-  );
-}
-
 export const DAILY_LIMIT_MESSAGE = 'Daily video limit reached for your plan; it resets at midnight.';
 export const DAILY_LIMIT_HINT =
   'Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5. Nothing was started or charged; try again after midnight, or ask support about a larger plan.';
