@@ -53,7 +53,8 @@ export const generateVideo = defineTool({
     const params: JsonObject = { prompt: args.prompt.trim() };
     for (const k of ['model', 'template', 'quality', 'aspect_ratio', 'platform', 'duration'] as const) {
       const v = args[k];
-      if (v !== undefined) params[k] = typeof v === 'string' ? v.trim().toLowerCase() : v;
+      // Spellings ("Veo3", "sora2-pro") are made canonical by the provider, before the fingerprint.
+      if (v !== undefined) params[k] = v;
     }
     const res = await ctx.jobs.create(
       {

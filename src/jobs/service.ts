@@ -196,7 +196,8 @@ export class JobService {
     const signal = opts.signal ?? new AbortController().signal;
     const inputs = await this.resolveInputs(req.inputs, opts.extraRoots);
     const pf = this.d.preflight ? await this.d.preflight({ inputs, provider, signal }) : { warnings: [] };
-    const fp = fingerprint(provider.name, req.kind, inputs, req.params);
+    const params = provider.normalizeParams?.(req.kind, req.params) ?? req.params;
+    const fp = fingerprint(provider.name, req.kind, inputs, params);
     const now = this.d.clock.now();
     const decision = this.d.ledger.claim(
       {
@@ -204,7 +205,7 @@ export class JobService {
         fingerprint: fp,
         provider: provider.name,
         kind: req.kind,
-        request: { inputs: inputsToJson(inputs), params: req.params, force: !!req.forceRecreate },
+        request: { inputs: inputsToJson(inputs), params, force: !!req.forceRecreate },
         warnings: pf.warnings,
         ownerPid: this.pid,
         leaseUntil: now + this.d.leaseMs,

@@ -253,6 +253,31 @@ describe('The Director through MCP', () => {
     }
   });
 
+  test('spellings of one model or template are one job: one create, the others reuse it', async () => {
+    const env = dirEnv();
+    const h = await harness(env.env);
+    try {
+      const c0 = fake.creates().length;
+      const p = prompt('spelling');
+      const first = structured<View>(await call(h, 'generate_video', { prompt: p, model: 'Sora2 Pro' }));
+      const done = await follow(h, first.task_id);
+      assert.equal(done.status, 'success');
+      for (const model of ['sora2 pro', 'SORA2-PRO', ' sora2_pro ']) {
+        const again = structured<View>(await call(h, 'generate_video', { prompt: p, model }));
+        assert.equal(again.task_id, first.task_id, model);
+        assert.equal(again.reused, true, model);
+      }
+      const kids = structured<View>(await call(h, 'generate_video', { prompt: p, template: 'Kids Short' }));
+      await follow(h, kids.task_id);
+      const kids2 = structured<View>(await call(h, 'generate_video', { prompt: p, template: 'kids short' }));
+      assert.equal(kids2.task_id, kids.task_id);
+      assert.equal(fake.creates().length - c0, 2, 'one create per distinct choice');
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
   test('pending Director tasks survive a restart and complete', async () => {
     const env = dirEnv();
     let h = await harness(env.env);

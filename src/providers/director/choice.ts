@@ -197,6 +197,26 @@ function oneOf<T extends string>(
   return v;
 }
 
+/** Choice params that are words: one spelling each, so spellings of a choice fingerprint as one job. */
+const WORD_PARAMS = ['template', 'quality', 'aspect_ratio', 'platform'] as const;
+
+/**
+ * Canonical generate_video params, applied before the fingerprint: words trimmed and lower-cased, and
+ * the model as its {@link ModelId} ("Sora2-Pro", "SORA2 PRO" -> "sora2 pro"). Canonical spellings map
+ * to themselves, so tasks already in a ledger keep their fingerprint. Throws `invalid_input` (nothing
+ * spent) for a model it can't read.
+ */
+export function normalizeGenerateParams(params: JsonObject): JsonObject {
+  const out: JsonObject = { ...params };
+  for (const key of WORD_PARAMS) {
+    const v = out[key];
+    if (typeof v === 'string') out[key] = v.trim().toLowerCase();
+  }
+  const model = str(params, 'model');
+  if (model !== undefined) out.model = parseModel(model) ?? model;
+  return out;
+}
+
 /**
  * Reads the user's model/template/quality/format choices from request params. Throws `invalid_input`
  * with the accepted values when something can't be understood, before anything is spent.

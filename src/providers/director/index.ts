@@ -39,6 +39,7 @@ import {
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
   type CreateSpec,
+  normalizeGenerateParams,
   resolveModelChoice,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
@@ -312,6 +313,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       paid: true,
     },
     credentials,
+    normalizeParams: (kind: TaskKind, params: JsonObject) =>
+      kind === 'generate_video' ? normalizeGenerateParams(params) : params,
     // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.
     timing: (kind: TaskKind): Timing => ({
       ...(kind === 'generate_video' || kind === 'lip_sync' ? VIDEO_TIMING : IMAGE_AUDIO_TIMING),

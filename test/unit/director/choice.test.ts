@@ -6,6 +6,7 @@ import {
   buildGenerateSpec,
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
+  normalizeGenerateParams,
   parseModel,
   resolveModelChoice,
   TEMPLATE_IDS,
@@ -16,6 +17,33 @@ const invalid = (fn: () => unknown) =>
   assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'invalid_input');
 
 describe('director model choice', () => {
+  it('params are canonical before the fingerprint: one spelling per choice', () => {
+    assert.deepEqual(
+      normalizeGenerateParams({
+        prompt: ' Keep My Case ',
+        model: ' SORA2-Pro ',
+        template: ' Kids Short ',
+        quality: 'Cheap',
+        platform: 'TikTok',
+        duration: 5,
+      }),
+      {
+        prompt: ' Keep My Case ',
+        model: 'sora2 pro',
+        template: 'kids short',
+        quality: 'cheap',
+        platform: 'tiktok',
+        duration: 5,
+      },
+    );
+    // Canonical spellings map to themselves, so tasks already in a ledger keep their fingerprint.
+    for (const model of ['auto', 'veo3', 'sora2', 'sora2 pro']) {
+      assert.equal(normalizeGenerateParams({ model }).model, model);
+    }
+    assert.deepEqual(normalizeGenerateParams({ prompt: 'p' }), { prompt: 'p' });
+    invalid(() => normalizeGenerateParams({ model: 'myspace-9000' }));
+  });
+
   it('no model: agent (auto) first, then Veo3, then Sora2', () => {
     const c = resolveModelChoice({ prompt: 'a sunset' });
     assert.equal(c.model, 'auto');
