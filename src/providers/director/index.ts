@@ -10,7 +10,6 @@
  * and every snapshot says so.
  */
 
-import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
@@ -32,7 +31,7 @@ import type {
   TaskKind,
   Timing,
 } from '../provider.js';
-import { type ApiType, type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
+import { type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
 import { credentialState, mustAuth, resolveAuth } from './auth.js';
 import {
   buildGenerateSpec,
@@ -44,8 +43,9 @@ import {
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
 import { toSnapshot } from './snapshot.js';
+import { type PreparedPlan, readOperation, readPlan } from './stored.js';
 import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
-import { correctedApi } from './wire.js';
+import { correctedApi, creditAmount } from './wire.js';
 
 export {
   aspectFromPlatform,
@@ -71,13 +71,6 @@ export const CREATE_RETRY_DELAY_MS = 30_000;
 
 const VIDEO_TIMING: Timing = { pollIntervalMs: 15_000, stallPolls: 20, giveUpAfterMs: 10 * 60_000 };
 const IMAGE_AUDIO_TIMING: Timing = { pollIntervalMs: 10_000, stallPolls: 20, giveUpAfterMs: 5 * 60_000 };
-
-interface PreparedPlan {
-  kind: TaskKind;
-  /** Creates to try in order; more than one only for the auto model's fallback chain. */
-  specs: CreateSpec[];
-  notes: string[];
-}
 
 export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   const { config, clock, log } = deps;
@@ -354,64 +347,6 @@ function extraOf(operation: JsonObject): JsonObject {
   return extra;
 }
 
-/** Our own prepared JSON (from the ledger): checked, because a damaged row must never start a job. */
-const planSchema = z.object({
-  kind: z.enum(['generate_video', 'lip_sync']),
-  specs: z
-    .array(
-      z.union([
-        z.object({ api: z.literal('agent'), label: z.string(), message: z.string() }).passthrough(),
-        z.object({ api: z.literal('tool'), label: z.string(), tool_type: z.string() }).passthrough(),
-      ]),
-    )
-    .min(1),
-  notes: z.array(z.string()).catch([]),
-});
-
-function readPlan(prepared: JsonObject): PreparedPlan {
-  const plan = planSchema.safeParse(prepared);
-  if (!plan.success)
-    throw new AppError('internal', 'The prepared Director request is damaged; nothing was started.', {
-      noTaskCreated: true,
-    });
-  return { ...plan.data, specs: plan.data.specs as unknown as CreateSpec[] };
-}
-
-const operationSchema = z.object({
-  api: z.enum(['agent', 'tool']),
-  id: z.string().min(1),
-  via: z.enum(['gateway', 'direct']).optional().catch(undefined),
-});
-
-function readOperation(operation: JsonObject): { api: ApiType; id: string; via: Via | undefined } {
-  const op = operationSchema.safeParse(operation);
-  if (!op.success) {
-    throw new AppError(
-      'invalid_input',
-      'This task handle does not belong to The Director (no api type or id).',
-      {
-        hint: 'Look the task up with list_tasks and query it by its task_id.',
-      },
-    );
-  }
-  return { api: op.data.api, id: op.data.id, via: op.data.via };
-}
-
 function clockTime(t: number): string {
   return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-/** [I] The account answer's shape isn't documented; the first credit-like number wins. */
-const accountSchema = z.object({
-  credits: z.number().finite().optional().catch(undefined),
-  remaining_credits: z.number().finite().optional().catch(undefined),
-  balance: z.number().finite().optional().catch(undefined),
-  points: z.number().finite().optional().catch(undefined),
-  remaining: z.number().finite().optional().catch(undefined),
-});
-
-function creditAmount(account: Json): number | undefined {
-  const a = accountSchema.safeParse(account);
-  if (!a.success) return undefined;
-  return a.data.credits ?? a.data.remaining_credits ?? a.data.balance ?? a.data.points ?? a.data.remaining;
 }

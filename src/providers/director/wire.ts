@@ -130,3 +130,18 @@ export function correctedApi(body: unknown): 'agent' | 'tool' | undefined {
   const env = readEnvelope(body);
   return env?.data?._corrected_api ?? env?._corrected_api ?? undefined;
 }
+
+/** [I] The account answer's shape isn't documented; the first credit-like number wins. */
+const accountSchema = z.object({
+  credits: z.number().finite().optional().catch(undefined),
+  remaining_credits: z.number().finite().optional().catch(undefined),
+  balance: z.number().finite().optional().catch(undefined),
+  points: z.number().finite().optional().catch(undefined),
+  remaining: z.number().finite().optional().catch(undefined),
+});
+
+export function creditAmount(account: unknown): number | undefined {
+  const a = accountSchema.safeParse(account);
+  if (!a.success) return undefined;
+  return a.data.credits ?? a.data.remaining_credits ?? a.data.balance ?? a.data.points ?? a.data.remaining;
+}
