@@ -46,6 +46,7 @@ export interface AppErrorOptions {
 export const DETAIL_KEY_DOCS = {
   api: "The Director's API (model route) the request went to.",
   charged: 'Whether this failed attempt cost credits (false: nothing was charged).',
+  exit_code: 'The exit code of ffmpeg or ffprobe when it failed.',
   file: 'The input file concerned (its name, not its folder).',
   flag: 'The CLI flag that was not accepted (CLI usage errors, exit code 2).',
   http_status: "The provider's HTTP status.",

@@ -10,7 +10,7 @@ export const generateVideo = defineTool({
   description:
     'Make a new AI video with The Director from a text prompt, optionally starting from an image (http(s) URL). ' +
     'No model named -> the auto model (Seedance 2.0); "veo3", "sora2" or "sora2 pro" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. ' +
-    'Name the platform (tiktok, reels, shorts, youtube, instagram) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
+    'Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
     'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result.',
   input: {
     prompt: z.string().min(1).max(4000).describe('What the video should show.'),
@@ -33,10 +33,21 @@ export const generateVideo = defineTool({
         'story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.',
       ),
     quality: choice(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
-    aspect_ratio: choice(['9:16', '16:9', '1:1']).optional(),
-    platform: choice(['tiktok', 'reels', 'shorts', 'youtube', 'instagram'])
+    aspect_ratio: choice(['9:16', '16:9', '1:1', '4:5'])
       .optional()
-      .describe('Sets the aspect ratio when aspect_ratio is not given.'),
+      .describe('4:5 (Instagram feed portrait) only with the auto model.'),
+    platform: choice([
+      'tiktok',
+      'reels',
+      'shorts',
+      'youtube',
+      'instagram',
+      'twitter',
+      'product_demo',
+      'podcast',
+    ])
+      .optional()
+      .describe("Sets the aspect ratio when aspect_ratio is not given, and the auto model's target length."),
     duration: z
       .union([z.literal(5), z.literal(10)])
       .optional()
@@ -53,7 +64,8 @@ export const generateVideo = defineTool({
     const params: JsonObject = { prompt: args.prompt.trim() };
     for (const k of ['model', 'template', 'quality', 'aspect_ratio', 'platform', 'duration'] as const) {
       const v = args[k];
-      if (v !== undefined) params[k] = typeof v === 'string' ? v.trim().toLowerCase() : v;
+      // Spellings ("Veo3", "sora2-pro") are made canonical by the provider, before the fingerprint.
+      if (v !== undefined) params[k] = v;
     }
     const res = await ctx.jobs.create(
       {

@@ -141,6 +141,8 @@ export class JobService {
     requireConfigured(provider);
     const signal = opts.signal ?? new AbortController().signal;
     const inputs = await this.resolveInputs(req.inputs, opts.extraRoots);
+    // Spellings of one choice are one job: the provider's canonical params go into the fingerprint.
+    req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
     const fp = fingerprint(provider.name, req.kind, inputs, req.params);
     const force = !!req.forceRecreate;
     const decision = this.claim(

@@ -241,7 +241,7 @@ export async function runFfmpeg(
       `ffmpeg failed while ${opts.what}: ${lastErrorLine(res.stderrTail)}`,
       {
         hint: 'Check that the input files play in a media player; re-encode them to mp4 (H.264) and wav if they do not.',
-        details: { exitCode: res.code },
+        details: { exit_code: res.code },
       },
     );
   }

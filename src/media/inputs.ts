@@ -29,7 +29,7 @@ const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
 function bad(role: InputRole, message: string, hint: string): AppError {
   return new AppError('invalid_input', `${capitalize(role)} input: ${message}`, {
     hint,
-    details: { input: role },
+    details: { role },
   });
 }
 

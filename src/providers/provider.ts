@@ -166,6 +166,11 @@ export interface Provider {
   credentials(): CredentialState;
   timing(kind: TaskKind): Timing;
 
+  /**
+   * Optional: the canonical form of request params (e.g. a model name's one spelling), applied before
+   * the fingerprint so that spellings of one choice are one job. Pure; may throw `invalid_input`.
+   */
+  normalizeParams?(kind: TaskKind, params: JsonObject): JsonObject;
   /** Free preparation; uploads go through `ctx.asset`. Must not start a paid job. */
   prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject>;
   /** Optional: a task the provider already has for exactly these prepared inputs. */

@@ -87,28 +87,34 @@ describe('The Director through MCP', () => {
       const c0 = fake.creates().length;
       const auto = structured<View>(await call(h, 'generate_video', { prompt: prompt('auto') }));
       assert.equal(auto.reused, false);
+      // Counted once the task is done: on a busy machine the create may still be in flight when the
+      // tool call answers (its wait is real time under the fast clock).
+      const autoDone = await follow(h, auto.task_id);
       assert.equal(fake.creates().length - c0, 1);
       assert.equal(fake.creates().at(-1)?.api, 'agent');
-      const autoDone = await follow(h, auto.task_id);
       assert.equal(autoDone.status, 'success');
-      assert.equal(autoDone.result_url, fake.resultUrl(auto.provider_task_id!));
-      assert.ok(queriesOf(auto.provider_task_id!).every((q) => q.api === 'agent'));
+      assert.equal(autoDone.result_url, fake.resultUrl(autoDone.provider_task_id!));
+      assert.ok(queriesOf(autoDone.provider_task_id!).every((q) => q.api === 'agent'));
 
       const veo = structured<View>(await call(h, 'generate_video', { prompt: prompt('veo'), model: 'veo3' }));
+      const veoDone = await follow(h, veo.task_id);
       assert.equal(fake.creates().at(-1)?.api, 'tool');
       assert.match(String(fake.creates().at(-1)?.body.tool_type), /veo3/);
-      const veoDone = await follow(h, veo.task_id);
       assert.equal(veoDone.status, 'success');
-      const vq = queriesOf(veo.provider_task_id!);
+      const vq = queriesOf(veoDone.provider_task_id!);
       assert.ok(vq.length > 0 && vq.every((q) => q.api === 'tool'), 'a tool task is queried as tool');
 
       fake.faults.correctToTool = true;
       const corr = structured<View>(await call(h, 'generate_video', { prompt: prompt('corrected') }));
-      assert.equal(fake.creates().at(-1)?.api, 'agent', 'asked as agent');
-      assert.equal(fake.state.tasks.get(corr.provider_task_id!)?.api, 'tool', 'the gateway made a tool task');
       const corrDone = await follow(h, corr.task_id);
+      assert.equal(fake.creates().at(-1)?.api, 'agent', 'asked as agent');
+      assert.equal(
+        fake.state.tasks.get(corrDone.provider_task_id!)?.api,
+        'tool',
+        'the gateway made a tool task',
+      );
       assert.equal(corrDone.status, 'success');
-      const cq = queriesOf(corr.provider_task_id!);
+      const cq = queriesOf(corrDone.provider_task_id!);
       assert.ok(cq.length > 0 && cq.every((q) => q.api === 'tool'), 'a corrected task is queried as tool');
     } finally {
       await h.close();
@@ -127,10 +133,10 @@ describe('The Director through MCP', () => {
           audio: 'https://media.example.test/voice.mp3',
         }),
       );
+      const done = await follow(h, res.task_id);
       const c = fake.creates().at(-1)!;
       assert.equal(c.api, 'tool');
       assert.equal(c.body.tool_type, 'image-lipsync-api');
-      const done = await follow(h, res.task_id);
       assert.equal(done.status, 'success');
       assert.ok(done.result_url);
     } finally {
@@ -249,6 +255,31 @@ describe('The Director through MCP', () => {
       assert.equal(again.status, 'unknown');
       assert.equal(fake.creates().length - c0, 1, 'exactly one create');
       assert.equal(fake.state.tasks.size > 0, true);
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('spellings of one model or template are one job: one create, the others reuse it', async () => {
+    const env = dirEnv();
+    const h = await harness(env.env);
+    try {
+      const c0 = fake.creates().length;
+      const p = prompt('spelling');
+      const first = structured<View>(await call(h, 'generate_video', { prompt: p, model: 'Sora2 Pro' }));
+      const done = await follow(h, first.task_id);
+      assert.equal(done.status, 'success');
+      for (const model of ['sora2 pro', 'SORA2-PRO', ' sora2_pro ']) {
+        const again = structured<View>(await call(h, 'generate_video', { prompt: p, model }));
+        assert.equal(again.task_id, first.task_id, model);
+        assert.equal(again.reused, true, model);
+      }
+      const kids = structured<View>(await call(h, 'generate_video', { prompt: p, template: 'Kids Short' }));
+      await follow(h, kids.task_id);
+      const kids2 = structured<View>(await call(h, 'generate_video', { prompt: p, template: 'kids short' }));
+      assert.equal(kids2.task_id, kids.task_id);
+      assert.equal(fake.creates().length - c0, 2, 'one create per distinct choice');
     } finally {
       await h.close();
       env.cleanup();

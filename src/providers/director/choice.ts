@@ -11,11 +11,19 @@
  */
 import { AppError } from '../../errors.js';
 import type { JsonObject } from '../provider.js';
+import {
+  type AspectRatio,
+  PLATFORM_FORMATS,
+  type Platform,
+  parsePlatform,
+  readPlatform,
+  SHAPES,
+} from './platform.js';
+
+export { type AspectRatio, aspectFromPlatform, type Platform, parsePlatform } from './platform.js';
 
 export type ModelId = 'auto' | 'veo3' | 'sora2' | 'sora2 pro';
-export type AspectRatio = '9:16' | '16:9' | '1:1';
 export type Quality = 'quality' | 'cheap';
-export type Platform = 'tiktok' | 'reels' | 'shorts' | 'youtube' | 'instagram';
 export type TemplateName =
   | 'veo3 story'
   | 'sora2 story'
@@ -66,32 +74,6 @@ export const TOOL_TYPES = {
   imageLipSync: 'image-lipsync-api',
 } as const;
 
-const PLATFORM_ASPECT: Record<Platform, AspectRatio> = {
-  tiktok: '9:16',
-  reels: '9:16',
-  shorts: '9:16',
-  youtube: '16:9',
-  instagram: '1:1',
-};
-
-const PLATFORM_WORDS: Record<Platform, string> = {
-  tiktok: 'TikTok',
-  reels: 'Instagram Reels',
-  shorts: 'YouTube Shorts',
-  youtube: 'YouTube',
-  instagram: 'an Instagram feed post',
-};
-
-/** The aspect ratio a platform implies (TikTok/Reels/Shorts 9:16, YouTube 16:9, Instagram feed 1:1). */
-export function aspectFromPlatform(platform: string | undefined): AspectRatio | undefined {
-  if (!platform) return undefined;
-  const key = platform
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]+/g, '') as Platform;
-  return PLATFORM_ASPECT[key];
-}
-
 export interface ModelChoice {
   /** The model the user asked for ('auto' when none). */
   model: ModelId;
@@ -105,6 +87,8 @@ export interface ModelChoice {
   /** Explicit aspect ratio, else the platform's, else undefined (the model's default). */
   aspectRatio?: AspectRatio;
   platform?: Platform;
+  /** The platform's usual length in words, when no duration was given (the agent reads it). */
+  length?: string;
   /** Sora2 only: 5 or 10 seconds. */
   duration?: 5 | 10;
   /** Things the user should know about how the request was read (shown in results). */
@@ -197,6 +181,28 @@ function oneOf<T extends string>(
   return v;
 }
 
+/** Choice params that are words: one spelling each, so spellings of a choice fingerprint as one job. */
+const WORD_PARAMS = ['template', 'quality', 'aspect_ratio', 'platform'] as const;
+
+/**
+ * Canonical generate_video params, applied before the fingerprint: words trimmed and lower-cased, and
+ * the model as its {@link ModelId} ("Sora2-Pro", "SORA2 PRO" -> "sora2 pro"). Canonical spellings map
+ * to themselves, so tasks already in a ledger keep their fingerprint. Throws `invalid_input` (nothing
+ * spent) for a model it can't read.
+ */
+export function normalizeGenerateParams(params: JsonObject): JsonObject {
+  const out: JsonObject = { ...params };
+  for (const key of WORD_PARAMS) {
+    const v = out[key];
+    if (typeof v === 'string') out[key] = v.trim().toLowerCase();
+  }
+  const model = str(params, 'model');
+  if (model !== undefined) out.model = parseModel(model) ?? model;
+  const platform = parsePlatform(str(params, 'platform'));
+  if (platform) out.platform = platform;
+  return out;
+}
+
 /**
  * Reads the user's model/template/quality/format choices from request params. Throws `invalid_input`
  * with the accepted values when something can't be understood, before anything is spent.
@@ -210,12 +216,12 @@ export function resolveModelChoice(
   const named = model !== 'auto';
   const template = parseTemplate(str(params, 'template'), model);
   const quality = oneOf(str(params, 'quality'), ['quality', 'cheap'] as const, 'quality') ?? 'quality';
-  const explicitAspect = oneOf(str(params, 'aspect_ratio'), ['9:16', '16:9', '1:1'] as const, 'aspect ratio');
-  const platform = oneOf(
-    str(params, 'platform'),
-    ['tiktok', 'reels', 'shorts', 'youtube', 'instagram'] as const,
-    'platform',
+  const explicitAspect = oneOf(
+    str(params, 'aspect_ratio'),
+    ['9:16', '16:9', '1:1', '4:5'] as const,
+    'aspect ratio',
   );
+  const platform = readPlatform(str(params, 'platform'));
   const notes: string[] = [];
 
   let duration: 5 | 10 | undefined;
@@ -234,10 +240,21 @@ export function resolveModelChoice(
       'Leave the model out (the auto model can use a clip or audio track), or drop the extra input.',
     );
   }
+  // [I] Veo3 and Sora2 make 16:9, 9:16 (and 1:1); a 4:5 picture is asked of the agent only.
+  const portrait = explicitAspect === '4:5';
+  if (portrait && named) {
+    throw bad(
+      `${MODEL_LABELS[model]} does not make 4:5 videos.`,
+      'Leave the model out (the auto model makes 4:5), or use aspect_ratio 1:1 or 9:16.',
+    );
+  }
   let chain: ModelId[];
   // A clip or audio track only makes sense to the agent, so tool models can't stand in for it.
   if (template || opts.hasOtherMedia) chain = ['auto'];
-  else if (named) chain = [model];
+  else if (portrait) {
+    chain = ['auto'];
+    notes.push('A 4:5 video is made by the auto model only, so there is no Veo3/Sora2 fallback.');
+  } else if (named) chain = [model];
   else chain = opts.hasImage ? ['veo3', 'sora2'] : ['auto', 'veo3', 'sora2'];
 
   const choice: ModelChoice = { model, named, chain, quality, notes };
@@ -245,10 +262,11 @@ export function resolveModelChoice(
     choice.template = template;
     choice.templateId = TEMPLATE_IDS[template];
   }
-  const aspect = explicitAspect ?? aspectFromPlatform(platform);
+  const aspect = explicitAspect ?? (platform ? PLATFORM_FORMATS[platform].aspect : undefined);
   if (aspect) choice.aspectRatio = aspect;
   if (platform) choice.platform = platform;
   if (duration) choice.duration = duration;
+  else if (platform) choice.length = PLATFORM_FORMATS[platform].length;
   return choice;
 }
 
@@ -265,13 +283,12 @@ export type CreateSpec = {
 function formatWords(choice: ModelChoice): string {
   const parts: string[] = [];
   if (choice.aspectRatio) {
-    const shape =
-      choice.aspectRatio === '9:16' ? 'vertical' : choice.aspectRatio === '16:9' ? 'horizontal' : 'square';
-    parts.push(
-      `Format: ${shape} ${choice.aspectRatio} video${choice.platform ? ` for ${PLATFORM_WORDS[choice.platform]}` : ''}.`,
-    );
+    const shape = SHAPES[choice.aspectRatio];
+    const where = choice.platform ? ` for ${PLATFORM_FORMATS[choice.platform].words}` : '';
+    parts.push(`Format: ${shape} ${choice.aspectRatio} video${where}.`);
   }
   if (choice.duration) parts.push(`Target length: about ${choice.duration} seconds.`);
+  else if (choice.length) parts.push(`Target length: ${choice.length}.`);
   return parts.join(' ');
 }
 

@@ -31,18 +31,21 @@ import type {
   TaskKind,
   Timing,
 } from '../provider.js';
-import { type ApiType, type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
+import { type CreateOutcome, DirectorApi, type DirectorAuth, type Via } from './api.js';
 import { credentialState, mustAuth, resolveAuth } from './auth.js';
 import {
   buildGenerateSpec,
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
   type CreateSpec,
+  normalizeGenerateParams,
   resolveModelChoice,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
 import { toSnapshot } from './snapshot.js';
-import { isObj, MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { type PreparedPlan, readOperation, readPlan } from './stored.js';
+import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { correctedApi, creditAmount } from './wire.js';
 
 export {
   aspectFromPlatform,
@@ -68,13 +71,6 @@ export const CREATE_RETRY_DELAY_MS = 30_000;
 
 const VIDEO_TIMING: Timing = { pollIntervalMs: 15_000, stallPolls: 20, giveUpAfterMs: 10 * 60_000 };
 const IMAGE_AUDIO_TIMING: Timing = { pollIntervalMs: 10_000, stallPolls: 20, giveUpAfterMs: 5 * 60_000 };
-
-interface PreparedPlan {
-  kind: TaskKind;
-  /** Creates to try in order; more than one only for the auto model's fallback chain. */
-  specs: CreateSpec[];
-  notes: string[];
-}
 
 export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   const { config, clock, log } = deps;
@@ -184,6 +180,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           auth.via,
           plan,
           failures.map((f) => ({ label: f.spec.label, model: f.spec.model, reason: f.reason })),
+          ctx.log,
         );
       }
       if (outcome.error.code === 'daily_limit') limits.record();
@@ -216,6 +213,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     via: Via,
     plan: PreparedPlan,
     failures: { label: string; model: string; reason: string }[],
+    taskLog: Logger,
   ): StartResult {
     const operation: JsonObject = {
       api: outcome.api,
@@ -233,10 +231,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       operation.fallback_note = `${parts.join('; ')}; used ${spec.label} instead.`;
     }
     if (plan.notes.length > 0) operation.notes = plan.notes;
-    log.info(
-      { provider: 'director', api: outcome.api, model: spec.model, corrected: outcome.corrected },
-      'task created',
-    );
+    // The JobService's task logger already carries `provider` and `task`.
+    taskLog.info({ api: outcome.api, model: spec.model, corrected: outcome.corrected }, 'task created');
     return {
       operation,
       providerTaskId: outcome.id,
@@ -250,10 +246,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const body = await api.query(auth, op.api, op.id, ctx.signal);
     const snap = toSnapshot(body, extraOf(operation));
     // The gateway may say late that the task is of the other type; store the corrected handle.
-    const corrected = isObj(body)
-      ? ((isObj(body.data) ? body.data._corrected_api : undefined) ?? body._corrected_api)
-      : undefined;
-    if ((corrected === 'tool' || corrected === 'agent') && corrected !== op.api) {
+    const corrected = correctedApi(body);
+    if (corrected && corrected !== op.api) {
       snap.operation = { ...operation, api: corrected, requested_api: op.api };
     }
     return snap;
@@ -312,6 +306,8 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       paid: true,
     },
     credentials,
+    normalizeParams: (kind: TaskKind, params: JsonObject) =>
+      kind === 'generate_video' ? normalizeGenerateParams(params) : params,
     // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.
     timing: (kind: TaskKind): Timing => ({
       ...(kind === 'generate_video' || kind === 'lip_sync' ? VIDEO_TIMING : IMAGE_AUDIO_TIMING),
@@ -351,46 +347,6 @@ function extraOf(operation: JsonObject): JsonObject {
   return extra;
 }
 
-function readPlan(prepared: JsonObject): PreparedPlan {
-  const specs = prepared.specs;
-  const ok =
-    Array.isArray(specs) &&
-    specs.length > 0 &&
-    specs.every((s) => isObj(s) && (s.api === 'agent' || s.api === 'tool') && typeof s.label === 'string');
-  if (!ok)
-    throw new AppError('internal', 'The prepared Director request is damaged; nothing was started.', {
-      noTaskCreated: true,
-    });
-  const notes = Array.isArray(prepared.notes)
-    ? prepared.notes.filter((n): n is string => typeof n === 'string')
-    : [];
-  return { kind: prepared.kind as TaskKind, specs: specs as unknown as CreateSpec[], notes };
-}
-
-function readOperation(operation: JsonObject): { api: ApiType; id: string; via: Via | undefined } {
-  const { api, id, via } = operation;
-  if ((api !== 'agent' && api !== 'tool') || typeof id !== 'string' || !id) {
-    throw new AppError(
-      'invalid_input',
-      'This task handle does not belong to The Director (no api type or id).',
-      {
-        hint: 'Look the task up with list_tasks and query it by its task_id.',
-      },
-    );
-  }
-  return { api, id, via: via === 'gateway' || via === 'direct' ? via : undefined };
-}
-
 function clockTime(t: number): string {
   return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-/** [I] The account answer's shape isn't documented; pick the first credit-like number. */
-function creditAmount(account: Json): number | undefined {
-  if (!isObj(account)) return undefined;
-  for (const key of ['credits', 'remaining_credits', 'balance', 'points', 'remaining']) {
-    const v = account[key];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
 }

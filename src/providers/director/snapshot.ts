@@ -12,48 +12,34 @@
  * and the user is told — honest, and nothing is charged again.
  */
 import type { JsonObject, Snapshot, TaskStatus } from '../provider.js';
-import { bodyMessage, isObj, SERVICE, scrub } from './text.js';
+import { SERVICE, scrub } from './text.js';
+import { type AnswerData, bodyMessage, dataOf, readEnvelope, type UrlList } from './wire.js';
 
 const HTTP_URL = /^https?:\/\/\S+$/i;
 
-function firstUrl(v: unknown): string | undefined {
-  if (typeof v === 'string') return HTTP_URL.test(v.trim()) ? v.trim() : undefined;
-  if (Array.isArray(v)) {
-    for (const item of v) {
-      const found = firstUrl(item) ?? (isObj(item) ? firstUrl(item.url ?? item.video_url) : undefined);
-      if (found) return found;
-    }
+/** The first http(s) URL of a URL field (a string, or a list of strings or `{url|video_url}`). */
+function firstUrl(list: UrlList): string | undefined {
+  for (const item of list ?? []) {
+    const candidate = typeof item === 'string' ? item : (item?.url ?? item?.video_url);
+    if (candidate && HTTP_URL.test(candidate.trim())) return candidate.trim();
   }
   return undefined;
 }
 
 /** The video URL, in the order of trust: the gateway's normalised field, then the raw shapes. */
-export function findVideoUrl(data: Record<string, unknown>): string | undefined {
-  const output = isObj(data.output) ? data.output : {};
-  const direct = firstUrl(data.video_url) ?? firstUrl(data.output_urls) ?? firstUrl(output.video_url);
+export function findVideoUrl(data: AnswerData): string | undefined {
+  const direct = firstUrl(data.video_url) ?? firstUrl(data.output_urls) ?? firstUrl(data.output?.video_url);
   if (direct) return direct;
-  if (Array.isArray(data.tool_results)) {
-    for (const r of data.tool_results) {
-      if (!isObj(r)) continue;
-      const found = firstUrl(r.result) ?? firstUrl(r.video_url) ?? firstUrl(r.url);
-      if (found) return found;
-    }
+  for (const r of data.tool_results ?? []) {
+    const found = firstUrl(r.result) ?? firstUrl(r.video_url) ?? firstUrl(r.url);
+    if (found) return found;
   }
   // [I] Seen in other tool answers; harmless to accept.
-  return firstUrl(data.result_url) ?? firstUrl(output.url) ?? firstUrl(output.urls);
+  return firstUrl(data.result_url) ?? firstUrl(data.output?.url) ?? firstUrl(data.output?.urls);
 }
 
-function findCoverUrl(data: Record<string, unknown>): string | undefined {
-  const output = isObj(data.output) ? data.output : {};
-  return firstUrl(data.cover_url) ?? firstUrl(data.thumbnail_url) ?? firstUrl(output.cover_url);
-}
-
-/** Normalises the raw status to a string key: '1', '-1', '0', '2', or the backend's own word. */
-export function rawStatus(data: Record<string, unknown>): string {
-  const s = data.status;
-  if (typeof s === 'number') return String(s);
-  if (typeof s === 'string' && s.trim()) return s.trim().toLowerCase();
-  return 'missing';
+function findCoverUrl(data: AnswerData): string | undefined {
+  return firstUrl(data.cover_url) ?? firstUrl(data.thumbnail_url) ?? firstUrl(data.output?.cover_url);
 }
 
 const WORDS: Record<string, TaskStatus> = {
@@ -79,19 +65,17 @@ const WORDS: Record<string, TaskStatus> = {
   in_progress: 'processing',
 };
 
-function progressOf(data: Record<string, unknown>): number | undefined {
-  const p = typeof data.progress === 'number' ? data.progress : Number(data.progress);
-  if (!Number.isFinite(p) || p < 0) return undefined;
+function progressOf(data: AnswerData): number | undefined {
+  const p = data.progress;
+  if (p === undefined || p < 0) return undefined;
   return p > 1 ? Math.min(1, p / 100) : p;
 }
 
 /** Turns one query answer into a snapshot. `extra` (model, fallback note...) is added to every snapshot. */
 export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
-  if (!isObj(body)) {
-    return { status: 'processing', providerStatus: 'unreadable', extra };
-  }
-  const data = isObj(body.data) ? body.data : {};
-  if (body.success === false) {
+  const env = readEnvelope(body);
+  if (!env) return { status: 'processing', providerStatus: 'unreadable', extra };
+  if (env.success === false) {
     const reason = bodyMessage(body);
     return {
       status: 'failed',
@@ -103,7 +87,8 @@ export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
       },
     };
   }
-  const raw = rawStatus(data);
+  const data = dataOf(env);
+  const raw = data.status ?? 'missing';
   const mapped = WORDS[raw] ?? 'processing';
   const snap: Snapshot = { status: mapped, providerStatus: raw, extra };
   const progress = progressOf(data);
@@ -127,11 +112,9 @@ export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
     snap.resultUrl = url;
     const cover = findCoverUrl(data);
     if (cover) snap.coverUrl = cover;
-    const duration = Number(data.duration ?? data.duration_seconds);
-    if (Number.isFinite(duration) && duration > 0) snap.durationSeconds = duration;
+    const duration = data.duration ?? data.duration_seconds;
+    if (duration !== undefined && duration > 0) snap.durationSeconds = duration;
+    if (data.message) snap.message = scrub(data.message, 500);
   }
-  const note =
-    typeof data.message === 'string' && mapped === 'success' ? scrub(data.message, 500) : undefined;
-  if (note) snap.message = note;
   return snap;
 }

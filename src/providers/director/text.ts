@@ -7,7 +7,16 @@ export const SERVICE = 'The Director';
 
 /** Config names that legitimately contain the vendor word; they are settings, not branding. */
 const CONFIG_NAMES = /\bSJINN_(?:API_KEY|BASE_URL)\b/g;
-const VENDOR_WORD = /[\w.-]*sjinn[\w.-]*/gi;
+/** The vendor word (or a host carrying it), with the article before it, which the replacement brings. */
+const VENDOR_WORD = /\b(?:(the|an?)\s+)?[\w.-]*sjinn[\w.-]*/gi;
+
+/** "the Sjinn agent" -> "the video backend agent", "an sjinn error" -> "a video backend error". */
+function backendWords(_match: string, article: string | undefined): string {
+  if (!article) return 'the video backend';
+  const the = article.toLowerCase() === 'the';
+  const capital = article[0] !== article[0]?.toLowerCase();
+  return `${capital ? (the ? 'The' : 'A') : the ? 'the' : 'a'} video backend`;
+}
 
 /** Removes the vendor's name (and hosts carrying it) from outside text, and bounds its length. */
 export function scrub(text: string, max = 300): string {
@@ -15,7 +24,7 @@ export function scrub(text: string, max = 300): string {
   const names = text.match(CONFIG_NAMES) ?? [];
   let out = '';
   parts.forEach((part, i) => {
-    out += part.replace(VENDOR_WORD, 'the video backend');
+    out += part.replace(VENDOR_WORD, backendWords);
     if (i < names.length) out += names[i];
   });
   out = out.replace(/\s+/g, ' ').trim();
@@ -33,37 +42,21 @@ export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The backend's own explanation, wherever the gateway or the direct envelope put it. */
-export function bodyMessage(body: unknown): string | undefined {
-  if (!isObj(body)) return undefined;
-  const data = isObj(body.data) ? body.data : {};
-  const err = isObj(body.error) ? body.error : {};
-  const candidates = [
-    body.errorMsg,
-    body.message,
-    err.message,
-    typeof body.error === 'string' ? body.error : undefined,
-    data.errorMsg,
-    data.error_msg,
-    data.error,
-    data.message,
-    data.fail_reason,
-  ];
-  for (const c of candidates) if (typeof c === 'string' && c.trim()) return scrub(c);
-  return undefined;
-}
-
-/** Whether an answer says "daily video limit" (the gateway's 429 body is `{error:'video_limit_reached'}`). */
-export function saysDailyLimit(body: unknown, text: string): boolean {
-  return (
-    /limit_reached|daily (?:video )?limit/i.test(text) ||
-    (isObj(body) && body.error === 'video_limit_reached')
-  );
-}
-
 export const DAILY_LIMIT_MESSAGE = 'Daily video limit reached for your plan; it resets at midnight.';
 export const DAILY_LIMIT_HINT =
   'Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5. Nothing was started or charged; try again after midnight, or ask support about a larger plan.';
+
+export function tokenHint(via: 'gateway' | 'direct'): string {
+  return via === 'gateway'
+    ? 'Check GATEWAY_TOKEN (environment or ~/.openclaw/.env). If it is correct, contact support: video generation may have been disabled for your agent.'
+    : 'Check SJINN_API_KEY; the key may have been revoked or mistyped.';
+}
+
+export function urlHint(via: 'gateway' | 'direct'): string {
+  return via === 'gateway'
+    ? 'Check DIRECTOR_GATEWAY_URL (or unset it to use the default).'
+    : 'Check SJINN_BASE_URL (or unset it).';
+}
 
 export const MISSING_FIX =
   "Video generation isn't configured on your agent yet. Contact support to enable it (or set GATEWAY_TOKEN).";

@@ -6,6 +6,7 @@ import {
   buildGenerateSpec,
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
+  normalizeGenerateParams,
   parseModel,
   resolveModelChoice,
   TEMPLATE_IDS,
@@ -16,6 +17,33 @@ const invalid = (fn: () => unknown) =>
   assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'invalid_input');
 
 describe('director model choice', () => {
+  it('params are canonical before the fingerprint: one spelling per choice', () => {
+    assert.deepEqual(
+      normalizeGenerateParams({
+        prompt: ' Keep My Case ',
+        model: ' SORA2-Pro ',
+        template: ' Kids Short ',
+        quality: 'Cheap',
+        platform: 'TikTok',
+        duration: 5,
+      }),
+      {
+        prompt: ' Keep My Case ',
+        model: 'sora2 pro',
+        template: 'kids short',
+        quality: 'cheap',
+        platform: 'tiktok',
+        duration: 5,
+      },
+    );
+    // Canonical spellings map to themselves, so tasks already in a ledger keep their fingerprint.
+    for (const model of ['auto', 'veo3', 'sora2', 'sora2 pro']) {
+      assert.equal(normalizeGenerateParams({ model }).model, model);
+    }
+    assert.deepEqual(normalizeGenerateParams({ prompt: 'p' }), { prompt: 'p' });
+    invalid(() => normalizeGenerateParams({ model: 'myspace-9000' }));
+  });
+
   it('no model: agent (auto) first, then Veo3, then Sora2', () => {
     const c = resolveModelChoice({ prompt: 'a sunset' });
     assert.equal(c.model, 'auto');
@@ -88,6 +116,50 @@ describe('director model choice', () => {
     invalid(() => resolveModelChoice({ aspect_ratio: '4:3' }));
     const veo = buildGenerateSpec('veo3', resolveModelChoice({ model: 'veo3', platform: 'youtube' }), 'p');
     assert.equal(veo.api === 'tool' && veo.input.aspect_ratio, '16:9');
+  });
+
+  it("every platform of seed 002's table has its aspect ratio and length", () => {
+    const table: [string, string, RegExp][] = [
+      ['tiktok', '9:16', /15-60 seconds/],
+      ['reels', '9:16', /15-60 seconds/],
+      ['shorts', '9:16', /15-60 seconds/],
+      ['youtube', '16:9', /30 seconds to 5 minutes/],
+      ['instagram', '1:1', /15-30 seconds/],
+      ['twitter', '16:9', /15-30 seconds/],
+      ['x', '16:9', /15-30 seconds/],
+      ['product_demo', '16:9', /30-60 seconds/],
+      ['Product Demo', '16:9', /30-60 seconds/],
+      ['podcast', '16:9', /1-5 minutes/],
+    ];
+    for (const [platform, aspect, length] of table) {
+      assert.equal(aspectFromPlatform(platform), aspect, platform);
+      const c = resolveModelChoice({ platform });
+      assert.equal(c.aspectRatio, aspect, platform);
+      const spec = buildGenerateSpec('auto', c, 'p');
+      assert.ok(spec.api === 'agent');
+      assert.match(spec.message, new RegExp(`${aspect} video for `), platform);
+      assert.match(spec.message, length, platform);
+    }
+    // An explicit length wins over the platform's range.
+    const ten = buildGenerateSpec('auto', resolveModelChoice({ platform: 'podcast', duration: 10 }), 'p');
+    assert.ok(ten.api === 'agent' && /about 10 seconds/.test(ten.message) && !/minutes/.test(ten.message));
+  });
+
+  it('Instagram may be 4:5 and a product demo 1:1; 4:5 is made by the auto model only', () => {
+    const ig = resolveModelChoice({ platform: 'instagram', aspect_ratio: '4:5' });
+    assert.equal(ig.aspectRatio, '4:5');
+    assert.deepEqual(ig.chain, ['auto'], 'no Veo3/Sora2 fallback for a shape they do not make');
+    assert.match(ig.notes.join(' '), /4:5/);
+    const spec = buildGenerateSpec('auto', ig, 'p');
+    assert.ok(spec.api === 'agent' && /portrait 4:5 video for an Instagram feed post/.test(spec.message));
+    assert.equal(resolveModelChoice({ platform: 'product_demo', aspect_ratio: '1:1' }).aspectRatio, '1:1');
+    invalid(() => resolveModelChoice({ model: 'veo3', aspect_ratio: '4:5' }));
+  });
+
+  it('a platform is stored under one name (x -> twitter, "Product Demo" -> product_demo)', () => {
+    assert.equal(normalizeGenerateParams({ platform: 'X' }).platform, 'twitter');
+    assert.equal(normalizeGenerateParams({ platform: 'Product Demo' }).platform, 'product_demo');
+    assert.equal(normalizeGenerateParams({ platform: 'tiktok' }).platform, 'tiktok');
   });
 
   it('the agent message states format and length in words', () => {

@@ -3,7 +3,7 @@
 import type { Clock } from '../../../src/clock.js';
 import type { Config, Secret, TemplateSecret } from '../../../src/config.js';
 import { createHttpClient, type HttpClient } from '../../../src/http/client.js';
-import { silentLogger } from '../../../src/logger.js';
+import { type Logger, silentLogger } from '../../../src/logger.js';
 import { createDirectorProvider } from '../../../src/providers/director/index.js';
 import type {
   JobRequest,
@@ -49,6 +49,8 @@ export interface HarnessOptions {
   gatewayUrl?: string;
   stateFile?: string;
   progression?: number[];
+  /** A base logger; the provider and the contexts get child loggers as the registry and JobService make. */
+  log?: Logger;
 }
 
 export async function harness(opts: HarnessOptions = { gatewayToken: 'fake' }): Promise<Harness> {
@@ -63,12 +65,14 @@ export async function harness(opts: HarnessOptions = { gatewayToken: 'fake' }): 
     sjinnApiKey: pick(opts.sjinnApiKey, fake.apiKey, 'env:SJINN_API_KEY'),
     sjinnBaseUrl: fake.directUrl,
   };
-  const log = silentLogger();
+  const base = opts.log ?? silentLogger();
+  // As in src/providers/index.ts (provider child) and the JobService (task + provider child).
+  const log = base.child({ task: 'task-local-1', provider: 'director' });
   const provider = createDirectorProvider({
     config,
     http,
     clock,
-    log,
+    log: base.child({ provider: 'director' }),
     ...(opts.stateFile ? { stateFile: opts.stateFile } : {}),
   });
   const progress: string[] = [];

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { createLogger } from '../../../src/logger.js';
+import { Redactor } from '../../../src/redact.js';
+import { captureStream } from '../../helpers/log.js';
 import {
   appErrorOf,
   type Harness,
@@ -209,5 +212,19 @@ describe('director start: model fallback', () => {
     assert.equal(h.fake.creates().length, 1);
     assert.equal(h.fake.creates()[0]?.body.template_id, '57a003c8-ea94-44a8-8e32-d2ec53ea780b');
     assert.equal(h.fake.creates()[0]?.body.quality, 'quality');
+  });
+});
+
+describe('director logs', () => {
+  it('every log line names the provider once', async () => {
+    const { stream, lines } = captureStream();
+    h = await harness({ gatewayToken: 'fake', log: createLogger('debug', new Redactor(), stream) });
+    h.fake.faults.create = ['503'];
+    await startJob(h, videoRequest({ prompt: 'a quiet harbour', model: 'veo3' }));
+    assert.ok(
+      lines.some((l) => /task created/.test(l)),
+      'the create is logged',
+    );
+    for (const line of lines) assert.equal(line.match(/"provider":/g)?.length, 1, line);
   });
 });

@@ -21,6 +21,20 @@ describe('director never names the vendor', () => {
     assert.equal(namesVendor('the SJINN backend'), true);
   });
 
+  it('scrub leaves no doubled words where an article stood before the vendor word', () => {
+    assert.equal(
+      scrub('Rendered by the Sjinn agent pipeline'),
+      'Rendered by the video backend agent pipeline',
+    );
+    assert.equal(scrub('The Sjinn queue is full'), 'The video backend queue is full');
+    assert.equal(scrub('an sjinn.ai error'), 'a video backend error');
+    assert.equal(scrub('a SJINN worker crashed'), 'a video backend worker crashed');
+    assert.equal(scrub('theSjinn is fine'), 'the video backend is fine');
+    for (const s of ['by the sjinn pipeline', 'THE Sjinn model', 'A sjinn task']) {
+      assert.doesNotMatch(scrub(s), /\b(the|a|an)\s+the\b/i, s);
+    }
+  });
+
   it('no AppError message/hint/details, snapshot, credits or progress line contains it', async () => {
     const seen: unknown[] = [];
     const faults: CreateFault[][] = [
