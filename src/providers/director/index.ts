@@ -253,6 +253,23 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     return snap;
   }
 
+  /** A task created elsewhere: its api type is not known, so it is asked as an agent chat, then as a tool task. */
+  async function lookupById(id: string, ctx: StatusContext) {
+    const auth = requireAuth();
+    for (const api of ['agent', 'tool'] as const) {
+      const operation: JsonObject = { api, id, via: auth.via };
+      try {
+        const snapshot = await status(operation, ctx);
+        const kind = 'generate_video' as const;
+        return { kind, operation: snapshot.operation ?? operation, providerTaskId: id, snapshot };
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'not_found') continue;
+        throw err;
+      }
+    }
+    return null;
+  }
+
   async function credits(signal: AbortSignal): Promise<Credits> {
     const state = credentials();
     const auth = authFor();
@@ -306,6 +323,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       paid: true,
     },
     credentials,
+    lookupById,
     normalizeParams: (kind: TaskKind, params: JsonObject) =>
       kind === 'generate_video' ? normalizeGenerateParams(params) : params,
     // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.

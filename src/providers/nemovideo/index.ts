@@ -150,6 +150,19 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
       return chatStatus(operation, ctx.signal, chat);
     },
 
+    /** A render started elsewhere (`render_…` ids are queryable alone); a chat needs its session, not an id. */
+    async lookupById(id: string, ctx: StatusContext) {
+      if (!id.startsWith('render_')) return null;
+      try {
+        const operation: JsonObject = { kind: 'render', render_id: id };
+        const snapshot = await renderStatus(operation, ctx.signal, render);
+        return { kind: 'render' as const, operation, providerTaskId: id, snapshot };
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'not_found') return null;
+        throw err;
+      }
+    },
+
     async upload(
       input: ResolvedInput,
       role: InputRole,
