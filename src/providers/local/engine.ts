@@ -6,7 +6,7 @@
  * or bounced); only the soundtrack is replaced and lined up. The result says so (`lip_motion:
  * 'unchanged'`) and ships mouth cues an animation tool can use.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { AppError } from '../../errors.js';
 import { type ProbeResult, probe } from '../../media/probe.js';
@@ -17,6 +17,7 @@ import { estimateMouthCues, toRhubarbJson, toRhubarbTsv } from './mouth.js';
 import { ANALYSIS_RATE, decodePcm } from './pcm.js';
 import type { PlaybackType } from './plan.js';
 import { render } from './render.js';
+import { writeAtomic } from './state.js';
 
 export type AlignMode = 'auto' | 'off';
 
@@ -48,13 +49,6 @@ const ALIGN_MAX_LAG_SECONDS = 5;
 export function cuePaths(out: string): { json: string; tsv: string } {
   const base = out.replace(/\.mp4$/i, '');
   return { json: `${base}.mouth.json`, tsv: `${base}.mouth.tsv` };
-}
-
-/** Writes a file under a temporary name, then renames it into place (readers never see half a file). */
-export async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }
 
 function needStream(p: ProbeResult, kind: 'video' | 'audio', file: string): void {
