@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, watch, writeFile } from 'node:fs/promises';
+import { watch as fsWatch } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../../src/clock.js';
@@ -11,6 +12,7 @@ import { estimateOffset } from '../../../src/providers/local/align.js';
 import { alignAudio } from '../../../src/providers/local/engine.js';
 import { createLocalProvider, STOPPED_MESSAGE } from '../../../src/providers/local/index.js';
 import { decodePcm } from '../../../src/providers/local/pcm.js';
+import type { Snapshot } from '../../../src/providers/provider.js';
 import {
   addNoise,
   concatPcm,
@@ -245,6 +247,30 @@ test('status(): answers from disk after a restart; stopped and failed jobs say w
   assert.equal(failed.error?.message, bad.final.error?.message);
 });
 
+/**
+ * Looks again each time the worker writes into `dir` (its state file is renamed into place), with a
+ * slow re-check as a guard against a worker that dies without writing; bounded number of looks.
+ */
+async function untilFinal(look: () => Promise<Snapshot>, dir: string): Promise<Snapshot> {
+  let wake = () => {};
+  const watcher = fsWatch(dir, () => wake());
+  const guard = setInterval(() => wake(), 1000);
+  try {
+    for (let i = 0; i < 5000; i++) {
+      const changed = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const s = await look();
+      if (s.status !== 'processing') return s;
+      await changed;
+    }
+    throw new Error('the worker never finished');
+  } finally {
+    clearInterval(guard);
+    watcher.close();
+  }
+}
+
 test('worker mode: the job runs in a detached process that writes its state file', async () => {
   const provider = await localProvider('worker');
   const signal = new AbortController().signal;
@@ -264,20 +290,7 @@ test('worker mode: the job runs in a detached process that writes its state file
   assert.equal(typeof started.operation.worker_pid, 'number');
   assert.notEqual(started.operation.worker_pid, process.pid);
   await provider.close(); // a closing server leaves the worker running
-  // Wait on the worker's own writes to its state file (each one is a rename into the work dir).
-  const stop = new AbortController();
-  const changes = watch(`${dir}/worker`, { signal: stop.signal });
-  let s = await provider.status(started.operation, { signal, log });
-  try {
-    for await (const _ of changes) {
-      s = await provider.status(started.operation, { signal, log });
-      if (s.status !== 'processing') break;
-    }
-  } catch (err) {
-    if (!stop.signal.aborted) throw err;
-  } finally {
-    stop.abort();
-  }
+  const s = await untilFinal(() => provider.status(started.operation, { signal, log }), `${dir}/worker`);
   assert.equal(s.status, 'success', JSON.stringify(s.error));
   near(s.durationSeconds, 5.3, FRAME, 'reported');
 });
