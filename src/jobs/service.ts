@@ -31,6 +31,7 @@ export type PreflightFn = (args: {
   inputs: Partial<Record<InputRole, ResolvedInput>>;
   provider: Provider;
   signal: AbortSignal;
+  params?: JsonObject;
 }) => Promise<{ warnings: string[] }>;
 
 export interface JobServiceDeps {
@@ -195,7 +196,9 @@ export class JobService {
     }
     const signal = opts.signal ?? new AbortController().signal;
     const inputs = await this.resolveInputs(req.inputs, opts.extraRoots);
-    const pf = this.d.preflight ? await this.d.preflight({ inputs, provider, signal }) : { warnings: [] };
+    const pf = this.d.preflight
+      ? await this.d.preflight({ inputs, provider, signal, params: req.params })
+      : { warnings: [] };
     const fp = fingerprint(provider.name, req.kind, inputs, req.params);
     const now = this.d.clock.now();
     const decision = this.d.ledger.claim(

@@ -17,6 +17,8 @@ export interface PreflightOptions {
   /** Enables the "mostly silent audio" check. */
   ffmpegPath?: string;
   signal?: AbortSignal;
+  /** The playback type asked for: one that already extends the video needs no advice to use it. */
+  playbackType?: string;
 }
 
 export interface PreflightResult {
@@ -177,7 +179,8 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
     }
     const v = probes.video?.video?.durationSeconds ?? probes.video?.durationSeconds;
     const a = audio.durationSeconds ?? probes.audio?.durationSeconds;
-    if (v && a && Math.abs(a - v) > 0.1 * v) {
+    const extending = !!opts.playbackType && opts.playbackType !== 'normal';
+    if (v && a && Math.abs(a - v) > 0.1 * v && !(a > v && extending)) {
       const longer = a > v ? 'longer' : 'shorter';
       const pct = Math.round((Math.abs(a - v) / v) * 100);
       const types = provider.capabilities.playbackTypes?.filter((t) => t !== 'normal') ?? [];

@@ -115,3 +115,24 @@ test('a worker that dies reads as stopped, speaks of no payment, and the same re
     await h.close();
   }
 });
+
+test('warnings are true: a playback type that already extends the video is not advised again', async () => {
+  const h = await open();
+  try {
+    const passed = structured<View & { warnings: string[] }>(await create(h));
+    assert.doesNotMatch(passed.warnings.join('\n'), /use playback_type|longer than the video/);
+    const plain = structured<View & { warnings: string[] }>(
+      await h.call('create_lip_sync', {
+        video,
+        audio,
+        provider: 'local',
+        playback_type: 'normal',
+        wait_seconds: 0,
+      }),
+    );
+    assert.match(plain.warnings.join('\n'), /longer than the video.*use playback_type normal_reverse/);
+    await Promise.all([follow(h, passed.task_id), follow(h, plain.task_id)]);
+  } finally {
+    await h.close();
+  }
+});
