@@ -89,9 +89,13 @@ export async function alignAudio(
   });
 }
 
-/** The audio's length in seconds. */
+/**
+ * The audio's length as decoded (what Rhubarb reports, too). A compressed file's container duration
+ * counts encoder padding (40-50 ms for mp3), which would make the cues and the output too long.
+ */
 function decodedSeconds(pcm: Float32Array, ap: ProbeResult): number {
-  return ap.audio?.durationSeconds ?? ap.durationSeconds ?? pcm.length / ANALYSIS_RATE;
+  if (pcm.length > 0) return pcm.length / ANALYSIS_RATE;
+  return ap.audio?.durationSeconds ?? ap.durationSeconds ?? 0;
 }
 
 const notAligned = (note: string): OffsetEstimate => ({
