@@ -4,6 +4,7 @@
  * of the same two files — the cheapest conceivable "replace the soundtrack" — and alignment alone.
  *
  *   node --import tsx scripts/bench-local.ts [seconds]
+ *   node dist/scripts/bench-local.js analysis [seconds]   (decode/align/mouth timing only, 600 s)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,12 +14,30 @@ import { pathToFileURL } from 'node:url';
 import { systemClock } from '../src/clock.js';
 import { silentLogger } from '../src/logger.js';
 import { locateFfmpeg, runFfmpeg } from '../src/media/ffmpeg.js';
+import { analyzeFrames } from '../src/providers/local/activity.js';
 import { alignAudio } from '../src/providers/local/engine.js';
 import { createLocalProvider } from '../src/providers/local/index.js';
-import { decodePcm } from '../src/providers/local/pcm.js';
+import { estimateMouthCues } from '../src/providers/local/mouth.js';
+import { ANALYSIS_RATE, decodePcm } from '../src/providers/local/pcm.js';
 import type { ResolvedInput, Snapshot } from '../src/providers/provider.js';
 
+/** Audio analysis on long input (decode, alignment, mouth timing), against a bare ffmpeg decode. */
+export interface AnalysisBench {
+  seconds: number;
+  /** Baseline: ffmpeg alone decoding the same file to 16 kHz mono float, output discarded. */
+  ffmpeg_decode_ms: number;
+  decode_ms: number;
+  align_ms: number;
+  /** decode + align, the figure issue 13 sets under 1 s for 10 minutes. */
+  decode_align_ms: number;
+  mouth_ms: number;
+  /** decode_align_ms / ffmpeg_decode_ms. */
+  ratio: number;
+  offset_ms: number;
+}
+
 export interface LocalBench {
+  analysis?: AnalysisBench;
   engine_ms: number;
   remux_ms: number;
   /** engine_ms / remux_ms. */
@@ -97,6 +116,69 @@ const input = (path: string): ResolvedInput => ({
   sha256: '',
 });
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t0];
+}
+
+/** Decode + alignment + mouth timing of `seconds` of audio; medians of `runs` interleaved runs. */
+export async function benchAnalysis(seconds = 600, runs = 3): Promise<AnalysisBench> {
+  const found = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [] });
+  if (!found.ffmpeg || !found.ffprobe) throw new Error('bench-local needs the bundled ffmpeg and ffprobe');
+  const tools = { ffmpegPath: found.ffmpeg.path, ffprobePath: found.ffprobe.path };
+  const dir = await mkdtemp(join(tmpdir(), 'lipsync-bench-'));
+  try {
+    const ownWav = join(dir, 'own.wav');
+    const newWav = join(dir, 'new.wav');
+    await writeWav(ownWav, speechLike(seconds, 0, 0.005, 2));
+    await writeWav(newWav, speechLike(seconds, SHIFT_MS, 0.03, 3));
+    const signal = new AbortController().signal;
+    const t = { base: [] as number[], decode: [] as number[], align: [] as number[], mouth: [] as number[] };
+    let offset = 0;
+    for (let i = 0; i < runs; i++) {
+      const args = [
+        '-v',
+        'error',
+        '-i',
+        newWav,
+        '-af',
+        `aresample=${ANALYSIS_RATE}`,
+        '-ac',
+        '1',
+        '-f',
+        'f32le',
+      ];
+      t.base.push(
+        (await timed(() => runFfmpeg(tools.ffmpegPath, [...args, '-y', '/dev/null'], { what: 'b' })))[1],
+      );
+      const [pcm, dms] = await timed(() => decodePcm(tools.ffmpegPath, newWav, { signal }));
+      t.decode.push(dms);
+      const [est, ams] = await timed(() => alignAudio(tools, ownWav, pcm, signal));
+      t.align.push(ams);
+      offset = est.offsetMs;
+      const t0 = performance.now();
+      estimateMouthCues(analyzeFrames(pcm, ANALYSIS_RATE), pcm.length / ANALYSIS_RATE);
+      t.mouth.push(performance.now() - t0);
+    }
+    const decodeAlign = median(t.decode.map((d, i) => d + t.align[i]!));
+    return {
+      seconds,
+      ffmpeg_decode_ms: Math.round(median(t.base)),
+      decode_ms: Math.round(median(t.decode)),
+      align_ms: Math.round(median(t.align)),
+      decode_align_ms: Math.round(decodeAlign),
+      mouth_ms: Math.round(median(t.mouth)),
+      ratio: Math.round((decodeAlign / median(t.base)) * 100) / 100,
+      offset_ms: offset,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchLocal(seconds = 300): Promise<LocalBench> {
   const found = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [] });
   if (!found.ffmpeg || !found.ffprobe) throw new Error('bench-local needs the bundled ffmpeg and ffprobe');
@@ -163,6 +245,7 @@ export async function benchLocal(seconds = 300): Promise<LocalBench> {
     if (final.status !== 'success') throw new Error(`local job failed: ${final.error?.message}`);
 
     return {
+      analysis: await benchAnalysis(600),
       engine_ms: Math.round(engine_ms),
       remux_ms: Math.round(remux_ms),
       ratio: Math.round((engine_ms / remux_ms) * 10) / 10,
@@ -176,7 +259,19 @@ export async function benchLocal(seconds = 300): Promise<LocalBench> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv[2] === 'analysis'
+) {
+  benchAnalysis(Number(process.argv[3] ?? 600)).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`bench-local failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const seconds = Number(process.argv[2] ?? 300);
   benchLocal(Number.isFinite(seconds) && seconds > 0 ? seconds : 300).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),

@@ -96,11 +96,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       opts.preflight === false
         ? undefined
         : (opts.preflight ??
-          (({ inputs, provider, signal }) =>
+          (({ inputs, provider, signal, params }) =>
             runPreflight({
               inputs,
               provider,
               signal,
+              playbackType: typeof params?.playback_type === 'string' ? params.playback_type : undefined,
               ffprobePath: media.ffprobe?.path,
               ffmpegPath: media.ffmpeg?.path,
             }))),

@@ -22,6 +22,105 @@ const VOICE = '0.5*sin(2*PI*170*t)*(0.6+0.4*sin(2*PI*4*t))*gt(sin(2*PI*0.45*t+0.
 const SECONDS = 8;
 const SHIFT_MS = 240;
 
+/** A talking-head stand-in (test pattern + its own "speech") and a re-recorded, late, noisy dub. */
+async function makeSampleMedia(ffmpeg: string, video: string, audio: string): Promise<void> {
+  const quiet = ['-y', '-loglevel', 'error'];
+  await runFfmpeg(
+    ffmpeg,
+    [
+      ...quiet,
+      ...['-f', 'lavfi', '-i', `testsrc2=size=640x480:rate=25:duration=${SECONDS}`],
+      ...['-f', 'lavfi', '-i', `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', video],
+    ],
+    { what: 'making the sample video' },
+  );
+  // The "re-recorded" audio: the same speech arriving SHIFT_MS late, with some noise.
+  await runFfmpeg(
+    ffmpeg,
+    [
+      ...quiet,
+      ...['-f', 'lavfi', '-i', `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`],
+      ...['-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.03:seed=7:d=${SECONDS + 1}:r=48000`],
+      '-filter_complex',
+      `[0:a]adelay=${SHIFT_MS}|${SHIFT_MS}[d];[d][1:a]amix=inputs=2:duration=first[m]`,
+      ...['-map', '[m]', '-ac', '1', '-c:a', 'pcm_s16le', audio],
+    ],
+    { what: 'making the sample audio' },
+  );
+}
+
+/** Starts this server over stdio, as an MCP client would. */
+async function connectClient(home: string, dir: string): Promise<Client> {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [cli],
+    env: {
+      ...childEnv(home),
+      LIPSYNC_ALLOWED_DIRS: dir,
+      LIPSYNC_DEFAULT_PROVIDER: 'local',
+      LIPSYNC_LOG_LEVEL: 'warn',
+    },
+    stderr: 'inherit',
+  });
+  const client = new Client({ name: 'lipsync-demo', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+type Result = Record<string, unknown>;
+
+/** Waits (bounded, 50 s per call) until the task is final. */
+async function waitForTask(client: Client, taskId: string, first: Result): Promise<Result> {
+  let status = first;
+  for (let i = 0; i < 20 && !status.completed; i++) {
+    say('4. get_task_status { wait_seconds: 50 }');
+    status = data(
+      await client.callTool(
+        { name: 'get_task_status', arguments: { task_id: taskId, wait_seconds: 50 } },
+        undefined,
+        { onprogress: (p) => say(`   … ${p.message ?? p.progress}`), timeout: 70_000 },
+      ),
+    );
+    say(`   -> ${status.status}`);
+  }
+  if (status.status !== 'success') {
+    throw new AppError(
+      'provider_failed',
+      `The demo task ended as ${status.status}: ${JSON.stringify(status.error ?? {})}`,
+    );
+  }
+  return status;
+}
+
+/** create -> wait -> download, printing each step. */
+async function runFlow(client: Client, video: string, audio: string): Promise<void> {
+  const tools = await client.listTools();
+  say(`   tools: ${tools.tools.map((t) => t.name).join(', ')}`);
+  say('3. create_lip_sync { provider: "local" }');
+  const created = data(
+    await client.callTool({ name: 'create_lip_sync', arguments: { video, audio, provider: 'local' } }),
+  );
+  say(`   -> task ${created.task_id}: ${created.status}, reused: ${created.reused}`);
+  const status = await waitForTask(client, String(created.task_id), created);
+  const extra = (status.extra ?? {}) as Record<string, unknown>;
+  say(
+    `   offset found: ${extra.offset_ms} ms (confidence ${extra.align_confidence}); lip motion: ${extra.lip_motion}`,
+  );
+  say('5. download_result');
+  const dl = data(
+    await client.callTool({ name: 'download_result', arguments: { task_id: created.task_id } }),
+  );
+  say(`   -> ${dl.path}`);
+  if (extra.mouth_cues_json) say(`   mouth cues (Rhubarb JSON): ${extra.mouth_cues_json}`);
+  say(
+    created.reused
+      ? '\nThis run reused the earlier task: nothing was processed twice.'
+      : '\nRun `npm run demo` again: the same request is answered with reused: true.',
+  );
+}
+
 export async function demoCommand(_argv: string[]): Promise<void> {
   try {
     const config = loadConfig();
@@ -38,126 +137,16 @@ export async function demoCommand(_argv: string[]): Promise<void> {
     say('lipsync-mcp demo — offline, no account, no network');
     if (!existsSync(video) || !existsSync(audio)) {
       say(`1. making sample media in ${dir}`);
-      // A talking-head stand-in: test pattern + its own "speech" track.
-      await runFfmpeg(
-        tools.ffmpeg.path,
-        [
-          '-y',
-          '-loglevel',
-          'error',
-          '-f',
-          'lavfi',
-          '-i',
-          `testsrc2=size=640x480:rate=25:duration=${SECONDS}`,
-          '-f',
-          'lavfi',
-          '-i',
-          `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
-          '-c:v',
-          'libx264',
-          '-preset',
-          'veryfast',
-          '-pix_fmt',
-          'yuv420p',
-          '-c:a',
-          'aac',
-          '-shortest',
-          video,
-        ],
-        { what: 'making the sample video' },
-      );
-      // The "re-recorded" audio: the same speech arriving 240 ms late, with some noise.
-      await runFfmpeg(
-        tools.ffmpeg.path,
-        [
-          '-y',
-          '-loglevel',
-          'error',
-          '-f',
-          'lavfi',
-          '-i',
-          `aevalsrc='${VOICE}':s=48000:d=${SECONDS}`,
-          '-f',
-          'lavfi',
-          '-i',
-          `anoisesrc=color=pink:amplitude=0.03:seed=7:d=${SECONDS + 1}:r=48000`,
-          '-filter_complex',
-          `[0:a]adelay=${SHIFT_MS}|${SHIFT_MS}[d];[d][1:a]amix=inputs=2:duration=first[m]`,
-          '-map',
-          '[m]',
-          '-ac',
-          '1',
-          '-c:a',
-          'pcm_s16le',
-          audio,
-        ],
-        { what: 'making the sample audio' },
-      );
+      await makeSampleMedia(tools.ffmpeg.path, video, audio);
     } else {
       say(`1. sample media already in ${dir}`);
     }
     say(`   video: ${video}`);
     say(`   audio: ${audio} (the same speech, ${SHIFT_MS} ms late, with noise)`);
-
     say('2. starting the MCP server (stdio) and connecting as a client');
-    const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [cli],
-      env: {
-        ...childEnv(config.home),
-        LIPSYNC_ALLOWED_DIRS: dir,
-        LIPSYNC_DEFAULT_PROVIDER: 'local',
-        LIPSYNC_LOG_LEVEL: 'warn',
-      },
-      stderr: 'inherit',
-    });
-    const client = new Client({ name: 'lipsync-demo', version: '1.0.0' });
-    await client.connect(transport);
+    const client = await connectClient(config.home, dir);
     try {
-      const tools = await client.listTools();
-      say(`   tools: ${tools.tools.map((t) => t.name).join(', ')}`);
-      say('3. create_lip_sync { provider: "local" }');
-      const created = data(
-        await client.callTool({ name: 'create_lip_sync', arguments: { video, audio, provider: 'local' } }),
-      );
-      say(`   -> task ${created.task_id}: ${created.status}, reused: ${created.reused}`);
-      let status = created;
-      for (let i = 0; i < 20 && !status.completed; i++) {
-        say('4. get_task_status { wait_seconds: 50 }');
-        status = data(
-          await client.callTool(
-            { name: 'get_task_status', arguments: { task_id: created.task_id, wait_seconds: 50 } },
-            undefined,
-            {
-              onprogress: (p) => say(`   … ${p.message ?? p.progress}`),
-              timeout: 70_000,
-            },
-          ),
-        );
-        say(`   -> ${status.status}`);
-      }
-      if (status.status !== 'success') {
-        throw new AppError(
-          'provider_failed',
-          `The demo task ended as ${status.status}: ${JSON.stringify(status.error ?? {})}`,
-        );
-      }
-      const extra = (status.extra ?? {}) as Record<string, unknown>;
-      say(
-        `   offset found: ${extra.offset_ms} ms (confidence ${extra.align_confidence}); lip motion: ${extra.lip_motion}`,
-      );
-      say('5. download_result');
-      const dl = data(
-        await client.callTool({ name: 'download_result', arguments: { task_id: created.task_id } }),
-      );
-      say(`   -> ${dl.path}`);
-      if (extra.mouth_cues_json) say(`   mouth cues (Rhubarb JSON): ${extra.mouth_cues_json}`);
-      say(
-        created.reused
-          ? '\nThis run reused the earlier task: nothing was processed twice.'
-          : '\nRun `npm run demo` again: the same request is answered with reused: true.',
-      );
+      await runFlow(client, video, audio);
     } finally {
       await client.close();
     }

@@ -27,6 +27,7 @@ export type PreflightFn = (args: {
   inputs: Partial<Record<InputRole, ResolvedInput>>;
   provider: Provider;
   signal: AbortSignal;
+  params?: JsonObject;
 }) => Promise<{ warnings: string[] }>;
 
 export interface JobServiceDeps {

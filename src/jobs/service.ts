@@ -150,7 +150,7 @@ export class JobService {
       provider,
       req,
       inputs,
-      await this.warningsFor(fp, provider, inputs, force, signal),
+      await this.warningsFor(fp, provider, inputs, force, signal, req.params),
     );
     let row = decision.row;
     opts.onTask?.(row.id);
@@ -196,6 +196,7 @@ export class JobService {
     inputs: Partial<Record<InputRole, ResolvedInput>>,
     force: boolean,
     signal: AbortSignal,
+    params: JsonObject,
   ): Promise<string[]> {
     const latest = this.d.ledger.latest(fp);
     const reusable =
@@ -204,7 +205,7 @@ export class JobService {
       !(latest.status === 'failed' && !provider.capabilities.paid) &&
       latest.status !== 'unknown';
     if (reusable || !this.d.preflight) return [];
-    return (await this.d.preflight({ inputs, provider, signal })).warnings;
+    return (await this.d.preflight({ inputs, provider, signal, params })).warnings;
   }
 
   private claim(

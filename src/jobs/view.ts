@@ -86,7 +86,7 @@ function nextStep(v: TaskView, provider: Provider | undefined): string {
       if (v.kind === 'render')
         return `The render failed${v.error ? `: ${v.error.message}` : ''}. Fix the cause, then call export_render again (renders are free).`;
       if (provider && !provider.capabilities.paid)
-        return `The job failed${v.error ? `: ${v.error.message}` : ''}. ${name} runs on this machine for free: fix the cause, then call ${tool} again with the same inputs to run it again.`;
+        return `The job failed${v.error ? `: ${v.error.message.replace(/\.$/, '')}` : ''}. Fix the cause if it is in the inputs, then call ${tool} again with the same inputs: a failed ${name} job runs again, for free.`;
       return `The job failed${v.error ? `: ${v.error.message}` : ''}. It will not be re-run automatically; fix the cause, then call ${tool} again with force_recreate: true to pay for a new attempt.`;
     case 'unknown':
       return provider?.findExisting

@@ -21,6 +21,8 @@ export interface PreflightOptions {
   /** Enables the "mostly silent audio" check. */
   ffmpegPath?: string;
   signal?: AbortSignal;
+  /** The playback type asked for: one that already extends the video needs no advice to use it. */
+  playbackType?: string;
 }
 
 export interface PreflightResult {
@@ -58,9 +60,9 @@ export async function preflight(opts: PreflightOptions): Promise<PreflightResult
     acceptedFormat(role, input, provider, p);
     requiredStream(role, input, p);
   }
-  const warnings = ADVICE_RULES.map((rule) => rule({ inputs, probes, provider })).filter(
-    (w): w is string => w !== undefined,
-  );
+  const warnings = ADVICE_RULES.map((rule) =>
+    rule({ inputs, probes, provider, playbackType: opts.playbackType }),
+  ).filter((w): w is string => w !== undefined);
   const audio = inputs.audio;
   if (opts.ffmpegPath && probes.audio?.audio && audio?.type === 'file') {
     const silent = await mostlySilent(

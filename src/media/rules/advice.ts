@@ -10,6 +10,8 @@ export interface PairView {
   inputs: Partial<Record<InputRole, ResolvedInput>>;
   probes: Partial<Record<InputRole, ProbeResult>>;
   provider: ProviderView;
+  /** The playback type asked for: one that already extends the video needs no advice to use it. */
+  playbackType?: string;
 }
 
 export type AdviceRule = (v: PairView) => string | undefined;
@@ -42,11 +44,13 @@ export function audioSeconds(probes: PairView['probes']): number | undefined {
 }
 
 /** Audio and video lengths more than 10 % apart. */
-export const durationMismatch: AdviceRule = ({ inputs, probes, provider }) => {
+export const durationMismatch: AdviceRule = ({ inputs, probes, provider, playbackType }) => {
   if (!probes.audio?.audio || !inputs.audio) return undefined;
   const v = probes.video?.video?.durationSeconds ?? probes.video?.durationSeconds;
   const a = audioSeconds(probes);
   if (!v || !a || Math.abs(a - v) <= 0.1 * v) return undefined;
+  // Longer audio with a playback type that already extends the video: nothing to advise.
+  if (a > v && playbackType && playbackType !== 'normal') return undefined;
   const longer = a > v ? 'longer' : 'shorter';
   const pct = Math.round((Math.abs(a - v) / v) * 100);
   const types = provider.capabilities.playbackTypes?.filter((t) => t !== 'normal') ?? [];

@@ -133,10 +133,13 @@ export function toRhubarbJson(cues: MouthCue[], soundFile: string, duration: num
   return { metadata: { soundFile, duration: round2(duration) }, mouthCues: cues };
 }
 
-/** Rhubarb's TSV export: one "start<TAB>shape" line per cue, then the end time with X. */
+/**
+ * Rhubarb's TSV export: one "start<TAB>shape" line per cue, then always the end time with X (Rhubarb
+ * writes it even when the last cue is X: it is where the sound ends).
+ */
 export function toRhubarbTsv(cues: MouthCue[]): string {
   const lines = cues.map((c) => `${c.start.toFixed(2)}\t${c.value}`);
   const end = cues.at(-1);
-  if (end && end.value !== 'X') lines.push(`${end.end.toFixed(2)}\tX`);
+  if (end) lines.push(`${end.end.toFixed(2)}\tX`);
   return `${lines.join('\n')}\n`;
 }

@@ -36,7 +36,10 @@ export async function decodePcm(
       grown.set(buf.subarray(0, length));
       buf = grown;
     }
-    for (let i = 0; i < samples; i++) buf[length + i] = data.readFloatLE(i * 4);
+    // A Float32Array view needs 4-byte alignment (little-endian hosts only, as every Node target is);
+    // an unaligned chunk is copied once into an aligned buffer.
+    const aligned = data.byteOffset % 4 === 0 ? data : Buffer.from(data.subarray(0, whole));
+    buf.set(new Float32Array(aligned.buffer, aligned.byteOffset, samples), length);
     length += samples;
   };
   const args = ['-v', 'error'];

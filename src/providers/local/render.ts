@@ -182,35 +182,49 @@ function seekArgs(frame: number, fps: number): string[] {
   return frame > 0 ? ['-ss', ((frame - 0.5) / fps).toFixed(6)] : [];
 }
 
-async function renderBounce(job: RenderJob): Promise<void> {
-  const v = job.videoInfo;
-  const rate = outputRate(v);
-  const fps = rate.value;
-  const tmp = (name: string) => join(job.tmpDir, name);
-  const stage = (from: number, to: number, name: string) => (f: number) =>
-    job.onProgress(from + (to - from) * f, name);
-  const ff = (args: string[], what: string, total?: number, report?: (f: number) => void) =>
-    runFfmpeg(job.ffmpegPath, ['-progress', 'pipe:1', '-nostats', ...args], {
-      what,
-      signal: job.signal,
-      onStdout: total && report ? progressReader(total, report) : () => {},
-    });
+type Ff = (args: string[], what: string, total?: number, report?: (f: number) => void) => Promise<unknown>;
 
-  // 1. A constant-frame-rate copy of the video, keyframes every chunk, so seeks are cheap and exact.
+/** What the bounce steps share: the job, its rate, scratch names, progress stages and ffmpeg. */
+interface BounceCtx {
+  job: RenderJob;
+  rate: { expr: string; value: number };
+  tmp: (name: string) => string;
+  stage: (from: number, to: number, name: string) => (f: number) => void;
+  ff: Ff;
+}
+
+function bounceCtx(job: RenderJob): BounceCtx {
+  return {
+    job,
+    rate: outputRate(job.videoInfo),
+    tmp: (name) => join(job.tmpDir, name),
+    stage: (from, to, name) => (f) => job.onProgress(from + (to - from) * f, name),
+    ff: (args, what, total, report) =>
+      runFfmpeg(job.ffmpegPath, ['-progress', 'pipe:1', '-nostats', ...args], {
+        what,
+        signal: job.signal,
+        onStdout: total && report ? progressReader(total, report) : () => {},
+      }),
+  };
+}
+
+/** Step 1: a constant-frame-rate copy of the video, keyframes every chunk, so seeks are cheap and exact. */
+async function prepareForward(c: BounceCtx): Promise<{ forward: string; chunk: number }> {
+  const v = c.job.videoInfo;
   const frameBytes = Math.max(1, v.width * v.height * 1.5);
   const chunk =
-    job.chunkFrames ??
-    Math.max(8, Math.min(Math.round(fps * 10), Math.floor(REVERSE_BUDGET_BYTES / frameBytes)));
-  const forward = tmp('forward.mp4');
-  const fwdChain = [`fps=${rate.expr}`, ...evenScale(v), 'format=yuv420p'].join(',');
-  await ff(
+    c.job.chunkFrames ??
+    Math.max(8, Math.min(Math.round(c.rate.value * 10), Math.floor(REVERSE_BUDGET_BYTES / frameBytes)));
+  const forward = c.tmp('forward.mp4');
+  const chain = [`fps=${c.rate.expr}`, ...evenScale(v), 'format=yuv420p'].join(',');
+  await c.ff(
     [
       '-i',
-      job.video,
+      c.job.video,
       '-map',
       '0:v:0',
       '-vf',
-      fwdChain,
+      chain,
       ...INTERMEDIATE,
       '-g',
       String(chunk),
@@ -220,72 +234,76 @@ async function renderBounce(job: RenderJob): Promise<void> {
     ],
     'preparing the video',
     v.durationSeconds,
-    stage(0, 0.25, 'preparing video'),
+    c.stage(0, 0.25, 'preparing video'),
   );
-  const frames = await countFrames(job.ffprobePath, forward, job.signal);
-  // A one-frame video has nothing to bounce: hold it, as normal playback does.
-  if (frames < 2) {
-    await renderNormal(job, false);
-    return;
-  }
-  const outFrames = Math.max(1, Math.ceil(job.outSeconds * fps - 1e-6));
-  const plan =
-    job.playbackType === 'normal_reverse_by_audio'
-      ? planBounceByAudio(frames, outFrames, fps, job.pauses)
-      : planBounce(frames, outFrames);
+  return { forward, chunk };
+}
 
-  // 2. The reversed video, chunk by chunk (last chunk first), joined without re-encoding.
-  let reversed: string | undefined;
-  if (plan.some((s) => s.dir === -1)) {
-    const chunks = Math.ceil(frames / chunk);
-    const parts: string[] = [];
-    for (let k = chunks - 1; k >= 0; k--) {
-      const first = k * chunk;
-      const n = Math.min(chunk, frames - first);
-      const part = tmp(`rev-${k}.mp4`);
-      const args = [
-        ...seekArgs(first, fps),
-        '-i',
-        forward,
-        '-vf',
-        `trim=end_frame=${n},reverse`,
-        ...INTERMEDIATE,
-      ];
-      await ff([...args, '-frames:v', String(n), '-f', 'mp4', part], 'reversing the video');
-      parts.push(part);
-      stage(0.25, 0.45, 'reversing video')((chunks - k) / chunks);
-    }
-    const list = tmp('reverse.ffconcat');
-    await writeFile(list, concatList(parts));
-    reversed = tmp('reverse.mp4');
-    await ff(
-      ['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-f', 'mp4', reversed],
-      'reversing the video',
-    );
+/** Step 2: the reversed video, chunk by chunk (last chunk first), joined without re-encoding. */
+async function reverseVideo(c: BounceCtx, forward: string, frames: number, chunk: number): Promise<string> {
+  const fps = c.rate.value;
+  const chunks = Math.ceil(frames / chunk);
+  const parts: string[] = [];
+  for (let k = chunks - 1; k >= 0; k--) {
+    const first = k * chunk;
+    const n = Math.min(chunk, frames - first);
+    const part = c.tmp(`rev-${k}.mp4`);
+    const args = [
+      ...seekArgs(first, fps),
+      '-i',
+      forward,
+      '-vf',
+      `trim=end_frame=${n},reverse`,
+      ...INTERMEDIATE,
+    ];
+    await c.ff([...args, '-frames:v', String(n), '-f', 'mp4', part], 'reversing the video');
+    parts.push(part);
+    c.stage(0.25, 0.45, 'reversing video')((chunks - k) / chunks);
   }
+  const list = c.tmp('reverse.ffconcat');
+  await writeFile(list, concatList(parts));
+  const reversed = c.tmp('reverse.mp4');
+  await c.ff(
+    ['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-f', 'mp4', reversed],
+    'reversing the video',
+  );
+  return reversed;
+}
 
-  // 3. One file per distinct segment (a plain bounce repeats the same two or three).
+/** Step 3: one file per distinct segment (a plain bounce repeats the same two or three). */
+async function segmentFiles(
+  c: BounceCtx,
+  plan: Segment[],
+  frames: number,
+  forward: string,
+  reversed: string | undefined,
+): Promise<string[]> {
   const made = new Map<string, string>();
   const files: string[] = [];
   for (const [i, seg] of plan.entries()) {
     const key = `${seg.dir}:${seg.first}:${seg.count}`;
     let file = made.get(key);
     if (!file) {
-      file = await extractSegment(seg, frames, fps, forward, reversed, tmp(`seg-${made.size}.mp4`), ff);
+      const target = c.tmp(`seg-${made.size}.mp4`);
+      file = await extractSegment(seg, frames, c.rate.value, forward, reversed, target, c.ff);
       made.set(key, file);
     }
     files.push(file);
-    stage(0.45, 0.6, 'assembling')((i + 1) / plan.length);
+    c.stage(0.45, 0.6, 'assembling')((i + 1) / plan.length);
   }
+  return files;
+}
 
-  // 4. Join, renumber frames (concat timestamps can jitter at joins), add the audio, final encode.
-  const list = tmp('segments.ffconcat');
+/** Step 4: join, renumber frames (concat timestamps can jitter at joins), add the audio, final encode. */
+async function encodeBounce(c: BounceCtx, files: string[]): Promise<void> {
+  const { job, rate } = c;
+  const list = c.tmp('segments.ffconcat');
   await writeFile(list, concatList(files));
   const graph = [
     `[0:v]setpts=N/((${rate.expr})*TB)[v]`,
     audioFilter('1:a:0', job.audioInfo, job.offsetMs),
   ].join(';');
-  await ff(
+  await c.ff(
     [
       ...['-f', 'concat', '-safe', '0', '-i', list, '-i', job.audio, '-filter_complex', graph],
       ...['-map', '[v]', '-map', '[a]', ...FINAL_VIDEO, '-r', rate.expr, ...FINAL_AUDIO],
@@ -293,8 +311,26 @@ async function renderBounce(job: RenderJob): Promise<void> {
     ],
     'writing the output video',
     job.outSeconds,
-    stage(0.6, 1, 'encoding'),
+    c.stage(0.6, 1, 'encoding'),
   );
+}
+
+async function renderBounce(job: RenderJob): Promise<void> {
+  const c = bounceCtx(job);
+  const { forward, chunk } = await prepareForward(c);
+  const frames = await countFrames(job.ffprobePath, forward, job.signal);
+  // A one-frame video has nothing to bounce: hold it, as normal playback does.
+  if (frames < 2) {
+    await renderNormal(job, false);
+    return;
+  }
+  const outFrames = Math.max(1, Math.ceil(job.outSeconds * c.rate.value - 1e-6));
+  const plan =
+    job.playbackType === 'normal_reverse_by_audio'
+      ? planBounceByAudio(frames, outFrames, c.rate.value, job.pauses)
+      : planBounce(frames, outFrames);
+  const reversed = plan.some((s) => s.dir === -1) ? await reverseVideo(c, forward, frames, chunk) : undefined;
+  await encodeBounce(c, await segmentFiles(c, plan, frames, forward, reversed));
 }
 
 async function extractSegment(
@@ -304,7 +340,7 @@ async function extractSegment(
   forward: string,
   reversed: string | undefined,
   file: string,
-  ff: (args: string[], what: string) => Promise<unknown>,
+  ff: Ff,
 ): Promise<string> {
   // A backward segment starting at source frame s is reversed-video frame (frames - 1 - s).
   const source = seg.dir === 1 ? forward : reversed;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { watch as fsWatch } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../../../src/clock.js';
@@ -8,8 +10,9 @@ import { silentLogger } from '../../../src/logger.js';
 import { probe } from '../../../src/media/probe.js';
 import { estimateOffset } from '../../../src/providers/local/align.js';
 import { alignAudio } from '../../../src/providers/local/engine.js';
-import { createLocalProvider, INTERRUPTED_MESSAGE } from '../../../src/providers/local/index.js';
+import { createLocalProvider, STOPPED_MESSAGE } from '../../../src/providers/local/index.js';
 import { decodePcm } from '../../../src/providers/local/pcm.js';
+import type { Snapshot } from '../../../src/providers/provider.js';
 import {
   addNoise,
   concatPcm,
@@ -197,7 +200,7 @@ test('mouth cue files are written next to the video, in Rhubarb formats', async 
   assert.match(tsv, /^0\.00\tX\n/);
 });
 
-test('status(): answers from disk after a restart; interrupted and failed jobs say what to do', async () => {
+test('status(): answers from disk after a restart; stopped and failed jobs say what to do', async () => {
   const r = await runLocal({ video: silentVideo, audio: speech53, workDir: `${dir}/status` });
   assert.equal(r.final.status, 'success');
   const signal = new AbortController().signal;
@@ -208,14 +211,33 @@ test('status(): answers from disk after a restart; interrupted and failed jobs s
   assert.equal(again.resultUrl, r.final.resultUrl);
   assert.deepEqual(again.extra, r.final.extra);
 
+  // A job still running in a live worker (its command line names the job's spec file).
   const out = String(r.operation.out);
-  await writeFile(`${out}.lock.json`, JSON.stringify({ pid: process.ppid, startedAt: Date.now() }));
-  await rm(`${out}.done.json`);
-  assert.equal((await fresh.status(r.operation, ctx)).status, 'processing', 'another live process is on it');
-  await rm(`${out}.lock.json`);
+  const state = `${out}.state.json`;
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', `${out}.job.json`], {
+    stdio: 'ignore',
+  });
+  try {
+    await writeFile(
+      state,
+      JSON.stringify({ status: 'processing', pid: live.pid, progress: 0.4, stage: 'encoding' }),
+    );
+    const running = await fresh.status(r.operation, ctx);
+    assert.equal(running.status, 'processing', 'a live worker is on it');
+    assert.equal(running.progress, 0.4);
+    // A live process that is not this job's worker (a reused pid) does not count.
+    await writeFile(
+      state,
+      JSON.stringify({ status: 'processing', pid: process.pid, progress: 0.4, stage: 'x' }),
+    );
+    assert.equal((await fresh.status(r.operation, ctx)).status, 'failed');
+  } finally {
+    live.kill('SIGKILL');
+  }
   const lost = await fresh.status(r.operation, ctx);
   assert.equal(lost.status, 'failed');
-  assert.equal(lost.error?.message, INTERRUPTED_MESSAGE);
+  assert.equal(lost.error?.message, STOPPED_MESSAGE);
+  assert.doesNotMatch(STOPPED_MESSAGE, /pay|charg|credit/i);
 
   const bad = await runLocal({ video: speech53, audio: speech53, workDir: `${dir}/status`, provider: fresh });
   assert.equal(bad.final.status, 'failed');
@@ -225,7 +247,55 @@ test('status(): answers from disk after a restart; interrupted and failed jobs s
   assert.equal(failed.error?.message, bad.final.error?.message);
 });
 
-test('close() stops running jobs; they then read as interrupted', async () => {
+/**
+ * Looks again each time the worker writes into `dir` (its state file is renamed into place), with a
+ * slow re-check as a guard against a worker that dies without writing; bounded number of looks.
+ */
+async function untilFinal(look: () => Promise<Snapshot>, dir: string): Promise<Snapshot> {
+  let wake = () => {};
+  const watcher = fsWatch(dir, () => wake());
+  const guard = setInterval(() => wake(), 1000);
+  try {
+    for (let i = 0; i < 5000; i++) {
+      const changed = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const s = await look();
+      if (s.status !== 'processing') return s;
+      await changed;
+    }
+    throw new Error('the worker never finished');
+  } finally {
+    clearInterval(guard);
+    watcher.close();
+  }
+}
+
+test('worker mode: the job runs in a detached process that writes its state file', async () => {
+  const provider = await localProvider('worker');
+  const signal = new AbortController().signal;
+  const log = silentLogger();
+  const prepared = await provider.prepare(
+    { kind: 'lip_sync', inputs: { video: fileInput(silentVideo), audio: fileInput(speech53) }, params: {} },
+    { asset: async () => '', signal, log, progress: () => {} },
+  );
+  const started = await provider.start(prepared, {
+    signal,
+    log,
+    progress: () => {},
+    workDir: `${dir}/worker`,
+    taskId: 'detached',
+  });
+  assert.equal(started.events, undefined, 'the job service follows a worker through status()');
+  assert.equal(typeof started.operation.worker_pid, 'number');
+  assert.notEqual(started.operation.worker_pid, process.pid);
+  await provider.close(); // a closing server leaves the worker running
+  const s = await untilFinal(() => provider.status(started.operation, { signal, log }), `${dir}/worker`);
+  assert.equal(s.status, 'success', JSON.stringify(s.error));
+  near(s.durationSeconds, 5.3, FRAME, 'reported');
+});
+
+test('inline mode: close() stops running jobs; they then read as stopped', async () => {
   const provider = await localProvider();
   const signal = new AbortController().signal;
   const log = silentLogger();
@@ -253,7 +323,7 @@ test('close() stops running jobs; they then read as interrupted', async () => {
   assert.deepEqual((last as { status: string }).status, 'failed');
   const s = await provider.status(started.operation, { signal, log });
   assert.equal(s.status, 'failed');
-  assert.equal(s.error?.message, INTERRUPTED_MESSAGE);
+  assert.equal(s.error?.message, STOPPED_MESSAGE);
 });
 
 test('prepare() refuses URLs, unknown playback types and still images; credentials report the source', async () => {

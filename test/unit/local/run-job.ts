@@ -5,9 +5,11 @@ import { createLocalProvider, type LocalProvider } from '../../../src/providers/
 import type { JsonObject, ResolvedInput, Snapshot } from '../../../src/providers/provider.js';
 import { mediaTools } from '../../helpers/media.js';
 
-export async function localProvider(): Promise<LocalProvider> {
+/** In-process by default (live events, close() stops jobs); pass 'worker' for the detached worker. */
+export async function localProvider(mode: 'inline' | 'worker' = 'inline'): Promise<LocalProvider> {
   const t = await mediaTools();
   return createLocalProvider({
+    mode,
     ffmpegPath: t.ffmpeg,
     ffprobePath: t.ffprobe,
     ffmpegSource: 'bundled (@ffmpeg-installer/ffmpeg)',

@@ -1,0 +1,189 @@
+/**
+ * Running local jobs: in a detached worker process (the default) or inline in this process, and
+ * reading their state back from disk in any process.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { JsonObject, Snapshot, StartResult } from '../provider.js';
+import type { LocalTools } from './engine.js';
+import { SnapshotChannel } from './events.js';
+import type { Prepared } from './request.js';
+import { jobSpecOf, runAndRecord, STOPPED_MESSAGE } from './runner.js';
+import {
+  isFinalState,
+  type JobState,
+  readJson,
+  specPath,
+  statePath,
+  type WorkerSpec,
+  workerAlive,
+  writeAtomic,
+} from './state.js';
+
+export interface InlineJob {
+  state: JobState;
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+/** What launching needs from the provider. */
+export interface Runtime {
+  mode: 'worker' | 'inline';
+  inline: Map<string, InlineJob>;
+  log: Logger;
+  tools: () => LocalTools;
+}
+
+/** The compiled worker next to this module (worker.ts when run from source through a TS loader). */
+const WORKER_ENTRY = fileURLToPath(
+  new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+/** Running from TypeScript sources (tsx), the worker needs the same loader to start. */
+function loaderArgs(): string[] {
+  return WORKER_ENTRY.endsWith('.ts') ? process.execArgv.filter((a) => !a.startsWith('--inspect')) : [];
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'job';
+}
+
+export function toSnapshot(s: JobState): Snapshot {
+  if (s.status === 'success') {
+    return {
+      status: 'success',
+      progress: 1,
+      resultUrl: s.resultUrl,
+      durationSeconds: s.durationSeconds,
+      extra: s.extra,
+    };
+  }
+  if (s.status === 'failed') {
+    return { status: 'failed', error: s.error ?? { message: 'The local job failed.' } };
+  }
+  return { status: 'processing', progress: s.progress, providerStatus: s.stage };
+}
+
+/** Records from before the state file (a `.done.json` / `.error.json` sidecar) still answer. */
+async function legacyState(out: string): Promise<JobState | undefined> {
+  const done = await readJson<{ resultUrl: string; durationSeconds: number; extra: JsonObject }>(
+    `${out}.done.json`,
+  );
+  if (done) return { status: 'success', progress: 1, stage: 'done', updatedAt: 0, ...done };
+  const error = await readJson<{ message?: string }>(`${out}.error.json`);
+  if (error) {
+    const message = error.message ?? 'The local job failed.';
+    return { status: 'failed', progress: 0, stage: 'failed', error: { message }, updatedAt: 0 };
+  }
+  return undefined;
+}
+
+/** Reads the job's state; a running state whose worker is gone reads as stopped. */
+export async function readJobState(
+  out: string,
+  workerPid: number | undefined,
+  log: Logger,
+): Promise<JobState> {
+  const file = statePath(out);
+  const state = (await readJson<JobState>(file)) ?? (await legacyState(out));
+  if (isFinalState(state)) return state;
+  if (await workerAlive(state?.pid ?? workerPid, specPath(out))) {
+    return state ?? { status: 'processing', progress: 0, stage: 'starting', updatedAt: 0 };
+  }
+  // The worker may have written its outcome between the two looks.
+  const again = await readJson<JobState>(file);
+  if (isFinalState(again)) return again;
+  log.debug({ out }, 'local job has no outcome and no live worker');
+  return {
+    status: 'failed',
+    progress: 0,
+    stage: 'stopped',
+    error: { message: STOPPED_MESSAGE, code: 'interrupted' },
+    updatedAt: Date.now(),
+  };
+}
+
+function spawnWorker(specFile: string, log: Logger): number {
+  const child = spawn(process.execPath, [...loaderArgs(), WORKER_ENTRY, specFile], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.on('error', (err) => log.warn({ err: err.message }, 'local worker could not start'));
+  child.unref();
+  if (!child.pid) {
+    throw new AppError('unavailable', 'The local engine could not start its worker process.', {
+      hint: 'Check that this machine can start new processes (memory, process limits), then try again.',
+      noTaskCreated: true,
+    });
+  }
+  return child.pid;
+}
+
+function runInline(
+  rt: Runtime,
+  job: string,
+  out: string,
+  spec: WorkerSpec,
+): SnapshotChannel<Partial<Snapshot>> {
+  const channel = new SnapshotChannel<Partial<Snapshot>>();
+  const controller = new AbortController();
+  const entry: InlineJob = {
+    state: { status: 'processing', progress: 0, stage: 'starting', updatedAt: Date.now() },
+    controller,
+    done: Promise.resolve(),
+  };
+  const onState = (s: JobState) => {
+    entry.state = s;
+    channel.push(toSnapshot(s));
+  };
+  entry.done = runAndRecord(rt.tools(), jobSpecOf(spec), statePath(out), controller.signal, onState)
+    .then((final) => channel.push(toSnapshot(final)))
+    .finally(() => {
+      rt.inline.delete(job);
+      channel.close();
+    });
+  rt.inline.set(job, entry);
+  return channel;
+}
+
+/** Starts the job (in a worker, or inline) unless it is already running; returns its handle. */
+export async function launch(
+  rt: Runtime,
+  job: string,
+  workDir: string,
+  prepared: Prepared,
+): Promise<StartResult> {
+  const t = rt.tools();
+  await mkdir(workDir, { recursive: true });
+  const out = join(workDir, `lipsync-${safeName(job)}.mp4`);
+  const providerTaskId = `local-${job}`;
+  const startedAt = Date.now();
+  const existing = rt.inline.get(job);
+  const previous = existing ? existing.state : await readJson<JobState>(statePath(out));
+  if (previous?.status === 'processing' && (existing || (await workerAlive(previous.pid, specPath(out))))) {
+    // Already running (a retried start): follow it rather than run it twice.
+    return { operation: { job, out, work_dir: workDir }, providerTaskId, snapshot: toSnapshot(previous) };
+  }
+  const spec: WorkerSpec = {
+    ...t,
+    video: prepared.video,
+    audio: prepared.audio,
+    playbackType: prepared.playback_type,
+    align: prepared.align,
+    out,
+  };
+  await writeAtomic(specPath(out), JSON.stringify(spec, null, 2));
+  const initial: JobState = { status: 'processing', progress: 0, stage: 'starting', updatedAt: startedAt };
+  await writeAtomic(statePath(out), JSON.stringify(initial));
+  const operation: JsonObject = { job, out, work_dir: workDir, started_at: startedAt };
+  if (rt.mode === 'inline') {
+    const events = runInline(rt, job, out, spec);
+    return { operation, providerTaskId, snapshot: toSnapshot(initial), events };
+  }
+  operation.worker_pid = spawnWorker(specPath(out), rt.log);
+  return { operation, providerTaskId, snapshot: toSnapshot(initial) };
+}

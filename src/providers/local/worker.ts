@@ -1,0 +1,46 @@
+/**
+ * Entry of the detached worker process that runs one local job: `node worker.js <spec.json>`.
+ * Started by the local provider with `detached: true, stdio: 'ignore'` so the job outlives the CLI or
+ * server that asked for it. It speaks only through the job's state file (see state.ts).
+ */
+import { AppError } from '../../errors.js';
+import { failureMessage, jobSpecOf, runAndRecord } from './runner.js';
+import { type JobState, readJson, type WorkerSpec, writeAtomic } from './state.js';
+
+function stateFileOf(specFile: string): string {
+  return specFile.replace(/\.job\.json$/, '.state.json');
+}
+
+async function fail(stateFile: string, err: unknown): Promise<void> {
+  const state: JobState = {
+    status: 'failed',
+    pid: process.pid,
+    progress: 0,
+    stage: 'failed',
+    error: { message: failureMessage(err) },
+    updatedAt: Date.now(),
+  };
+  await writeAtomic(stateFile, JSON.stringify(state, null, 2)).catch(() => {});
+}
+
+async function main(specFile: string | undefined): Promise<void> {
+  if (!specFile?.endsWith('.job.json')) {
+    process.exitCode = 2;
+    return;
+  }
+  const stateFile = stateFileOf(specFile);
+  const spec = await readJson<WorkerSpec>(specFile);
+  if (!spec?.ffmpegPath || !spec.ffprobePath || !spec.out) {
+    await fail(stateFile, new AppError('internal', 'The local job description could not be read.'));
+    return;
+  }
+  const signal = new AbortController().signal;
+  await runAndRecord(
+    { ffmpegPath: spec.ffmpegPath, ffprobePath: spec.ffprobePath },
+    jobSpecOf(spec),
+    stateFile,
+    signal,
+  ).catch((err: unknown) => fail(stateFile, err));
+}
+
+await main(process.argv[2]);
