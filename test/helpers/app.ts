@@ -59,6 +59,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * A submission budget no test run reaches (about 11 virtual days). The create budget is a wall-clock
+ * promise; with a fast clock on a loaded machine a short one expires before loopback I/O finishes, and
+ * the call answers "pending" before the provider's answer. Here a create answers when its submission
+ * settles: the event these tests assert on. Pass `submitWaitMs` to test the budget itself.
+ */
+export const SETTLE_SUBMISSION_MS = 1e9;
+
 /** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
 export async function harness(
   env: Record<string, string>,
@@ -67,7 +75,14 @@ export async function harness(
   const clock = opts.clock ?? fastClock();
   const { stream, lines } = captureStream();
   const config = loadConfig({ env });
-  const app = await createApp(config, { media: {}, ...opts, clock, logStream: stream, cwd: env.HOME });
+  const app = await createApp(config, {
+    media: {},
+    submitWaitMs: SETTLE_SUBMISSION_MS,
+    ...opts,
+    clock,
+    logStream: stream,
+    cwd: env.HOME,
+  });
   const server = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: {} });
