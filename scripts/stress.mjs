@@ -3,6 +3,9 @@
 // processes keep both cores loaded, as on a shared CI machine. Reports pass/fail per run; exits non-zero
 // if any run failed. The busy processes are always stopped, also on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const runs = Number(process.argv[2] ?? process.env.STRESS_RUNS ?? 5);
 if (!Number.isInteger(runs) || runs < 1) {
@@ -58,6 +61,11 @@ for (let i = 1; i <= runs; i++) {
     `run ${i}/${runs}: ${verdict}  ${r.pass} passed, ${r.fail} failed, ${(r.ms / 1000).toFixed(1)} s`,
   );
   for (const name of r.failed) console.log(`    ✖ ${name}`);
+  if (r.code !== 0) {
+    const log = join(tmpdir(), `lipsync-stress-run-${i}.log`);
+    writeFileSync(log, r.out);
+    console.log(`    full output: ${log}`);
+  }
 }
 stopHogs();
 const bad = results.filter((r) => r.code !== 0).length;
