@@ -7,6 +7,7 @@
 // must have its own entry. Usage: node scripts/check-lock.mjs [path/to/package-lock.json]
 import { readFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** Where npm would find `name` for the package at `from` (node_modules lookup, innermost first). */
 function resolves(packages, from, name) {
@@ -31,7 +32,7 @@ export function missingOptionals(lock) {
   return missing;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2] ?? 'package-lock.json';
   const lock = JSON.parse(readFileSync(file, 'utf8'));
   const missing = missingOptionals(lock);
