@@ -9,7 +9,7 @@ import { createHttpClient, type HttpClient } from './http/client.js';
 import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
-import { type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
+import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import { checkMediaInput } from './media/media-check.js';
 import { preflight as runPreflight } from './media/preflight.js';
 import type { HostLookup } from './media/url-guard.js';
@@ -69,6 +69,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       media = { problem: (err as Error).message };
     }
   }
+  const notice = bundledNotice(media);
   const ledger = new Ledger(join(config.home, 'ledger.sqlite'));
   const base = { config, redactor, log, clock, http, ledger, media };
   let providers = createProviders({ config, http, clock, log, redactor, version: VERSION, ffmpeg: media });
@@ -96,15 +97,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       opts.preflight === false
         ? undefined
         : (opts.preflight ??
-          (({ inputs, provider, signal, params }) =>
-            runPreflight({
+          (async ({ inputs, provider, signal, params }) => {
+            const res = await runPreflight({
               inputs,
               provider,
               signal,
               playbackType: typeof params?.playback_type === 'string' ? params.playback_type : undefined,
               ffprobePath: media.ffprobe?.path,
               ffmpegPath: media.ffmpeg?.path,
-            }))),
+            });
+            // The first job decoded with the old bundled build says so (once), in its warnings and the log.
+            const bundled = notice();
+            if (bundled) log.warn(bundled);
+            return bundled ? { ...res, warnings: [bundled, ...res.warnings] } : res;
+          })),
     checkUpload: (input, role, provider, signal) =>
       checkMediaInput(input, role, {
         ffprobePath: media.ffprobe?.path,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JsonObject } from '../src/providers/provider.js';
+import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { choice, createShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';

@@ -15,8 +15,8 @@ export interface DoctorReport {
   allowed_dirs: string[];
   default_provider: string;
   providers: { name: string; display_name: string; configured: boolean; source: string; fix?: string }[];
-  ffmpeg: { path?: string; source?: string; fix?: string };
-  ffprobe: { path?: string; source?: string; fix?: string };
+  ffmpeg: { path?: string; source?: string; fix?: string; warning?: string };
+  ffprobe: { path?: string; source?: string; fix?: string; warning?: string };
   problems: string[];
 }
 
@@ -78,6 +78,8 @@ export function buildReport(app: App): DoctorReport {
   });
   if (ff.problem) problems.push(ff.problem);
   if (!ff.ffmpeg) problems.push(`the local engine is unavailable: ffmpeg not found; ${fix}`);
+  // The bundled builds are a last resort: warn with the version and the way to a current one.
+  for (const w of new Set([ff.ffmpeg?.warning, ff.ffprobe?.warning])) if (w) problems.push(w);
   let def = 'local';
   try {
     def = app.jobs.pickProvider(undefined, 'lip_sync').name;
@@ -93,8 +95,8 @@ export function buildReport(app: App): DoctorReport {
     allowed_dirs: config.allowedDirs,
     default_provider: def,
     providers,
-    ffmpeg: ff.ffmpeg ? { path: ff.ffmpeg.path, source: ff.ffmpeg.source } : { fix },
-    ffprobe: ff.ffprobe ? { path: ff.ffprobe.path, source: ff.ffprobe.source } : { fix },
+    ffmpeg: ff.ffmpeg ? { ...ff.ffmpeg } : { fix },
+    ffprobe: ff.ffprobe ? { ...ff.ffprobe } : { fix },
     problems,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Finding ffmpeg/ffprobe and running them. Lookup order: the explicit path from config
- * (FFMPEG_PATH / FFPROBE_PATH), then the PATH directories config collected, then the npm-bundled
- * optional dependencies. This module never reads `process.env` itself: only config.ts does.
+ * (FFMPEG_PATH / FFPROBE_PATH), then the PATH directories config collected, then — last resort, with a
+ * warning — the npm-bundled optional dependencies. This module never reads `process.env` itself: only config.ts does.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -16,6 +16,8 @@ export interface ToolLocation {
   path: string;
   /** Where it was found: 'FFMPEG_PATH', 'PATH', 'bundled (@ffmpeg-installer/ffmpeg)'. */
   source: string;
+  /** Set for the npm-bundled build only: it is old and decodes untrusted media; says how to replace it. */
+  warning?: string;
 }
 
 export interface FfmpegTools {
@@ -44,12 +46,13 @@ function executableNames(base: string): string[] {
   return process.platform === 'win32' ? [`${base}.exe`, base] : [base];
 }
 
-/** The bundled binary's path, or undefined when the optional dependency is not installed. */
-function bundledPath(pkg: string): string | undefined {
+/** The bundled binary, or undefined when the optional dependency is not installed. */
+function bundled(pkg: string): { path: string; version: string } | undefined {
   try {
     const req = createRequire(import.meta.url);
-    const mod = req(pkg) as { path?: unknown };
-    return typeof mod.path === 'string' ? mod.path : undefined;
+    const mod = req(pkg) as { path?: unknown; version?: unknown };
+    if (typeof mod.path !== 'string') return undefined;
+    return { path: mod.path, version: typeof mod.version === 'string' ? mod.version : 'unknown' };
   } catch {
     // Optional dependency absent (or its platform package is): fall through to "not found".
     return undefined;
@@ -81,9 +84,39 @@ async function locateOne(
       if (await isExecutableFile(candidate)) return { path: candidate, source: 'PATH' };
     }
   }
-  const bundled = bundledPath(pkg);
-  if (bundled && (await isExecutableFile(bundled))) return { path: bundled, source: `bundled (${pkg})` };
+  const b = bundled(pkg);
+  if (b && (await isExecutableFile(b.path)))
+    return { path: b.path, source: `bundled (${pkg})`, warning: bundledWarning(name, b.version) };
   return undefined;
+}
+
+/**
+ * The bundled builds are static snapshots (ffmpeg's is from 2018) that never get security fixes, yet
+ * they decode files a user (or an agent) hands in. They are a last resort, and say so.
+ */
+function bundledWarning(name: 'ffmpeg' | 'ffprobe', version: string): string {
+  const m = /^(\d{4})(\d\d)(\d\d)/.exec(version);
+  const built = m ? ` (built ${m[1]}-${m[2]}-${m[3]})` : '';
+  return (
+    `Using the bundled ${name} ${version}${built}: an old build without current security fixes, and it ` +
+    'decodes your media files. Install a current ffmpeg (`apt-get install ffmpeg`, `brew install ffmpeg`, ' +
+    'or https://ffmpeg.org/download.html) so it is found on PATH, or set FFMPEG_PATH / FFPROBE_PATH.'
+  );
+}
+
+/**
+ * The bundled-build warning for the first job that uses it: returns it on the first call only (one per
+ * process, as one per app), then undefined. Nothing when ffmpeg and ffprobe are current system builds.
+ */
+export function bundledNotice(tools: FfmpegTools): () => string | undefined {
+  const warnings = [tools.ffmpeg?.warning, tools.ffprobe?.warning].filter((w): w is string => !!w);
+  let said = false;
+  return () => {
+    if (said || !warnings.length) return undefined;
+    said = true;
+    // One warning is enough when both are bundled: the fix is the same.
+    return warnings[0];
+  };
 }
 
 /** Finds ffmpeg and ffprobe. Missing ones are simply absent from the result. */

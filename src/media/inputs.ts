@@ -7,9 +7,9 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
-import type { InputRole, ResolvedInput } from '../providers/provider.js';
 import { fileHasher } from './hash.js';
 import { mimeFor } from './mime.js';
+import type { InputRole, ResolvedInput } from './types.js';
 import { type HostLookup, privateHost } from './url-guard.js';
 
 export interface InputPolicy {

@@ -6,10 +6,10 @@
  */
 import { open } from 'node:fs/promises';
 import { AppError } from '../errors.js';
-import type { InputRole, ResolvedInput } from '../providers/provider.js';
 import { type ProbeResult, probe } from './probe.js';
 import { acceptedFormat, type ProviderView } from './rules/format.js';
 import { requiredStream } from './rules/streams.js';
+import type { InputRole, ResolvedInput } from './types.js';
 
 export interface MediaCheckTools {
   /** ffprobe; without it only the signature check runs. */

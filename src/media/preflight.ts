@@ -7,16 +7,17 @@
  * The checks themselves are small rules under rules/: refusals (format, streams) run per input;
  * advice (resolution, sample rate, durations, silence) runs on the probed pair.
  */
-import type { InputRole, ProviderCapabilities, ResolvedInput } from '../providers/provider.js';
+
 import { type ProbeResult, probe } from './probe.js';
 import { ADVICE_RULES, audioSeconds } from './rules/advice.js';
 import { acceptedFormat } from './rules/format.js';
 import { mostlySilent } from './rules/silence.js';
 import { requiredStream } from './rules/streams.js';
+import type { InputRole, MediaCapabilities, ResolvedInput } from './types.js';
 
 export interface PreflightOptions {
   inputs: Partial<Record<InputRole, ResolvedInput>>;
-  provider: { displayName: string; capabilities: ProviderCapabilities };
+  provider: { displayName: string; capabilities: MediaCapabilities };
   ffprobePath?: string;
   /** Enables the "mostly silent audio" check. */
   ffmpegPath?: string;

@@ -12,8 +12,9 @@
  *   5. `status(operation)`       one look at the job; the JobService decides when to look again.
  */
 import type { Clock } from '../clock.js';
+import type { Json, JsonObject } from '../json.js';
 import type { Logger } from '../logger.js';
-
+import type { InputRole, MediaCapabilities, ResolvedInput } from '../media/types.js';
 import type { ProviderName } from '../names.js';
 
 export { PROVIDER_NAMES, type ProviderName } from '../names.js';
@@ -24,24 +25,8 @@ export type TaskStatus = 'pending' | 'processing' | 'success' | 'failed' | 'unkn
 /** What a job does. Each provider lists the kinds it supports. */
 export type TaskKind = 'lip_sync' | 'generate_video' | 'edit' | 'render';
 
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type JsonObject = { [k: string]: Json };
-
-/** A checked input: a local file (confined, hashed) or a URL (http/https, no credentials). */
-export type ResolvedInput =
-  | {
-      type: 'file';
-      /** Real path (symlinks resolved). Never sent to a provider; used to stream the bytes. */
-      path: string;
-      filename: string;
-      mime: string;
-      size: number;
-      sha256: string;
-    }
-  | { type: 'url'; url: string; filename: string; mime: string };
-
-/** Input roles a request may carry. */
-export type InputRole = 'video' | 'audio' | 'image';
+export type { Json, JsonObject } from '../json.js';
+export type { InputRole, MediaCapabilities, ResolvedInput } from '../media/types.js';
 
 export interface JobRequest {
   kind: TaskKind;
@@ -147,12 +132,8 @@ export interface Timing {
   giveUpAfterMs?: number;
 }
 
-export interface ProviderCapabilities {
+export interface ProviderCapabilities extends MediaCapabilities {
   kinds: TaskKind[];
-  /** File extensions (lower case, no dot) this provider accepts per input role; used by preflight. */
-  formats: Partial<Record<InputRole, string[]>>;
-  /** Valid `playback_type` values for lip sync, if the provider has the notion. */
-  playbackTypes?: string[];
   /** Whether a job costs money. The local engine does not. */
   paid: boolean;
 }

@@ -5,6 +5,7 @@ import { startFakeJogg } from '../fakes/jogg/index.js';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 import { CLI } from '../helpers/spawn.js';
+import { until } from '../helpers/wait.js';
 
 const CANARY = 'CANARY-stdio-key-55aa77bb99';
 
@@ -25,13 +26,13 @@ test('the spawned stdio server writes only JSON-RPC to stdout, never the key, an
     });
     kill = () => child.kill('SIGKILL');
     const send = (m: object) => child.stdin.write(`${JSON.stringify(m)}\n`);
+    // Waits for the answer itself (each stdout chunk is an event); a loaded machine only makes it later.
     const waitFor = async (id: number) => {
-      for (let i = 0; i < 400; i++) {
-        const hit = stdout.split('\n').find((l) => l.includes(`"id":${id}`));
-        if (hit) return JSON.parse(hit);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`no answer to ${id}; stderr: ${stderr}`);
+      const find = () => stdout.split('\n').find((l) => l.includes(`"id":${id}`));
+      await until(() => find() !== undefined || child.exitCode !== null, `an answer to ${id}`);
+      const hit = find();
+      if (!hit) throw new Error(`no answer to ${id}; stderr: ${stderr}`);
+      return JSON.parse(hit);
     };
     send({
       jsonrpc: '2.0',
@@ -76,13 +77,11 @@ test('the spawned stdio server writes only JSON-RPC to stdout, never the key, an
     });
     await waitFor(4);
 
-    const closedAt = Date.now();
+    // Closing stdin alone ends the process (no signal): the event, not a wall-clock limit.
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.stdin.end();
     const code = await exited;
-    const took = Date.now() - closedAt;
-    assert.equal(code, 0);
-    assert.ok(took < 2000, `exited ${took} ms after stdin closed`);
+    assert.equal(code, 0, 'exited by itself with code 0 after stdin closed');
     for (const line of stdout.split('\n').filter(Boolean)) {
       const msg = JSON.parse(line);
       assert.equal(msg.jsonrpc, '2.0', `non JSON-RPC line on stdout: ${line}`);

@@ -54,6 +54,12 @@ test('server.json version and package match package.json', () => {
   assert.ok(pkg.bin[pkg.name], 'package.json has a bin named like the package (what `npx -y <name>` runs)');
 });
 
+test("package.json's mcpName is server.json's name (the MCP Registry's ownership check)", () => {
+  const server = readJson<ServerJson>('server.json');
+  const { mcpName } = readJson<{ mcpName?: string }>('package.json');
+  assert.equal(mcpName, server.name);
+});
+
 test('server.json declares every documented credential as a secret, none as required', () => {
   assert.ok(CREDENTIALS.includes('JOGG_API_KEY'), 'credential detection sees JOGG_API_KEY');
   const vars = server.packages[0]?.environmentVariables ?? [];

@@ -63,6 +63,14 @@ export interface Harness {
 /** No real DNS in tests: every host name resolves to a public documentation address (TEST-NET-3). */
 export const publicLookup: HostLookup = async () => [{ address: '203.0.113.10', family: 4 }];
 
+/**
+ * A submission budget no test run reaches (about 11 virtual days). The create budget is a wall-clock
+ * promise; with a fast clock on a loaded machine a short one expires before loopback I/O finishes, and
+ * the call answers "pending" before the provider's answer. Here a create answers when its submission
+ * settles: the event these tests assert on. Pass `submitWaitMs` to test the budget itself.
+ */
+export const SETTLE_SUBMISSION_MS = 1e9;
+
 /** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
 export async function harness(
   env: Record<string, string>,
@@ -74,6 +82,8 @@ export async function harness(
   const app = await createApp(config, {
     media: {},
     lookupHost: publicLookup,
+
+    submitWaitMs: SETTLE_SUBMISSION_MS,
     ...opts,
     clock,
     logStream: stream,

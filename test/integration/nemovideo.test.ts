@@ -33,7 +33,8 @@ async function follow(
   until = (v: View) => v.status === 'success' || v.status === 'failed',
 ) {
   let v = structured<View>(await call(h, 'get_task_status', { task_id: taskId, wait_seconds: 50 }));
-  for (let i = 0; i < 10 && !until(v); i++)
+  // No fixed count: how many waits a job needs depends on the machine (a hang guard only).
+  for (let i = 0; i < 200 && !until(v); i++)
     v = structured<View>(await call(h, 'get_task_status', { task_id: taskId, wait_seconds: 50 }));
   return v;
 }

@@ -10,8 +10,10 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { startFakeJogg } from '../fakes/jogg/index.js';
-import { testEnv, writeBytes } from '../helpers/app.js';
+import { SETTLE_SUBMISSION_MS, testEnv, writeBytes } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
+import { captureStream } from '../helpers/log.js';
+import { until } from '../helpers/wait.js';
 
 test('MCP client roots extend the allowed input folders for that session only', async () => {
   const fake = await startFakeJogg();
@@ -20,7 +22,14 @@ test('MCP client roots extend the allowed input folders for that session only', 
   mkdirSync(project);
   const video = writeBytes(join(project, 'v.mp4'), 'roots-video');
   const audio = writeBytes(join(project, 'a.wav'), 'roots-audio');
-  const app = await createApp(loadConfig({ env: env.env }), { media: {}, clock: fastClock(), cwd: env.home });
+  const { stream, lines } = captureStream();
+  const app = await createApp(loadConfig({ env: env.env }), {
+    media: {},
+    clock: fastClock(),
+    cwd: env.home,
+    logStream: stream,
+    submitWaitMs: SETTLE_SUBMISSION_MS,
+  });
   const connect = async (roots: string[] | undefined) => {
     const server = createServer(app);
     const [a, b] = InMemoryTransport.createLinkedPair();
@@ -32,9 +41,11 @@ test('MCP client roots extend the allowed input folders for that session only', 
       client.setRequestHandler(ListRootsRequestSchema, async () => ({
         roots: roots.map((r) => ({ uri: pathToFileURL(r).href, name: 'project' })),
       }));
+    const seen = lines.filter((l) => l.includes('"client roots"')).length;
     await Promise.all([server.connect(a), client.connect(b)]);
-    // The server asks for roots right after initialization; give that round trip a moment.
-    await new Promise((r) => setTimeout(r, 50));
+    // The server asks for roots right after initialization: wait until it has stored the answer.
+    if (roots)
+      await until(() => lines.filter((l) => l.includes('"client roots"')).length > seen, 'roots stored');
     return { client, server };
   };
   try {

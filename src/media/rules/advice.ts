@@ -2,8 +2,9 @@
  * Advice rules: problems that make a worse result, not a failed job. Each returns its warning, or
  * undefined when the inputs are fine (or it cannot tell).
  */
-import type { InputRole, ResolvedInput } from '../../providers/provider.js';
+
 import type { ProbeResult } from '../probe.js';
+import type { InputRole, ResolvedInput } from '../types.js';
 import type { ProviderView } from './format.js';
 
 export interface PairView {

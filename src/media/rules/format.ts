@@ -5,12 +5,12 @@
  */
 import { extname } from 'node:path';
 import { AppError } from '../../errors.js';
-import type { InputRole, ProviderCapabilities, ResolvedInput } from '../../providers/provider.js';
 import type { ProbeResult } from '../probe.js';
+import type { InputRole, MediaCapabilities, ResolvedInput } from '../types.js';
 
 export interface ProviderView {
   displayName: string;
-  capabilities: ProviderCapabilities;
+  capabilities: MediaCapabilities;
 }
 
 /** Extensions a probed container name stands for (used when a file's extension is missing or odd). */

@@ -1,7 +1,7 @@
 /** Stream rule: a video or image input needs a picture, an audio input a soundtrack. */
 import { AppError } from '../../errors.js';
-import type { InputRole, ResolvedInput } from '../../providers/provider.js';
 import type { ProbeResult } from '../probe.js';
+import type { InputRole, ResolvedInput } from '../types.js';
 
 function streamError(input: ResolvedInput, role: InputRole, missing: 'video' | 'audio'): AppError {
   const as = role === 'image' ? 'an image' : `the ${role}`;

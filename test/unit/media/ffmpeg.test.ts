@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { isAppError } from '../../../src/errors.js';
-import { lastErrorLine, locateFfmpeg, runFfmpeg, runProcess } from '../../../src/media/ffmpeg.js';
+import {
+  bundledNotice,
+  lastErrorLine,
+  locateFfmpeg,
+  runFfmpeg,
+  runProcess,
+} from '../../../src/media/ffmpeg.js';
 import { mediaTools, tempDir } from '../../helpers/media.js';
 
 let dir = '';
@@ -45,6 +51,38 @@ test('locate: explicit path first, then PATH dirs, then the bundled binaries', a
     locateFfmpeg({ ffmpegPath: `${bin}/ffprobe`, ffprobePath: undefined, pathDirs: [] }),
     (e) => isAppError(e) && e.code === 'invalid_input' && /FFMPEG_PATH/.test(e.message),
   );
+});
+
+test('only the bundled (2018) build carries a warning with its version and how to install a current one', async () => {
+  const bundled = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [] });
+  for (const tool of [bundled.ffmpeg, bundled.ffprobe]) {
+    assert.match(tool?.warning ?? '', /bundled/);
+    assert.match(tool?.warning ?? '', /apt-get install ffmpeg/);
+    assert.match(tool?.warning ?? '', /brew install ffmpeg/);
+    assert.match(tool?.warning ?? '', /FFMPEG_PATH/);
+  }
+  assert.match(bundled.ffmpeg?.warning ?? '', /ffmpeg 20181210\S* \(built 2018-12-10\)/, 'names the build');
+  assert.match(bundled.ffprobe?.warning ?? '', /ffprobe \d{8}\S* \(built \d{4}-\d\d-\d\d\)/);
+  const bin = `${dir}/bin-current`;
+  await mkdir(bin);
+  for (const name of ['ffmpeg', 'ffprobe']) {
+    await writeFile(`${bin}/${name}`, '#!/bin/sh\nexit 0\n');
+    await chmod(`${bin}/${name}`, 0o755);
+  }
+  const system = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [bin] });
+  assert.equal(system.ffmpeg?.warning, undefined, "the system's ffmpeg is used as is");
+  assert.equal(system.ffprobe?.warning, undefined);
+});
+
+test('bundledNotice: the warning once per process (first job), nothing for a system ffmpeg', async () => {
+  const bundled = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [] });
+  const next = bundledNotice(bundled);
+  const first = next();
+  assert.match(first ?? '', /apt-get install ffmpeg/);
+  assert.equal(next(), undefined, 'said once');
+  assert.equal(next(), undefined);
+  const none = bundledNotice({ ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' } });
+  assert.equal(none(), undefined);
 });
 
 test('runProcess: exit codes, stderr tail, timeout, abort, missing program', async () => {

@@ -18,9 +18,7 @@ import {
 const JOGG_LIKE: ProviderView = {
   displayName: 'Jogg',
   capabilities: {
-    kinds: ['lip_sync'],
     formats: { video: ['mp4', 'mov', 'm4v', 'webm'], audio: ['mp3', 'wav', 'm4a', 'aac', 'ogg'] },
-    paid: true,
   },
 };
 const MAX = 1 << 30;

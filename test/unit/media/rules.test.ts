@@ -15,10 +15,8 @@ import type { ResolvedInput } from '../../../src/providers/provider.js';
 const P: ProviderView = {
   displayName: 'Prov',
   capabilities: {
-    kinds: ['lip_sync'],
     formats: { video: ['mp4', 'mov'], audio: ['wav', 'mp3'], image: ['jpeg', 'png'] },
     playbackTypes: ['normal', 'normal_reverse'],
-    paid: true,
   },
 };
 const NO_IMAGE: ProviderView = { ...P, capabilities: { ...P.capabilities, formats: { video: ['mp4'] } } };

@@ -1,0 +1,44 @@
+/**
+ * `npm ci` (npm 11) refuses a lock without an entry for every optional platform package; npm can write
+ * such a lock itself (npm/cli#4828). scripts/check-lock.mjs guards it without network; CI also runs `npm ci`.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const script = join(root, 'scripts', 'check-lock.mjs');
+type Lock = { packages: Record<string, { optionalDependencies?: Record<string, string> }> };
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as Lock;
+
+const check = (file: string) => spawnSync(process.execPath, [script, file], { encoding: 'utf8' });
+
+test('the lock has an entry for every platform binary of biome, ffmpeg-installer and ffprobe-installer', () => {
+  for (const parent of ['@biomejs/biome', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe']) {
+    const optional = Object.keys(lock.packages[`node_modules/${parent}`]?.optionalDependencies ?? {});
+    assert.ok(optional.length >= 5, `${parent} lists its platform packages`);
+    for (const name of optional) assert.ok(lock.packages[`node_modules/${name}`], `${name} is in the lock`);
+  }
+  const res = check(join(root, 'package-lock.json'));
+  assert.equal(res.status, 0, res.stderr);
+});
+
+test('a lock missing an optional platform package fails the check, naming it and the fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lock-check-'));
+  try {
+    const broken = structuredClone(lock);
+    delete broken.packages['node_modules/@biomejs/cli-darwin-arm64'];
+    const file = join(dir, 'package-lock.json');
+    writeFileSync(file, JSON.stringify(broken));
+    const res = check(file);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /@biomejs\/cli-darwin-arm64@/);
+    assert.match(res.stderr, /install --package-lock-only/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

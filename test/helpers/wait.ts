@@ -1,0 +1,38 @@
+/**
+ * Waiting on events, not on time: a test that needs background work done waits for the state it needs
+ * (a ledger row, a log line, a request seen by a fake), however slow the machine is.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+/** Resolves once `check()` is true; fails with `what` if it never becomes true (a hang guard, not a time limit). */
+export async function until(check: () => boolean, what: string, maxTurns = 20_000): Promise<void> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, i < 100 ? 0 : 5));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+interface Caller {
+  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+}
+
+/**
+ * Calls get_task_status (waiting up to 50 s of virtual time each) until `done(status)` holds. How many
+ * calls that takes depends on the machine's speed, so there is no fixed count: only a hang guard.
+ */
+export async function statusUntil<T extends { status: string }>(
+  h: Caller,
+  taskId: string,
+  done: (s: T) => boolean,
+  maxCalls = 200,
+): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < maxCalls; i++) {
+    const r = await h.call('get_task_status', { task_id: taskId, wait_seconds: 50 });
+    if (r.isError) throw new Error(`tool error: ${JSON.stringify(r.content)}`);
+    last = r.structuredContent as T;
+    if (done(last)) return last;
+  }
+  throw new Error(`task ${taskId} never reached the awaited state; last: ${JSON.stringify(last)}`);
+}
