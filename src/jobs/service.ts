@@ -3,30 +3,38 @@
  * bounded waits, recovery — each in its own unit (submission.ts, waiting.ts, recovery.ts) sharing one
  * JobCore; this file only decides which of them a call needs.
  */
-import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { AppError } from '../errors.js';
 import type {
   InputRole,
-  Json,
   JsonObject,
   Provider,
   ProviderName,
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
+import { adoptForeign } from './adopt.js';
 import { type CallOptions, isFinal, JobCore, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
-import { type Downloaded, downloadResult } from './download.js';
 import { fingerprint } from './fingerprint.js';
 import type { TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
-import { Submitter, uploadKey } from './submission.js';
+import {
+  errorFromRow,
+  inputsToJson,
+  type LipSyncRequest,
+  lipSyncParams,
+  newTaskId,
+  requireConfigured,
+} from './requests.js';
+import { Submitter } from './submission.js';
+import { CALL_BUDGET_MS, Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
 import { clampWait, Waiter } from './waiting.js';
 
 export type { CallOptions, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreditsEntry } from './credits.js';
+export type { LipSyncRequest } from './requests.js';
 export { clampWait, MAX_WAIT_SECONDS } from './waiting.js';
 
 export interface CreateRequest {
@@ -44,22 +52,7 @@ export interface CreateResult extends TaskView {
   reused: boolean;
 }
 
-/** A lip-sync request as tools and the CLI take it. */
-export interface LipSyncRequest {
-  provider?: string;
-  video?: string;
-  image?: string;
-  audio: string;
-  playbackType?: string;
-  align?: 'auto' | 'off';
-  forceRecreate?: boolean;
-  waitSeconds?: number;
-}
-
 export type TaskRef = { taskId: string } | { provider: string; providerTaskId: string };
-
-/** Overall budget of calls that have no wait of their own (credits, uploads, downloads), in ms. */
-const CALL_BUDGET_MS = 45_000;
 
 export class JobService {
   private readonly core: JobCore;
@@ -67,7 +60,7 @@ export class JobService {
   private readonly submitter: Submitter;
   private readonly waiter: Waiter;
   /** Uploads and downloads running in the background, by what they transfer. */
-  private readonly long = new Map<string, Promise<unknown>>();
+  private readonly transfers: Transfers;
 
   constructor(deps: JobServiceDeps) {
     this.core = new JobCore(deps);
@@ -75,6 +68,7 @@ export class JobService {
     this.submitter = new Submitter(this.core, (row, p, s) => this.recovery.reconcile(row, p, s));
     this.recovery.submitter = this.submitter;
     this.waiter = new Waiter(this.core, this.recovery);
+    this.transfers = new Transfers(this.core, this.submitter, (raw, roots) => this.resolveInputs(raw, roots));
   }
 
   private get d(): JobServiceDeps {
@@ -272,53 +266,14 @@ export class JobService {
 
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
   async status(ref: TaskRef, waitSeconds = 0, opts: CallOptions = {}): Promise<TaskView> {
-    const row = 'taskId' in ref ? this.lookup(ref) : await this.lookupForeign(ref, opts.signal);
+    const row =
+      'taskId' in ref
+        ? this.lookup(ref)
+        : (this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId) ??
+          (await adoptForeign(this.core, ref, opts.signal)) ??
+          this.lookup(ref));
     opts.onTask?.(row.id);
     return this.waiter.follow(row, waitSeconds, opts);
-  }
-
-  /**
-   * A provider task id: from the ledger, or — for a task created elsewhere (the vendor's own runner, a
-   * dashboard) — looked up at the provider and recorded as an adopted task, followed from then on.
-   */
-  private async lookupForeign(
-    ref: { provider: string; providerTaskId: string },
-    signal?: AbortSignal,
-  ): Promise<TaskRow> {
-    const known = this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
-    if (known) return known;
-    const provider = this.d.providers.get(ref.provider as ProviderName);
-    if (!provider?.lookupById) return this.lookup(ref);
-    requireConfigured(provider);
-    const found = await provider.lookupById(ref.providerTaskId, {
-      signal: AbortSignal.any([
-        signal ?? new AbortController().signal,
-        AbortSignal.timeout(this.d.maxLookMs ?? 15_000),
-      ]),
-      log: this.d.log,
-    });
-    if (!found) {
-      throw new AppError('not_found', `${provider.displayName} has no task ${ref.providerTaskId}.`, {
-        hint: 'Check the id (and that it belongs to the account of the configured key), or use list_tasks.',
-      });
-    }
-    const now = this.core.now();
-    const decision = this.d.ledger.claim(
-      {
-        id: newTaskId(),
-        fingerprint: `adopted:${provider.name}:${ref.providerTaskId}`,
-        provider: provider.name,
-        kind: found.kind,
-        request: { adopted: true, provider_task_id: ref.providerTaskId },
-        warnings: [],
-        ownerPid: this.core.pid,
-        leaseUntil: now + this.d.leaseMs,
-        now,
-      },
-      { force: false, isOwnerAlive: (pid) => this.core.isOwnerAlive(pid) },
-    );
-    if (decision.kind === 'created') this.core.adopt(decision.row.id, found, true);
-    return this.core.row(decision.row.id);
   }
 
   /**
@@ -346,77 +301,20 @@ export class JobService {
   }
 
   /**
-   * Runs `work` in the background, once per `key` in this process, and answers with its value if it
-   * finishes within the call budget; otherwise `undefined` (it goes on; the same call later finds it,
-   * or its cached result). The caller's cancellation stops the wait, not the work.
-   */
-  private async withinBudget<T>(
-    key: string,
-    work: (signal: AbortSignal) => Promise<T>,
-    signal?: AbortSignal,
-  ) {
-    let p = this.long.get(key) as Promise<T> | undefined;
-    if (!p) {
-      const ctl = new AbortController();
-      this.core.controllers.add(ctl);
-      p = work(ctl.signal).finally(() => {
-        this.long.delete(key);
-        this.core.controllers.delete(ctl);
-      });
-      this.long.set(key, p);
-      this.core.track(p);
-      p.catch((err) => this.core.warn(key, err, 'background transfer failed'));
-    }
-    const budget = AbortSignal.timeout(this.d.callBudgetMs ?? CALL_BUDGET_MS);
-    const stop = signal ? AbortSignal.any([signal, budget]) : budget;
-    const stopped = new Promise<undefined>((resolve) => {
-      if (stop.aborted) resolve(undefined);
-      stop.addEventListener('abort', () => resolve(undefined), { once: true });
-    });
-    return Promise.race([p.then((value) => ({ value })), stopped]);
-  }
-
-  /**
    * Uploads or registers an input with a provider, through the cache. A transfer longer than the call
    * budget goes on in the background: the answer says so, and the same call later returns its URL.
    */
-  async uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
+  uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
     const provider = this.pickProvider(providerName, 'lip_sync');
-    if (!provider.upload) {
-      throw new AppError(
-        'unsupported',
-        `${provider.displayName} has no upload step; pass the file directly to create_lip_sync.`,
-      );
-    }
-    requireConfigured(provider);
-    const inputs = await this.resolveInputs({ [role]: raw }, opts.extraRoots);
-    const input = inputs[role]!;
-    const signal = opts.signal ?? new AbortController().signal;
-    // The same media checks as a create: upload_asset never publishes a document or a non-media file.
-    await this.d.checkUpload?.(input, role, provider, signal);
-    const before =
-      input.type === 'file'
-        ? this.d.ledger.uploadLookup(provider.name, '', input.sha256, input.size)
-        : undefined;
-    const key = uploadKey(input);
-    const facts = {
-      provider: provider.name,
-      cached: !!before,
-      sha256: input.type === 'file' ? input.sha256 : undefined,
-      size: input.type === 'file' ? input.size : undefined,
-    };
-    const done = await this.withinBudget(
-      `upload:${provider.name}:${key.sha256}:${key.size}`,
-      (bg) => this.submitter.asset(provider, input, role, undefined, bg),
-      signal,
-    );
-    if (done) return { ...facts, status: 'uploaded' as const, url: done.value };
-    return {
-      ...facts,
-      status: 'uploading' as const,
-      next_step:
-        'The upload is large and continues in the background. Call upload_asset again with the same file in a minute: it returns the URL when the upload has finished, and never uploads the same bytes twice.',
-    };
+    return this.transfers.upload(provider, raw, role, opts);
+  }
+
+  /**
+   * Saves a finished result. A download longer than the call budget goes on in the background: the
+   * answer says so, and the same call later returns the saved file.
+   */
+  download(taskId: string, filename: string | undefined, opts: CallOptions = {}) {
+    return this.transfers.download(this.lookup({ taskId }), filename, opts);
   }
 
   /** Every provider's configuration state and balance, within one overall budget. Never spends. */
@@ -428,38 +326,6 @@ export class JobService {
       signal ? AbortSignal.any([signal, budget]) : budget,
       (e) => this.core.userError(e),
     );
-  }
-
-  /**
-   * Saves a finished result. A download longer than the call budget goes on in the background: the
-   * answer says so, and the same call later returns the saved file.
-   */
-  async download(
-    taskId: string,
-    filename: string | undefined,
-    opts: CallOptions = {},
-  ): Promise<
-    (Downloaded & { status: 'saved' }) | { task_id: string; status: 'downloading'; next_step: string }
-  > {
-    const row = this.lookup({ taskId });
-    const deps = {
-      ledger: this.d.ledger,
-      http: this.d.http,
-      clock: this.d.clock,
-      outputDir: this.d.outputDir,
-    };
-    const done = await this.withinBudget(
-      `download:${row.id}:${filename ?? ''}`,
-      (bg) => downloadResult(deps, row, filename, bg),
-      opts.signal,
-    );
-    if (done) return { ...done.value, status: 'saved' };
-    return {
-      task_id: row.id,
-      status: 'downloading',
-      next_step:
-        'The download continues in the background. Call download_result again with the same arguments in a minute: it returns the saved file when it is complete (nothing is downloaded twice).',
-    };
   }
 
   /** Resolves when background work (submissions, event streams) is done, or after `timeoutMs`. */
@@ -493,58 +359,4 @@ export class JobService {
     }
     return row;
   }
-}
-
-function requireConfigured(provider: Provider): void {
-  const cred = provider.credentials();
-  if (cred.configured) return;
-  throw new AppError('missing_credentials', `${provider.displayName} is not configured.`, {
-    hint: cred.fix ?? `Set ${cred.missingKey ?? 'its API key'} and try again.`,
-    details: cred.missingKey ? { missing_key: cred.missingKey } : undefined,
-  });
-}
-
-function lipSyncParams(provider: Provider, req: LipSyncRequest, defaultType: string | undefined): JsonObject {
-  const types = provider.capabilities.playbackTypes;
-  const params: JsonObject = {};
-  if (types) {
-    const pt = req.playbackType ?? defaultType ?? 'normal';
-    if (!types.includes(pt)) {
-      throw new AppError('invalid_input', `Unknown playback type "${pt}".`, {
-        hint: `Use one of: ${types.join(', ')}.`,
-      });
-    }
-    params.playback_type = pt;
-  } else if (req.playbackType && req.playbackType !== 'normal') {
-    throw new AppError('invalid_input', `${provider.displayName} has no playback_type option.`, {
-      hint: 'Leave playback_type out, or use provider "jogg" or "local".',
-    });
-  }
-  if (provider.name === 'local') params.align = req.align ?? 'auto';
-  return params;
-}
-
-function errorFromRow(row: TaskRow): AppError {
-  const e = row.error;
-  return new AppError(e?.code ?? 'provider_failed', e?.message ?? 'The job could not be submitted.', {
-    hint: e?.hint ?? 'Nothing was charged for this attempt; fix the problem and call again.',
-    details: { ...(e?.details ?? {}), task_id: row.id, charged: false },
-  });
-}
-
-function inputsToJson(inputs: Partial<Record<InputRole, ResolvedInput>>): JsonObject {
-  const out: JsonObject = {};
-  for (const [role, i] of Object.entries(inputs)) {
-    if (!i) continue;
-    out[role] = (
-      i.type === 'file'
-        ? { type: 'file', path: i.path, filename: i.filename, sha256: i.sha256, size: i.size }
-        : { type: 'url', url: i.url, filename: i.filename }
-    ) as Json;
-  }
-  return out;
-}
-
-function newTaskId(): string {
-  return `ls_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
 }

@@ -1,0 +1,49 @@
+/** Tasks created elsewhere (the vendor's own runner, a dashboard), found by the provider's own id. */
+import { AppError } from '../errors.js';
+import type { ProviderName } from '../providers/provider.js';
+import type { JobCore } from './core.js';
+import type { TaskRow } from './ledger.js';
+import { newTaskId, requireConfigured } from './requests.js';
+
+/**
+ * Looks a provider task id up at the provider and records it as an adopted task, followed from then on.
+ * Undefined when the provider cannot look tasks up by id; `not_found` when it has no such task.
+ */
+export async function adoptForeign(
+  core: JobCore,
+  ref: { provider: string; providerTaskId: string },
+  signal?: AbortSignal,
+): Promise<TaskRow | undefined> {
+  const provider = core.d.providers.get(ref.provider as ProviderName);
+  if (!provider?.lookupById) return undefined;
+  requireConfigured(provider);
+  const found = await provider.lookupById(ref.providerTaskId, {
+    signal: AbortSignal.any([
+      signal ?? new AbortController().signal,
+      AbortSignal.timeout(core.d.maxLookMs ?? 15_000),
+    ]),
+    log: core.d.log,
+  });
+  if (!found) {
+    throw new AppError('not_found', `${provider.displayName} has no task ${ref.providerTaskId}.`, {
+      hint: 'Check the id (and that it belongs to the account of the configured key), or use list_tasks.',
+    });
+  }
+  const now = core.now();
+  const decision = core.d.ledger.claim(
+    {
+      id: newTaskId(),
+      fingerprint: `adopted:${provider.name}:${ref.providerTaskId}`,
+      provider: provider.name,
+      kind: found.kind,
+      request: { adopted: true, provider_task_id: ref.providerTaskId },
+      warnings: [],
+      ownerPid: core.pid,
+      leaseUntil: now + core.d.leaseMs,
+      now,
+    },
+    { force: false, isOwnerAlive: (pid) => core.isOwnerAlive(pid) },
+  );
+  if (decision.kind === 'created') core.adopt(decision.row.id, found, true);
+  return core.row(decision.row.id);
+}
