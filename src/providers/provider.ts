@@ -12,7 +12,7 @@
  *   5. `status(operation)`       one look at the job; the JobService decides when to look again.
  */
 import type { Clock } from '../clock.js';
-import type { Json, JsonObject } from '../json.js';
+import type { JsonObject } from '../json.js';
 import type { Logger } from '../logger.js';
 import type { InputRole, MediaCapabilities, ResolvedInput } from '../media/types.js';
 import type { ProviderName } from '../names.js';
