@@ -26,6 +26,11 @@ export const downloadResultTool = defineTool({
     sha256: z.string().optional(),
     mime_type: z.string().optional(),
     already_present: z.boolean().optional(),
+    mouth_cues_json: z
+      .string()
+      .optional()
+      .describe('Local engine: Rhubarb-compatible mouth cues (JSON) beside the video.'),
+    mouth_cues_tsv: z.string().optional().describe('Local engine: the same cues as Rhubarb TSV.'),
     next_step: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

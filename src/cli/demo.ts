@@ -74,8 +74,9 @@ type Result = Record<string, unknown>;
 /** Waits (bounded, 50 s per call) until the task is final. */
 async function waitForTask(client: Client, taskId: string, first: Result): Promise<Result> {
   let status = first;
+  say('4. get_task_status { wait_seconds: 50 }, until the task is done');
   for (let i = 0; i < 20 && !status.completed; i++) {
-    say('4. get_task_status { wait_seconds: 50 }');
+    if (i > 0) say('   not done yet; asking again');
     status = data(
       await client.callTool(
         { name: 'get_task_status', arguments: { task_id: taskId, wait_seconds: 50 } },
@@ -105,15 +106,15 @@ async function runFlow(client: Client, video: string, audio: string): Promise<vo
   say(`   -> task ${created.task_id}: ${created.status}, reused: ${created.reused}`);
   const status = await waitForTask(client, String(created.task_id), created);
   const extra = (status.extra ?? {}) as Record<string, unknown>;
-  say(
-    `   offset found: ${extra.offset_ms} ms (confidence ${extra.align_confidence}); lip motion: ${extra.lip_motion}`,
-  );
+  // The engine says in words which way it moved the audio ("… was 240 ms late; it was advanced by …").
+  if (typeof extra.align_note === 'string') say(`   alignment: ${extra.align_note}`);
+  say(`   lip motion: ${extra.lip_motion} (the local engine fits timing; it does not redraw lips)`);
   say('5. download_result');
   const dl = data(
     await client.callTool({ name: 'download_result', arguments: { task_id: created.task_id } }),
   );
-  say(`   -> ${dl.path}`);
-  if (extra.mouth_cues_json) say(`   mouth cues (Rhubarb JSON): ${extra.mouth_cues_json}`);
+  say(`   -> video: ${dl.path}${dl.already_present ? ' (already saved earlier)' : ''}`);
+  if (dl.mouth_cues_json) say(`   -> mouth cues beside it: ${dl.mouth_cues_json} and ${dl.mouth_cues_tsv}`);
   say(
     created.reused
       ? '\nThis run reused the earlier task: nothing was processed twice.'

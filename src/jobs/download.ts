@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,6 +28,9 @@ export interface DownloadDeps {
 export interface Downloaded {
   task_id: string;
   path: string;
+  /** Local engine: its Rhubarb-compatible mouth cues, saved beside the video. */
+  mouth_cues_json?: string;
+  mouth_cues_tsv?: string;
   size: number;
   sha256: string;
   mime_type: string;
@@ -85,26 +88,30 @@ export async function downloadResult(
       cb(null, chunk);
     },
   });
+  let linked = false;
   try {
     if (url.startsWith('file:')) {
-      const src = fileURLToPath(url);
-      if (relative(out, src).startsWith('..')) {
-        throw new AppError(
-          'invalid_input',
-          'The local result is outside the output folder; refusing to copy it.',
-        );
+      const src = localResult(out, url);
+      // A local result is already on this disk: a hard link serves, no second copy of the video.
+      linked = await link(src, tmp).then(
+        () => true,
+        () => false,
+      );
+      if (linked) size = (await stat(tmp)).size;
+      else {
+        await pipeline(createReadStream(src), counter, createWriteStream(tmp, { mode: 0o600 }), { signal });
       }
-      await pipeline(createReadStream(src), counter, createWriteStream(tmp, { mode: 0o600 }), { signal });
     } else {
       const body = await fetchFollowing(deps.http, url, signal);
       await pipeline(body, counter, createWriteStream(tmp, { mode: 0o600 }), { signal });
     }
-    const sha256 = hash.digest('hex');
+    const sha256 = linked ? await sha256File(tmp) : hash.digest('hex');
     const final = await placeFile(tmp, target, sha256);
     deps.ledger.recordDownload(row.id, final.path, sha256, size, deps.clock.now());
     return {
       task_id: row.id,
       path: final.path,
+      ...(await cuesBeside(out, row, final.path)),
       size,
       sha256,
       mime_type: mimeFor(final.path),
@@ -160,6 +167,48 @@ async function fetchFollowing(
 }
 
 /** Renames into place; an existing file with the same bytes is kept, a different one is never overwritten. */
+/** The path of a local engine result, which must lie inside the output folder. */
+function localResult(out: string, url: string): string {
+  const src = fileURLToPath(url);
+  if (relative(out, src).startsWith('..')) {
+    throw new AppError(
+      'invalid_input',
+      'The local result is outside the output folder; refusing to copy it.',
+    );
+  }
+  return src;
+}
+
+/** Links a local task's mouth cues (JSON, TSV) beside the saved video: `<video>.cues.json`, `.cues.tsv`. */
+async function cuesBeside(
+  out: string,
+  row: TaskRow,
+  video: string,
+): Promise<{ mouth_cues_json?: string; mouth_cues_tsv?: string }> {
+  const extra = row.snapshot?.extra ?? {};
+  const result: { mouth_cues_json?: string; mouth_cues_tsv?: string } = {};
+  const stem = video.slice(0, video.length - extname(video).length);
+  for (const [key, ext] of [
+    ['mouth_cues_json', '.cues.json'],
+    ['mouth_cues_tsv', '.cues.tsv'],
+  ] as const) {
+    const src = extra[key];
+    if (typeof src !== 'string' || relative(out, src).startsWith('..')) continue;
+    const dest = `${stem}${ext}`;
+    await unlink(dest).catch(() => undefined);
+    const ok = await link(src, dest).then(
+      () => true,
+      () =>
+        copyFile(src, dest).then(
+          () => true,
+          () => false,
+        ),
+    );
+    if (ok) result[key] = dest;
+  }
+  return result;
+}
+
 async function placeFile(
   tmp: string,
   target: string,

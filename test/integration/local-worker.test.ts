@@ -3,7 +3,7 @@
  * worker that dies is reported as stopped and run again, for free, on the next identical request.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,15 @@ test('a local job outlives the server that started it and finishes under a new o
     assert.equal(done.status, 'success', JSON.stringify(done.error));
     assert.ok(existsSync(fileURLToPath(done.result_url ?? '')), 'the output video exists');
     assert.equal(done.extra?.playback_type, 'normal_reverse');
+
+    // download_result: a hard link to the local result (no second copy), mouth cues beside it.
+    const dl = structured<{ path: string; mouth_cues_json?: string; mouth_cues_tsv?: string }>(
+      await second.call('download_result', { task_id: created.task_id }),
+    );
+    assert.equal(statSync(dl.path).ino, statSync(fileURLToPath(done.result_url ?? '')).ino, 'same file, linked');
+    assert.equal(dl.mouth_cues_json, dl.path.replace(/\.mp4$/, '.cues.json'));
+    assert.equal(dl.mouth_cues_tsv, dl.path.replace(/\.mp4$/, '.cues.tsv'));
+    assert.match(readFileSync(dl.mouth_cues_tsv ?? '', 'utf8'), /\tX\n?$/);
   } finally {
     await second.close();
   }
