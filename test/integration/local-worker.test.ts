@@ -78,7 +78,11 @@ test('a local job outlives the server that started it and finishes under a new o
     const dl = structured<{ path: string; mouth_cues_json?: string; mouth_cues_tsv?: string }>(
       await second.call('download_result', { task_id: created.task_id }),
     );
-    assert.equal(statSync(dl.path).ino, statSync(fileURLToPath(done.result_url ?? '')).ino, 'same file, linked');
+    assert.equal(
+      statSync(dl.path).ino,
+      statSync(fileURLToPath(done.result_url ?? '')).ino,
+      'same file, linked',
+    );
     assert.equal(dl.mouth_cues_json, dl.path.replace(/\.mp4$/, '.cues.json'));
     assert.equal(dl.mouth_cues_tsv, dl.path.replace(/\.mp4$/, '.cues.tsv'));
     assert.match(readFileSync(dl.mouth_cues_tsv ?? '', 'utf8'), /\tX\n?$/);
