@@ -1,16 +1,19 @@
 /**
- * `npm run docs`: regenerates the README's tool, configuration and error tables from the tool list
- * (tools/index.ts), the settings table (src/config.ts) and the error contract (src/errors.ts). Only the
+ * `npm run docs`: regenerates the README's tool, configuration and error tables from the tools' JSON
+ * Schema as `tools/list` shows it to clients, the settings table (src/config.ts) and the error contract (src/errors.ts). Only the
  * text between the `<!-- NAME:start -->`/`<!-- NAME:end -->` markers (tools, config, errors) is
  * rewritten. `renderDocs` is pure, so a test can check that the README has not drifted.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ZodTypeAny } from 'zod';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CONFIG_DOCS } from '../src/config.js';
 import { DETAIL_KEY_DOCS, ERROR_CODES } from '../src/errors.js';
-import type { AnyTool } from '../tools/define.js';
+import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js';
 import { ALL_TOOLS } from '../tools/index.js';
 
 /** Escapes a table cell: pipes and line breaks would break the row. */
@@ -42,52 +45,59 @@ interface Param {
   type: string;
 }
 
-/** A short type name for a zod schema: string, number, boolean, or an enum's values. */
-function describeType(schema: ZodTypeAny): { type: string; optional: boolean } {
-  let s: ZodTypeAny = schema;
-  let optional = false;
-  for (let i = 0; i < 10; i++) {
-    const def = s._def as { typeName?: string; innerType?: ZodTypeAny; schema?: ZodTypeAny };
-    if (def.typeName === 'ZodOptional' || def.typeName === 'ZodDefault' || def.typeName === 'ZodNullable') {
-      optional = true;
-      s = def.innerType as ZodTypeAny;
-    } else if (def.typeName === 'ZodEffects' && def.schema) {
-      s = def.schema;
-    } else break;
-  }
-  const def = s._def as { typeName?: string; values?: readonly string[]; type?: ZodTypeAny };
-  switch (def.typeName) {
-    case 'ZodString':
-      return { type: 'string', optional };
-    case 'ZodNumber':
-      return { type: 'number', optional };
-    case 'ZodBoolean':
-      return { type: 'boolean', optional };
-    case 'ZodEnum':
-      return { type: (def.values ?? []).join('/'), optional };
-    case 'ZodArray':
-      return { type: `${def.type ? describeType(def.type).type : 'value'}[]`, optional };
-    case 'ZodObject':
-      return { type: 'object', optional };
-    case 'ZodUnion': {
-      const options = (s._def as { options: ZodTypeAny[] }).options;
-      return { type: options.map((o) => describeType(o).type).join(' or '), optional };
-    }
-    case 'ZodLiteral':
-      return { type: JSON.stringify((s._def as { value: unknown }).value), optional };
-    default:
-      return { type: 'value', optional };
+/** A tool as clients see it in `tools/list`: the JSON Schema the SDK generates from its zod schema. */
+export type ListedTool = Tool;
+
+/**
+ * The tools as `tools/list` shows them to clients (as Playwright MCP and github-mcp-server generate
+ * their docs): an in-memory server with every tool, asked by an SDK client. Handlers are never called.
+ */
+export async function listedTools(tools: AnyTool[] = ALL_TOOLS): Promise<ListedTool[]> {
+  const server = new McpServer({ name: 'docs', version: '0' }, { capabilities: { tools: {} } });
+  for (const t of tools) registerTool(server, t, {} as ToolContext);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'docs', version: '0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  try {
+    return (await client.listTools()).tools;
+  } finally {
+    await client.close();
+    await server.close();
   }
 }
 
-export function toolParams(tool: AnyTool): Param[] {
-  return Object.entries(tool.input as Record<string, ZodTypeAny>).map(([name, schema]) => ({
+type JsonSchema = {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+};
+
+/** A short type name for a JSON Schema: string, number, boolean, an enum's values, a union. */
+function describeType(s: JsonSchema): string {
+  if (s.enum) return s.enum.map(String).join('/');
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  const alts = s.anyOf ?? s.oneOf;
+  if (alts) return alts.map(describeType).join(' or ');
+  const type = Array.isArray(s.type) ? s.type.filter((t) => t !== 'null').join(' or ') : s.type;
+  if (type === 'array') return `${s.items ? describeType(s.items) : 'value'}[]`;
+  if (type === 'integer') return 'number';
+  return type ?? 'value';
+}
+
+export function toolParams(tool: ListedTool): Param[] {
+  const props = (tool.inputSchema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set(tool.inputSchema.required ?? []);
+  return Object.entries(props).map(([name, schema]) => ({
     name,
-    ...describeType(schema),
+    optional: !required.has(name),
+    type: describeType(schema),
   }));
 }
 
-function renderParams(tool: AnyTool): string {
+function renderParams(tool: ListedTool): string {
   const params = toolParams(tool);
   if (!params.length) return '—';
   // Required parameters first, in declaration order.
@@ -95,14 +105,14 @@ function renderParams(tool: AnyTool): string {
   return sorted.map((p) => `${code(p.name)}${p.optional ? '?' : ''} (${p.type})`).join(', ');
 }
 
-export function renderToolsTable(tools: AnyTool[] = ALL_TOOLS): string {
-  const yes = (b: boolean) => (b ? 'yes' : 'no');
+export function renderToolsTable(tools: ListedTool[]): string {
+  const yes = (b: boolean | undefined) => (b ? 'yes' : 'no');
   const rows = tools.map((t) => [
     code(t.name),
-    cell(t.title),
-    cell(firstSentence(t.description)),
-    yes(t.annotations.readOnlyHint),
-    yes(t.annotations.idempotentHint),
+    cell(t.title ?? t.name),
+    cell(firstSentence(t.description ?? '')),
+    yes(t.annotations?.readOnlyHint),
+    yes(t.annotations?.idempotentHint),
     cell(renderParams(t)),
   ]);
   return [
@@ -160,8 +170,8 @@ function replaceSection(text: string, marker: string, body: string): string {
 }
 
 /** The README with its generated sections rewritten; everything else is left as it is. */
-export function renderDocs(readme: string): string {
-  const withTools = replaceSection(readme, 'tools', renderToolsTable());
+export function renderDocs(readme: string, tools: ListedTool[]): string {
+  const withTools = replaceSection(readme, 'tools', renderToolsTable(tools));
   return replaceSection(
     replaceSection(withTools, 'config', renderConfigTable()),
     'errors',
@@ -175,7 +185,7 @@ export const README_URL = new URL('../../README.md', import.meta.url);
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const path = fileURLToPath(README_URL);
   const before = readFileSync(path, 'utf8');
-  const after = renderDocs(before);
+  const after = renderDocs(before, await listedTools());
   if (after === before) console.log('README.md is up to date.');
   else {
     writeFileSync(path, after);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { README_URL, renderDocs } from '../../scripts/gen-docs.js';
+import { listedTools, README_URL, renderDocs } from '../../scripts/gen-docs.js';
 import { ALL_TOOLS } from '../../tools/index.js';
 import { errorOf, harness, testEnv } from '../helpers/app.js';
 
-test('README tool, configuration and error sections match the code (run `npm run docs`)', () => {
+test('README tool, configuration and error sections match the code (run `npm run docs`)', async () => {
   const readme = readFileSync(README_URL, 'utf8');
-  const expected = renderDocs(readme);
+  const expected = renderDocs(readme, await listedTools());
   if (readme !== expected) {
     const a = readme.split('\n');
     const b = expected.split('\n');
@@ -19,10 +19,11 @@ test('README tool, configuration and error sections match the code (run `npm run
   }
 });
 
-test('renderDocs is idempotent and lists every tool', () => {
+test('renderDocs is idempotent and lists every tool', async () => {
   const readme = readFileSync(README_URL, 'utf8');
-  const once = renderDocs(readme);
-  assert.equal(renderDocs(once), once);
+  const tools = await listedTools();
+  const once = renderDocs(readme, tools);
+  assert.equal(renderDocs(once, tools), once);
   for (const t of ALL_TOOLS) assert.ok(once.includes(`\`${t.name}\``), `${t.name} missing from README`);
 });
 
