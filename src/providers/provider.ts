@@ -155,6 +155,8 @@ export interface ProviderCapabilities {
   playbackTypes?: string[];
   /** Whether a job costs money. The local engine does not. */
   paid: boolean;
+  /** Named choices a caller may pick (MCP completion): models, templates, platforms. */
+  choices?: Partial<Record<'model' | 'template' | 'platform', readonly string[]>>;
 }
 
 export interface Provider {

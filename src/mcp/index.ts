@@ -1,0 +1,34 @@
+/**
+ * The MCP surface beyond tools (design.md §10): task resources and their subscriptions, prompts,
+ * completion. One ChangeFeed per App, shared by every session of the process.
+ */
+import { join } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { App } from '../app.js';
+import { Completer } from './completion.js';
+import { ChangeFeed } from './feed.js';
+import { registerPrompts } from './prompts.js';
+import { registerTaskResources } from './resources.js';
+import { serveSubscriptions } from './subscriptions.js';
+
+const feeds = new WeakMap<App, ChangeFeed>();
+
+/** The change feed of this App's ledger (created on first use). */
+export function feedOf(app: App): ChangeFeed {
+  let feed = feeds.get(app);
+  if (!feed) {
+    feed = new ChangeFeed(app.ledger, app.jobs, { file: join(app.config.home, 'ledger.sqlite') });
+    feeds.set(app, feed);
+  }
+  return feed;
+}
+
+/** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
+export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = []): void {
+  const completer = new Completer(app);
+  registerTaskResources(server, app, completer, fixed);
+  serveSubscriptions(server, feedOf(app));
+  registerPrompts(server, completer);
+  completer.install(server);
+}
