@@ -112,7 +112,6 @@ export class ChangeFeed extends EventEmitter {
         if (changed && !String(changed).startsWith(name)) return;
         clearTimeout(this.debounce);
         this.debounce = setTimeout(() => this.poll(), this.opts.debounceMs ?? 40);
-        this.debounce.unref();
       });
       this.watcher.on('error', () => undefined);
     } catch {
