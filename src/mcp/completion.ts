@@ -1,7 +1,7 @@
 /**
  * `completion/complete`: provider names, playback types, models, templates, platforms and task ids,
  * for prompt arguments and resource-template variables. The lists come from the providers configured
- * here (their capabilities) and from the ledger; nothing is asked of a provider over the network.
+ * here (their capabilities and `choices`) and from the ledger; nothing is asked of a provider over the network.
  * An unknown prompt or template gets an empty list (completion is a hint, never an error).
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -50,7 +50,7 @@ export class Completer {
       case 'model':
       case 'template':
       case 'platform':
-        all = chosen.flatMap((p) => p.capabilities.choices?.[kind] ?? []);
+        all = chosen.flatMap((p) => p.choices?.[kind] ?? []);
         break;
       case 'task_id':
         return this.app.ledger.idsStartingWith(typed, MAX);

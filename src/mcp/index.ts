@@ -11,6 +11,7 @@ import { ChangeFeed } from './feed.js';
 import { registerPrompts } from './prompts.js';
 import { registerTaskResources } from './resources.js';
 import { serveSubscriptions } from './subscriptions.js';
+import { registerViewer, VIEWER_RESOURCE } from './viewer.js';
 
 const feeds = new WeakMap<App, ChangeFeed>();
 
@@ -25,8 +26,9 @@ export function feedOf(app: App): ChangeFeed {
 }
 
 /** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
-export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = []): void {
+export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = [VIEWER_RESOURCE]): void {
   const completer = new Completer(app);
+  registerViewer(server);
   registerTaskResources(server, app, completer, fixed);
   serveSubscriptions(server, feedOf(app));
   registerPrompts(server, completer);

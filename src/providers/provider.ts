@@ -155,8 +155,6 @@ export interface ProviderCapabilities {
   playbackTypes?: string[];
   /** Whether a job costs money. The local engine does not. */
   paid: boolean;
-  /** Named choices a caller may pick (MCP completion): models, templates, platforms. */
-  choices?: Partial<Record<'model' | 'template' | 'platform', readonly string[]>>;
 }
 
 export interface Provider {
@@ -164,6 +162,8 @@ export interface Provider {
   /** What users see ("Jogg", "NemoVideo", "The Director", "Local engine"). */
   readonly displayName: string;
   readonly capabilities: ProviderCapabilities;
+  /** Optional: named choices a caller may pick (MCP completion): models, templates, platforms. */
+  readonly choices?: Partial<Record<'model' | 'template' | 'platform', readonly string[]>>;
 
   credentials(): CredentialState;
   timing(kind: TaskKind): Timing;

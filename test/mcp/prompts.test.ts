@@ -20,7 +20,7 @@ test('prompts dub_video, animate_photo and make_short encode create once, follow
       name: 'dub_video',
       arguments: { video: '/w/v.mp4', audio: '/w/a.wav', provider: 'jogg' },
     });
-    const text = (dub.messages[0]?.content as { text: string }).text;
+    const text = (dub.messages[0]!.content as { text: string }).text;
     assert.match(text, /create_lip_sync once/);
     assert.match(text, /video: \/w\/v\.mp4/);
     assert.match(text, /lipsync:\/\/tasks\/<task_id>/);
@@ -29,7 +29,7 @@ test('prompts dub_video, animate_photo and make_short encode create once, follow
       name: 'make_short',
       arguments: { prompt: 'a cat', platform: 'tiktok' },
     });
-    assert.match((short.messages[0]?.content as { text: string }).text, /generate_video once/);
+    assert.match((short.messages[0]!.content as { text: string }).text, /generate_video once/);
     await assert.rejects(h.client.getPrompt({ name: 'dub_video', arguments: { video: 'x' } }));
   } finally {
     await h.close();

@@ -307,11 +307,11 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         video: ['mp4', 'mov', 'webm'],
       },
       paid: true,
-      choices: {
-        model: Object.keys(MODEL_LABELS),
-        template: Object.keys(TEMPLATE_LABELS),
-        platform: PLATFORMS,
-      },
+    },
+    choices: {
+      model: Object.keys(MODEL_LABELS),
+      template: Object.keys(TEMPLATE_LABELS),
+      platform: PLATFORMS,
     },
     credentials,
     normalizeParams: (kind: TaskKind, params: JsonObject) =>
