@@ -8,21 +8,25 @@ import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { Completer } from './completion.js';
 import { ChangeFeed } from './feed.js';
+import { Follower } from './follow.js';
 import { registerPrompts } from './prompts.js';
 import { registerTaskResources } from './resources.js';
 import { serveSubscriptions } from './subscriptions.js';
 import { registerViewer, VIEWER_RESOURCE } from './viewer.js';
 
-const feeds = new WeakMap<App, ChangeFeed>();
+const shared = new WeakMap<App, { feed: ChangeFeed; follower: Follower }>();
 
-/** The change feed of this App's ledger (created on first use). */
-export function feedOf(app: App): ChangeFeed {
-  let feed = feeds.get(app);
-  if (!feed) {
-    feed = new ChangeFeed(app.ledger, app.jobs, { file: join(app.config.home, 'ledger.sqlite') });
-    feeds.set(app, feed);
+/** The change feed of this App's ledger and its follower of subscribed tasks (created on first use). */
+export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
+  let s = shared.get(app);
+  if (!s) {
+    s = {
+      feed: new ChangeFeed(app.ledger, app.jobs, { file: join(app.config.home, 'ledger.sqlite') }),
+      follower: new Follower(app),
+    };
+    shared.set(app, s);
   }
-  return feed;
+  return s;
 }
 
 /** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
@@ -30,7 +34,8 @@ export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[
   const completer = new Completer(app);
   registerViewer(server);
   registerTaskResources(server, app, completer, fixed);
-  serveSubscriptions(server, feedOf(app));
+  const { feed, follower } = feedOf(app);
+  serveSubscriptions(server, feed, follower);
   registerPrompts(server, completer);
   completer.install(server);
 }

@@ -6,9 +6,19 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ChangeFeed, TaskChange } from './feed.js';
+import type { Follower } from './follow.js';
 import { cuesUri, taskIdOf, taskUri } from './resources.js';
 
-export function serveSubscriptions(server: McpServer, feed: ChangeFeed): void {
+/** `follower` keeps subscribed unfinished tasks moving, so that a subscriber never needs to poll. */
+export function serveSubscriptions(server: McpServer, feed: ChangeFeed, follower?: Follower): void {
+  const watch = (id: string) => {
+    feed.watch(id);
+    follower?.follow(id);
+  };
+  const unwatch = (id: string) => {
+    feed.unwatch(id);
+    follower?.unfollow(id);
+  };
   /** Subscribed URI -> its task (undefined for URIs that name no task: accepted, never updated). */
   const subs = new Map<string, string | undefined>();
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
@@ -17,7 +27,7 @@ export function serveSubscriptions(server: McpServer, feed: ChangeFeed): void {
     if (!subs.has(uri)) {
       const id = taskIdOf(uri);
       subs.set(uri, id);
-      if (id) feed.watch(id);
+      if (id) watch(id);
     }
     return {};
   });
@@ -26,7 +36,7 @@ export function serveSubscriptions(server: McpServer, feed: ChangeFeed): void {
     if (subs.has(uri)) {
       const id = subs.get(uri);
       subs.delete(uri);
-      if (id) feed.unwatch(id);
+      if (id) unwatch(id);
     }
     return {};
   });
@@ -39,7 +49,7 @@ export function serveSubscriptions(server: McpServer, feed: ChangeFeed): void {
   const previous = server.server.onclose;
   server.server.onclose = () => {
     feed.off('change', onChange);
-    for (const id of subs.values()) if (id) feed.unwatch(id);
+    for (const id of subs.values()) if (id) unwatch(id);
     subs.clear();
     previous?.();
   };

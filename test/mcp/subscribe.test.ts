@@ -153,3 +153,34 @@ test('over stdio: the spawned server tells a subscriber of another process’s c
     env.cleanup();
   }
 });
+
+test('an agent that subscribes never needs to poll: the server follows a subscribed task to its end', async () => {
+  const fake = await startFakeJogg();
+  const env = testEnv({ JOGG_API_KEY: fake.apiKey, JOGG_BASE_URL: fake.url });
+  const h = await harness(env.env);
+  try {
+    const u = updates(h.client);
+    const video = writeBytes(join(env.work, 'v.mp4'), 'follow-v');
+    const audio = writeBytes(join(env.work, 'a.wav'), 'follow-a');
+    const c = structured<{ task_id: string; status: string }>(
+      await h.call('create_lip_sync', { video, audio }),
+    );
+    assert.notEqual(c.status, 'success');
+    const uri = `lipsync://tasks/${c.task_id}`;
+    await h.client.subscribeResource({ uri });
+    // No get_task_status from here on: only notifications and reads of the resource.
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'success'; i++) {
+      await u.next(uri);
+      u.seen.length = 0;
+      status = JSON.parse(
+        ((await h.client.readResource({ uri })).contents[0] as { text: string }).text,
+      ).status;
+    }
+    assert.equal(status, 'success');
+  } finally {
+    await h.close();
+    await fake.close();
+    env.cleanup();
+  }
+});
