@@ -4,8 +4,9 @@
  * - `lipsync://tasks/{task_id}/mouth-cues.{format}` (json | tsv): a finished local task's mouth cues.
  * `resources/list` pages through the ledger, newest first (opaque cursor).
  */
-import { readFile, realpath } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname, isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ErrorCode,
@@ -20,6 +21,10 @@ import type { Completer } from './completion.js';
 
 export const TASK_TEMPLATE = 'lipsync://tasks/{task_id}';
 export const CUES_TEMPLATE = 'lipsync://tasks/{task_id}/mouth-cues.{format}';
+/** A local task's videos as blobs (`result`, and `original`: its input video), for the viewer. */
+export const MEDIA_TEMPLATE = 'lipsync://tasks/{task_id}/media/{which}';
+/** Larger videos are not sent inline: download_result saves them. */
+const MAX_MEDIA_BYTES = 64 * 1024 * 1024;
 const PAGE = 50;
 /** MCP's "resource not found" error code. */
 const RESOURCE_NOT_FOUND = -32002;
@@ -84,6 +89,7 @@ export function registerTaskResources(
       return { contents: [{ uri: uri.href, mimeType, text }] };
     },
   );
+  registerMedia(server, app);
   completer.template(TASK_TEMPLATE, { args: { task_id: 'task_id' } });
   completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id' } });
   server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
@@ -152,16 +158,77 @@ function cuePath(row: TaskRow, format: string): string | undefined {
   return typeof p === 'string' && p ? p : undefined;
 }
 
-/** Reads a file only if it really lies inside `dir` (no symlink out). */
+/** Reads a text file only if it really lies inside `dir` (no symlink out). */
 async function readInside(path: string, dir: string): Promise<string> {
-  try {
-    const [real, base] = await Promise.all([realpath(path), realpath(dir)]);
+  const real = await realInside(path, [dir]);
+  if (!real) throw notFound('The mouth-cue file is no longer in the output folder.');
+  return readFile(real, 'utf8');
+}
+
+/** The real path of `path` if it lies inside one of `dirs` (by real path), else undefined. */
+async function realInside(path: string, dirs: string[]): Promise<string | undefined> {
+  const real = await realpath(path).catch(() => undefined);
+  if (!real) return undefined;
+  for (const d of dirs) {
+    const base = await realpath(d).catch(() => undefined);
+    if (!base) continue;
     const rel = relative(base, real);
-    if (rel.startsWith('..') || rel === '' || rel.startsWith('/')) throw new Error('outside');
-    return await readFile(real, 'utf8');
-  } catch {
-    throw notFound('The mouth-cue file is no longer in the output folder.');
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return real;
   }
+  return undefined;
+}
+
+const VIDEO_TYPES: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+};
+
+/** Where a local task's result (inside the output folder) or input video (inside the allowed folders) is. */
+function mediaPath(
+  app: ResourceApp,
+  row: TaskRow,
+  which: string,
+): { path: string; dirs: string[] } | undefined {
+  if (row.provider !== 'local') return undefined;
+  if (which === 'result') {
+    const url = row.status === 'success' ? row.snapshot?.resultUrl : undefined;
+    if (!url?.startsWith('file:')) return undefined;
+    return { path: fileURLToPath(url), dirs: [app.config.outputDir] };
+  }
+  if (which === 'original') {
+    const video = (row.request.inputs as { video?: { type?: string; path?: string } } | undefined)?.video;
+    if (video?.type !== 'file' || !video.path) return undefined;
+    return { path: video.path, dirs: app.config.allowedDirs };
+  }
+  return undefined;
+}
+
+function registerMedia(server: McpServer, app: ResourceApp): void {
+  const template = new ResourceTemplate(MEDIA_TEMPLATE, {
+    list: undefined,
+    complete: { which: () => ['result', 'original'] },
+  });
+  server.registerResource(
+    'task_media',
+    template,
+    {
+      title: 'Local task video',
+      description:
+        "A local task's result or original video (up to 64 MiB), as a blob. For larger ones use download_result.",
+    },
+    async (uri, vars) => {
+      const row = findRow(app, String(vars.task_id));
+      const where = mediaPath(app, row, String(vars.which));
+      const real = where ? await realInside(where.path, where.dirs) : undefined;
+      const mimeType = real ? VIDEO_TYPES[extname(real).toLowerCase()] : undefined;
+      if (!real || !mimeType)
+        throw notFound(`Task ${row.id} has no local ${String(vars.which)} video to show.`);
+      if ((await stat(real)).size > MAX_MEDIA_BYTES)
+        throw notFound('The video is larger than 64 MiB: save it with download_result instead.');
+      return { contents: [{ uri: uri.href, mimeType, blob: (await readFile(real)).toString('base64') }] };
+    },
+  );
 }
 
 const notFound = (message: string) => new McpError(RESOURCE_NOT_FOUND, message);

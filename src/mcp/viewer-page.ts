@@ -3,8 +3,9 @@
  * external scripts, styles or fetches. It speaks the MCP Apps protocol (ext-apps) to its host over
  * postMessage by hand — `ui/initialize`, then `ui/notifications/tool-result` — which keeps the page a
  * few kilobytes instead of bundling the ext-apps client (~340 kB). It shows the task's status and
- * progress, plays the result, and for a finished local task draws the mouth-cue timeline (read through
- * the host with `resources/read` on `lipsync://tasks/{id}/mouth-cues.json`).
+ * progress, plays the result, and for a finished local task draws the mouth-cue timeline and shows the
+ * original next to the result (both read through the host with `resources/read`:
+ * `lipsync://tasks/{id}/mouth-cues.json`, `.../media/result`, `.../media/original`).
  */
 
 /** The MCP Apps protocol version the page announces (ext-apps LATEST_PROTOCOL_VERSION). */
@@ -18,7 +19,7 @@ header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
 #status[data-status="success"] { color: #18794e; } #status[data-status="failed"] { color: #c62828; }
 #task { opacity: .7; font-family: ui-monospace, monospace; font-size: 12px; }
 progress { width: 100%; height: 6px; margin: 8px 0; } progress[hidden] { display: none; }
-.videos { display: flex; gap: 8px; } video { width: 100%; max-height: 60vh; background: #000; border-radius: 6px; }
+.videos { display: flex; gap: 8px; } .videos > * { flex: 1; } [hidden] { display: none !important; } video { width: 100%; max-height: 60vh; background: #000; border-radius: 6px; }
 #timeline { position: relative; height: 28px; margin-top: 6px; background: rgba(127,127,127,.12); border-radius: 4px; overflow: hidden; }
 #timeline[hidden] { display: none; }
 .cue { position: absolute; top: 0; bottom: 0; border-right: 1px solid rgba(0,0,0,.15); font: 10px ui-monospace, monospace; text-align: center; line-height: 28px; overflow: hidden; }
@@ -61,6 +62,10 @@ const SCRIPT = `
     $('note').textContent = note;
     if (view.provider === 'local' && view.status === 'success' && view.task_id && cuesFor !== view.task_id) {
       cuesFor = view.task_id;
+      const base = 'lipsync://tasks/' + encodeURIComponent(view.task_id) + '/media/';
+      // Local files cannot be loaded by URL inside the host's frame: read them through the host.
+      if (url && url.startsWith('file:')) playBlob($('player'), base + 'result');
+      playBlob($('original'), base + 'original', true);
       request('resources/read', { uri: 'lipsync://tasks/' + encodeURIComponent(view.task_id) + '/mouth-cues.json' })
         .then((r) => drawCues(JSON.parse(r.contents[0].text)))
         .catch(() => undefined);
@@ -70,6 +75,19 @@ const SCRIPT = `
         .then((r) => show({ ...JSON.parse(r.contents[0].text), path: view.path }))
         .catch(() => undefined);
     }
+  }
+
+  function playBlob(video, uri, reveal) {
+    request('resources/read', { uri })
+      .then((r) => {
+        const c = r.contents[0];
+        const bin = atob(c.blob);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        video.src = URL.createObjectURL(new Blob([bytes], { type: c.mimeType }));
+        if (reveal) { video.hidden = false; $('labels').hidden = false; }
+      })
+      .catch(() => undefined);
   }
 
   function drawCues(doc) {
@@ -135,7 +153,8 @@ export const VIEWER_HTML = `<!doctype html>
 <body>
 <header><span id="status" data-status="">waiting</span><span id="task"></span></header>
 <progress id="progress" max="1" hidden></progress>
-<div class="videos"><video id="player" controls playsinline muted preload="auto"></video></div>
+<div id="labels" class="videos" hidden><span>original</span><span>result</span></div>
+<div class="videos"><video id="original" controls playsinline muted preload="auto" hidden></video><video id="player" controls playsinline muted preload="auto"></video></div>
 <div id="timeline" hidden><div id="cursor"></div></div>
 <div id="note"></div>
 <script>${SCRIPT}</script>

@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { harness, testEnv } from '../helpers/app.js';
 import { makeVideo } from '../helpers/media.js';
@@ -113,7 +114,7 @@ test('the viewer loads from its ui:// resource, shows the status and plays the r
   }
 });
 
-test('for a finished local task the viewer draws the mouth-cue timeline under the player', {
+test('for a finished local task the viewer shows the original beside the result and the mouth-cue timeline', {
   skip,
 }, async () => {
   const env = testEnv();
@@ -122,6 +123,20 @@ test('for a finished local task the viewer draws the mouth-cue timeline under th
   try {
     const dir = join(h.app.config.outputDir, 'work', 'view-local');
     mkdirSync(dir, { recursive: true });
+    const original = await makeVideo({
+      file: join(env.work, 'talk.mp4'),
+      seconds: 1,
+      width: 160,
+      height: 120,
+      fps: 10,
+    });
+    const result = await makeVideo({
+      file: join(dir, 'r.mp4'),
+      seconds: 1,
+      width: 160,
+      height: 120,
+      fps: 10,
+    });
     const cues = {
       metadata: { soundFile: 'r.mp4', duration: 1 },
       mouthCues: [
@@ -135,25 +150,35 @@ test('for a finished local task the viewer draws the mouth-cue timeline under th
     seedTask(h.app.ledger, 'view-local', {
       provider: 'local',
       status: 'success',
+      request: { inputs: { video: { type: 'file', path: original } } },
       snapshot: {
         status: 'success',
+        resultUrl: pathToFileURL(result).href,
         extra: { mouth_cues_json: join(dir, 'r.mouth.json'), mouth_cues_tsv: join(dir, 'r.mouth.tsv') },
       },
     });
     const html = (
       (await h.client.readResource({ uri: 'ui://lipsync/viewer' })).contents[0] as { text: string }
     ).text;
-    const result = await h.call('get_task_status', { task_id: 'view-local' });
+    const status = await h.call('get_task_status', { task_id: 'view-local' });
     const tab = await browser.newPage();
     await tab.exposeFunction('mcpRead', (uri: string) => h.client.readResource({ uri }));
     await tab.setContent(HOST);
     await tab.evaluate(
       ([p, r]) => (globalThis as unknown as { start(h: string, r: unknown): void }).start(p, r),
-      [html, result] as const,
+      [html, status] as const,
     );
     const frame = tab.frameLocator('#app');
     await frame.locator('#timeline:not([hidden]) .cue[data-shape="C"]').waitFor();
-    assert.deepEqual(await frame.locator('.cue').allInnerTexts(), ['X', 'C', 'B']);
+    assert.deepEqual(await frame.locator('.cue').allTextContents(), ['X', 'C', 'B']);
+    await frame.locator('#original:not([hidden])').waitFor();
+    const app = tab.frames().find((f) => f !== tab.mainFrame());
+    assert.ok(app);
+    await app.waitForFunction(`(() => ['player', 'original'].every((id) => {
+      const v = document.getElementById(id);
+      if (v.paused) v.play().catch(() => undefined);
+      return v.currentTime > 0 && v.readyState >= 2 && !v.error;
+    }))()`);
   } finally {
     await browser.close();
     await h.close();

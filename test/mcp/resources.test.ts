@@ -92,3 +92,37 @@ test("a finished local task's mouth cues are resources (JSON and TSV); other tas
     env.cleanup();
   }
 });
+
+test("a local task's result and original video are blob resources, only from the output and allowed folders", async () => {
+  const env = testEnv();
+  const h = await harness(env.env);
+  try {
+    const out = join(h.app.config.outputDir, 'work', 'media-1');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'r.mp4'), Buffer.from('result-bytes'));
+    writeFileSync(join(env.work, 'talk.mp4'), Buffer.from('original-bytes'));
+    const outside = join(env.root, 'elsewhere.mp4');
+    writeFileSync(outside, Buffer.from('secret'));
+    const seed = (id: string, video: string, result: string) =>
+      seedTask(h.app.ledger, id, {
+        provider: 'local',
+        status: 'success',
+        request: { inputs: { video: { type: 'file', path: video } } },
+        snapshot: { status: 'success', resultUrl: `file://${result}` },
+      });
+    seed('media-1', join(env.work, 'talk.mp4'), join(out, 'r.mp4'));
+    seed('media-2', outside, outside);
+    const read = async (uri: string) =>
+      (await h.client.readResource({ uri })).contents[0] as { blob: string; mimeType: string };
+    const result = await read('lipsync://tasks/media-1/media/result');
+    assert.equal(result.mimeType, 'video/mp4');
+    assert.equal(Buffer.from(result.blob, 'base64').toString(), 'result-bytes');
+    const original = await read('lipsync://tasks/media-1/media/original');
+    assert.equal(Buffer.from(original.blob, 'base64').toString(), 'original-bytes');
+    await assert.rejects(read('lipsync://tasks/media-2/media/result'), /no local result video/);
+    await assert.rejects(read('lipsync://tasks/media-2/media/original'), /no local original video/);
+  } finally {
+    await h.close();
+    env.cleanup();
+  }
+});

@@ -10,6 +10,7 @@ export function seedTask(
     provider?: 'jogg' | 'local' | 'director';
     status?: 'processing' | 'success';
     snapshot?: Snapshot;
+    request?: JsonObject;
   } = {},
 ): void {
   const now = opts.now ?? Date.UTC(2026, 0, 1);
@@ -19,7 +20,7 @@ export function seedTask(
       fingerprint: `fp-${id}`,
       provider: opts.provider ?? 'jogg',
       kind: 'lip_sync',
-      request: { note: 'seeded' } as JsonObject,
+      request: opts.request ?? ({ note: 'seeded' } as JsonObject),
       warnings: [],
       ownerPid: process.pid,
       leaseUntil: now + 60_000,
