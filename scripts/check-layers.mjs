@@ -63,8 +63,11 @@ export const DEPS = {
     'tools',
     'zod',
     '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/ext-apps',
   ],
   'src/http-server': ['src', 'tools', '@modelcontextprotocol/sdk'],
+  // The MCP surface beyond tools (resources, subscriptions, prompts, the MCP App viewer).
+  'src/mcp': ['src', 'tools', '@modelcontextprotocol/sdk', '@modelcontextprotocol/ext-apps', 'zod'],
   'src/cli': ['src', 'tools', '@modelcontextprotocol/sdk'],
   // The composition root (app.ts, server.ts, cli.ts) and the leaf modules beside it.
   src: ['src', 'tools', '@modelcontextprotocol/sdk', 'pino', 'zod'],

@@ -11,6 +11,7 @@ import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js
 import { ALL_TOOLS } from '../tools/index.js';
 import type { App } from './app.js';
 import type { JobEvent } from './jobs/service.js';
+import { registerMcpSurface } from './mcp/index.js';
 import { VERSION } from './version.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -76,6 +77,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   };
   for (const tool of opts.tools ?? availableTools(app)) registerTool(server, tool, ctx);
   forwardJobEvents(app, server, seen);
+  registerMcpSurface(server, app);
   return server;
 }
 

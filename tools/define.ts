@@ -46,6 +46,8 @@ export interface ToolDef<I extends ZodRawShape, O extends ZodRawShape> {
   annotations: Required<
     Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>
   >;
+  /** Tool `_meta` (e.g. the MCP Apps UI resource that shows its results). */
+  meta?: Record<string, unknown>;
   handle(
     args: z.objectOutputType<I, z.ZodTypeAny>,
     ctx: ToolContext,
@@ -120,6 +122,7 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
       inputSchema: def.input,
       outputSchema: def.output,
       annotations: { title: def.title, ...def.annotations },
+      ...(def.meta ? { _meta: def.meta } : {}),
     },
     async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       try {

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { defineTool } from './define.js';
+import { VIEWER_META } from './get-task-status.js';
 
 export const downloadResultTool = defineTool({
   name: 'download_result',
@@ -34,6 +35,7 @@ export const downloadResultTool = defineTool({
     next_step: z.string().optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  meta: VIEWER_META,
   async handle(args, ctx, call) {
     const d = await ctx.jobs.download(args.task_id, args.filename, call);
     if (d.status === 'downloading') return { structured: d, text: `Still downloading. ${d.next_step}` };

@@ -1,8 +1,13 @@
+import { RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
 import { defineTool } from './define.js';
 import { choice, PROVIDERS, taskViewShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
+
+/** The result viewer (an MCP App); clients without MCP Apps ignore it and get the same results. */
+export const VIEWER_URI = 'ui://lipsync/viewer';
+export const VIEWER_META = { ui: { resourceUri: VIEWER_URI }, [RESOURCE_URI_META_KEY]: VIEWER_URI };
 
 export const getTaskStatus = defineTool({
   name: 'get_task_status',
@@ -28,6 +33,7 @@ export const getTaskStatus = defineTool({
   },
   output: taskViewShape,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  meta: VIEWER_META,
   async handle(args, ctx, call) {
     let ref: { taskId: string } | { provider: string; providerTaskId: string };
     if (args.task_id) ref = { taskId: args.task_id };

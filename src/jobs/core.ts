@@ -127,7 +127,10 @@ export class JobCore {
   }
 
   update(id: string, patch: Parameters<Ledger['update']>[1]): TaskRow {
-    return this.d.ledger.update(id, patch, this.now());
+    const row = this.d.ledger.update(id, patch, this.now());
+    // Every row write, for change feeds (MCP resource subscriptions): `events.on('row', (id) => ...)`.
+    this.events.emit('row', id);
+    return row;
   }
 
   viewOf(row: TaskRow): TaskView {

@@ -349,6 +349,36 @@ export class Ledger {
       )
       .run(taskId, path, sha256, size, now);
   }
+
+  // --- Change feed and browsing (MCP resources): read-only, additive. ---
+
+  /**
+   * SQLite's `data_version`: changes when another connection (another process) commits to the file.
+   * Cheap; a change watcher checks it on file-system events instead of polling rows.
+   */
+  dataVersion(): number {
+    const r = this.db.prepare('PRAGMA data_version').get() as { data_version: number | bigint };
+    return Number(r.data_version);
+  }
+
+  /** One page of non-rejected tasks, newest first (resources/list). */
+  page(offset: number, limit: number): TaskRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM tasks WHERE rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?')
+      .all(limit, offset) as RawRow[];
+    return rows.map(toRow);
+  }
+
+  /** Task ids starting with `prefix`, newest first (completion). */
+  idsStartingWith(prefix: string, limit: number): string[] {
+    const esc = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const rows = this.db
+      .prepare(
+        "SELECT id FROM tasks WHERE rejected = 0 AND id LIKE ? ESCAPE '\\' ORDER BY created_at DESC, rowid DESC LIMIT ?",
+      )
+      .all(`${esc}%`, limit) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
 }
 
 function parse<T>(s: string | null): T | null {

@@ -143,6 +143,8 @@ export interface Provider {
   /** What users see ("Jogg", "NemoVideo", "The Director", "Local engine"). */
   readonly displayName: string;
   readonly capabilities: ProviderCapabilities;
+  /** Optional: named choices a caller may pick (MCP completion): models, templates, platforms. */
+  readonly choices?: Partial<Record<'model' | 'template' | 'platform', readonly string[]>>;
 
   credentials(): CredentialState;
   timing(kind: TaskKind): Timing;

@@ -38,10 +38,13 @@ import {
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
   type CreateSpec,
+  MODEL_LABELS,
   normalizeGenerateParams,
   resolveModelChoice,
+  TEMPLATE_LABELS,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
+import { PLATFORMS } from './platform.js';
 import { toSnapshot } from './snapshot.js';
 import { type PreparedPlan, readOperation, readPlan } from './stored.js';
 import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
@@ -321,6 +324,11 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         video: ['mp4', 'mov', 'webm'],
       },
       paid: true,
+    },
+    choices: {
+      model: Object.keys(MODEL_LABELS),
+      template: Object.keys(TEMPLATE_LABELS),
+      platform: PLATFORMS,
     },
     credentials,
     lookupById,

@@ -1,0 +1,41 @@
+/**
+ * The MCP surface beyond tools (design.md §10): task resources and their subscriptions, prompts,
+ * completion. One ChangeFeed per App, shared by every session of the process.
+ */
+import { join } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { App } from '../app.js';
+import { Completer } from './completion.js';
+import { ChangeFeed } from './feed.js';
+import { Follower } from './follow.js';
+import { registerPrompts } from './prompts.js';
+import { registerTaskResources } from './resources.js';
+import { serveSubscriptions } from './subscriptions.js';
+import { registerViewer, VIEWER_RESOURCE } from './viewer.js';
+
+const shared = new WeakMap<App, { feed: ChangeFeed; follower: Follower }>();
+
+/** The change feed of this App's ledger and its follower of subscribed tasks (created on first use). */
+export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
+  let s = shared.get(app);
+  if (!s) {
+    s = {
+      feed: new ChangeFeed(app.ledger, app.jobs, { file: join(app.config.home, 'ledger.sqlite') }),
+      follower: new Follower(app),
+    };
+    shared.set(app, s);
+  }
+  return s;
+}
+
+/** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
+export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = [VIEWER_RESOURCE]): void {
+  const completer = new Completer(app);
+  registerViewer(server);
+  registerTaskResources(server, app, completer, fixed);
+  const { feed, follower } = feedOf(app);
+  serveSubscriptions(server, feed, follower);
+  registerPrompts(server, completer);
+  completer.install(server);
+}
