@@ -52,6 +52,8 @@ export interface LipSyncRequest {
   audio: string;
   playbackType?: string;
   align?: 'auto' | 'off';
+  /** The Director only: 'quality' (default) or 'cheap'. */
+  quality?: string;
   forceRecreate?: boolean;
   waitSeconds?: number;
 }
@@ -520,6 +522,13 @@ function lipSyncParams(provider: Provider, req: LipSyncRequest, defaultType: str
     });
   }
   if (provider.name === 'local') params.align = req.align ?? 'auto';
+  if (req.quality !== undefined) {
+    if (provider.name !== 'director')
+      throw new AppError('invalid_input', `${provider.displayName} has no quality option.`, {
+        hint: 'Leave quality out, or use provider "director".',
+      });
+    params.quality = req.quality;
+  }
   return params;
 }
 

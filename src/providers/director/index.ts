@@ -38,13 +38,14 @@ import {
   buildImageLipSyncSpec,
   buildVideoLipSyncSpec,
   type CreateSpec,
-  normalizeGenerateParams,
   resolveModelChoice,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
+import { limitError, mediaOf, normalizeParams } from './rules.js';
 import { toSnapshot } from './snapshot.js';
 import { type PreparedPlan, readOperation, readPlan } from './stored.js';
 import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { bucketOf, buildTier3Spec, isTier3, type LimitBucket, MEDIA_OF, TIER3_KINDS } from './tier3.js';
 import { correctedApi, creditAmount } from './wire.js';
 
 export {
@@ -79,7 +80,14 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     gatewayUrl: config.gatewayUrl,
     directUrl: config.sjinnBaseUrl,
   });
-  const limits = new DailyLimitMemory(clock, log, deps.stateFile);
+  const limits: Record<LimitBucket, DailyLimitMemory> = {
+    video: new DailyLimitMemory(clock, log, deps.stateFile),
+    image_audio: new DailyLimitMemory(
+      clock,
+      log,
+      deps.stateFile ? deps.stateFile.replace(/(\.json)?$/, '-image-audio.json') : undefined,
+    ),
+  };
 
   const authFor = (preferred?: Via) => resolveAuth(config, preferred);
   const credentials = () => credentialState(config);
@@ -135,9 +143,16 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         ? buildImageLipSyncSpec(image, audio)
         : buildVideoLipSyncSpec(video as string, audio, quality, extra);
       plan = { kind: 'lip_sync', specs: [spec], notes: [] };
+    } else if (isTier3(request.kind)) {
+      const media = {
+        image: urlOf(inputs.image, 'image'),
+        video: urlOf(inputs.video, 'video'),
+        audio: urlOf(inputs.audio, 'audio'),
+      };
+      plan = { kind: request.kind, specs: [buildTier3Spec(request.kind, params, media)], notes: [] };
     } else {
       throw new AppError('unsupported', `The Director does not do "${request.kind}" jobs.`, {
-        hint: 'The Director supports generate_video and lip_sync.',
+        hint: 'The Director makes videos, lip syncs, images, audio, transcripts and post-production edits.',
       });
     }
     return plan as unknown as JsonObject;
@@ -183,7 +198,11 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           ctx.log,
         );
       }
-      if (outcome.error.code === 'daily_limit') limits.record();
+      if (outcome.error.code === 'daily_limit') {
+        const bucket = bucketOf(plan.kind);
+        limits[bucket].record();
+        throw limitError(outcome.error, bucket);
+      }
       if (outcome.kind === 'fatal') throw outcome.error;
       failures.push({ spec, reason: outcome.reason, error: outcome.error });
       const next = plan.specs[i + 1];
@@ -220,7 +239,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       id: outcome.id,
       model: spec.model,
       model_label: spec.label,
-      media: 'video',
+      media: isTier3(plan.kind) ? MEDIA_OF[plan.kind] : 'video',
       created_at: new Date(clock.now()).toISOString(),
       via,
     };
@@ -244,7 +263,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const op = readOperation(operation);
     const auth = requireAuth(op.via);
     const body = await api.query(auth, op.api, op.id, ctx.signal);
-    const snap = toSnapshot(body, extraOf(operation));
+    const snap = toSnapshot(body, extraOf(operation), mediaOf(operation));
     // The gateway may say late that the task is of the other type; store the corrected handle.
     const corrected = correctedApi(body);
     if (corrected && corrected !== op.api) {
@@ -258,26 +277,36 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const auth = authFor();
     if (!state.configured || !auth)
       return { provider: 'director', configured: false, summary: state.fix ?? MISSING_FIX };
-    const limit = limits.current();
+    const video = limits.video.current();
+    const media = limits.image_audio.current();
     const balance: JsonObject = {
       path: auth.via,
-      daily_limit_reached: !!limit,
+      daily_limit_reached: !!video,
+      image_audio_limit_reached: !!media,
       daily_limits_by_plan: { starter: 5, pro: 10, power: 30, byok: 5 },
+      image_audio_limits_by_plan: { starter: 10, pro: 30, power: 100, byok: 15 },
     };
     const parts = [
       auth.via === 'gateway'
         ? `Configured through the agent gateway (token from ${auth.source}).`
         : 'Configured with a direct API key.',
     ];
-    if (limit) {
-      balance.daily_limit_seen_at = new Date(limit.seenAt).toISOString();
-      balance.resets_at = new Date(limit.resetsAt).toISOString();
+    for (const [what, hit, key] of [
+      ['video', video, 'daily_limit'],
+      ['image and audio', media, 'image_audio_limit'],
+    ] as const) {
+      if (!hit) continue;
+      balance[`${key}_seen_at`] = new Date(hit.seenAt).toISOString();
+      balance[`${key}_resets_at`] = new Date(hit.resetsAt).toISOString();
       parts.push(
-        `Daily video limit reached at ${clockTime(limit.seenAt)}; it resets at midnight (about ${new Date(limit.resetsAt).toLocaleString()}).`,
+        `Daily ${what} limit reached at ${clockTime(hit.seenAt)}; it resets at midnight (about ${new Date(hit.resetsAt).toLocaleString()}).`,
       );
-    } else {
-      parts.push('Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5.');
     }
+    if (video) balance.resets_at = balance.daily_limit_resets_at as string;
+    if (!video || !media)
+      parts.push(
+        'Daily limits by plan: videos Starter 5, Pro 10, Power 30, BYOK 5; images and audio Starter 10, Pro 30, Power 100, BYOK 15.',
+      );
     if (auth.via === 'direct') {
       try {
         const account = scrubJson(await api.account(auth, signal)) as Json;
@@ -297,7 +326,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     name: 'director',
     displayName: SERVICE,
     capabilities: {
-      kinds: ['generate_video', 'lip_sync'],
+      kinds: ['generate_video', 'lip_sync', ...TIER3_KINDS],
       formats: {
         image: ['jpg', 'jpeg', 'png', 'webp'],
         audio: ['mp3', 'wav', 'm4a', 'aac'],
@@ -306,11 +335,10 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       paid: true,
     },
     credentials,
-    normalizeParams: (kind: TaskKind, params: JsonObject) =>
-      kind === 'generate_video' ? normalizeGenerateParams(params) : params,
-    // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.
+    normalizeParams,
+    // Seed 002: videos (and post-production, which makes videos) 15 s / 10 min; images and audio 10 s / 5 min.
     timing: (kind: TaskKind): Timing => ({
-      ...(kind === 'generate_video' || kind === 'lip_sync' ? VIDEO_TIMING : IMAGE_AUDIO_TIMING),
+      ...(kind === 'image' || kind === 'audio' || kind === 'transcript' ? IMAGE_AUDIO_TIMING : VIDEO_TIMING),
     }),
     prepare: (request: JobRequest, _ctx: PrepareContext) => prepare(request),
     start,

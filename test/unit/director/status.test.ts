@@ -146,20 +146,22 @@ describe('director status mapping', () => {
     assert.equal(err.retryable, true);
   });
 
-  it('timing: video pace for both kinds', async () => {
+  it('timing (seed 002): video pace for videos and post-production, 10 s / 5 min for images and audio', async () => {
     h = await harness();
-    for (const kind of ['generate_video', 'lip_sync'] as const) {
+    for (const kind of ['generate_video', 'lip_sync', 'post'] as const) {
       assert.deepEqual(h.provider.timing(kind), {
         pollIntervalMs: 15_000,
         stallPolls: 20,
         giveUpAfterMs: 600_000,
       });
     }
-    assert.deepEqual(h.provider.timing('edit'), {
-      pollIntervalMs: 10_000,
-      stallPolls: 20,
-      giveUpAfterMs: 300_000,
-    });
+    for (const kind of ['image', 'audio', 'transcript'] as const) {
+      assert.deepEqual(h.provider.timing(kind), {
+        pollIntervalMs: 10_000,
+        stallPolls: 20,
+        giveUpAfterMs: 300_000,
+      });
+    }
   });
 });
 
