@@ -44,6 +44,8 @@ export interface FakeDirectorOptions {
   apiKey?: string;
   /** Status values returned by successive queries of one task (last one repeats). Default [0, 2, 1]. */
   progression?: number[];
+  /** Tier 3 result URLs point at this fake (`GET /files/...` serves bytes), so tests can download them. */
+  serveResults?: boolean;
 }
 
 export interface FakeFaults {
@@ -158,7 +160,9 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
   };
   const calls: FakeCall[] = [];
   let counter = 0;
-  const resultUrl = (id: string) => `https://cdn.example.test/videos/${id}.mp4`;
+  let base = '';
+  const resultUrl = (id: string) =>
+    `${opts.serveResults ? `${base}/files` : 'https://cdn.example.test'}/videos/${id}.mp4`;
   const EXT: Record<FakeKind, string> = {
     video: 'videos/ID.mp4',
     post: 'videos/ID.mp4',
@@ -170,7 +174,8 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     const t = state.tasks.get(id);
     return t?.api === 'agent' ? kindOfMessage(t.request.message) : 'video';
   };
-  const mediaUrl = (id: string) => `https://cdn.example.test/${EXT[kindOf(id)].replace('ID', id)}`;
+  const mediaUrl = (id: string) =>
+    `${opts.serveResults ? `${base}/files` : 'https://cdn.example.test'}/${EXT[kindOf(id)].replace('ID', id)}`;
 
   /** Answers and returns true, so handlers can `return send(...)`. */
   function send(res: ServerResponse, call: FakeCall, status: number, body: unknown, via: Via): true {
@@ -366,6 +371,12 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://fake');
       const route = `${req.method} ${url.pathname}${url.search}`;
+      if (opts.serveResults && req.method === 'GET' && url.pathname.startsWith('/files/')) {
+        const bytes = Buffer.from(`fake director result ${url.pathname}\n`.repeat(64));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+        res.end(bytes);
+        return;
+      }
       const body = await readJson(req);
       const auth = req.headers.authorization ?? '';
       const unexpected = () => {
@@ -416,7 +427,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
+  base = `http://127.0.0.1:${port}`;
 
   return {
     url: `${base}${GATEWAY_PATH}`,
