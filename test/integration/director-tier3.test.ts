@@ -12,6 +12,7 @@ import {
   startFakeDirector,
 } from '../fakes/director/index.js';
 import { errorOf, type Harness, harness, structured, testEnv } from '../helpers/app.js';
+import { fastClock } from '../helpers/clock.js';
 
 type View = {
   action?: string;
@@ -173,7 +174,9 @@ describe('The Director Tier 3 through MCP', () => {
 
     test(`${c.tool}: polls every ${c.pollSeconds} s, stalls after 20 unchanged polls, gives up after ${c.giveUpMinutes} min`, async () => {
       const env = dirEnv();
-      const h = await harness(env.env);
+      // Half the usual speed: 20 polls must land before the give-up time even on a loaded machine
+      // (for images the seed leaves only 100 s of virtual time between the two).
+      const h = await harness(env.env, { clock: fastClock(100) });
       try {
         fake.faults.stall = true;
         const res = structured<View>(await call(h, c.tool, c.args()));

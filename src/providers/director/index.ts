@@ -17,13 +17,11 @@ import type { HttpClient } from '../../http/client.js';
 import type { Logger } from '../../logger.js';
 import type {
   Credits,
-  InputRole,
   JobRequest,
   Json,
   JsonObject,
   PrepareContext,
   Provider,
-  ResolvedInput,
   Snapshot,
   StartContext,
   StartResult,
@@ -41,6 +39,7 @@ import {
   resolveModelChoice,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
+import { resolveMedia } from './media.js';
 import { limitError, mediaOf, normalizeParams } from './rules.js';
 import { toSnapshot } from './snapshot.js';
 import { type PreparedPlan, readOperation, readPlan } from './stored.js';
@@ -64,6 +63,11 @@ export interface DirectorProviderDeps {
   log: Logger;
   /** Optional JSON file remembering the last daily-limit refusal (for `credits()` across runs). */
   stateFile?: string;
+  /**
+   * Opt-in (DIRECTOR_UPLOAD_VIA): a provider whose upload returns a public URL (Jogg's asset upload).
+   * The Director has no upload endpoint, so local files go there first; without it they are refused.
+   */
+  uploadVia?: Pick<Provider, 'name' | 'displayName' | 'credentials' | 'upload'>;
 }
 
 /** Seed rule: a create is retried at most twice, 30 s apart, and only when no task could exist. */
@@ -93,9 +97,10 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   const credentials = () => credentialState(config);
   const requireAuth = (preferred?: Via) => mustAuth(config, preferred);
 
-  async function prepare(request: JobRequest): Promise<JsonObject> {
+  async function prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {
     requireAuth();
-    const { params, inputs } = request;
+    const { params } = request;
+    const { urls, notes: uploadNotes } = await resolveMedia(request.inputs, deps.uploadVia, ctx);
     let plan: PreparedPlan;
     if (request.kind === 'generate_video') {
       const prompt = typeof params.prompt === 'string' ? params.prompt.trim() : '';
@@ -104,11 +109,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           hint: 'Pass prompt: a sentence or two about the scene, camera and mood.',
         });
       }
-      const media = {
-        image: urlOf(inputs.image, 'image'),
-        video: urlOf(inputs.video, 'video'),
-        audio: urlOf(inputs.audio, 'audio'),
-      };
+      const media = urls;
       const choice = resolveModelChoice(params, {
         hasImage: !!media.image,
         hasOtherMedia: !!(media.video || media.audio),
@@ -119,9 +120,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         notes: choice.notes,
       };
     } else if (request.kind === 'lip_sync') {
-      const audio = urlOf(inputs.audio, 'audio');
-      const video = urlOf(inputs.video, 'video');
-      const image = urlOf(inputs.image, 'image');
+      const { audio, video, image } = urls;
       if (!audio || (!video && !image)) {
         throw new AppError(
           'invalid_input',
@@ -144,17 +143,13 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         : buildVideoLipSyncSpec(video as string, audio, quality, extra);
       plan = { kind: 'lip_sync', specs: [spec], notes: [] };
     } else if (isTier3(request.kind)) {
-      const media = {
-        image: urlOf(inputs.image, 'image'),
-        video: urlOf(inputs.video, 'video'),
-        audio: urlOf(inputs.audio, 'audio'),
-      };
-      plan = { kind: request.kind, specs: [buildTier3Spec(request.kind, params, media)], notes: [] };
+      plan = { kind: request.kind, specs: [buildTier3Spec(request.kind, params, urls)], notes: [] };
     } else {
       throw new AppError('unsupported', `The Director does not do "${request.kind}" jobs.`, {
         hint: 'The Director makes videos, lip syncs, images, audio, transcripts and post-production edits.',
       });
     }
+    plan.notes.push(...uploadNotes);
     return plan as unknown as JsonObject;
   }
 
@@ -340,25 +335,12 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     timing: (kind: TaskKind): Timing => ({
       ...(kind === 'image' || kind === 'audio' || kind === 'transcript' ? IMAGE_AUDIO_TIMING : VIDEO_TIMING),
     }),
-    prepare: (request: JobRequest, _ctx: PrepareContext) => prepare(request),
+    prepare,
+    ...(deps.uploadVia?.upload ? { upload: deps.uploadVia.upload } : {}),
     start,
     status,
     credits,
   };
-}
-
-/** The Director takes URLs only and has no upload endpoint, so a local file can't be sent. */
-function urlOf(input: ResolvedInput | undefined, role: InputRole): string | undefined {
-  if (!input) return undefined;
-  if (input.type === 'url') return input.url;
-  throw new AppError(
-    'invalid_input',
-    `The Director needs the ${role} as an http(s) URL; upload it somewhere public or pass a URL.`,
-    {
-      hint: `"${input.filename}" is a local file, and The Director has no upload endpoint. Put it on a public host (a storage bucket, your own server) and pass its https URL.`,
-      details: { role },
-    },
-  );
 }
 
 function failName(f: { model: string; label: string }, first: boolean): string {

@@ -222,8 +222,9 @@ describe('director lip sync', () => {
     assert.equal(err.code, 'invalid_input');
     assert.equal(
       err.message,
-      'The Director needs the image as an http(s) URL; upload it somewhere public or pass a URL.',
+      'The Director needs the image as an http(s) URL; "face.png" is a local file and The Director has no upload endpoint.',
     );
+    assert.match(err.hint ?? '', /public https URL.*DIRECTOR_UPLOAD_VIA=jogg/);
     assert.equal(h.fake.calls.length, 0);
   });
 
