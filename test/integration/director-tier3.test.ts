@@ -244,4 +244,72 @@ describe('The Director Tier 3 through MCP', () => {
       }
     });
   }
+
+  test('[I] every URL shape the gateway may use for images and audio is read', async () => {
+    const env = dirEnv();
+    const h = await harness(env.env);
+    try {
+      for (const shape of ['native', 'normalised', 'output_urls', 'tool_results'] as const) {
+        fake.faults.tier3Urls = shape;
+        for (const tool of ['generate_image', 'generate_audio'] as const) {
+          const args =
+            tool === 'generate_image'
+              ? { prompt: `shape ${shape} #${++n}` }
+              : { kind: 'music', prompt: `shape ${shape} #${++n}` };
+          const v = await follow(h, structured<View>(await call(h, tool, args)).task_id);
+          assert.equal(v.status, 'success', `${tool} ${shape}`);
+          assert.equal(v.result_url, fake.mediaUrl(v.provider_task_id!), `${tool} ${shape}`);
+        }
+      }
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('transcribe: an SRT-only answer gives text, segments and VTT; text without timings is said so', async () => {
+    const env = dirEnv();
+    const h = await harness(env.env);
+    try {
+      fake.faults.transcript = 'srt';
+      const srt = await follow(h, structured<View>(await call(h, 'transcribe', CASES[2]!.args())).task_id);
+      assert.equal(srt.extra?.text, 'Hello and welcome. Today we test dubbing.');
+      assert.deepEqual(srt.extra?.segments, FAKE_SEGMENTS);
+      assert.match(String(srt.extra?.vtt), /00:00:01\.500 --> 00:00:03\.250\nToday we test dubbing\./);
+      fake.faults.transcript = 'text';
+      const text = await follow(h, structured<View>(await call(h, 'transcribe', CASES[2]!.args())).task_id);
+      assert.equal(text.status, 'success');
+      assert.equal(text.extra?.text, 'Hello and welcome. Today we test dubbing.');
+      assert.equal(text.extra?.srt, '');
+      assert.match(String(text.extra?.timings), /without timings/);
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('a pending image task survives a restart and finishes with its image URL', async () => {
+    const env = dirEnv();
+    let h = await harness(env.env);
+    let taskId = '';
+    try {
+      const res = structured<View>(await call(h, 'generate_image', CASES[0]!.args()));
+      taskId = res.task_id;
+      assert.notEqual(res.status, 'success');
+    } finally {
+      await h.close();
+    }
+    h = await harness(env.env);
+    try {
+      h.app.jobs.recover();
+      const v = await follow(h, taskId);
+      assert.equal(v.status, 'success');
+      assert.equal(v.kind, 'image');
+      assert.match(v.result_url ?? '', /\/images\/.*\.png$/);
+      assert.equal(v.next_poll_seconds, undefined);
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
 });
