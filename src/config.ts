@@ -63,6 +63,8 @@ export interface Config {
     gatewayUrl: string;
     sjinnApiKey: Secret | TemplateSecret | undefined;
     sjinnBaseUrl: string;
+    /** Opt-in: upload local files for The Director through this provider's public asset storage. */
+    uploadVia?: 'jogg' | undefined;
   };
   ffmpeg: {
     ffmpegPath: string | undefined;
@@ -257,6 +259,11 @@ export const SETTINGS = {
     'https://sjinn.ai/api/un-api',
     'The Director direct API base URL (used with SJINN_API_KEY).',
   ),
+  DIRECTOR_UPLOAD_VIA: row(
+    z.enum(['jogg']).optional(),
+    '(none)',
+    "Opt-in: local files given to The Director are first uploaded to this provider's public asset storage (jogg: needs JOGG_API_KEY; assets are stored permanently).",
+  ),
   FFMPEG_PATH: row(text(), 'PATH, then bundled', 'ffmpeg for the local engine.'),
   FFPROBE_PATH: row(text(), 'PATH, then bundled', 'ffprobe for preflight checks.'),
   LIPSYNC_HTTP_HOST: row(text(), '127.0.0.1', 'Address `serve --http` binds (`--host`).'),
@@ -389,6 +396,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       gatewayUrl: stripSlash(p.DIRECTOR_GATEWAY_URL ?? 'https://instaclaw.io/api/gateway/sjinn'),
       sjinnApiKey: secretFrom(p, ['SJINN_API_KEY'], openclaw),
       sjinnBaseUrl: stripSlash(p.SJINN_BASE_URL ?? 'https://sjinn.ai/api/un-api'),
+      uploadVia: p.DIRECTOR_UPLOAD_VIA,
     },
     ffmpeg: {
       ffmpegPath: p.FFMPEG_PATH,

@@ -50,6 +50,7 @@ export const DETAIL_KEY_DOCS = {
   file: 'The input file concerned (its name, not its folder).',
   flag: 'The CLI flag that was not accepted (CLI usage errors, exit code 2).',
   http_status: "The provider's HTTP status.",
+  limit: "Which of The Director's daily limits was hit: videos or images_audio.",
   missing_key: 'The environment variable to set.',
   models_tried: 'The Director models tried before giving up.',
   provider_code: "The provider's own error code.",

@@ -132,6 +132,9 @@ export function availableTools(app: App): AnyTool[] {
   const kinds = new Set([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
   const need: Record<string, string> = {
     generate_video: 'generate_video',
+    generate_image: 'image',
+    generate_audio: 'audio',
+    transcribe: 'transcript',
     edit_video: 'edit',
     export_render: 'render',
     create_lip_sync: 'lip_sync',

@@ -27,6 +27,9 @@ export const createLipSync = defineTool({
       .describe(
         'Local engine only: shift the audio to match the speech already in the video (default auto).',
       ),
+    quality: choice(['quality', 'cheap'])
+      .optional()
+      .describe('Provider "director" only: quality (default) or cheap (faster, fewer credits).'),
     force_recreate: z
       .boolean()
       .optional()
@@ -44,6 +47,7 @@ export const createLipSync = defineTool({
         audio: args.audio,
         playbackType: args.playback_type,
         align: args.align,
+        quality: args.quality,
         forceRecreate: args.force_recreate,
         waitSeconds: args.wait_seconds,
       },

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
-import { choice, createShape, waitSecondsInput } from './schemas.js';
+import { choice, createShape, mediaInput, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
 
 export const generateVideo = defineTool({
   name: 'generate_video',
   title: 'Generate video (The Director)',
   description:
-    'Make a new AI video with The Director from a text prompt, optionally starting from an image (http(s) URL). ' +
+    'Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs. ' +
     'No model named -> the auto model (Seedance 2.0); "veo3", "sora2" or "sora2 pro" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. ' +
     'Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
     'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result.',
@@ -20,6 +20,8 @@ export const generateVideo = defineTool({
       .max(4096)
       .optional()
       .describe('Optional starting image as an http(s) URL (image-to-video).'),
+    video: mediaInput('Optional source clip (for the extend templates, or to build on)').optional(),
+    audio: mediaInput('Optional audio track (for the music video template: the song)').optional(),
     model: z
       .string()
       .max(40)
@@ -71,7 +73,7 @@ export const generateVideo = defineTool({
       {
         provider: 'director',
         kind: 'generate_video',
-        inputs: args.image ? { image: args.image } : {},
+        inputs: { image: args.image, video: args.video, audio: args.audio },
         params,
         forceRecreate: args.force_recreate,
         waitSeconds: args.wait_seconds,

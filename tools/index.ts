@@ -4,9 +4,12 @@ import type { AnyTool } from './define.js';
 import { downloadResultTool } from './download-result.js';
 import { editVideo } from './edit-video.js';
 import { exportRender } from './export-render.js';
+import { generateAudio } from './generate-audio.js';
+import { generateImage } from './generate-image.js';
 import { generateVideo } from './generate-video.js';
 import { getTaskStatus } from './get-task-status.js';
 import { listTasks } from './list-tasks.js';
+import { transcribe } from './transcribe.js';
 import { uploadAsset } from './upload-asset.js';
 
 /** Every tool, in the order clients list them. A tool whose provider cannot work is filtered in server.ts. */
@@ -18,6 +21,9 @@ export const ALL_TOOLS: AnyTool[] = [
   checkCredits,
   uploadAsset,
   generateVideo,
+  generateImage,
+  generateAudio,
+  transcribe,
   editVideo,
   exportRender,
 ];

@@ -12,6 +12,8 @@ export interface LipSyncRequest {
   audio: string;
   playbackType?: string;
   align?: 'auto' | 'off';
+  /** The Director only: 'quality' (default) or 'cheap'. */
+  quality?: string;
   forceRecreate?: boolean;
   waitSeconds?: number;
 }
@@ -46,6 +48,13 @@ export function lipSyncParams(
     });
   }
   if (provider.name === 'local') params.align = req.align ?? 'auto';
+  if (req.quality !== undefined) {
+    if (provider.name !== 'director')
+      throw new AppError('invalid_input', `${provider.displayName} has no quality option.`, {
+        hint: 'Leave quality out, or use provider "director".',
+      });
+    params.quality = req.quality;
+  }
   return params;
 }
 

@@ -72,6 +72,17 @@ const CREATE_TOOL: Record<TaskKind, string> = {
   generate_video: 'generate_video',
   edit: 'edit_video',
   render: 'export_render',
+  image: 'generate_image',
+  audio: 'generate_audio',
+  transcript: 'transcribe',
+  post: 'edit_video',
+};
+
+/** What a finished task of each kind gives the user (for the next step). */
+const RESULT_WORD: Partial<Record<TaskKind, string>> = {
+  image: 'image',
+  audio: 'audio',
+  transcript: 'transcript file',
 };
 
 function nextStep(v: TaskView, provider: Provider | undefined): string {
@@ -79,8 +90,10 @@ function nextStep(v: TaskView, provider: Provider | undefined): string {
   const tool = CREATE_TOOL[v.kind];
   switch (v.status) {
     case 'success':
+      if (v.kind === 'transcript' && v.extra?.srt !== undefined)
+        return `Done. The transcript is in extra.text (segments with timings in extra.segments; subtitles in extra.srt and extra.vtt).`;
       return v.result_url
-        ? `Done. Call download_result with task_id "${v.task_id}" to save the video locally, or share result_url.`
+        ? `Done. Call download_result with task_id "${v.task_id}" to save the ${RESULT_WORD[v.kind] ?? 'video'} locally, or share result_url.`
         : 'Done.';
     case 'failed':
       if (v.kind === 'render')

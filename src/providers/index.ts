@@ -38,7 +38,8 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
       }),
     );
   }
-  map.set('jogg', createJoggProvider({ config: config.jogg, http, clock, log: log('jogg') }));
+  const jogg = createJoggProvider({ config: config.jogg, http, clock, log: log('jogg') });
+  map.set('jogg', jogg);
   map.set(
     'nemovideo',
     createNemoVideoProvider({
@@ -58,6 +59,8 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
       clock,
       log: log('director'),
       stateFile: join(config.home, 'director-state.json'),
+      // DIRECTOR_UPLOAD_VIA=jogg: local files go to Jogg's public asset storage first (opt-in).
+      uploadVia: config.director.uploadVia === 'jogg' ? jogg : undefined,
     }),
   );
   return map;

@@ -23,7 +23,19 @@ export { PROVIDER_NAMES, type ProviderName } from '../names.js';
 export type TaskStatus = 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
 
 /** What a job does. Each provider lists the kinds it supports. */
-export type TaskKind = 'lip_sync' | 'generate_video' | 'edit' | 'render';
+export type TaskKind =
+  | 'lip_sync'
+  | 'generate_video'
+  | 'edit'
+  | 'render'
+  /** Tier 3 (The Director): a still image, made or edited. */
+  | 'image'
+  /** Tier 3: speech, music or a sound effect. */
+  | 'audio'
+  /** Tier 3: speech to text with timings (SRT/VTT). */
+  | 'transcript'
+  /** Tier 3: post-production of videos (subtitles, upscale, trim, compose, frame extraction). */
+  | 'post';
 
 export type { Json, JsonObject } from '../json.js';
 export type { InputRole, MediaCapabilities, ResolvedInput } from '../media/types.js';

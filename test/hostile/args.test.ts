@@ -107,8 +107,8 @@ test('hostile tool arguments: only clear results, nothing reaches a provider whe
     let echoed = 0;
     let protocolErrors = 0;
     const codes: Record<string, number> = {};
-    // `/?action=query`: The Director's gateway (pointed at this fake) asked about a foreign task id, a read.
-    const valid = new Set(['/v2/', '/api/', '/signed/', '/result/', '/?action=query']);
+    // DIRECTOR_GATEWAY_URL is the fake's bare base here, so The Director's gateway calls are `/?action=`.
+    const valid = new Set(['/v2/', '/api/', '/signed/', '/result/', '/?action=']);
     for (const tool of tools) {
       const shape = (tool.inputSchema.properties ?? {}) as Record<string, JsonSchema>;
       const props = Object.keys(shape);

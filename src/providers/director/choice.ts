@@ -272,7 +272,9 @@ export function resolveModelChoice(
 
 /** One paid create, fully described (stored in the prepared JSON so `start` needs nothing else). */
 export type CreateSpec = {
-  model: ModelId | 'lip sync' /** What users see as the model. */;
+  /** 'studio' is a Tier 3 agent job (image, audio, transcript, post-production). */
+  model: ModelId | 'lip sync' | 'studio';
+  /** What users see as the model. */
   label: string;
 } & (
   | { api: 'agent'; message: string; template_id?: string; quality: Quality }

@@ -17,13 +17,11 @@ import type { HttpClient } from '../../http/client.js';
 import type { Logger } from '../../logger.js';
 import type {
   Credits,
-  InputRole,
   JobRequest,
   Json,
   JsonObject,
   PrepareContext,
   Provider,
-  ResolvedInput,
   Snapshot,
   StartContext,
   StartResult,
@@ -39,15 +37,17 @@ import {
   buildVideoLipSyncSpec,
   type CreateSpec,
   MODEL_LABELS,
-  normalizeGenerateParams,
   resolveModelChoice,
   TEMPLATE_LABELS,
 } from './choice.js';
 import { DailyLimitMemory } from './limit.js';
+import { resolveMedia } from './media.js';
 import { PLATFORMS } from './platform.js';
+import { limitError, mediaOf, normalizeParams } from './rules.js';
 import { toSnapshot } from './snapshot.js';
 import { type PreparedPlan, readOperation, readPlan } from './stored.js';
 import { MISSING_FIX, SERVICE, scrubJson } from './text.js';
+import { bucketOf, buildTier3Spec, isTier3, type LimitBucket, MEDIA_OF, TIER3_KINDS } from './tier3.js';
 import { correctedApi, creditAmount } from './wire.js';
 
 export {
@@ -66,6 +66,11 @@ export interface DirectorProviderDeps {
   log: Logger;
   /** Optional JSON file remembering the last daily-limit refusal (for `credits()` across runs). */
   stateFile?: string;
+  /**
+   * Opt-in (DIRECTOR_UPLOAD_VIA): a provider whose upload returns a public URL (Jogg's asset upload).
+   * The Director has no upload endpoint, so local files go there first; without it they are refused.
+   */
+  uploadVia?: Pick<Provider, 'name' | 'displayName' | 'credentials' | 'upload'>;
 }
 
 /** Seed rule: a create is retried at most twice, 30 s apart, and only when no task could exist. */
@@ -82,15 +87,23 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     gatewayUrl: config.gatewayUrl,
     directUrl: config.sjinnBaseUrl,
   });
-  const limits = new DailyLimitMemory(clock, log, deps.stateFile);
+  const limits: Record<LimitBucket, DailyLimitMemory> = {
+    video: new DailyLimitMemory(clock, log, deps.stateFile),
+    image_audio: new DailyLimitMemory(
+      clock,
+      log,
+      deps.stateFile ? deps.stateFile.replace(/(\.json)?$/, '-image-audio.json') : undefined,
+    ),
+  };
 
   const authFor = (preferred?: Via) => resolveAuth(config, preferred);
   const credentials = () => credentialState(config);
   const requireAuth = (preferred?: Via) => mustAuth(config, preferred);
 
-  async function prepare(request: JobRequest): Promise<JsonObject> {
+  async function prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {
     requireAuth();
-    const { params, inputs } = request;
+    const { params } = request;
+    const { urls, notes: uploadNotes } = await resolveMedia(request.inputs, deps.uploadVia, ctx);
     let plan: PreparedPlan;
     if (request.kind === 'generate_video') {
       const prompt = typeof params.prompt === 'string' ? params.prompt.trim() : '';
@@ -99,11 +112,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           hint: 'Pass prompt: a sentence or two about the scene, camera and mood.',
         });
       }
-      const media = {
-        image: urlOf(inputs.image, 'image'),
-        video: urlOf(inputs.video, 'video'),
-        audio: urlOf(inputs.audio, 'audio'),
-      };
+      const media = urls;
       const choice = resolveModelChoice(params, {
         hasImage: !!media.image,
         hasOtherMedia: !!(media.video || media.audio),
@@ -114,9 +123,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         notes: choice.notes,
       };
     } else if (request.kind === 'lip_sync') {
-      const audio = urlOf(inputs.audio, 'audio');
-      const video = urlOf(inputs.video, 'video');
-      const image = urlOf(inputs.image, 'image');
+      const { audio, video, image } = urls;
       if (!audio || (!video && !image)) {
         throw new AppError(
           'invalid_input',
@@ -138,11 +145,14 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
         ? buildImageLipSyncSpec(image, audio)
         : buildVideoLipSyncSpec(video as string, audio, quality, extra);
       plan = { kind: 'lip_sync', specs: [spec], notes: [] };
+    } else if (isTier3(request.kind)) {
+      plan = { kind: request.kind, specs: [buildTier3Spec(request.kind, params, urls)], notes: [] };
     } else {
       throw new AppError('unsupported', `The Director does not do "${request.kind}" jobs.`, {
-        hint: 'The Director supports generate_video and lip_sync.',
+        hint: 'The Director makes videos, lip syncs, images, audio, transcripts and post-production edits.',
       });
     }
+    plan.notes.push(...uploadNotes);
     return plan as unknown as JsonObject;
   }
 
@@ -186,7 +196,11 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
           ctx.log,
         );
       }
-      if (outcome.error.code === 'daily_limit') limits.record();
+      if (outcome.error.code === 'daily_limit') {
+        const bucket = bucketOf(plan.kind);
+        limits[bucket].record();
+        throw limitError(outcome.error, bucket);
+      }
       if (outcome.kind === 'fatal') throw outcome.error;
       failures.push({ spec, reason: outcome.reason, error: outcome.error });
       const next = plan.specs[i + 1];
@@ -223,7 +237,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       id: outcome.id,
       model: spec.model,
       model_label: spec.label,
-      media: 'video',
+      media: isTier3(plan.kind) ? MEDIA_OF[plan.kind] : 'video',
       created_at: new Date(clock.now()).toISOString(),
       via,
     };
@@ -247,7 +261,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const op = readOperation(operation);
     const auth = requireAuth(op.via);
     const body = await api.query(auth, op.api, op.id, ctx.signal);
-    const snap = toSnapshot(body, extraOf(operation));
+    const snap = toSnapshot(body, extraOf(operation), mediaOf(operation));
     // The gateway may say late that the task is of the other type; store the corrected handle.
     const corrected = correctedApi(body);
     if (corrected && corrected !== op.api) {
@@ -278,26 +292,36 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     const auth = authFor();
     if (!state.configured || !auth)
       return { provider: 'director', configured: false, summary: state.fix ?? MISSING_FIX };
-    const limit = limits.current();
+    const video = limits.video.current();
+    const media = limits.image_audio.current();
     const balance: JsonObject = {
       path: auth.via,
-      daily_limit_reached: !!limit,
+      daily_limit_reached: !!video,
+      image_audio_limit_reached: !!media,
       daily_limits_by_plan: { starter: 5, pro: 10, power: 30, byok: 5 },
+      image_audio_limits_by_plan: { starter: 10, pro: 30, power: 100, byok: 15 },
     };
     const parts = [
       auth.via === 'gateway'
         ? `Configured through the agent gateway (token from ${auth.source}).`
         : 'Configured with a direct API key.',
     ];
-    if (limit) {
-      balance.daily_limit_seen_at = new Date(limit.seenAt).toISOString();
-      balance.resets_at = new Date(limit.resetsAt).toISOString();
+    for (const [what, hit, key] of [
+      ['video', video, 'daily_limit'],
+      ['image and audio', media, 'image_audio_limit'],
+    ] as const) {
+      if (!hit) continue;
+      balance[`${key}_seen_at`] = new Date(hit.seenAt).toISOString();
+      balance[`${key}_resets_at`] = new Date(hit.resetsAt).toISOString();
       parts.push(
-        `Daily video limit reached at ${clockTime(limit.seenAt)}; it resets at midnight (about ${new Date(limit.resetsAt).toLocaleString()}).`,
+        `Daily ${what} limit reached at ${clockTime(hit.seenAt)}; it resets at midnight (about ${new Date(hit.resetsAt).toLocaleString()}).`,
       );
-    } else {
-      parts.push('Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5.');
     }
+    if (video) balance.resets_at = balance.daily_limit_resets_at as string;
+    if (!video || !media)
+      parts.push(
+        'Daily limits by plan: videos Starter 5, Pro 10, Power 30, BYOK 5; images and audio Starter 10, Pro 30, Power 100, BYOK 15.',
+      );
     if (auth.via === 'direct') {
       try {
         const account = scrubJson(await api.account(auth, signal)) as Json;
@@ -317,7 +341,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     name: 'director',
     displayName: SERVICE,
     capabilities: {
-      kinds: ['generate_video', 'lip_sync'],
+      kinds: ['generate_video', 'lip_sync', ...TIER3_KINDS],
       formats: {
         image: ['jpg', 'jpeg', 'png', 'webp'],
         audio: ['mp3', 'wav', 'm4a', 'aac'],
@@ -332,31 +356,17 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
     },
     credentials,
     lookupById,
-    normalizeParams: (kind: TaskKind, params: JsonObject) =>
-      kind === 'generate_video' ? normalizeGenerateParams(params) : params,
-    // Both kinds produce a video; the image/audio pace is kept for any other kind the seam may add.
+    normalizeParams,
+    // Seed 002: videos (and post-production, which makes videos) 15 s / 10 min; images and audio 10 s / 5 min.
     timing: (kind: TaskKind): Timing => ({
-      ...(kind === 'generate_video' || kind === 'lip_sync' ? VIDEO_TIMING : IMAGE_AUDIO_TIMING),
+      ...(kind === 'image' || kind === 'audio' || kind === 'transcript' ? IMAGE_AUDIO_TIMING : VIDEO_TIMING),
     }),
-    prepare: (request: JobRequest, _ctx: PrepareContext) => prepare(request),
+    prepare,
+    ...(deps.uploadVia?.upload ? { upload: deps.uploadVia.upload } : {}),
     start,
     status,
     credits,
   };
-}
-
-/** The Director takes URLs only and has no upload endpoint, so a local file can't be sent. */
-function urlOf(input: ResolvedInput | undefined, role: InputRole): string | undefined {
-  if (!input) return undefined;
-  if (input.type === 'url') return input.url;
-  throw new AppError(
-    'invalid_input',
-    `The Director needs the ${role} as an http(s) URL; upload it somewhere public or pass a URL.`,
-    {
-      hint: `"${input.filename}" is a local file, and The Director has no upload endpoint. Put it on a public host (a storage bucket, your own server) and pass its https URL.`,
-      details: { role },
-    },
-  );
 }
 
 function failName(f: { model: string; label: string }, first: boolean): string {

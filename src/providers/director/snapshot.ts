@@ -13,6 +13,7 @@
  */
 import type { JsonObject, Snapshot, TaskStatus } from '../provider.js';
 import { SERVICE, scrub } from './text.js';
+import { readTranscript, transcriptExtra } from './transcript.js';
 import { type AnswerData, bodyMessage, dataOf, readEnvelope, type UrlList } from './wire.js';
 
 const HTTP_URL = /^https?:\/\/\S+$/i;
@@ -24,6 +25,33 @@ function firstUrl(list: UrlList): string | undefined {
     if (candidate && HTTP_URL.test(candidate.trim())) return candidate.trim();
   }
   return undefined;
+}
+
+/** What a task produces; picks the URL fields looked at first and the words of messages. */
+export type ResultMedia = 'video' | 'image' | 'audio' | 'transcript';
+
+/**
+ * [I] Tier 3 answers: the gateway is documented to normalise into `data.video_url` for videos; an image
+ * or audio answer may use `image_url` / `audio_url` (top level, under `output`, or in tool results), so
+ * those are read first for their media, then every video shape.
+ */
+export function findResultUrl(data: AnswerData, media: ResultMedia): string | undefined {
+  if (media === 'image') {
+    const found =
+      firstUrl(data.image_url) ??
+      firstUrl(data.image_urls) ??
+      firstUrl(data.output?.image_url) ??
+      (data.tool_results ?? []).map((r) => firstUrl(r.image_url)).find(Boolean);
+    if (found) return found;
+  }
+  if (media === 'audio') {
+    const found =
+      firstUrl(data.audio_url) ??
+      firstUrl(data.output?.audio_url) ??
+      (data.tool_results ?? []).map((r) => firstUrl(r.audio_url)).find(Boolean);
+    if (found) return found;
+  }
+  return findVideoUrl(data) ?? firstUrl(data.image_url) ?? firstUrl(data.audio_url);
 }
 
 /** The video URL, in the order of trust: the gateway's normalised field, then the raw shapes. */
@@ -72,7 +100,8 @@ function progressOf(data: AnswerData): number | undefined {
 }
 
 /** Turns one query answer into a snapshot. `extra` (model, fallback note...) is added to every snapshot. */
-export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
+export function toSnapshot(body: unknown, extra: JsonObject, media: ResultMedia = 'video'): Snapshot {
+  const noun = media === 'transcript' ? 'transcript' : media;
   const env = readEnvelope(body);
   if (!env) return { status: 'processing', providerStatus: 'unreadable', extra };
   if (env.success === false) {
@@ -82,7 +111,7 @@ export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
       providerStatus: 'success-false',
       extra,
       error: {
-        message: `${SERVICE} reported the generation as failed${reason ? `: ${reason}` : ''}.`,
+        message: `${SERVICE} reported the ${media === 'video' ? 'generation' : `${noun} job`} as failed${reason ? `: ${reason}` : ''}.`,
         code: 'provider_failed',
       },
     };
@@ -96,20 +125,22 @@ export function toSnapshot(body: unknown, extra: JsonObject): Snapshot {
   if (mapped === 'failed') {
     const reason = bodyMessage({ data });
     snap.error = {
-      message: `${SERVICE} could not generate the video${reason ? `: ${reason}` : ''}.`,
+      message: `${SERVICE} could not ${media === 'video' ? 'generate' : 'make'} the ${noun}${reason ? `: ${reason}` : ''}.`,
       code: 'provider_failed',
     };
     return snap;
   }
   if (mapped === 'success') {
-    const url = findVideoUrl(data);
-    if (!url) {
+    const url = findResultUrl(data, media);
+    const transcript = media === 'transcript' ? readTranscript(data) : undefined;
+    if (transcript) snap.extra = { ...extra, ...transcriptExtra(transcript) };
+    if (!url && !transcript) {
       snap.status = 'processing';
       snap.providerStatus = 'done-no-url';
-      snap.message = `${SERVICE} reports the video as done but has not given its address yet; still checking.`;
+      snap.message = `${SERVICE} reports the ${noun} as done but has not given its address yet; still checking.`;
       return snap;
     }
-    snap.resultUrl = url;
+    if (url) snap.resultUrl = url;
     const cover = findCoverUrl(data);
     if (cover) snap.coverUrl = cover;
     const duration = data.duration ?? data.duration_seconds;

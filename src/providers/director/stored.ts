@@ -18,7 +18,7 @@ export interface PreparedPlan {
 
 /** Our own prepared JSON (from the ledger): checked, because a damaged row must never start a job. */
 const planSchema = z.object({
-  kind: z.enum(['generate_video', 'lip_sync']),
+  kind: z.enum(['generate_video', 'lip_sync', 'image', 'audio', 'transcript', 'post']),
   specs: z
     .array(
       z.union([

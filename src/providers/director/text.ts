@@ -46,6 +46,11 @@ export const DAILY_LIMIT_MESSAGE = 'Daily video limit reached for your plan; it 
 export const DAILY_LIMIT_HINT =
   'Daily video limits by plan: Starter 5, Pro 10, Power 30, BYOK 5. Nothing was started or charged; try again after midnight, or ask support about a larger plan.';
 
+export const IMAGE_AUDIO_LIMIT_MESSAGE =
+  'Daily image and audio limit reached for your plan; it resets at midnight.';
+export const IMAGE_AUDIO_LIMIT_HINT =
+  'Images and audio (speech, music, effects, transcripts) count apart from videos. Daily limits by plan: Starter 10, Pro 30, Power 100, BYOK 15. Nothing was started or charged; try again after midnight.';
+
 export function tokenHint(via: 'gateway' | 'direct'): string {
   return via === 'gateway'
     ? 'Check GATEWAY_TOKEN (environment or ~/.openclaw/.env). If it is correct, contact support: video generation may have been disabled for your agent.'

@@ -37,8 +37,20 @@ const success = opt(
   z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
 );
 
-const outputSchema = z.object({ video_url: urls, url: urls, urls: urls, cover_url: urls }).passthrough();
-const toolResultSchema = z.object({ result: urls, video_url: urls, url: urls }).passthrough();
+// [I] Tier 3 answers (images, audio) may name their URL `image_url` / `audio_url` instead of `video_url`.
+const outputSchema = z
+  .object({
+    video_url: urls,
+    image_url: urls,
+    audio_url: urls,
+    url: urls,
+    urls: urls,
+    cover_url: urls,
+  })
+  .passthrough();
+const toolResultSchema = z
+  .object({ result: urls, video_url: urls, image_url: urls, audio_url: urls, url: urls })
+  .passthrough();
 
 const dataSchema = z
   .object({
@@ -48,6 +60,9 @@ const dataSchema = z
     status,
     progress: num,
     video_url: urls,
+    image_url: urls,
+    audio_url: urls,
+    image_urls: urls,
     output_urls: urls,
     output: opt(outputSchema),
     tool_results: opt(z.array(toolResultSchema.catch({}))),

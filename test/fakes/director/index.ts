@@ -44,6 +44,8 @@ export interface FakeDirectorOptions {
   apiKey?: string;
   /** Status values returned by successive queries of one task (last one repeats). Default [0, 2, 1]. */
   progression?: number[];
+  /** Tier 3 result URLs point at this fake (`GET /files/...` serves bytes), so tests can download them. */
+  serveResults?: boolean;
 }
 
 export interface FakeFaults {
@@ -61,7 +63,32 @@ export interface FakeFaults {
   urlLocation: UrlLocation;
   /** Answer every query with this HTTP status instead. */
   queryHttpStatus: number | undefined;
+  /**
+   * Tier 3 answers (agent messages starting with `Task type:`): 'native' puts an image's URL in
+   * `image_url` and audio's in `audio_url`; 'normalised' puts every URL in `video_url` as the gateway
+   * documents for videos. Transcripts: 'segments' (+ text), 'srt' (an SRT body only), 'text' (no timings).
+   */
+  tier3Urls: 'native' | 'normalised' | 'output_urls' | 'tool_results';
+  transcript: 'segments' | 'srt' | 'text';
 }
+
+/** What a Tier 3 agent message asks for, from its `Task type:` line. */
+export type FakeKind = 'video' | 'image' | 'audio' | 'transcript' | 'post';
+
+export function kindOfMessage(message: unknown): FakeKind {
+  const line = typeof message === 'string' ? (/^Task type: (.*)$/m.exec(message)?.[1] ?? '') : '';
+  if (/image/i.test(line)) return 'image';
+  if (/speech to text/i.test(line)) return 'transcript';
+  if (/speech|music|sound effect/i.test(line)) return 'audio';
+  if (/post-production/i.test(line)) return /extract frame/.test(line) ? 'image' : 'post';
+  return 'video';
+}
+
+/** The transcript the fake "hears" in every source. */
+export const FAKE_SEGMENTS = [
+  { start: 0, end: 1.5, text: 'Hello and welcome.' },
+  { start: 1.5, end: 3.25, text: 'Today we test dubbing.' },
+];
 
 export interface FakeTask {
   id: string;
@@ -102,6 +129,8 @@ export interface FakeDirector {
   creates(): FakeCall[];
   queries(): FakeCall[];
   resultUrl(id: string): string;
+  /** The result URL of any task (a video, image, audio...), by what its request asked for. */
+  mediaUrl(id: string): string;
   close(): Promise<void>;
 }
 
@@ -126,10 +155,27 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     fail: 'none',
     urlLocation: 'video_url',
     queryHttpStatus: undefined,
+    tier3Urls: 'native',
+    transcript: 'segments',
   };
   const calls: FakeCall[] = [];
   let counter = 0;
-  const resultUrl = (id: string) => `https://cdn.example.test/videos/${id}.mp4`;
+  let base = '';
+  const resultUrl = (id: string) =>
+    `${opts.serveResults ? `${base}/files` : 'https://cdn.example.test'}/videos/${id}.mp4`;
+  const EXT: Record<FakeKind, string> = {
+    video: 'videos/ID.mp4',
+    post: 'videos/ID.mp4',
+    image: 'images/ID.png',
+    audio: 'audio/ID.mp3',
+    transcript: 'text/ID.srt',
+  };
+  const kindOf = (id: string): FakeKind => {
+    const t = state.tasks.get(id);
+    return t?.api === 'agent' ? kindOfMessage(t.request.message) : 'video';
+  };
+  const mediaUrl = (id: string) =>
+    `${opts.serveResults ? `${base}/files` : 'https://cdn.example.test'}/${EXT[kindOf(id)].replace('ID', id)}`;
 
   /** Answers and returns true, so handlers can `return send(...)`. */
   function send(res: ServerResponse, call: FakeCall, status: number, body: unknown, via: Via): true {
@@ -233,7 +279,40 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     );
   }
 
+  function tier3Fields(id: string, kind: Exclude<FakeKind, 'video'>): Record<string, unknown> {
+    const url = mediaUrl(id);
+    const out: Record<string, unknown> = {};
+    if (kind === 'transcript') {
+      if (faults.transcript === 'segments')
+        Object.assign(out, {
+          transcript: FAKE_SEGMENTS.map((x) => x.text).join(' '),
+          segments: FAKE_SEGMENTS,
+        });
+      else if (faults.transcript === 'srt')
+        out.srt =
+          '1\n00:00:00,000 --> 00:00:01,500\nHello and welcome.\n\n2\n00:00:01,500 --> 00:00:03,250\nToday we test dubbing.\n';
+      else out.text = 'Hello and welcome. Today we test dubbing.';
+      return out;
+    }
+    if (faults.urlLocation === 'none') return out;
+    switch (faults.tier3Urls) {
+      case 'native':
+        if (kind === 'image') out.image_url = url;
+        else if (kind === 'audio') out.audio_url = url;
+        else out.video_url = url;
+        return out;
+      case 'normalised':
+        return { video_url: url };
+      case 'output_urls':
+        return { output_urls: [url] };
+      case 'tool_results':
+        return { tool_results: [{ result: ['not-a-url', url] }] };
+    }
+  }
+
   function urlFields(id: string): Record<string, unknown> {
+    const kind = kindOf(id);
+    if (kind !== 'video') return tier3Fields(id, kind);
     const url = resultUrl(id);
     switch (faults.urlLocation) {
       case 'video_url':
@@ -292,6 +371,12 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://fake');
       const route = `${req.method} ${url.pathname}${url.search}`;
+      if (opts.serveResults && req.method === 'GET' && url.pathname.startsWith('/files/')) {
+        const bytes = Buffer.from(`fake director result ${url.pathname}\n`.repeat(64));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+        res.end(bytes);
+        return;
+      }
       const body = await readJson(req);
       const auth = req.headers.authorization ?? '';
       const unexpected = () => {
@@ -342,7 +427,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
+  base = `http://127.0.0.1:${port}`;
 
   return {
     url: `${base}${GATEWAY_PATH}`,
@@ -355,6 +440,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     creates: () => calls.filter((c) => c.action === 'create'),
     queries: () => calls.filter((c) => c.action === 'query'),
     resultUrl,
+    mediaUrl,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

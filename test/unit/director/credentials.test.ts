@@ -57,7 +57,7 @@ describe('director credentials', () => {
     assert.equal(h.provider.name, 'director');
     assert.equal(h.provider.displayName, 'The Director');
     assert.deepEqual(h.provider.capabilities, {
-      kinds: ['generate_video', 'lip_sync'],
+      kinds: ['generate_video', 'lip_sync', 'image', 'audio', 'transcript', 'post'],
       formats: {
         image: ['jpg', 'jpeg', 'png', 'webp'],
         audio: ['mp3', 'wav', 'm4a', 'aac'],

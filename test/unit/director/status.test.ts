@@ -146,20 +146,22 @@ describe('director status mapping', () => {
     assert.equal(err.retryable, true);
   });
 
-  it('timing: video pace for both kinds', async () => {
+  it('timing (seed 002): video pace for videos and post-production, 10 s / 5 min for images and audio', async () => {
     h = await harness();
-    for (const kind of ['generate_video', 'lip_sync'] as const) {
+    for (const kind of ['generate_video', 'lip_sync', 'post'] as const) {
       assert.deepEqual(h.provider.timing(kind), {
         pollIntervalMs: 15_000,
         stallPolls: 20,
         giveUpAfterMs: 600_000,
       });
     }
-    assert.deepEqual(h.provider.timing('edit'), {
-      pollIntervalMs: 10_000,
-      stallPolls: 20,
-      giveUpAfterMs: 300_000,
-    });
+    for (const kind of ['image', 'audio', 'transcript'] as const) {
+      assert.deepEqual(h.provider.timing(kind), {
+        pollIntervalMs: 10_000,
+        stallPolls: 20,
+        giveUpAfterMs: 300_000,
+      });
+    }
   });
 });
 
@@ -220,8 +222,9 @@ describe('director lip sync', () => {
     assert.equal(err.code, 'invalid_input');
     assert.equal(
       err.message,
-      'The Director needs the image as an http(s) URL; upload it somewhere public or pass a URL.',
+      'The Director needs the image as an http(s) URL; "face.png" is a local file and The Director has no upload endpoint.',
     );
+    assert.match(err.hint ?? '', /public https URL.*DIRECTOR_UPLOAD_VIA=jogg/);
     assert.equal(h.fake.calls.length, 0);
   });
 
