@@ -7,6 +7,7 @@ import { exportRender } from './export-render.js';
 import { generateVideo } from './generate-video.js';
 import { getTaskStatus } from './get-task-status.js';
 import { listTasks } from './list-tasks.js';
+import { spendReportTool } from './spend-report.js';
 import { uploadAsset } from './upload-asset.js';
 
 /** Every tool, in the order clients list them. A tool whose provider cannot work is filtered in server.ts. */
@@ -16,6 +17,7 @@ export const ALL_TOOLS: AnyTool[] = [
   downloadResultTool,
   listTasks,
   checkCredits,
+  spendReportTool,
   uploadAsset,
   generateVideo,
   editVideo,
