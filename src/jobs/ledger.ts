@@ -11,7 +11,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import { CostBook } from './ledger-costs.js';
 import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
+
+export type { CostRow, SpendTotal } from './ledger-costs.js';
 
 export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
 export type Phase = 'preparing' | 'sent';
@@ -113,17 +116,6 @@ CREATE TABLE IF NOT EXISTS downloads (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (task_id, path)
 );
-CREATE TABLE IF NOT EXISTS costs (
-  task_id TEXT PRIMARY KEY,
-  provider TEXT NOT NULL,
-  amount REAL,
-  unit TEXT NOT NULL,
-  source TEXT NOT NULL,
-  paid INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS costs_time ON costs(created_at);
 PRAGMA user_version = 1;
 `;
 
@@ -182,32 +174,11 @@ export interface ClaimOptions {
   cost?: { amount: number | null; unit: string; paid: boolean };
 }
 
-/** What a task cost (or is expected to cost), as the ledger keeps it. */
-export interface CostRow {
-  taskId: string;
-  provider: ProviderName;
-  /** Null when not known (e.g. NemoVideo before the job ends). */
-  amount: number | null;
-  unit: string;
-  /** `provider` (its own figure), `balance` (a free balance read before and after), `estimate`, `reused` (nothing paid). */
-  source: string;
-  paid: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** Spend since a point in time, per provider and unit (rejected claims excluded). */
-export interface SpendTotal {
-  provider: ProviderName;
-  unit: string;
-  amount: number;
-  unknown: number;
-  paidCreates: number;
-}
-
 /** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
 export class Ledger {
   private readonly db: SqlDatabase;
+  /** What each task cost (spend caps and reports). */
+  readonly spend: CostBook;
 
   /** `driver` forces one SQLite driver (tests run both); by default the runtime's built-in one if any. */
   constructor(file: string, driver?: 'node:sqlite' | 'better-sqlite3') {
@@ -217,6 +188,7 @@ export class Ledger {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.spend = new CostBook(this.db);
   }
 
   close(): void {
@@ -271,15 +243,7 @@ export class Ledger {
           task.now,
           task.now,
         );
-      if (opts.cost) {
-        const c = opts.cost;
-        this.db
-          .prepare(
-            `INSERT INTO costs (task_id, provider, amount, unit, source, paid, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'estimate', ?, ?, ?)`,
-          )
-          .run(task.id, task.provider, c.amount, c.unit, c.paid ? 1 : 0, task.now, task.now);
-      }
+      if (opts.cost) this.spend.insertEstimate(task.id, task.provider, opts.cost, task.now);
       return { kind: 'created', row: this.get(task.id)! };
     });
   }
@@ -392,75 +356,6 @@ export class Ledger {
         'INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
-  }
-
-  /** Replaces what a task cost (a better figure than the estimate: the provider's, or a balance delta). */
-  recordCost(taskId: string, patch: { amount: number | null; source: string; paid?: boolean }, now: number) {
-    this.db
-      .prepare(
-        'UPDATE costs SET amount = ?, source = ?, paid = COALESCE(?, paid), updated_at = ? WHERE task_id = ?',
-      )
-      .run(patch.amount, patch.source, patch.paid === undefined ? null : patch.paid ? 1 : 0, now, taskId);
-  }
-
-  /** Spend of tasks created at or after `since` (ms), per provider and unit. Rejected claims cost nothing. */
-  spendSince(since: number): SpendTotal[] {
-    const rows = this.db
-      .prepare(
-        `SELECT c.provider AS provider, c.unit AS unit, COALESCE(SUM(c.amount), 0) AS amount,
-                SUM(CASE WHEN c.amount IS NULL THEN 1 ELSE 0 END) AS unknown, SUM(c.paid) AS paid
-         FROM costs c JOIN tasks t ON t.id = c.task_id
-         WHERE t.rejected = 0 AND c.created_at >= ? GROUP BY c.provider, c.unit`,
-      )
-      .all(since) as { provider: string; unit: string; amount: number; unknown: number; paid: number }[];
-    return rows.map((r) => ({
-      provider: r.provider as ProviderName,
-      unit: r.unit,
-      amount: r.amount,
-      unknown: r.unknown,
-      paidCreates: r.paid,
-    }));
-  }
-
-  /** Cost records of tasks created in [since, until), oldest first (rejected claims excluded). */
-  costs(since: number, until = Number.MAX_SAFE_INTEGER, taskIds?: string[]): CostRow[] {
-    const filter = taskIds ? ` AND c.task_id IN (${taskIds.map(() => '?').join(', ') || "''"})` : '';
-    const rows = this.db
-      .prepare(
-        `SELECT c.* FROM costs c JOIN tasks t ON t.id = c.task_id
-         WHERE t.rejected = 0 AND c.created_at >= ? AND c.created_at < ?${filter} ORDER BY c.created_at, c.rowid`,
-      )
-      .all(since, until, ...(taskIds ?? [])) as {
-      task_id: string;
-      provider: string;
-      amount: number | null;
-      unit: string;
-      source: string;
-      paid: number;
-      created_at: number;
-      updated_at: number;
-    }[];
-    return rows.map((r) => ({
-      taskId: r.task_id,
-      provider: r.provider as ProviderName,
-      amount: r.amount,
-      unit: r.unit,
-      source: r.source,
-      paid: r.paid === 1,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
-  }
-
-  /** Other tasks of this provider created or still being submitted since `since` (balance deltas need none). */
-  othersActiveSince(provider: string, exceptId: string, since: number): number {
-    const r = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM tasks WHERE provider = ? AND id != ? AND rejected = 0
-         AND (created_at >= ? OR status = 'submitting')`,
-      )
-      .get(provider, exceptId, since) as { n: number };
-    return r.n;
   }
 
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {

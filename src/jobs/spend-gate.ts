@@ -69,7 +69,7 @@ export interface DryRun {
 const NO_CAPS: SpendCaps = { perProvider: {} };
 
 function today(deps: SpendDeps, provider: Provider): TodaySpend {
-  return todayFor(deps.ledger.spendSince(startOfDay(deps.now())), provider.name);
+  return todayFor(deps.ledger.spend.totalsSince(startOfDay(deps.now())), provider.name);
 }
 
 function capsFor(settings: SpendSettings | undefined, provider: Provider) {
@@ -211,8 +211,8 @@ export interface TaskCost {
 export function withCosts(ledger: Ledger, views: TaskView[]): (TaskView & { cost?: TaskCost })[] {
   if (!views.length) return views;
   const costs = new Map(
-    ledger
-      .costs(
+    ledger.spend
+      .list(
         0,
         undefined,
         views.map((v) => v.task_id),
@@ -231,7 +231,7 @@ export function withCosts(ledger: Ledger, views: TaskView[]): (TaskView & { cost
 
 export function spendReport(ledger: Ledger, now: number, days: number): SpendReport {
   const since = startOfDay(now) - (Math.max(1, days) - 1) * 86_400_000;
-  return buildReport(ledger.costs(since), since);
+  return buildReport(ledger.spend.list(since), since);
 }
 
 export interface SpentToday {
@@ -249,7 +249,7 @@ export function spentToday(
   providers: Provider[],
   settings: SpendSettings | undefined,
 ): SpentToday[] {
-  const totals = ledger.spendSince(startOfDay(now));
+  const totals = ledger.spend.totalsSince(startOfDay(now));
   return providers
     .filter((p) => p.capabilities.paid)
     .map((p) => {

@@ -217,7 +217,7 @@ export function trackedProvider(
     tracked.findExisting = async (prepared, ctx) => {
       const found = await find(prepared, ctx);
       if (found && deps.adoptable(found))
-        deps.ledger.recordCost(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
+        deps.ledger.spend.record(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
       return found;
     };
   }
@@ -228,9 +228,9 @@ export function trackedProvider(
     const res = await start(prepared, ctx);
     if (before === undefined) return res;
     const after = await read(ctx.signal);
-    const quiet = deps.ledger.othersActiveSince(provider.name, taskId, t0) === 0;
+    const quiet = deps.ledger.spend.othersActiveSince(provider.name, taskId, t0) === 0;
     if (after !== undefined && quiet && before >= after)
-      deps.ledger.recordCost(taskId, { amount: before - after, source: 'balance' }, deps.now());
+      deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
     else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
     return res;
   };
