@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * lipsync-mcp: stdio MCP server (default), `serve --http`, `run`, `credits`, `doctor`, `demo`.
+ * lipsync-mcp: stdio MCP server (default), `serve --http`, `run`, `credits`, `spend`, `doctor`, `demo`.
  * Every subcommand's arguments are checked here against its option table (src/cli/shared.ts) before
  * anything starts, so a typo is a usage error (exit 2), never a server started or a job paid.
  */

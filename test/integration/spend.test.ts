@@ -52,6 +52,7 @@ describe('spend: dry runs, caps and records (Jogg)', () => {
     try {
       const inputs = clip(env.work);
       const from = fake.calls.length;
+      const puts = fake.puts.length;
       const d = structured<DryRun>(await h.call('create_lip_sync', { ...inputs, dry_run: true }));
       assert.deepEqual(paidish(from), [], 'no upload, no lookup, no create');
       assert.equal(d.dry_run, true);
@@ -61,7 +62,12 @@ describe('spend: dry runs, caps and records (Jogg)', () => {
       assert.equal(d.cost.amount, 1);
       assert.match(d.cost.basis, /125 s/);
       assert.equal(d.cost.balance?.remaining_quota, fake.quota);
-      assert.equal(fake.puts.length, fake.puts.length);
+      assert.equal(fake.puts.length, puts, 'no signed upload either');
+      assert.equal(
+        structured<{ count: number }>(await h.call('list_tasks', {})).count,
+        0,
+        'no task recorded',
+      );
 
       const created = structured<Created>(await h.call('create_lip_sync', inputs));
       assert.equal(created.action, 'created_new_task');
@@ -138,9 +144,12 @@ describe('spend: dry runs, caps and records (Jogg)', () => {
     try {
       const q0 = fake.quota;
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++)
+      const first = clip(env.work);
+      ids.push(structured<Created>(await h.call('create_lip_sync', first)).task_id);
+      for (let i = 0; i < 2; i++)
         ids.push(structured<Created>(await h.call('create_lip_sync', clip(env.work))).task_id);
-      // A reuse costs nothing more.
+      // A reuse costs nothing more and adds no cost record.
+      assert.equal(structured<Created>(await h.call('create_lip_sync', first)).reused, true);
       const charged = q0 - fake.quota;
       assert.equal(charged, 3);
       const report = structured<Report>(await h.call('spend_report', {}));
@@ -236,19 +245,20 @@ describe('spend: dry runs on the other providers', () => {
     }
   });
 
-  test('local: free', async () => {
+  test('local: free, and nothing runs', async () => {
     const env = testEnv();
-    const h = await harness(env.env);
+    // The real ffmpeg lookup (the local engine exists only with ffmpeg).
+    const h = await harness(env.env, { media: undefined });
     try {
-      const r = await h.call('create_lip_sync', { ...clip(env.work), provider: 'local', dry_run: true });
-      if (r.isError) {
-        // Without ffmpeg there is no local engine: nothing to estimate.
-        assert.equal(errorOf(r).code, 'invalid_input');
-        return;
-      }
-      const d = structured<DryRun>(r);
+      const { makePair } = await import('../helpers/clips.js');
+      const inputs = await makePair(env.work, 77, { video: 'local-v.mp4', audio: 'local-a.wav' });
+      const d = structured<DryRun>(
+        await h.call('create_lip_sync', { ...inputs, provider: 'local', dry_run: true }),
+      );
+      assert.equal(d.action, 'would_create_new_task');
       assert.equal(d.cost.unit, 'free');
       assert.equal(d.cost.amount, 0);
+      assert.equal(structured<{ count: number }>(await h.call('list_tasks', {})).count, 0);
     } finally {
       await h.close();
       env.cleanup();
