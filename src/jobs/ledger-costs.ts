@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS costs (
   unit TEXT NOT NULL,
   source TEXT NOT NULL,
   paid INTEGER NOT NULL DEFAULT 1,
+  balance_before REAL,
+  balance_at INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
@@ -124,6 +126,34 @@ export class CostBook {
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     }));
+  }
+
+  /** Remembers the balance read just before the paid request (for a delta when the job ends). */
+  markBalanceBefore(taskId: string, balance: number, at: number): void {
+    this.db
+      .prepare('UPDATE costs SET balance_before = ?, balance_at = ? WHERE task_id = ?')
+      .run(balance, at, taskId);
+  }
+
+  /** The balance before a job whose cost is still an estimate, if one was read. */
+  balanceBefore(taskId: string): { balance: number; at: number } | undefined {
+    const r = this.db
+      .prepare(
+        "SELECT balance_before AS b, balance_at AS at FROM costs WHERE task_id = ? AND source = 'estimate' AND balance_before IS NOT NULL",
+      )
+      .get(taskId) as { b: number; at: number } | undefined;
+    return r ? { balance: r.b, at: r.at } : undefined;
+  }
+
+  /** Other tasks of this provider whose life overlaps [from, to] (they may have spent from the same balance). */
+  othersOverlapping(provider: string, exceptId: string, from: number, to: number): number {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM tasks WHERE provider = ? AND id != ? AND rejected = 0 AND created_at <= ?
+         AND (completed_at IS NULL OR completed_at >= ?) AND kind != 'render'`,
+      )
+      .get(provider, exceptId, to, from) as { n: number };
+    return r.n;
   }
 
   /** Other tasks of this provider claimed since `since` or still being submitted (a balance delta needs none). */

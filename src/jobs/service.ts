@@ -15,13 +15,13 @@ import type {
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
-import { type CallOptions, isFinal, JobCore, type JobServiceDeps } from './core.js';
+import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
 import { type Downloaded, downloadResult } from './download.js';
 import { fingerprint } from './fingerprint.js';
 import type { ClaimOptions, TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
-import { type SpendReport, trackedProvider } from './spend.js';
+import { type SpendReport, settleAtEnd, trackedProvider } from './spend.js';
 import {
   type DryRun,
   dryRun,
@@ -92,6 +92,12 @@ export class JobService {
     this.submitter = new Submitter(this.core, (row, p, s) => this.recovery.reconcile(row, p, s));
     this.recovery.submitter = this.submitter;
     this.waiter = new Waiter(this.core, this.recovery);
+    this.core.events.on('job', (e: JobEvent) => {
+      if (e.event !== 'status' || (e.status !== 'success' && e.status !== 'failed')) return;
+      const deps = { ledger: this.d.ledger, now: () => this.core.now(), signal: AbortSignal.timeout(15_000) };
+      const p = settleAtEnd(this.d.providers.get(e.provider as ProviderName), e.task_id, deps);
+      this.core.track(p.catch((err) => this.core.warn(e.task_id, err, 'could not record the cost')));
+    });
   }
 
   private get d(): JobServiceDeps {

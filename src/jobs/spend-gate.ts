@@ -20,6 +20,7 @@ import {
   checkCaps,
   type Estimate,
   estimateCost,
+  isPaid,
   nearLimitAdvice,
   PAID_CREATES_SETTING,
   type SpendCaps,
@@ -91,13 +92,13 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
     ? {
         provider: provider.name,
         display_name: provider.displayName,
-        unit: unitOf(provider),
+        unit: unitOf(provider, c.req.kind),
         amount: 0,
         basis: 'An identical request already has a task: it is returned, nothing is paid.',
       }
-    : await estimateCost(provider, c.inputs, deps.settings, c.signal);
+    : await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
   // Jogg's and NemoVideo's balance reads are free GETs; The Director's reads no network on the gateway.
-  if (provider.credits && provider.capabilities.paid) {
+  if (provider.credits && isPaid(provider, c.req.kind)) {
     try {
       const signal = AbortSignal.any([c.signal, AbortSignal.timeout(deps.budgetMs)]);
       const credits = await provider.credits(signal);
@@ -109,7 +110,7 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
   }
   const advice = c.reuse ? [] : nearLimitAdvice(provider.name, c.req.kind, c.req.params, capsOf(deps), t);
   let capProblem: string | undefined;
-  if (!c.reuse && provider.capabilities.paid) {
+  if (!c.reuse && isPaid(provider, c.req.kind)) {
     try {
       checkCaps(capsOf(deps), est, t);
     } catch (err) {
@@ -161,8 +162,8 @@ export async function paidGate(
   opts: CallOptions,
 ): Promise<Pick<ClaimOptions, 'guard' | 'cost'> | undefined> {
   const { provider } = c;
-  if (!provider.capabilities.paid) return undefined;
-  const est = await estimateCost(provider, c.inputs, deps.settings, c.signal);
+  if (!isPaid(provider, c.req.kind)) return undefined;
+  const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
   if (deps.settings?.confirmPaid && !c.req.confirm) await confirm(provider, c.req.kind, est, opts);
   const caps = capsOf(deps);
   return {

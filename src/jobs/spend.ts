@@ -56,20 +56,27 @@ export interface Estimate {
   balance_summary?: string;
 }
 
-export function unitOf(provider: Provider): string {
-  if (!provider.capabilities.paid) return 'free';
+/** Whether a job of this kind costs anything: NemoVideo's render export is free (providers.md). */
+export function isPaid(provider: Provider, kind: TaskKind): boolean {
+  return provider.capabilities.paid && kind !== 'render';
+}
+
+export function unitOf(provider: Provider, kind?: TaskKind): string {
+  if (!provider.capabilities.paid || kind === 'render') return 'free';
   return CAP_SETTINGS[provider.name]?.unit ?? 'credits';
 }
 
 /** Expected cost from what is known before paying. Reads nothing but the inputs (ffprobe). */
 export async function estimateCost(
   provider: Provider,
+  kind: TaskKind,
   inputs: Partial<Record<InputRole, ResolvedInput>>,
   settings: SpendSettings | undefined,
   signal: AbortSignal,
 ): Promise<Estimate> {
-  const base = { provider: provider.name, display_name: provider.displayName, unit: unitOf(provider) };
+  const base = { provider: provider.name, display_name: provider.displayName, unit: unitOf(provider, kind) };
   if (!provider.capabilities.paid) return { ...base, amount: 0, basis: 'Runs on this machine: free.' };
+  if (kind === 'render') return { ...base, amount: 0, basis: 'Rendering a session draft is free.' };
   switch (provider.name) {
     case 'jogg': {
       const audio = inputs.audio;
@@ -205,6 +212,8 @@ export function trackedProvider(
 ): Provider {
   const tracked = Object.create(provider) as Provider & Record<string, unknown>;
   const balanceFree = provider.name === 'jogg' && !!provider.credits;
+  // NemoVideo charges as the job runs: the balance before is kept, the delta is taken when it ends.
+  const balanceAtEnd = provider.name === 'nemovideo' && !!provider.credits;
   const read = async (signal: AbortSignal) => {
     try {
       return balanceNumber((await provider.credits?.(signal))?.balance);
@@ -224,17 +233,40 @@ export function trackedProvider(
   const start = provider.start.bind(provider);
   tracked.start = async (prepared, ctx) => {
     const t0 = deps.now();
+    if (balanceAtEnd) {
+      const before = await read(ctx.signal);
+      if (before !== undefined) deps.ledger.spend.markBalanceBefore(taskId, before, t0);
+      return start(prepared, ctx);
+    }
     const before = balanceFree ? await read(ctx.signal) : undefined;
     const res = await start(prepared, ctx);
     if (before === undefined) return res;
     const after = await read(ctx.signal);
     const quiet = deps.ledger.spend.othersActiveSince(provider.name, taskId, t0) === 0;
-    if (after !== undefined && quiet && before >= after)
+    if (after !== undefined && quiet && before > after)
       deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
     else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
     return res;
   };
   return tracked;
+}
+
+/**
+ * When a job that kept its balance-before ends: reads the balance again and records the delta, if no
+ * other job of ours on this provider ran at any time in between. Otherwise the estimate stays.
+ */
+export async function settleAtEnd(
+  provider: Provider | undefined,
+  taskId: string,
+  deps: { ledger: Ledger; now(): number; signal: AbortSignal },
+): Promise<void> {
+  const before = deps.ledger.spend.balanceBefore(taskId);
+  if (!before || !provider?.credits) return;
+  const after = balanceNumber((await provider.credits(deps.signal).catch(() => undefined))?.balance);
+  const now = deps.now();
+  if (after === undefined || after > before.balance) return;
+  if (deps.ledger.spend.othersOverlapping(provider.name, taskId, before.at, now) > 0) return;
+  deps.ledger.spend.record(taskId, { amount: before.balance - after, source: 'balance' }, now);
 }
 
 export interface SpendReport {

@@ -245,6 +245,39 @@ describe('spend: dry runs on the other providers', () => {
     }
   });
 
+  test('NemoVideo: the credits a job used are recorded from the balance before and after it (a free read)', async () => {
+    const env = testEnv({ NEMO_BASE_URL: nemo.url });
+    const h = await harness(env.env);
+    try {
+      const { makePair } = await import('../helpers/clips.js');
+      const inputs = await makePair(env.work, 91, { video: 'nemo-v.mp4', audio: 'nemo-a.wav' });
+      // Hold the result back so that the job is still running when the fake charges for it.
+      nemo.faults.mediaAfterStateReads = Number.POSITIVE_INFINITY;
+      const first = structured<Created>(
+        await h.call('create_lip_sync', { ...inputs, provider: 'nemovideo' }),
+      );
+      nemo.state.credits.available -= 7;
+      const look = async () => {
+        // Lands the held-back result (queued whenever the agent got to it).
+        nemo.landPending();
+        return structured<Created>(
+          await h.call('get_task_status', { task_id: first.task_id, wait_seconds: 50 }),
+        );
+      };
+      let v = await look();
+      for (let i = 0; i < 10 && v.status !== 'success'; i++) v = await look();
+      assert.equal(v.status, 'success');
+      await h.app.jobs.drain(10_000);
+      const report = structured<Report>(await h.call('spend_report', {}));
+      const mine = report.tasks.find((t) => t.task_id === first.task_id);
+      assert.deepEqual(mine && [mine.amount, mine.unit, mine.source], [7, 'credits', 'balance']);
+    } finally {
+      nemo.faults.mediaAfterStateReads = undefined;
+      await h.close();
+      env.cleanup();
+    }
+  });
+
   test('local: free, and nothing runs', async () => {
     const env = testEnv();
     // The real ffmpeg lookup (the local engine exists only with ffmpeg).

@@ -30,6 +30,7 @@ test('Jogg: 1 credit per started 125 s of audio; at least 1 when the length is u
     (
       await estimateCost(
         provider('jogg'),
+        'lip_sync',
         { audio },
         { caps: { perProvider: {} }, confirmPaid: false, audioSeconds: async () => secs },
         signal,
@@ -40,9 +41,14 @@ test('Jogg: 1 credit per started 125 s of audio; at least 1 when the length is u
   assert.equal(await est(126), 2);
   assert.equal(await est(400), 4);
   assert.equal(await est(undefined), 1);
-  assert.equal((await estimateCost(provider('nemovideo'), {}, undefined, signal)).amount, undefined);
-  assert.equal((await estimateCost(provider('director'), {}, undefined, signal)).amount, 1);
-  assert.equal((await estimateCost(provider('local', false), {}, undefined, signal)).amount, 0);
+  assert.equal(
+    (await estimateCost(provider('nemovideo'), 'lip_sync', {}, undefined, signal)).amount,
+    undefined,
+  );
+  assert.equal((await estimateCost(provider('director'), 'generate_video', {}, undefined, signal)).amount, 1);
+  assert.equal((await estimateCost(provider('local', false), 'lip_sync', {}, undefined, signal)).amount, 0);
+  const render = await estimateCost(provider('nemovideo'), 'render', {}, undefined, signal);
+  assert.deepEqual([render.amount, render.unit], [0, 'free'], 'a render export is free');
 });
 
 test('caps: a job that would pass the cap is refused; a job of unknown cost is refused at the cap', () => {
