@@ -168,7 +168,11 @@ export class JobService {
     req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
     const fp = fingerprint(provider.name, req.kind, inputs, req.params);
     const force = !!req.forceRecreate;
-    const reuse = this.wouldReuse(fp, provider, force);
+    // What the claim will return: without force, any earlier task (an `unknown` one included) is
+    // reused; a free provider's failed task is run again.
+    const latest = this.d.ledger.latest(fp);
+    const reuse =
+      latest && !force && !(latest.status === 'failed' && !provider.capabilities.paid) ? latest : undefined;
     return { provider, signal, inputs, req, fp, force, reuse };
   }
 

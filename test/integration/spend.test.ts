@@ -81,6 +81,27 @@ describe('spend: dry runs, caps and records (Jogg)', () => {
     }
   });
 
+  test('an unknown task (create answer lost) is what a repeat returns: the dry run says reuse, free', async () => {
+    const env = joggEnv();
+    const h = await harness(env.env);
+    try {
+      const inputs = clip(env.work);
+      fake.faults.loseCreateAnswer = 1;
+      fake.faults.lookupBlind = true;
+      const first = structured<Created>(await h.call('create_lip_sync', inputs));
+      assert.equal(first.status, 'unknown');
+      const d = structured<DryRun>(await h.call('create_lip_sync', { ...inputs, dry_run: true }));
+      assert.equal(d.action, 'would_reuse_existing_task');
+      assert.equal(d.task_id, first.task_id);
+      assert.equal(d.cost.amount, 0);
+    } finally {
+      fake.faults.loseCreateAnswer = 0;
+      fake.faults.lookupBlind = false;
+      await h.close();
+      env.cleanup();
+    }
+  });
+
   test('the paid-jobs cap holds across two processes on one ledger: one create, one refusal', async () => {
     const env = joggEnv({ LIPSYNC_CAP_PAID_CREATES_PER_DAY: '1' });
     const a = await harness(env.env);
