@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import { checkMediaInput } from './media/media-check.js';
 import { preflight as runPreflight } from './media/preflight.js';
+import { probe } from './media/probe.js';
 import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
@@ -118,6 +119,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         provider,
         signal,
       }),
+    spend: {
+      caps: {
+        perProvider: {
+          jogg: config.spend.capJoggCredits,
+          director: config.spend.capDirectorVideos,
+          nemovideo: config.spend.capNemovideoCredits,
+        },
+        paidCreatesPerDay: config.spend.capPaidCreates,
+      },
+      confirmPaid: config.spend.confirmPaid ?? false,
+      audioSeconds: async (input, signal) => {
+        if (input.type !== 'file' || !media.ffprobe?.path) return undefined;
+        const info = await probe(media.ffprobe.path, input.path, signal).catch(() => undefined);
+        return info?.audio?.durationSeconds ?? info?.durationSeconds;
+      },
+    },
     submitWaitMs: opts.submitWaitMs,
     maxLookMs: opts.maxLookMs,
     callBudgetMs: opts.callBudgetMs,

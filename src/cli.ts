@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * lipsync-mcp: stdio MCP server (default), `serve --http`, `run`, `credits`, `doctor`, `demo`.
+ * lipsync-mcp: stdio MCP server (default), `serve --http`, `run`, `credits`, `spend`, `doctor`, `demo`.
  * Every subcommand's arguments are checked here against its option table (src/cli/shared.ts) before
  * anything starts, so a typo is a usage error (exit 2), never a server started or a job paid.
  */
@@ -9,6 +9,7 @@ import { doctorCommand } from './cli/doctor.js';
 import { failJson } from './cli/output.js';
 import { RUN, runCommand } from './cli/run.js';
 import { type Command, parseCommand, synopsis, UsageError } from './cli/shared.js';
+import { SPEND, spendCommand } from './cli/spend.js';
 import { stdioCommand } from './cli/stdio.js';
 import { VERSION } from './version.js';
 
@@ -49,7 +50,7 @@ const HELP = `lipsync-mcp ${VERSION} — lip-sync and AI-video jobs for agents, 
 
 Usage:
   lipsync-mcp                      MCP server on stdio (what MCP clients start)
-${[SERVE, RUN, CREDITS, DOCTOR, DEMO].map((c) => synopsis(c)).join('\n')}
+${[SERVE, RUN, CREDITS, SPEND, DOCTOR, DEMO].map((c) => synopsis(c)).join('\n')}
 
 \`lipsync-mcp COMMAND --help\` describes each command's options.
 run prints exactly one JSON object on stdout; progress goes to stderr; errors are JSON on stderr
@@ -81,6 +82,8 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(rest).then(() => process.exit(0));
     case 'credits':
       return creditsCommand(rest).then(() => process.exit(0));
+    case 'spend':
+      return spendCommand(rest).then(() => process.exit(0));
     case 'doctor':
       if (!parseCommand(DOCTOR, rest)) return;
       return doctorCommand(rest).then(() => process.exit(0));

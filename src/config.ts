@@ -84,6 +84,15 @@ export interface Config {
     /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
     trustRoots: boolean;
   };
+  spend: {
+    /** Daily caps in each provider's unit; absent = off. */
+    capJoggCredits?: number;
+    capDirectorVideos?: number;
+    capNemovideoCredits?: number;
+    capPaidCreates?: number;
+    /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
+    confirmPaid: boolean | undefined;
+  };
   /** Every secret value in this config, for redaction by value. */
   secrets: string[];
 }
@@ -169,6 +178,23 @@ const num = (fallback: number, min: number, max: number) =>
       .finite('must be a number')
       .min(min, `must be at least ${min}`)
       .max(max, `must be at most ${max}`),
+  );
+
+/** An optional cap: empty or unset is off. */
+const cap = () =>
+  z.preprocess(
+    (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? undefined : Number(v)),
+    z
+      .number({ invalid_type_error: 'must be a number' })
+      .finite('must be a number')
+      .min(0, 'must be at least 0')
+      .optional(),
+  );
+
+const bool = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
+    z.enum(['true', 'false', '1', '0']).optional(),
   );
 
 /** A text setting: trimmed; empty or unset is undefined (the default applies). */
@@ -305,6 +331,23 @@ export const SETTINGS = {
     'false',
     "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
   ),
+  LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: row(
+    cap(),
+    'off',
+    'Most Jogg credits spent per day (a create past it is refused).',
+  ),
+  LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY: row(cap(), 'off', 'Most The Director videos created per day.'),
+  LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY: row(
+    cap(),
+    'off',
+    'Most NemoVideo credits spent per day (its cost is known only after a job; at the cap new jobs are refused).',
+  ),
+  LIPSYNC_CAP_PAID_CREATES_PER_DAY: row(cap(), 'off', 'Most paid jobs created per day across providers.'),
+  LIPSYNC_CONFIRM_PAID: row(
+    bool(),
+    'on for `serve --http`, off for stdio',
+    'Ask the user (MCP elicitation) before a paid job that is not a reuse; clients without elicitation must pass confirm: true.',
+  ),
 } satisfies Record<string, Setting>;
 
 /** Other names a setting is also read under (documented in its meaning), alias -> setting. */
@@ -415,6 +458,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
       maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
       trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
+    },
+    spend: {
+      capJoggCredits: p.LIPSYNC_CAP_JOGG_CREDITS_PER_DAY,
+      capDirectorVideos: p.LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY,
+      capNemovideoCredits: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY,
+      capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
+      confirmPaid:
+        p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
     },
     secrets: [],
   };

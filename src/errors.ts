@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   timeout: 'A request or operation took too long, or was cancelled.',
   conflict: 'The request clashes with the state of a task or session.',
   unsupported: 'The provider does not support this kind of job or input.',
+  spend_cap: 'A daily spend cap (`setting` names it) would be passed; nothing was sent. Ask the user.',
+  confirmation_required:
+    'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true`.',
+  declined: 'The user declined the paid job; nothing was created.',
   internal:
     'A bug in lipsync-mcp. Nothing was charged by the error itself; run `lipsync-mcp doctor` and report it.',
 } as const;
@@ -56,6 +60,7 @@ export const DETAIL_KEY_DOCS = {
   provider_code: "The provider's own error code.",
   role: 'Which input is concerned: video, audio or image.',
   session_id: 'The NemoVideo session concerned.',
+  setting: 'The setting concerned (e.g. the spend cap that refused a job).',
   stream: 'How a streamed answer ended early (aborted, broken...).',
   task_id: "This server's task id.",
   transport: 'The network failure (timeout, reset, refused...).',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SpentToday } from '../src/jobs/service.js';
 import { defineTool } from './define.js';
 import { choice, PROVIDERS } from './schemas.js';
 
@@ -20,14 +21,37 @@ export const checkCredits = defineTool({
         summary: z.string(),
         balance: z.record(z.unknown()).optional(),
         fix: z.string().optional(),
+        spent_today: z
+          .object({
+            amount: z.number(),
+            unit: z.string(),
+            unknown_jobs: z.number(),
+            paid_jobs: z.number(),
+            cap: z.object({ setting: z.string(), limit: z.number() }).optional(),
+          })
+          .optional()
+          .describe("Today's spend from the local ledger, in the provider's unit."),
       }),
     ),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
-    const providers = await ctx.jobs.credits(args.provider, call.signal);
+    const today = new Map(ctx.jobs.spentToday().map((s) => [s.provider, s]));
+    const providers = (await ctx.jobs.credits(args.provider, call.signal)).map((p) => {
+      const s = today.get(p.provider);
+      const { provider: _, ...spent_today } = s ?? { provider: '' };
+      return s
+        ? { ...p, spent_today: spent_today as Omit<SpentToday, 'provider'> }
+        : { ...p, spent_today: undefined };
+    });
     const text = providers
-      .map((p) => `${p.display_name}: ${p.configured ? p.summary : `not configured — ${p.fix ?? ''}`}`)
+      .map((p) => {
+        const line = `${p.display_name}: ${p.configured ? p.summary : `not configured — ${p.fix ?? ''}`}`;
+        const s = p.spent_today;
+        return s
+          ? `${line} Spent today: ${s.amount} ${s.unit}${s.cap ? ` of ${s.cap.limit} (${s.cap.setting})` : ''}.`
+          : line;
+      })
       .join('\n');
     return { structured: { providers }, text };
   },

@@ -5,11 +5,12 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type {
-  CallToolResult,
-  ServerNotification,
-  ServerRequest,
-  ToolAnnotations,
+import {
+  type CallToolResult,
+  ElicitResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+  type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
@@ -59,14 +60,37 @@ export function defineTool<I extends ZodRawShape, O extends ZodRawShape>(def: To
   return def;
 }
 
+/** Asks the user through MCP elicitation (on the same request), when the client declared it. */
+function confirmVia(extra: Extra, server: McpServer | undefined): CallOptions['confirm'] {
+  return async (message) => {
+    if (!server?.server.getClientCapabilities()?.elicitation) return 'unsupported';
+    const r = await extra.sendRequest(
+      {
+        method: 'elicitation/create',
+        params: {
+          message,
+          requestedSchema: {
+            type: 'object',
+            properties: { confirm: { type: 'boolean', title: 'Pay for this job', default: true } },
+          },
+        },
+      },
+      ElicitResultSchema,
+      { signal: extra.signal },
+    );
+    return r.action === 'accept' && r.content?.confirm !== false ? 'accept' : 'decline';
+  };
+}
+
 /** Per-call options from the MCP request: cancellation, progress notifications, client roots. */
-export function callOptions(extra: Extra, ctx: ToolContext): CallOptions {
+export function callOptions(extra: Extra, ctx: ToolContext, server?: McpServer): CallOptions {
   const token = extra._meta?.progressToken;
   let last = 0;
   return {
     signal: extra.signal,
     extraRoots: ctx.roots(),
     onTask: ctx.sawTask,
+    confirm: confirmVia(extra, server),
     onProgress:
       token === undefined
         ? undefined
@@ -126,7 +150,7 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
     },
     async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       try {
-        const out = await def.handle(args, ctx, callOptions(extra, ctx));
+        const out = await def.handle(args, ctx, callOptions(extra, ctx, server));
         const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
         noteTasks(structured, ctx);
         return {

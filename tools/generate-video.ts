@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
-import { choice, createShape, mediaInput, waitSecondsInput } from './schemas.js';
+import { choice, mediaInput, waitSecondsInput } from './schemas.js';
+import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
 import { summarize } from './summary.js';
 
 export const generateVideo = defineTool({
@@ -11,7 +12,8 @@ export const generateVideo = defineTool({
     'Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs. ' +
     'No model named -> the auto model (Seedance 2.0); "veo3", "sora2" or "sora2 pro" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. ' +
     'Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
-    'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result.',
+    'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result. ' +
+    "Each video counts against the daily quota of the user's plan: dry_run: true tells the cost first without paying.",
   input: {
     prompt: z.string().min(1).max(4000).describe('What the video should show.'),
     image: z
@@ -59,8 +61,10 @@ export const generateVideo = defineTool({
       .optional()
       .describe('Only when the user explicitly asks to make it again. Pays again.'),
     wait_seconds: waitSecondsInput,
+    dry_run: dryRunInput,
+    confirm: confirmInput,
   },
-  output: createShape,
+  output: createOrDryRunShape,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const params: JsonObject = { prompt: args.prompt.trim() };
@@ -69,17 +73,20 @@ export const generateVideo = defineTool({
       // Spellings ("Veo3", "sora2-pro") are made canonical by the provider, before the fingerprint.
       if (v !== undefined) params[k] = v;
     }
-    const res = await ctx.jobs.create(
-      {
-        provider: 'director',
-        kind: 'generate_video',
-        inputs: { image: args.image, video: args.video, audio: args.audio },
-        params,
-        forceRecreate: args.force_recreate,
-        waitSeconds: args.wait_seconds,
-      },
-      call,
-    );
+    const req = {
+      provider: 'director',
+      kind: 'generate_video' as const,
+      inputs: { image: args.image, video: args.video, audio: args.audio },
+      params,
+      forceRecreate: args.force_recreate,
+      waitSeconds: args.wait_seconds,
+      confirm: args.confirm,
+    };
+    if (args.dry_run) {
+      const d = await ctx.jobs.estimate(req, call);
+      return { structured: d, text: dryRunText(d) };
+    }
+    const res = await ctx.jobs.create(req, call);
     return {
       structured: res,
       text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,

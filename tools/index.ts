@@ -9,6 +9,7 @@ import { generateImage } from './generate-image.js';
 import { generateVideo } from './generate-video.js';
 import { getTaskStatus } from './get-task-status.js';
 import { listTasks } from './list-tasks.js';
+import { spendReportTool } from './spend-report.js';
 import { transcribe } from './transcribe.js';
 import { uploadAsset } from './upload-asset.js';
 
@@ -19,6 +20,7 @@ export const ALL_TOOLS: AnyTool[] = [
   downloadResultTool,
   listTasks,
   checkCredits,
+  spendReportTool,
   uploadAsset,
   generateVideo,
   generateImage,

@@ -12,7 +12,20 @@ export const listTasks = defineTool({
     provider: choice(PROVIDERS).optional(),
     limit: z.number().int().min(1).max(200).optional().describe('Default 20.'),
   },
-  output: { tasks: z.array(z.object(taskViewShape)), count: z.number() },
+  output: {
+    tasks: z.array(
+      z.object({
+        ...taskViewShape,
+        cost: z
+          .object({ amount: z.number().optional(), unit: z.string(), source: z.string() })
+          .optional()
+          .describe(
+            'What the task cost: source provider, balance (read before and after), estimate, or reused (nothing paid).',
+          ),
+      }),
+    ),
+    count: z.number(),
+  },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
     const tasks = ctx.jobs.list({
@@ -21,7 +34,8 @@ export const listTasks = defineTool({
       provider: args.provider,
     });
     const lines = tasks.map(
-      (t) => `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}`,
+      (t) =>
+        `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}${t.cost ? ` cost: ${t.cost.amount ?? '?'} ${t.cost.unit} (${t.cost.source})` : ''}`,
     );
     return {
       structured: { tasks, count: tasks.length },

@@ -30,7 +30,8 @@ export async function httpCommand(argv: string[]): Promise<void> {
       undefined,
     );
   }
-  const config = loadConfig();
+  // Paid jobs started over HTTP are confirmed with the user unless LIPSYNC_CONFIRM_PAID says otherwise.
+  const config = loadConfig({ defaults: { LIPSYNC_CONFIRM_PAID: 'true' } });
   const host = values.host?.trim() || config.http.host;
   const port = values.port === undefined ? config.http.port : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -21,6 +21,7 @@ import type {
 import type { Redactor } from '../redact.js';
 import { isPidAlive } from '../util/pid.js';
 import type { Ledger, TaskRow } from './ledger.js';
+import type { SpendSettings } from './spend.js';
 import { type TaskView, toView } from './view.js';
 
 export type PreflightFn = (args: {
@@ -62,6 +63,8 @@ export interface JobServiceDeps {
   callBudgetMs?: number;
   /** Most provider looks a start-up recovery runs at once (default 8). */
   recoveryConcurrency?: number;
+  /** Spend caps, confirmation, audio length for estimates (spend.ts). */
+  spend?: SpendSettings;
 }
 
 export interface CallOptions {
@@ -72,6 +75,11 @@ export interface CallOptions {
   extraRoots?: string[];
   /** Told the task id as soon as the call knows it (so the caller can follow its events). */
   onTask?: (taskId: string) => void;
+  /**
+   * Asks the user to confirm a paid job (MCP elicitation): `accept`, `decline`, or `unsupported` when
+   * the client cannot be asked. Absent: nobody can be asked.
+   */
+  confirm?: (message: string) => Promise<'accept' | 'decline' | 'unsupported'>;
 }
 
 /** A job event, for observers (MCP logging notifications, future subscriptions). */

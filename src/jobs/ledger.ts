@@ -11,7 +11,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import { CostBook } from './ledger-costs.js';
 import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
+
+export type { CostRow, SpendTotal } from './ledger-costs.js';
 
 export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
 export type Phase = 'preparing' | 'sent';
@@ -161,11 +164,21 @@ export interface ClaimOptions {
   /** Free providers (the local engine): a failed task is simply run again. */
   recreateFailed?: boolean;
   isOwnerAlive(pid: number | null): boolean;
+  /**
+   * Runs inside the claim's IMMEDIATE transaction, only when a new task is about to be inserted (not
+   * on a reuse or take-over); throwing refuses the claim. Spend caps use it, so that two processes
+   * cannot both pass a cap.
+   */
+  guard?(): void;
+  /** What the new task is expected to cost, recorded in the same transaction as the claim. */
+  cost?: { amount: number | null; unit: string; paid: boolean };
 }
 
 /** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
 export class Ledger {
   private readonly db: SqlDatabase;
+  /** What each task cost (spend caps and reports). */
+  readonly spend: CostBook;
 
   /** `driver` forces one SQLite driver (tests run both); by default the runtime's built-in one if any. */
   constructor(file: string, driver?: 'node:sqlite' | 'better-sqlite3') {
@@ -175,6 +188,7 @@ export class Ledger {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.spend = new CostBook(this.db);
   }
 
   close(): void {
@@ -211,6 +225,7 @@ export class Ledger {
         const again = (opts.force && recreatable) || (opts.recreateFailed && row.status === 'failed');
         if (!again) return { kind: 'reused', row };
       }
+      opts.guard?.();
       this.db
         .prepare(
           `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, lease_until, created_at, updated_at)
@@ -228,6 +243,7 @@ export class Ledger {
           task.now,
           task.now,
         );
+      if (opts.cost) this.spend.insertEstimate(task.id, task.provider, opts.cost, task.now);
       return { kind: 'created', row: this.get(task.id)! };
     });
   }

@@ -16,6 +16,22 @@ export interface LipSyncRequest {
   quality?: string;
   forceRecreate?: boolean;
   waitSeconds?: number;
+  /** The user already confirmed this paid job (no elicitation needed). */
+  confirm?: boolean;
+}
+
+/** A lip sync needs a video or an image, not both. */
+export function requireOneVisual(req: LipSyncRequest): void {
+  if (!req.video && !req.image) {
+    throw new AppError('invalid_input', 'A video (or an image) is required.', {
+      hint: 'Pass `video` as a file path or URL.',
+    });
+  }
+  if (req.video && req.image) {
+    throw new AppError('invalid_input', 'Pass either a video or an image, not both.', {
+      hint: 'Use `video` for video lip sync, `image` for a talking still.',
+    });
+  }
 }
 
 export function requireConfigured(provider: Provider): void {

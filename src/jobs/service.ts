@@ -14,10 +14,10 @@ import type {
   TaskKind,
 } from '../providers/provider.js';
 import { adoptForeign } from './adopt.js';
-import { type CallOptions, isFinal, JobCore, type JobServiceDeps } from './core.js';
+import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
 import { fingerprint } from './fingerprint.js';
-import type { TaskRow } from './ledger.js';
+import type { ClaimOptions, TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
 import {
   errorFromRow,
@@ -26,8 +26,21 @@ import {
   lipSyncParams,
   newTaskId,
   requireConfigured,
+  requireOneVisual,
 } from './requests.js';
-import { Submitter } from './submission.js';
+import { type SpendReport, settleAtEnd, trackedProvider } from './spend.js';
+import {
+  type DryRun,
+  dryRun,
+  paidGate,
+  type SpendDeps,
+  type SpentToday,
+  spendReport,
+  spentToday,
+  type TaskCost,
+  withCosts,
+} from './spend-gate.js';
+import { adoptable, Submitter } from './submission.js';
 import { CALL_BUDGET_MS, Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
 import { clampWait, Waiter } from './waiting.js';
@@ -35,6 +48,8 @@ import { clampWait, Waiter } from './waiting.js';
 export type { CallOptions, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreditsEntry } from './credits.js';
 export type { LipSyncRequest } from './requests.js';
+export type { SpendReport } from './spend.js';
+export type { DryRun, SpentToday, TaskCost } from './spend-gate.js';
 export { clampWait, MAX_WAIT_SECONDS } from './waiting.js';
 
 export interface CreateRequest {
@@ -44,6 +59,8 @@ export interface CreateRequest {
   params: JsonObject;
   forceRecreate?: boolean;
   waitSeconds?: number;
+  /** The user already confirmed this paid job (no elicitation needed). */
+  confirm?: boolean;
 }
 
 export type CreateAction = 'created_new_task' | 'reused_existing_task';
@@ -69,6 +86,13 @@ export class JobService {
     this.recovery.submitter = this.submitter;
     this.waiter = new Waiter(this.core, this.recovery);
     this.transfers = new Transfers(this.core, this.submitter, (raw, roots) => this.resolveInputs(raw, roots));
+    // When a task ends, record what it cost (a free balance read after the job, where that tells).
+    this.core.events.on('job', (e: JobEvent) => {
+      if (e.event !== 'status' || (e.status !== 'success' && e.status !== 'failed')) return;
+      const deps = { ledger: this.d.ledger, now: () => this.core.now(), signal: AbortSignal.timeout(15_000) };
+      const p = settleAtEnd(this.d.providers.get(e.provider as ProviderName), e.task_id, deps);
+      this.core.track(p.catch((err) => this.core.warn(e.task_id, err, 'could not record the cost')));
+    });
   }
 
   private get d(): JobServiceDeps {
@@ -129,8 +153,8 @@ export class JobService {
     return this.recovery.resolveInputs(raw, extraRoots);
   }
 
-  /** Create or reuse. Answers within max(`submitWaitMs`, `waitSeconds`), whatever the provider does. */
-  async create(req: CreateRequest, opts: CallOptions = {}): Promise<CreateResult> {
+  /** Checks a request and computes its fingerprint: the common part of `create` and `estimate`. */
+  private async checked(req: CreateRequest, opts: CallOptions) {
     const provider = this.pickProvider(req.provider, req.kind);
     requireConfigured(provider);
     const signal = opts.signal ?? new AbortController().signal;
@@ -139,18 +163,45 @@ export class JobService {
     req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
     const fp = fingerprint(provider.name, req.kind, inputs, req.params);
     const force = !!req.forceRecreate;
-    const decision = this.claim(
-      fp,
-      provider,
-      req,
-      inputs,
-      await this.warningsFor(fp, provider, inputs, force, signal, req.params),
-    );
+    // What the claim will return: without force, any earlier task (an `unknown` one included) is
+    // reused; a free provider's failed task is run again.
+    const latest = this.d.ledger.latest(fp);
+    const reuse =
+      latest && !force && !(latest.status === 'failed' && !provider.capabilities.paid) ? latest : undefined;
+    return { provider, signal, inputs, req, fp, force, reuse };
+  }
+
+  /** A dry run: what `create` would do and cost. Reads only (hashes, ffprobe, a free balance read). */
+  async estimate(req: CreateRequest, opts: CallOptions = {}): Promise<DryRun> {
+    const c = await this.checked(req, opts);
+    const warnings = await this.warningsFor(c.fp, c.provider, c.inputs, c.force, c.signal, c.req.params);
+    return dryRun(this.spendDeps(), c, warnings);
+  }
+
+  private spendDeps(): SpendDeps {
+    return { ledger: this.d.ledger, now: () => this.core.now(), settings: this.d.spend, budgetMs: 15_000 };
+  }
+
+  /** Create or reuse. Answers within max(`submitWaitMs`, `waitSeconds`), whatever the provider does. */
+  async create(req: CreateRequest, opts: CallOptions = {}): Promise<CreateResult> {
+    const checked = await this.checked(req, opts);
+    const { provider, signal, inputs, fp, force } = checked;
+    req = checked.req;
+    const warnings = await this.warningsFor(fp, provider, inputs, force, signal, req.params);
+    // A paid create that is not a reuse: estimate, ask the user when set, cap inside the claim.
+    const spend = checked.reuse ? undefined : await paidGate(this.spendDeps(), checked, warnings, opts);
+    const decision = this.claim(fp, provider, req, inputs, warnings, spend);
     let row = decision.row;
     opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
     if (decision.kind === 'created' || decision.kind === 'taken_over') {
-      this.submitter.start({ row, provider, inputs, force, opts });
+      const tracked = trackedProvider(provider, row.id, {
+        ledger: this.d.ledger,
+        now: () => this.core.now(),
+        log: this.d.log,
+        adoptable: (found) => adoptable(row, found, force),
+      });
+      this.submitter.start({ row, provider: tracked, inputs, force, opts });
     } else {
       if (row.status === 'submitting' && this.core.inflight.has(row.id))
         opts.onProgress?.('an identical request is already being submitted; following it');
@@ -208,6 +259,7 @@ export class JobService {
     req: CreateRequest,
     inputs: Partial<Record<InputRole, ResolvedInput>>,
     warnings: string[],
+    spend?: Pick<ClaimOptions, 'guard' | 'cost'>,
   ) {
     const now = this.core.now();
     const force = !!req.forceRecreate;
@@ -230,6 +282,7 @@ export class JobService {
         force,
         recreateFailed: !provider.capabilities.paid,
         isOwnerAlive: (pid) => this.core.isOwnerAlive(pid),
+        ...spend,
       },
     );
   }
@@ -239,29 +292,26 @@ export class JobService {
    * fingerprint, so "normal" and an omitted playback type are the same job), then `create`.
    */
   async createLipSync(req: LipSyncRequest, opts: CallOptions = {}): Promise<CreateResult> {
-    if (!req.video && !req.image) {
-      throw new AppError('invalid_input', 'A video (or an image) is required.', {
-        hint: 'Pass `video` as a file path or URL.',
-      });
-    }
-    if (req.video && req.image) {
-      throw new AppError('invalid_input', 'Pass either a video or an image, not both.', {
-        hint: 'Use `video` for video lip sync, `image` for a talking still.',
-      });
-    }
+    return this.create(this.lipSyncRequest(req), opts);
+  }
+
+  /** create_lip_sync with dry_run: what it would do and cost. */
+  async estimateLipSync(req: LipSyncRequest, opts: CallOptions = {}): Promise<DryRun> {
+    return this.estimate(this.lipSyncRequest(req), opts);
+  }
+
+  private lipSyncRequest(req: LipSyncRequest): CreateRequest {
+    requireOneVisual(req);
     const provider = this.pickProvider(req.provider, 'lip_sync');
-    const params = lipSyncParams(provider, req, this.d.defaultPlaybackType);
-    return this.create(
-      {
-        provider: provider.name,
-        kind: 'lip_sync',
-        inputs: { video: req.video, image: req.image, audio: req.audio },
-        params,
-        forceRecreate: req.forceRecreate,
-        waitSeconds: req.waitSeconds,
-      },
-      opts,
-    );
+    return {
+      provider: provider.name,
+      kind: 'lip_sync',
+      inputs: { video: req.video, image: req.image, audio: req.audio },
+      params: lipSyncParams(provider, req, this.d.defaultPlaybackType),
+      forceRecreate: req.forceRecreate,
+      waitSeconds: req.waitSeconds,
+      confirm: req.confirm,
+    };
   }
 
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
@@ -286,14 +336,30 @@ export class JobService {
     return !this.d.providers.get(view.provider as ProviderName)?.findExisting;
   }
 
-  list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string }): TaskView[] {
-    return this.d.ledger
-      .list({
-        limit: Math.min(opts.limit ?? 20, 200),
-        unfinishedOnly: opts.unfinishedOnly,
-        provider: opts.provider,
-      })
-      .map((r) => this.core.viewOf(r));
+  list(opts: {
+    limit?: number;
+    unfinishedOnly?: boolean;
+    provider?: string;
+  }): (TaskView & { cost?: TaskCost })[] {
+    const rows = this.d.ledger.list({
+      limit: Math.min(opts.limit ?? 20, 200),
+      unfinishedOnly: opts.unfinishedOnly,
+      provider: opts.provider,
+    });
+    return withCosts(
+      this.d.ledger,
+      rows.map((r) => this.core.viewOf(r)),
+    );
+  }
+
+  /** Spend per provider per day and per task, over the last `days` days (today included). */
+  spendReport(days = 7): SpendReport {
+    return spendReport(this.d.ledger, this.core.now(), days);
+  }
+
+  /** Today's spend per provider, with the caps that apply. */
+  spentToday(): SpentToday[] {
+    return spentToday(this.d.ledger, this.core.now(), [...this.d.providers.values()], this.d.spend);
   }
 
   viewOf(row: TaskRow): TaskView {

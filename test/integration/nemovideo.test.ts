@@ -236,6 +236,8 @@ describe('NemoVideo through MCP', () => {
       const done = await follow(h, lip.task_id);
       assert.equal(done.status, 'success');
       assert.ok(fake.state.sessions.size - s0 >= 2, 'a new session was opened');
+      // The job's end triggers one balance read (its cost); let it finish before faults are queued.
+      await h.app.jobs.drain(5000);
 
       const messages: Record<number, RegExp> = {
         2001: /credit/i,

@@ -105,6 +105,19 @@ const SAMPLES: Record<ErrorCode, AppError | Error> = {
     hint: 'Use director.',
     details: { role: 'image', file: 'face.png' },
   }),
+  spend_cap: new AppError('spend_cap', 'This job would pass the daily cap.', {
+    hint: 'Raise LIPSYNC_CAP_PAID_CREATES_PER_DAY.',
+    details: { setting: 'LIPSYNC_CAP_PAID_CREATES_PER_DAY' },
+    noTaskCreated: true,
+  }),
+  confirmation_required: new AppError('confirmation_required', 'This paid job needs confirmation.', {
+    hint: 'Ask the user, then call again with confirm: true.',
+    noTaskCreated: true,
+  }),
+  declined: new AppError('declined', 'The user declined; nothing was created.', {
+    hint: 'Do not call again unless asked.',
+    noTaskCreated: true,
+  }),
   internal: new TypeError('x is undefined'),
 };
 

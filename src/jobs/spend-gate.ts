@@ -1,0 +1,269 @@
+/**
+ * Where spend control meets a create: the dry run, the gate before a paid claim (estimate, the user's
+ * confirmation, caps checked inside the claim transaction), and the read side (list costs, reports,
+ * today's spend).
+ */
+import { AppError } from '../errors.js';
+import type {
+  InputRole,
+  JsonObject,
+  Provider,
+  ResolvedInput,
+  TaskKind,
+  TaskStatus,
+} from '../providers/provider.js';
+import type { CallOptions } from './core.js';
+import type { ClaimOptions, Ledger, TaskRow } from './ledger.js';
+import {
+  buildReport,
+  CAP_SETTINGS,
+  checkCaps,
+  type Estimate,
+  estimateCost,
+  isPaid,
+  nearLimitAdvice,
+  PAID_CREATES_SETTING,
+  type SpendCaps,
+  type SpendReport,
+  type SpendSettings,
+  startOfDay,
+  type TodaySpend,
+  todayFor,
+  unitOf,
+} from './spend.js';
+import type { TaskView } from './view.js';
+
+export interface SpendDeps {
+  ledger: Ledger;
+  now(): number;
+  settings: SpendSettings | undefined;
+  /** Real-time cap of the free balance read of a dry run (ms). */
+  budgetMs: number;
+}
+
+/** A checked create request (service.ts `checked`). */
+export interface Checked {
+  provider: Provider;
+  signal: AbortSignal;
+  inputs: Partial<Record<InputRole, ResolvedInput>>;
+  req: { kind: TaskKind; params: JsonObject };
+  fp: string;
+  force: boolean;
+  reuse: TaskRow | undefined;
+}
+
+export interface DryRun {
+  dry_run: true;
+  provider: string;
+  action: 'would_reuse_existing_task' | 'would_create_new_task';
+  reused: boolean;
+  /** The task a real call would return (reuse only). */
+  task_id?: string;
+  status?: TaskStatus;
+  cost: Estimate;
+  spent_today: { amount: number; unit: string; unknown_jobs: number; paid_jobs_all_providers: number };
+  caps: { setting: string; limit: number; unit: string }[];
+  warnings: string[];
+  next_step: string;
+}
+
+const NO_CAPS: SpendCaps = { perProvider: {} };
+
+function today(deps: SpendDeps, provider: Provider): TodaySpend {
+  return todayFor(deps.ledger.spend.totalsSince(startOfDay(deps.now())), provider.name);
+}
+
+function capsFor(settings: SpendSettings | undefined, provider: Provider) {
+  const caps = settings?.caps ?? NO_CAPS;
+  const out: DryRun['caps'] = [];
+  const mine = caps.perProvider[provider.name];
+  const info = CAP_SETTINGS[provider.name];
+  if (mine !== undefined && info) out.push({ setting: info.setting, limit: mine, unit: info.unit });
+  if (caps.paidCreatesPerDay !== undefined && provider.capabilities.paid)
+    out.push({ setting: PAID_CREATES_SETTING, limit: caps.paidCreatesPerDay, unit: 'paid jobs' });
+  return out;
+}
+
+/** What a create would do and cost. Reads only: the ledger, ffprobe, and a free balance read. */
+export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): Promise<DryRun> {
+  const { provider } = c;
+  const t = today(deps, provider);
+  const est: Estimate = c.reuse
+    ? {
+        provider: provider.name,
+        display_name: provider.displayName,
+        unit: unitOf(provider, c.req.kind),
+        amount: 0,
+        basis: 'An identical request already has a task: it is returned, nothing is paid.',
+      }
+    : await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
+  // Jogg's and NemoVideo's balance reads are free GETs; The Director's reads no network on the gateway.
+  if (provider.credits && isPaid(provider, c.req.kind)) {
+    try {
+      const signal = AbortSignal.any([c.signal, AbortSignal.timeout(deps.budgetMs)]);
+      const credits = await provider.credits(signal);
+      est.balance_summary = credits.summary;
+      if (credits.balance) est.balance = credits.balance;
+    } catch (err) {
+      est.balance_summary = `the balance could not be read: ${(err as Error).message}`;
+    }
+  }
+  const advice = c.reuse ? [] : nearLimitAdvice(provider.name, c.req.kind, c.req.params, capsOf(deps), t);
+  let capProblem: string | undefined;
+  if (!c.reuse && isPaid(provider, c.req.kind)) {
+    try {
+      checkCaps(capsOf(deps), est, t);
+    } catch (err) {
+      capProblem = (err as Error).message.replace(' Nothing was sent.', '');
+    }
+  }
+  return {
+    dry_run: true,
+    provider: provider.name,
+    action: c.reuse ? 'would_reuse_existing_task' : 'would_create_new_task',
+    reused: !!c.reuse,
+    ...(c.reuse
+      ? { task_id: c.reuse.id, status: c.reuse.status === 'submitting' ? 'pending' : c.reuse.status }
+      : {}),
+    cost: est,
+    spent_today: {
+      amount: t.amount,
+      unit: unitOf(provider),
+      unknown_jobs: t.unknown,
+      paid_jobs_all_providers: t.allPaidCreates,
+    },
+    caps: capsFor(deps.settings, provider),
+    warnings: [...warnings, ...advice, ...(capProblem ? [capProblem] : [])],
+    next_step: capProblem
+      ? 'A real call would be refused by the cap. Ask the user before raising it.'
+      : c.reuse
+        ? 'Call again without dry_run to get this task (free).'
+        : 'Nothing was sent or paid. Tell the user the expected cost; call again without dry_run to run it.',
+  };
+}
+
+function capsOf(deps: SpendDeps): SpendCaps {
+  return deps.settings?.caps ?? NO_CAPS;
+}
+
+function describe(est: Estimate): string {
+  if (est.amount === undefined) return `unknown until the job ends (${est.basis})`;
+  return `${est.amount} ${est.unit} (${est.basis})`;
+}
+
+/**
+ * Before a paid claim: the estimate, the user's confirmation when the setting asks for it, and the cap
+ * check + cost record that the ledger runs inside the claim transaction. Undefined for free providers.
+ */
+export async function paidGate(
+  deps: SpendDeps,
+  c: Checked & { req: { confirm?: boolean } },
+  warnings: string[],
+  opts: CallOptions,
+): Promise<Pick<ClaimOptions, 'guard' | 'cost'> | undefined> {
+  const { provider } = c;
+  if (!isPaid(provider, c.req.kind)) return undefined;
+  const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
+  if (deps.settings?.confirmPaid && !c.req.confirm) await confirm(provider, c.req.kind, est, opts);
+  const caps = capsOf(deps);
+  return {
+    cost: { amount: est.amount ?? null, unit: est.unit, paid: true },
+    guard: () => {
+      const t = today(deps, provider);
+      checkCaps(caps, est, t);
+      // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
+      warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
+    },
+  };
+}
+
+async function confirm(provider: Provider, kind: string, est: Estimate, opts: CallOptions) {
+  const job = kind.replace('_', ' ');
+  const answer = opts.confirm
+    ? await opts.confirm(
+        `Start a new paid ${job} job on ${provider.displayName}? Expected cost: ${describe(est)}.`,
+      )
+    : 'unsupported';
+  if (answer === 'accept') return;
+  if (answer === 'decline') {
+    throw new AppError('declined', `The user declined the paid ${job} job; nothing was created.`, {
+      hint: 'Do not call again unless the user asks for it.',
+      noTaskCreated: true,
+    });
+  }
+  throw new AppError(
+    'confirmation_required',
+    `This ${job} job on ${provider.displayName} costs ${describe(est)}, and this server asks the user to confirm paid jobs, but this client cannot ask them.`,
+    {
+      hint: 'Ask the user whether to pay for it. Only if they agree, call again with the same arguments and confirm: true.',
+      noTaskCreated: true,
+    },
+  );
+}
+
+export interface TaskCost {
+  amount?: number;
+  unit: string;
+  /** provider | balance | estimate | reused */
+  source: string;
+}
+
+/** Adds each task's cost record to its view (list_tasks). */
+export function withCosts(ledger: Ledger, views: TaskView[]): (TaskView & { cost?: TaskCost })[] {
+  if (!views.length) return views;
+  const costs = new Map(
+    ledger.spend
+      .list(
+        0,
+        undefined,
+        views.map((v) => v.task_id),
+      )
+      .map((c) => [c.taskId, c]),
+  );
+  return views.map((v) => {
+    const c = costs.get(v.task_id);
+    if (!c) return v;
+    return {
+      ...v,
+      cost: { ...(c.amount === null ? {} : { amount: c.amount }), unit: c.unit, source: c.source },
+    };
+  });
+}
+
+export function spendReport(ledger: Ledger, now: number, days: number): SpendReport {
+  const since = startOfDay(now) - (Math.max(1, days) - 1) * 86_400_000;
+  return buildReport(ledger.spend.list(since), since);
+}
+
+export interface SpentToday {
+  provider: string;
+  amount: number;
+  unit: string;
+  unknown_jobs: number;
+  paid_jobs: number;
+  cap?: { setting: string; limit: number };
+}
+
+export function spentToday(
+  ledger: Ledger,
+  now: number,
+  providers: Provider[],
+  settings: SpendSettings | undefined,
+): SpentToday[] {
+  const totals = ledger.spend.totalsSince(startOfDay(now));
+  return providers
+    .filter((p) => p.capabilities.paid)
+    .map((p) => {
+      const t = todayFor(totals, p.name);
+      const cap = settings?.caps.perProvider[p.name];
+      const info = CAP_SETTINGS[p.name];
+      return {
+        provider: p.name,
+        amount: t.amount,
+        unit: unitOf(p),
+        unknown_jobs: t.unknown,
+        paid_jobs: t.paidCreates,
+        ...(cap !== undefined && info ? { cap: { setting: info.setting, limit: cap } } : {}),
+      };
+    });
+}

@@ -1,0 +1,309 @@
+/**
+ * Spend control: what a create is expected to cost (in the provider's own unit), daily caps counted
+ * from the ledger (checked inside the claim's transaction), and what each task really cost — the
+ * provider's figure, else a free balance read before and after, else the estimate, marked so.
+ */
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type {
+  ExistingTask,
+  InputRole,
+  JsonObject,
+  Provider,
+  ProviderName,
+  ResolvedInput,
+  TaskKind,
+} from '../providers/provider.js';
+import type { CostRow, Ledger, SpendTotal } from './ledger.js';
+
+/** Daily caps, each off when undefined. Per provider in its unit (credits, videos). */
+export interface SpendCaps {
+  perProvider: Partial<Record<ProviderName, number>>;
+  paidCreatesPerDay?: number;
+}
+
+export interface SpendSettings {
+  caps: SpendCaps;
+  /** Ask the user (MCP elicitation) before a paid create that is not a reuse. */
+  confirmPaid: boolean;
+  /** Seconds of an audio input (ffprobe), for Jogg's per-125 s price; undefined when unknown. */
+  audioSeconds?: (input: ResolvedInput, signal: AbortSignal) => Promise<number | undefined>;
+}
+
+/** The setting that caps each provider's daily spend, and its unit. */
+export const CAP_SETTINGS: Partial<Record<ProviderName, { setting: string; unit: string }>> = {
+  jogg: { setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY', unit: 'credits' },
+  director: { setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY', unit: 'videos' },
+  nemovideo: { setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY', unit: 'credits' },
+};
+export const PAID_CREATES_SETTING = 'LIPSYNC_CAP_PAID_CREATES_PER_DAY';
+
+/** The Director's daily videos by plan (seed 002). */
+export const DIRECTOR_TIERS = { starter: 5, pro: 10, power: 30, byok: 5 } as const;
+/** Share of a daily limit from which the answer suggests the cheaper mode. */
+const NEAR_LIMIT = 0.8;
+const JOGG_SECONDS_PER_CREDIT = 125;
+
+export interface Estimate {
+  provider: ProviderName;
+  display_name: string;
+  /** `credits`, `videos`, or `free`. */
+  unit: string;
+  /** Expected cost in `unit`; absent when it cannot be known before the job ends. */
+  amount?: number;
+  basis: string;
+  balance?: JsonObject;
+  balance_summary?: string;
+}
+
+/** Whether a job of this kind costs anything: NemoVideo's render export is free (providers.md). */
+export function isPaid(provider: Provider, kind: TaskKind): boolean {
+  return provider.capabilities.paid && kind !== 'render';
+}
+
+export function unitOf(provider: Provider, kind?: TaskKind): string {
+  if (!provider.capabilities.paid || kind === 'render') return 'free';
+  return CAP_SETTINGS[provider.name]?.unit ?? 'credits';
+}
+
+/** Expected cost from what is known before paying. Reads nothing but the inputs (ffprobe). */
+export async function estimateCost(
+  provider: Provider,
+  kind: TaskKind,
+  inputs: Partial<Record<InputRole, ResolvedInput>>,
+  settings: SpendSettings | undefined,
+  signal: AbortSignal,
+): Promise<Estimate> {
+  const base = { provider: provider.name, display_name: provider.displayName, unit: unitOf(provider, kind) };
+  if (!provider.capabilities.paid) return { ...base, amount: 0, basis: 'Runs on this machine: free.' };
+  if (kind === 'render') return { ...base, amount: 0, basis: 'Rendering a session draft is free.' };
+  switch (provider.name) {
+    case 'jogg': {
+      const audio = inputs.audio;
+      const secs = audio && settings?.audioSeconds ? await settings.audioSeconds(audio, signal) : undefined;
+      if (secs === undefined)
+        return {
+          ...base,
+          amount: 1,
+          basis: `1 credit per ${JOGG_SECONDS_PER_CREDIT} s of output; the audio length is unknown, so at least 1 credit.`,
+        };
+      const amount = Math.max(1, Math.ceil(secs / JOGG_SECONDS_PER_CREDIT));
+      return {
+        ...base,
+        amount,
+        basis: `1 credit per ${JOGG_SECONDS_PER_CREDIT} s of output; the output is about as long as the audio (${secs.toFixed(1)} s).`,
+      };
+    }
+    case 'director':
+      return {
+        ...base,
+        amount: 1,
+        basis: `One video against the daily quota of your plan (Starter ${DIRECTOR_TIERS.starter}, Pro ${DIRECTOR_TIERS.pro}, Power ${DIRECTOR_TIERS.power}, BYOK ${DIRECTOR_TIERS.byok} videos/day).`,
+      };
+    case 'nemovideo':
+      return {
+        ...base,
+        basis: 'NemoVideo charges credits as the job runs: the cost is unknown until it ends.',
+      };
+    default:
+      return { ...base, basis: 'The provider does not say what a job costs before it ends.' };
+  }
+}
+
+/** Midnight (machine's local time) of the day `now` falls in: daily caps and limits reset then. */
+export function startOfDay(now: number): number {
+  const d = new Date(now);
+  d.setHours(0, 0, 0, 0);
+  return d.getTime();
+}
+
+function dayOf(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+export interface TodaySpend {
+  amount: number;
+  unknown: number;
+  paidCreates: number;
+  allPaidCreates: number;
+}
+
+export function todayFor(totals: SpendTotal[], provider: ProviderName): TodaySpend {
+  const mine = totals.filter((t) => t.provider === provider);
+  return {
+    amount: mine.reduce((s, t) => s + t.amount, 0),
+    unknown: mine.reduce((s, t) => s + t.unknown, 0),
+    paidCreates: mine.reduce((s, t) => s + t.paidCreates, 0),
+    allPaidCreates: totals.reduce((s, t) => s + t.paidCreates, 0),
+  };
+}
+
+/** Throws `spend_cap` when one more job of `estimate` would pass a cap. Runs inside the claim transaction. */
+export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend): void {
+  const cap = caps.perProvider[estimate.provider];
+  const info = CAP_SETTINGS[estimate.provider];
+  if (cap !== undefined && info) {
+    const next = estimate.amount ?? 0;
+    // A job of unknown cost still needs room left: at the cap it is refused.
+    if (today.amount + next > cap || (next === 0 && today.amount >= cap)) {
+      throw capError(
+        `${estimate.display_name}'s daily cap of ${cap} ${info.unit} (${info.setting})`,
+        `${fmt(today.amount)} ${info.unit} spent today${today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : ''}; this job would cost ${estimate.amount === undefined ? 'an unknown amount' : `${fmt(next)} ${info.unit}`}`,
+        info.setting,
+      );
+    }
+  }
+  if (caps.paidCreatesPerDay !== undefined && today.allPaidCreates + 1 > caps.paidCreatesPerDay) {
+    throw capError(
+      `the daily cap of ${caps.paidCreatesPerDay} paid jobs across providers (${PAID_CREATES_SETTING})`,
+      `${today.allPaidCreates} paid job(s) created today`,
+      PAID_CREATES_SETTING,
+    );
+  }
+}
+
+function capError(what: string, spent: string, setting: string): AppError {
+  return new AppError('spend_cap', `This job would pass ${what}: ${spent}. Nothing was sent.`, {
+    hint: `Ask the user. To allow more, raise ${setting} (or unset it to turn the cap off) and restart the server; the cap resets at midnight.`,
+    details: { setting },
+    noTaskCreated: true,
+  });
+}
+
+const fmt = (n: number) => String(Math.round(n * 100) / 100);
+
+/** The seed's advice: near a daily limit, suggest the cheaper mode. */
+export function nearLimitAdvice(
+  provider: ProviderName,
+  kind: TaskKind,
+  params: JsonObject,
+  caps: SpendCaps,
+  today: TodaySpend,
+): string[] {
+  if (provider !== 'director' || params.quality === 'cheap') return [];
+  const cap = caps.perProvider.director;
+  const limit = cap ?? DIRECTOR_TIERS.starter;
+  if (today.amount + 1 < NEAR_LIMIT * limit) return [];
+  const what =
+    cap !== undefined ? `your daily cap of ${cap} videos` : `the Starter plan's ${limit} videos a day`;
+  const tool = kind === 'generate_video' ? 'generate_video' : 'the call';
+  return [
+    `${fmt(today.amount)} video(s) made today: close to ${what}. Suggest the cheaper mode to the user (${tool} with quality: "cheap") for drafts and previews.`,
+  ];
+}
+
+/** A number out of a balance: Jogg's remaining_quota, NemoVideo's available credits. */
+export function balanceNumber(balance: JsonObject | undefined): number | undefined {
+  const v = balance?.remaining_quota ?? balance?.available;
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The provider as one create sees it: `start` reads the balance before and after (where that read is
+ * free) and records the delta when no other job of ours on this provider ran in between; a task found
+ * at the provider instead of created is recorded as free.
+ */
+export function trackedProvider(
+  provider: Provider,
+  taskId: string,
+  deps: { ledger: Ledger; now(): number; log: Logger; adoptable(found: ExistingTask): boolean },
+): Provider {
+  const tracked = Object.create(provider) as Provider & Record<string, unknown>;
+  const balanceFree = provider.name === 'jogg' && !!provider.credits;
+  // NemoVideo charges as the job runs: the balance before is kept, the delta is taken when it ends.
+  const balanceAtEnd = provider.name === 'nemovideo' && !!provider.credits;
+  const read = async (signal: AbortSignal) => {
+    try {
+      return balanceNumber((await provider.credits?.(signal))?.balance);
+    } catch {
+      return undefined;
+    }
+  };
+  if (provider.findExisting) {
+    const find = provider.findExisting.bind(provider);
+    tracked.findExisting = async (prepared, ctx) => {
+      const found = await find(prepared, ctx);
+      if (found && deps.adoptable(found))
+        deps.ledger.spend.record(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
+      return found;
+    };
+  }
+  const start = provider.start.bind(provider);
+  tracked.start = async (prepared, ctx) => {
+    const t0 = deps.now();
+    if (balanceAtEnd) {
+      const before = await read(ctx.signal);
+      if (before !== undefined) deps.ledger.spend.markBalanceBefore(taskId, before, t0);
+      return start(prepared, ctx);
+    }
+    const before = balanceFree ? await read(ctx.signal) : undefined;
+    const res = await start(prepared, ctx);
+    if (before === undefined) return res;
+    const after = await read(ctx.signal);
+    const quiet = deps.ledger.spend.othersActiveSince(provider.name, taskId, t0) === 0;
+    if (after !== undefined && quiet && before > after)
+      deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
+    else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
+    return res;
+  };
+  return tracked;
+}
+
+/**
+ * When a job that kept its balance-before ends: reads the balance again and records the delta, if no
+ * other job of ours on this provider ran at any time in between. Otherwise the estimate stays.
+ */
+export async function settleAtEnd(
+  provider: Provider | undefined,
+  taskId: string,
+  deps: { ledger: Ledger; now(): number; signal: AbortSignal },
+): Promise<void> {
+  const before = deps.ledger.spend.balanceBefore(taskId);
+  if (!before || !provider?.credits) return;
+  const after = balanceNumber((await provider.credits(deps.signal).catch(() => undefined))?.balance);
+  const now = deps.now();
+  if (after === undefined || after > before.balance) return;
+  if (deps.ledger.spend.othersOverlapping(provider.name, taskId, before.at, now) > 0) return;
+  deps.ledger.spend.record(taskId, { amount: before.balance - after, source: 'balance' }, now);
+}
+
+export interface SpendReport {
+  since: string;
+  days: { day: string; provider: string; unit: string; amount: number; unknown: number; tasks: number }[];
+  tasks: {
+    task_id: string;
+    provider: string;
+    day: string;
+    amount?: number;
+    unit: string;
+    source: string;
+    paid: boolean;
+  }[];
+}
+
+/** Spend per provider per day and per task, from cost records. */
+export function buildReport(costs: CostRow[], since: number): SpendReport {
+  const days = new Map<string, SpendReport['days'][number]>();
+  const tasks: SpendReport['tasks'] = [];
+  for (const c of costs) {
+    const day = dayOf(c.createdAt);
+    tasks.push({
+      task_id: c.taskId,
+      provider: c.provider,
+      day,
+      ...(c.amount === null ? {} : { amount: c.amount }),
+      unit: c.unit,
+      source: c.source,
+      paid: c.paid,
+    });
+    const key = `${day}|${c.provider}|${c.unit}`;
+    const d = days.get(key) ?? { day, provider: c.provider, unit: c.unit, amount: 0, unknown: 0, tasks: 0 };
+    d.tasks += 1;
+    if (c.amount === null) d.unknown += 1;
+    else d.amount += c.amount;
+    days.set(key, d);
+  }
+  return { since: new Date(since).toISOString(), days: [...days.values()], tasks };
+}
