@@ -14,7 +14,9 @@ export type FaultKind =
   | 'truncated'
   | 'html502'
   | 'lost'
-  | 'sseDrop';
+  | 'sseDrop'
+  /** The handler's side effect happens, then the answer never comes. */
+  | 'acceptThenHang';
 
 export interface Fault {
   /** "METHOD path-prefix" (path without query), e.g. "POST /v2/create_lip_sync_video". */
@@ -186,6 +188,7 @@ export class FakeServer extends EventEmitter {
 /** Sends a JSON answer, or loses/truncates it when the request carries such a fault. */
 export function send(ctx: Ctx, status: number, body: unknown): void {
   const text = JSON.stringify(body);
+  if (ctx.fault === 'acceptThenHang') return;
   if (ctx.fault === 'lost') {
     ctx.res.socket?.destroy();
     return;
