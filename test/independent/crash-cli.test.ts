@@ -6,11 +6,11 @@ import { JoggFake } from './fakes/jogg.js';
 import {
   CANARY,
   call,
+  type Home,
   joggEnv,
   lastJson,
   leaks,
   leaksInTree,
-  type Home,
   makeHome,
   mediaPair,
   runCli,
@@ -109,7 +109,16 @@ describe('CLI: SIGKILL at each step, then re-run', () => {
     child?.kill('SIGKILL');
     await first;
     const c = fake.creates;
-    const r2 = await runCli(env, ['run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll']);
+    const r2 = await runCli(env, [
+      'run',
+      '--video',
+      p.video,
+      '--audio',
+      p.audio,
+      '--provider',
+      'jogg',
+      '--no-poll',
+    ]);
     fake.finishAfter = 2;
     texts.push(r2.stdout, r2.stderr);
     assert.equal(fake.creates, c);
@@ -143,7 +152,9 @@ describe('several processes at once', () => {
   test('the same inputs copied to different paths in four processes: one create', async () => {
     const ps = [1, 2, 3, 4].map((i) => mediaPair(h.media, 302, `copy${i}`));
     const rs = await Promise.all(
-      ps.map((p) => runCli(env, ['run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll'])),
+      ps.map((p) =>
+        runCli(env, ['run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll']),
+      ),
     );
     assert.equal(fake.creates, 2, rs.map((r) => r.stdout).join('\n'));
   });
@@ -204,7 +215,12 @@ describe('restart recovery', () => {
     fake.faults.push({ route: CREATE, kind: 'hang' });
     const n = fake.count('POST', '/v2/create_lip_sync_video');
     const pending = call(a, 'create_lip_sync', { ...p, provider: 'jogg' }).catch(() => undefined);
-    await fake.waitFor((s) => s.path === '/v2/create_lip_sync_video' && fake.log.indexOf(s) >= 0 && fake.count('POST', '/v2/create_lip_sync_video') > n);
+    await fake.waitFor(
+      (s) =>
+        s.path === '/v2/create_lip_sync_video' &&
+        fake.log.indexOf(s) >= 0 &&
+        fake.count('POST', '/v2/create_lip_sync_video') > n,
+    );
     a.proc?.kill('SIGKILL');
     await pending;
     fake.faults.length = 0;
@@ -222,7 +238,16 @@ describe('restart recovery', () => {
 
   test('CLI run --task-id after a restart queries the task', async () => {
     const p = mediaPair(h.media, 403);
-    const r1 = await runCli(env, ['run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll']);
+    const r1 = await runCli(env, [
+      'run',
+      '--video',
+      p.video,
+      '--audio',
+      p.audio,
+      '--provider',
+      'jogg',
+      '--no-poll',
+    ]);
     const id = String(lastJson(r1.stdout).task_id);
     const r2 = await runCli(env, ['run', '--task-id', id]);
     const o = lastJson(r2.stdout);
@@ -240,7 +265,14 @@ describe('CLI errors are one JSON line, never a stack, never a secret', () => {
   test('missing Jogg key: exit 1, missing_credentials, names the key and the pricing page, no network', async () => {
     const p = mediaPair(h.media, 501);
     const r = await runCli({ ...h.env, JOGG_BASE_URL: 'http://127.0.0.1:9' }, [
-      'run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll',
+      'run',
+      '--video',
+      p.video,
+      '--audio',
+      p.audio,
+      '--provider',
+      'jogg',
+      '--no-poll',
     ]);
     const e = lastJson(r.stderr);
     assert.equal(r.code, 1, r.stderr);
@@ -250,10 +282,17 @@ describe('CLI errors are one JSON line, never a stack, never a secret', () => {
     assert.equal(r.stdout.trim(), '');
   });
 
-  test('a template key ${JOGG_API_KEY} counts as missing and says so', async () => {
+  test('an unsubstituted template key counts as missing and says so', async () => {
     const p = mediaPair(h.media, 502);
-    const r = await runCli({ ...h.env, JOGG_API_KEY: '${JOGG_API_KEY}' }, [
-      'run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll',
+    const r = await runCli({ ...h.env, JOGG_API_KEY: `\${JOGG_API_KEY}` }, [
+      'run',
+      '--video',
+      p.video,
+      '--audio',
+      p.audio,
+      '--provider',
+      'jogg',
+      '--no-poll',
     ]);
     assert.equal(lastJson(r.stderr).code, 'missing_credentials', r.stderr);
     assert.match(r.stderr, /template|substitut|\$\{/i);
@@ -273,7 +312,14 @@ describe('CLI errors are one JSON line, never a stack, never a secret', () => {
   test('an unreachable Jogg (refused port): exit 1, unavailable, no stack, key not printed', async () => {
     const p = mediaPair(h.media, 503);
     const r = await runCli({ ...h.env, JOGG_API_KEY: CANARY.jogg, JOGG_BASE_URL: 'http://127.0.0.1:9' }, [
-      'run', '--video', p.video, '--audio', p.audio, '--provider', 'jogg', '--no-poll',
+      'run',
+      '--video',
+      p.video,
+      '--audio',
+      p.audio,
+      '--provider',
+      'jogg',
+      '--no-poll',
     ]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(['unavailable', 'timeout'].includes(String(lastJson(r.stderr).code)), r.stderr.slice(-500));
@@ -291,7 +337,10 @@ describe('CLI errors are one JSON line, never a stack, never a secret', () => {
   });
 
   test('doctor --json shows where keys came from without their values', async () => {
-    const r = await runCli({ ...h.env, JOGG_API_KEY: CANARY.jogg, GATEWAY_TOKEN: CANARY.gateway }, ['doctor', '--json']);
+    const r = await runCli({ ...h.env, JOGG_API_KEY: CANARY.jogg, GATEWAY_TOKEN: CANARY.gateway }, [
+      'doctor',
+      '--json',
+    ]);
     assert.deepEqual(leaks(r.stdout + r.stderr), []);
     assert.ok(r.stdout.includes('jogg'), r.stdout);
   });

@@ -1,7 +1,14 @@
 // Black-box helpers: temp homes, small real media, the built server over stdio, the CLI, canary scans.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,7 +99,8 @@ export function wav(seed: number, seconds = 1): Buffer {
   b.write('data', 36);
   b.writeUInt32LE(n * 2, 40);
   const f = 200 + seed * 37;
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * f * i) / rate)), 44 + i * 2);
+  for (let i = 0; i < n; i++)
+    b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * f * i) / rate)), 44 + i * 2);
   return b;
 }
 
@@ -113,7 +121,12 @@ export interface Mcp {
 }
 
 export async function startMcp(env: Record<string, string>, args: string[] = []): Promise<Mcp> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], env, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, ...args],
+    env,
+    stderr: 'pipe',
+  });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
@@ -138,7 +151,12 @@ export interface ToolOut {
   raw: unknown;
 }
 
-export async function call(m: Mcp, name: string, args: Record<string, unknown>, timeout = 58_000): Promise<ToolOut> {
+export async function call(
+  m: Mcp,
+  name: string,
+  args: Record<string, unknown>,
+  timeout = 58_000,
+): Promise<ToolOut> {
   const r = (await m.client.callTool({ name, arguments: args }, undefined, { timeout })) as {
     isError?: boolean;
     content?: Array<{ type: string; text?: string }>;
@@ -214,7 +232,8 @@ export function leaksInTree(dir: string): string[] {
       const p = join(d, n);
       const s = statSync(p);
       if (s.isDirectory()) walk(p);
-      else if (s.size < 50_000_000) for (const l of leaks(readFileSync(p).toString('latin1'))) found.add(`${l} in ${n}`);
+      else if (s.size < 50_000_000)
+        for (const l of leaks(readFileSync(p).toString('latin1'))) found.add(`${l} in ${n}`);
     }
   };
   walk(dir);
@@ -224,5 +243,11 @@ export function leaksInTree(dir: string): string[] {
 export const STACK = /\n\s+at .+[:(].*\d+:\d+\)?/;
 
 export function joggEnv(h: Home, url: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...h.env, JOGG_API_KEY: CANARY.jogg, JOGG_BASE_URL: url, LIPSYNC_DEFAULT_PROVIDER: 'jogg', ...extra };
+  return {
+    ...h.env,
+    JOGG_API_KEY: CANARY.jogg,
+    JOGG_BASE_URL: url,
+    LIPSYNC_DEFAULT_PROVIDER: 'jogg',
+    ...extra,
+  };
 }

@@ -6,7 +6,19 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JoggFake } from './fakes/jogg.js';
-import { CANARY, call, errCode, joggEnv, type Home, type Mcp, makeHome, mediaPair, STACK, startMcp, wav } from './helpers.js';
+import {
+  CANARY,
+  call,
+  errCode,
+  type Home,
+  joggEnv,
+  type Mcp,
+  makeHome,
+  mediaPair,
+  STACK,
+  startMcp,
+  wav,
+} from './helpers.js';
 
 describe('hostile inputs (stdio, jogg)', () => {
   let fake: JoggFake;
@@ -104,7 +116,11 @@ describe('hostile inputs (stdio, jogg)', () => {
     await refused(join(h.media, 'zero.wav'), 'audio');
   });
   test('a relative path is resolved safely (refused or inside the allowed folder)', async () => {
-    const r = await call(m, 'create_lip_sync', { video: '../../../../etc/passwd', audio: good.audio, provider: 'jogg' });
+    const r = await call(m, 'create_lip_sync', {
+      video: '../../../../etc/passwd',
+      audio: good.audio,
+      provider: 'jogg',
+    });
     assert.equal(r.isError, true);
     assert.ok(!STACK.test(r.text));
   });
@@ -159,7 +175,9 @@ describe('hostile inputs (stdio, jogg)', () => {
     });
   }
 
-  test('a name that does not resolve here (169.254.169.254.nip.io) is not silently accepted', { todo: 'fail-open: when DNS lookup fails (offline) the URL is accepted; a metadata-resolving name would pass if the resolver is down' }, async () => {
+  test('a name that does not resolve here (169.254.169.254.nip.io) is not silently accepted', {
+    todo: 'fail-open: when DNS lookup fails (offline) the URL is accepted; a metadata-resolving name would pass if the resolver is down',
+  }, async () => {
     await refused('http://169.254.169.254.nip.io/v.mp4');
   });
   test('upload_asset of a file outside the allowed folders is refused without contacting the provider', async () => {

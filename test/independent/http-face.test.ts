@@ -16,7 +16,10 @@ interface Served {
 
 function serve(env: Record<string, string>): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const check = () => {
@@ -41,10 +44,22 @@ interface Raw {
   body: string;
 }
 
-function raw(url: URL, headers: Record<string, string>, body: string | Buffer, method = 'POST'): Promise<Raw> {
+function raw(
+  url: URL,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  method = 'POST',
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, headers, setHost: !('Host' in headers) },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers,
+        setHost: !('Host' in headers),
+      },
       (res) => {
         let b = '';
         res.on('data', (d: Buffer) => {
@@ -57,7 +72,10 @@ function raw(url: URL, headers: Record<string, string>, body: string | Buffer, m
     );
     req.on('error', (e) => {
       // a server may cut an oversize upload short: that counts as refused
-      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as NodeJS.ErrnoException).code === 'EPIPE') {
+      if (
+        (e as NodeJS.ErrnoException).code === 'ECONNRESET' ||
+        (e as NodeJS.ErrnoException).code === 'EPIPE'
+      ) {
         resolve({ status: 413, headers: {}, body: 'reset' });
       } else reject(e);
     });
@@ -141,7 +159,12 @@ describe('serve --http with a token', () => {
     assert.ok([400, 403, 421].includes(r.status), `${r.status} ${r.body}`);
   });
   test('an oversize body is refused with 413 and no stack', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping', params: { pad: 'x'.repeat(64 * 1024) } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'ping',
+      params: { pad: 'x'.repeat(64 * 1024) },
+    });
     const r = await raw(s.url, auth, big);
     assert.equal(r.status, 413, r.body.slice(0, 300));
     assert.ok(!STACK.test(r.body));
@@ -211,7 +234,10 @@ describe('serve --http: sessions, tools and idle expiry', () => {
 
   test('over HTTP a client cannot read files outside the allowed folders', async () => {
     const c = await connect();
-    const r = (await c.callTool({ name: 'create_lip_sync', arguments: { video: '/etc/passwd', audio: '/etc/hosts', provider: 'local' } })) as {
+    const r = (await c.callTool({
+      name: 'create_lip_sync',
+      arguments: { video: '/etc/passwd', audio: '/etc/hosts', provider: 'local' },
+    })) as {
       isError?: boolean;
     };
     assert.equal(r.isError, true);

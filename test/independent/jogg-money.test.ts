@@ -4,7 +4,20 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JoggFake } from './fakes/jogg.js';
-import { CANARY, call, errCode, joggEnv, leaks, leaksInTree, type Home, type Mcp, makeHome, mediaPair, STACK, startMcp } from './helpers.js';
+import {
+  CANARY,
+  call,
+  errCode,
+  type Home,
+  joggEnv,
+  leaks,
+  leaksInTree,
+  type Mcp,
+  makeHome,
+  mediaPair,
+  STACK,
+  startMcp,
+} from './helpers.js';
 
 const CREATE = 'POST /v2/create_lip_sync_video';
 
@@ -15,7 +28,12 @@ describe('jogg over stdio: reuse', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -75,10 +93,6 @@ describe('jogg over stdio: reuse', () => {
     assert.equal(ids.size, 1, JSON.stringify(rs.map((r) => r.text)));
     assert.equal(fake.creates - creates, 1);
   });
-
-  function pair(seed: number) {
-    return mediaPair(h.media, seed);
-  }
 });
 
 describe('jogg over stdio: lost answers', () => {
@@ -88,7 +102,12 @@ describe('jogg over stdio: lost answers', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -155,7 +174,12 @@ describe('jogg over stdio: transport faults', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -216,10 +240,6 @@ describe('jogg over stdio: transport faults', () => {
       fake.createCode = undefined;
     }
   });
-
-  function pair(seed: number) {
-    return mediaPair(h.media, seed);
-  }
 });
 
 describe('jogg over stdio: envelope codes and provider reuse', () => {
@@ -229,7 +249,12 @@ describe('jogg over stdio: envelope codes and provider reuse', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -288,10 +313,6 @@ describe('jogg over stdio: envelope codes and provider reuse', () => {
     assert.equal(r.data.reused, true, r.text);
     assert.equal(fake.creates, creates);
   });
-
-  function pair(seed: number) {
-    return mediaPair(h.media, seed);
-  }
 });
 
 describe('jogg over stdio: status and download', () => {
@@ -301,7 +322,12 @@ describe('jogg over stdio: status and download', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -324,7 +350,12 @@ describe('jogg over stdio: status and download', () => {
     const r = await call(m, 'create_lip_sync', { video: v, audio: au, provider: 'jogg' });
     assert.equal(r.data.status, 'failed', r.text);
     assert.equal(fake.creates, creates);
-    const f = await call(m, 'create_lip_sync', { video: v, audio: au, provider: 'jogg', force_recreate: true });
+    const f = await call(m, 'create_lip_sync', {
+      video: v,
+      audio: au,
+      provider: 'jogg',
+      force_recreate: true,
+    });
     assert.equal(f.isError, false, f.text);
     assert.equal(fake.creates - creates, 1);
   });
@@ -344,8 +375,12 @@ describe('jogg over stdio: status and download', () => {
   test('download_result saves the video inside the output folder, and a hostile filename stays inside', async () => {
     fake.finishAfter = 1;
     const a = await create(18);
-    for (let i = 0; i < 6; i++) await call(m, 'get_task_status', { task_id: a.data.task_id, wait_seconds: 0 });
-    const d = await call(m, 'download_result', { task_id: a.data.task_id, filename: '../../../../tmp/evil.mp4' });
+    for (let i = 0; i < 6; i++)
+      await call(m, 'get_task_status', { task_id: a.data.task_id, wait_seconds: 0 });
+    const d = await call(m, 'download_result', {
+      task_id: a.data.task_id,
+      filename: '../../../../tmp/evil.mp4',
+    });
     outputs.push(d.text);
     if (!d.isError) {
       const p = String(d.data.path ?? d.data.file ?? '');
@@ -366,10 +401,6 @@ describe('jogg over stdio: status and download', () => {
       fake.finishAfter = 2;
     }
   });
-
-  function pair(seed: number) {
-    return mediaPair(h.media, seed);
-  }
 });
 
 describe('jogg over stdio: hangs, auth and leaks', () => {
@@ -379,7 +410,12 @@ describe('jogg over stdio: hangs, auth and leaks', () => {
   const outputs: string[] = [];
   const create = async (seed: number, extra: Record<string, unknown> = {}) => {
     const p = mediaPair(h.media, seed);
-    const r = await call(m, 'create_lip_sync', { video: p.video, audio: p.audio, provider: 'jogg', ...extra });
+    const r = await call(m, 'create_lip_sync', {
+      video: p.video,
+      audio: p.audio,
+      provider: 'jogg',
+      ...extra,
+    });
     outputs.push(r.text);
     return r;
   };
@@ -434,7 +470,8 @@ describe('jogg over stdio: hangs, auth and leaks', () => {
 
   test('every request to Jogg carried the key header and the platform header; the signed URL got no key', () => {
     for (const s of fake.log) {
-      if (s.path.startsWith('/signed/')) assert.equal(s.headers['x-api-key'], undefined, 'key sent to signed URL');
+      if (s.path.startsWith('/signed/'))
+        assert.equal(s.headers['x-api-key'], undefined, 'key sent to signed URL');
       else if (s.path.startsWith('/v2/') && fake.expectKey === CANARY.jogg) assert.ok(s.headers['x-api-key']);
     }
   });
@@ -445,8 +482,4 @@ describe('jogg over stdio: hangs, auth and leaks', () => {
     assert.deepEqual(leaks(m.stderr()), []);
     assert.deepEqual(leaksInTree(h.root), []);
   });
-
-  function pair(seed: number) {
-    return mediaPair(h.media, seed);
-  }
 });

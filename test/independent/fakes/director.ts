@@ -68,7 +68,7 @@ export class DirectorFake extends FakeServer {
     });
   }
 
-  private create(ctx: Parameters<typeof send>[0], b: Record<string, unknown>): void {
+  private create(ctx: Parameters<typeof send>[0], b: Record<string, unknown>) {
     if (this.dailyLimit) {
       return send(ctx, 429, { success: false, error: 'video_limit_reached', message: 'Daily limit reached' });
     }
@@ -86,7 +86,7 @@ export class DirectorFake extends FakeServer {
     });
   }
 
-  private query(ctx: Parameters<typeof send>[0], b: Record<string, unknown>): void {
+  private query(ctx: Parameters<typeof send>[0], b: Record<string, unknown>) {
     const api = b.api === 'tool' ? 'tool' : 'agent';
     this.queriesByApi.push(api);
     const id = String(api === 'agent' ? b.chat_id : b.task_id);

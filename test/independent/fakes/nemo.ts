@@ -15,6 +15,8 @@ export class NemoFake extends FakeServer {
   /** Answer 1001 once on the next authenticated call. */
   expireOnce = false;
   urlInOutput = true;
+  /** Render polls before completed. */
+  renderAfter = 2;
 
   constructor() {
     super();
@@ -37,7 +39,8 @@ export class NemoFake extends FakeServer {
 
   private install(): void {
     this.route('POST', '/api/auth/anonymous-token', (ctx) => {
-      if (!ctx.seen.headers['x-client-id']) return send(ctx, 400, { code: 400, message: 'X-Client-Id required' });
+      if (!ctx.seen.headers['x-client-id'])
+        return send(ctx, 400, { code: 400, message: 'X-Client-Id required' });
       this.anonTokens++;
       const token = `nemo_anon_${this.anonTokens}_${Math.random().toString(36).slice(2)}`;
       this.tokens.add(token);
@@ -55,7 +58,13 @@ export class NemoFake extends FakeServer {
         code: 0,
         data: {
           files: [
-            { filename: 'in.mp4', file_type: 'video', cdn_url: `${this.url}/cdn/in.mp4`, duration: 1, hash: 'h' },
+            {
+              filename: 'in.mp4',
+              file_type: 'video',
+              cdn_url: `${this.url}/cdn/in.mp4`,
+              duration: 1,
+              hash: 'h',
+            },
           ],
         },
       });
@@ -85,11 +94,13 @@ export class NemoFake extends FakeServer {
       const id = ctx.seen.path.split('/').pop() ?? '';
       const n = (this.renders.get(id) ?? 0) + 1;
       this.renders.set(id, n);
-      if (n < 2) return send(ctx, 200, { code: 0, data: { id, status: 'processing' } });
+      if (n < this.renderAfter) return send(ctx, 200, { code: 0, data: { id, status: 'processing' } });
       const url = `${this.url}/cdn/render_${id}.mp4`;
       send(ctx, 200, {
         code: 0,
-        data: this.urlInOutput ? { id, status: 'completed', output: { url } } : { id, status: 'completed', outputUrl: url },
+        data: this.urlInOutput
+          ? { id, status: 'completed', output: { url } }
+          : { id, status: 'completed', outputUrl: url },
       });
     });
     this.route('GET', /^\/cdn\//, (ctx) => {
