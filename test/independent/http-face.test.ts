@@ -1,0 +1,267 @@
+// The HTTP face (serve --http): token, Origin, DNS-rebinding Host, body limit, sessions.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CANARY, CLI, leaks, leaksInTree, makeHome, STACK } from './helpers.js';
+
+interface Served {
+  proc: ChildProcess;
+  url: URL;
+  stderr: () => string;
+  stdout: () => string;
+}
+
+function serve(env: Record<string, string>): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const check = () => {
+      const m = /"listening":"([^"]+)"/.exec(out + err);
+      if (m) resolve({ proc, url: new URL(m[1]!), stderr: () => err, stdout: () => out });
+    };
+    proc.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      check();
+    });
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      check();
+    });
+    proc.on('exit', (c) => reject(new Error(`serve exited ${c}: ${err.slice(-500)}`)));
+  });
+}
+
+interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function raw(
+  url: URL,
+  headers: Record<string, string>,
+  body: string | Buffer,
+  method = 'POST',
+): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers,
+        setHost: !('Host' in headers),
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => {
+          b += d.toString();
+          if (b.length > 100_000) res.destroy();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
+      },
+    );
+    req.on('error', (e) => {
+      // a server may cut an oversize upload short: that counts as refused
+      if (
+        (e as NodeJS.ErrnoException).code === 'ECONNRESET' ||
+        (e as NodeJS.ErrnoException).code === 'EPIPE'
+      ) {
+        resolve({ status: 413, headers: {}, body: 'reset' });
+      } else reject(e);
+    });
+    req.end(body);
+  });
+}
+
+const INIT = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+const BASE = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+describe('serve --http with a token', () => {
+  let s: Served;
+  const h = makeHome({
+    LIPSYNC_HTTP_TOKEN: CANARY.http,
+    LIPSYNC_HTTP_MAX_BODY_KB: '16',
+    LIPSYNC_HTTP_MAX_SESSIONS: '3',
+    JOGG_API_KEY: CANARY.jogg,
+  });
+  const auth = { ...BASE, authorization: `Bearer ${CANARY.http}` };
+  const seen: string[] = [];
+  before(async () => {
+    s = await serve(h.env);
+  });
+  after(() => {
+    s.proc.kill('SIGTERM');
+    assert.deepEqual(leaks(seen.join('\n') + s.stdout()), []);
+    assert.deepEqual(leaks(s.stderr()), []);
+    assert.deepEqual(leaksInTree(h.root), []);
+  });
+
+  test('no token: 401', async () => {
+    const r = await raw(s.url, BASE, INIT);
+    seen.push(r.body);
+    assert.equal(r.status, 401);
+  });
+  test('wrong token: 401, and the right token is not echoed', async () => {
+    const r = await raw(s.url, { ...BASE, authorization: 'Bearer nope' }, INIT);
+    seen.push(r.body);
+    assert.equal(r.status, 401);
+  });
+  test('token as a query string is not accepted', async () => {
+    const u = new URL(s.url);
+    u.searchParams.set('token', CANARY.http);
+    const r = await raw(u, BASE, INIT);
+    assert.equal(r.status, 401);
+  });
+  test('a token differing only in case or with a prefix is refused', async () => {
+    const r1 = await raw(s.url, { ...BASE, authorization: `Bearer ${CANARY.http.toUpperCase()}` }, INIT);
+    const r2 = await raw(s.url, { ...BASE, authorization: `Bearer ${CANARY.http}x` }, INIT);
+    const r3 = await raw(s.url, { ...BASE, authorization: `Bearer ${CANARY.http.slice(0, -1)}` }, INIT);
+    assert.deepEqual([r1.status, r2.status, r3.status], [401, 401, 401]);
+  });
+  test('right token: initialize works', async () => {
+    const r = await raw(s.url, auth, INIT);
+    seen.push(r.body);
+    assert.equal(r.status, 200, r.body);
+  });
+  test('a foreign Origin is refused (403)', async () => {
+    const r = await raw(s.url, { ...auth, origin: 'https://evil.example' }, INIT);
+    assert.equal(r.status, 403, r.body);
+  });
+  test('Origin "null" (sandboxed page) is refused', async () => {
+    const r = await raw(s.url, { ...auth, origin: 'null' }, INIT);
+    assert.equal(r.status, 403, r.body);
+  });
+  test('a loopback Origin passes', async () => {
+    const r = await raw(s.url, { ...auth, origin: `http://127.0.0.1:${s.url.port}` }, INIT);
+    assert.equal(r.status, 200, r.body);
+  });
+  test('DNS rebinding: a foreign Host header is refused', async () => {
+    const r = await raw(s.url, { ...auth, Host: `evil.example:${s.url.port}` }, INIT);
+    assert.ok([400, 403, 421].includes(r.status), `${r.status} ${r.body}`);
+  });
+  test('DNS rebinding: a Host that merely starts with 127.0.0.1 is refused', async () => {
+    const r = await raw(s.url, { ...auth, Host: `127.0.0.1.evil.example:${s.url.port}` }, INIT);
+    assert.ok([400, 403, 421].includes(r.status), `${r.status} ${r.body}`);
+  });
+  test('an oversize body is refused with 413 and no stack', async () => {
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'ping',
+      params: { pad: 'x'.repeat(64 * 1024) },
+    });
+    const r = await raw(s.url, auth, big);
+    assert.equal(r.status, 413, r.body.slice(0, 300));
+    assert.ok(!STACK.test(r.body));
+  });
+  test('garbage JSON is a JSON-RPC parse error, not a stack', async () => {
+    const r = await raw(s.url, auth, '{"jsonrpc": "2.0", "id": 1, "method": ');
+    assert.ok(r.status >= 400 && r.status < 500, `${r.status}`);
+    assert.ok(!STACK.test(r.body), r.body);
+  });
+  test('an unknown session id is 404', async () => {
+    const r = await raw(
+      s.url,
+      { ...auth, 'mcp-session-id': 'does-not-exist' },
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+    );
+    assert.ok([400, 404].includes(r.status), `${r.status} ${r.body}`);
+  });
+  test('more sessions than allowed: 503 with Retry-After', async () => {
+    const codes: number[] = [];
+    let retry: unknown;
+    for (let i = 0; i < 6; i++) {
+      const r = await raw(s.url, auth, INIT);
+      codes.push(r.status);
+      if (r.status === 503) retry = r.headers['retry-after'];
+    }
+    assert.ok(codes.includes(503), codes.join(','));
+    assert.ok(retry !== undefined);
+  });
+});
+
+describe('serve --http: sessions, tools and idle expiry', () => {
+  let s: Served;
+  const h = makeHome({ LIPSYNC_HTTP_SESSION_IDLE_SECONDS: '1', LIPSYNC_HTTP_MAX_SESSIONS: '2' });
+  before(async () => {
+    s = await serve(h.env);
+  });
+  after(() => {
+    s.proc.kill('SIGTERM');
+  });
+
+  const connect = async () => {
+    const c = new Client({ name: 'http-tester', version: '1' });
+    await c.connect(new StreamableHTTPClientTransport(s.url));
+    return c;
+  };
+
+  test('without a token on loopback, the SDK client lists every tool', async () => {
+    const c = await connect();
+    const t = await c.listTools();
+    assert.ok(t.tools.some((x) => x.name === 'create_lip_sync'));
+    await c.close();
+  });
+
+  test('abandoned sessions expire and free their slots for new clients', async () => {
+    // Fill both slots and abandon them (no DELETE, no more requests).
+    await raw(s.url, BASE, INIT);
+    await raw(s.url, BASE, INIT);
+    // Wait on the event "a new session is accepted" rather than on a clock.
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      const r = await raw(s.url, BASE, INIT);
+      status = r.status;
+      if (status !== 200) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(status, 200);
+  });
+
+  test('over HTTP a client cannot read files outside the allowed folders', async () => {
+    const c = await connect();
+    const r = (await c.callTool({
+      name: 'create_lip_sync',
+      arguments: { video: '/etc/passwd', audio: '/etc/hosts', provider: 'local' },
+    })) as {
+      isError?: boolean;
+    };
+    assert.equal(r.isError, true);
+    await c.close();
+  });
+
+  test('a server bound off loopback without a token refuses to start', async () => {
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [CLI, 'serve', '--http', '--host', '0.0.0.0', '--port', '0'], {
+        env: h.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      p.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      p.stdout.on('data', () => p.kill('SIGKILL'));
+      p.stderr.on('data', () => {
+        if (err.includes('"listening"')) p.kill('SIGKILL');
+      });
+      p.on('exit', (code) => resolve({ code, err }));
+    });
+    assert.notEqual(r.code, 0, r.err);
+    assert.notEqual(r.code, null, 'it started listening on 0.0.0.0 without a token');
+    assert.match(r.err, /LIPSYNC_HTTP_TOKEN/);
+  });
+});
