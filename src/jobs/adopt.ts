@@ -1,6 +1,7 @@
 /** Tasks created elsewhere (the vendor's own runner, a dashboard), found by the provider's own id. */
 import { AppError } from '../errors.js';
 import type { ProviderName } from '../providers/provider.js';
+import { deadline } from '../util/deadline.js';
 import type { JobCore } from './core.js';
 import type { TaskRow } from './ledger.js';
 import { newTaskId, requireConfigured } from './requests.js';
@@ -17,13 +18,10 @@ export async function adoptForeign(
   const provider = core.d.providers.get(ref.provider as ProviderName);
   if (!provider?.lookupById) return undefined;
   requireConfigured(provider);
-  const found = await provider.lookupById(ref.providerTaskId, {
-    signal: AbortSignal.any([
-      signal ?? new AbortController().signal,
-      AbortSignal.timeout(core.d.maxLookMs ?? 15_000),
-    ]),
-    log: core.d.log,
-  });
+  const cap = deadline(core.d.maxLookMs ?? 15_000, signal);
+  const found = await provider
+    .lookupById(ref.providerTaskId, { signal: cap.signal, log: core.d.log })
+    .finally(() => cap.clear());
   if (!found) {
     throw new AppError('not_found', `${provider.displayName} has no task ${ref.providerTaskId}.`, {
       hint: 'Check the id (and that it belongs to the account of the configured key), or use list_tasks.',

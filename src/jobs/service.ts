@@ -13,6 +13,7 @@ import type {
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
+import { deadline } from '../util/deadline.js';
 import { adoptForeign } from './adopt.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
@@ -384,14 +385,15 @@ export class JobService {
   }
 
   /** Every provider's configuration state and balance, within one overall budget. Never spends. */
-  credits(providerName: string | undefined, signal?: AbortSignal): Promise<CreditsEntry[]> {
-    const budget = AbortSignal.timeout(this.d.callBudgetMs ?? CALL_BUDGET_MS);
-    return readCredits(
-      this.d.providers.values(),
-      providerName,
-      signal ? AbortSignal.any([signal, budget]) : budget,
-      (e) => this.core.userError(e),
-    );
+  async credits(providerName: string | undefined, signal?: AbortSignal): Promise<CreditsEntry[]> {
+    const budget = deadline(this.d.callBudgetMs ?? CALL_BUDGET_MS, signal);
+    try {
+      return await readCredits(this.d.providers.values(), providerName, budget.signal, (e) =>
+        this.core.userError(e),
+      );
+    } finally {
+      budget.clear();
+    }
   }
 
   /** Resolves when background work (submissions, event streams) is done, or after `timeoutMs`. */

@@ -3,6 +3,7 @@
  * confirmation, caps checked inside the claim transaction), and the read side (list costs, reports,
  * today's spend).
  */
+
 import { AppError } from '../errors.js';
 import type {
   InputRole,
@@ -12,6 +13,7 @@ import type {
   TaskKind,
   TaskStatus,
 } from '../providers/provider.js';
+import { deadline } from '../util/deadline.js';
 import type { CallOptions } from './core.js';
 import type { ClaimOptions, Ledger, TaskRow } from './ledger.js';
 import {
@@ -100,8 +102,8 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
   // Jogg's and NemoVideo's balance reads are free GETs; The Director's reads no network on the gateway.
   if (provider.credits && isPaid(provider, c.req.kind)) {
     try {
-      const signal = AbortSignal.any([c.signal, AbortSignal.timeout(deps.budgetMs)]);
-      const credits = await provider.credits(signal);
+      const d = deadline(deps.budgetMs, c.signal);
+      const credits = await provider.credits(d.signal).finally(() => d.clear());
       est.balance_summary = credits.summary;
       if (credits.balance) est.balance = credits.balance;
     } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors.js';
 import type { InputRole, Provider, ResolvedInput } from '../providers/provider.js';
+import { deadline } from '../util/deadline.js';
 import type { CallOptions, JobCore } from './core.js';
 import { type Downloaded, downloadResult } from './download.js';
 import type { TaskRow } from './ledger.js';
@@ -108,12 +109,12 @@ export class Transfers {
       core.track(p);
       p.catch((err) => core.warn(key, err, 'background transfer failed'));
     }
-    const budget = AbortSignal.timeout(core.d.callBudgetMs ?? CALL_BUDGET_MS);
-    const stop = signal ? AbortSignal.any([signal, budget]) : budget;
+    const budget = deadline(core.d.callBudgetMs ?? CALL_BUDGET_MS, signal);
+    const stop = budget.signal;
     const stopped = new Promise<undefined>((resolve) => {
       if (stop.aborted) resolve(undefined);
       stop.addEventListener('abort', () => resolve(undefined), { once: true });
     });
-    return Promise.race([p.then((value) => ({ value })), stopped]);
+    return Promise.race([p.then((value) => ({ value })), stopped]).finally(() => budget.clear());
   }
 }

@@ -3,6 +3,8 @@
  * its budget, wakes as soon as the ledger row changes here, and takes over a dead owner's claim at
  * once instead of waiting out its lease.
  */
+
+import { deadline } from '../util/deadline.js';
 import { type CallOptions, isFinal, type JobCore } from './core.js';
 import type { TaskRow } from './ledger.js';
 import type { Recovery } from './recovery.js';
@@ -58,8 +60,12 @@ export class Waiter {
     if (row.status === 'submitting') return this.recovery.settleSubmitting(row);
     if (row.status === 'success' || row.status === 'failed') return row;
     const maxLook = this.core.d.maxLookMs ?? MAX_LOOK_MS;
-    const cap = AbortSignal.timeout(remaining === undefined ? maxLook : Math.min(maxLook, remaining));
-    return this.recovery.refresh(row, signal ? AbortSignal.any([signal, cap]) : cap);
+    const cap = deadline(remaining === undefined ? maxLook : Math.min(maxLook, remaining), signal);
+    try {
+      return await this.recovery.refresh(row, cap.signal);
+    } finally {
+      cap.clear();
+    }
   }
 
   /**
@@ -69,18 +75,23 @@ export class Waiter {
    */
   async whileSubmitting(id: string, maxMs: number, signal: AbortSignal): Promise<TaskRow> {
     const { core } = this;
-    const budget = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, maxMs))]);
-    for (;;) {
-      let row = core.row(id);
-      if (row.status !== 'submitting' || budget.aborted) return row;
-      const mine = core.inflight.get(id);
-      if (mine) {
-        await untilSettledOr(mine, budget);
-        continue;
+    const d = deadline(maxMs, signal);
+    const budget = d.signal;
+    try {
+      for (;;) {
+        let row = core.row(id);
+        if (row.status !== 'submitting' || budget.aborted) return row;
+        const mine = core.inflight.get(id);
+        if (mine) {
+          await untilSettledOr(mine, budget);
+          continue;
+        }
+        row = await this.recovery.settleSubmitting(row);
+        if (row.status !== 'submitting' || core.inflight.has(id)) continue;
+        await core.sleepOrUpdate(id, 500, budget).catch(() => undefined);
       }
-      row = await this.recovery.settleSubmitting(row);
-      if (row.status !== 'submitting' || core.inflight.has(id)) continue;
-      await core.sleepOrUpdate(id, 500, budget).catch(() => undefined);
+    } finally {
+      d.clear();
     }
   }
 }

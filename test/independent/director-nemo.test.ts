@@ -132,9 +132,7 @@ describe('The Director over stdio', { timeout: 170_000 }, () => {
     }
   });
 
-  test('a create answer with no id is a failure and nothing is polled', {
-    todo: 'generate_video sometimes does not answer within 56 s while it retries a create that made no task (MCP request timeout)',
-  }, async () => {
+  test('a create answer with no id is a failure and nothing is polled', async () => {
     fake.noIdOnCreate = true;
     try {
       const q = fake.queriesByApi.length;
@@ -170,9 +168,7 @@ describe('The Director over stdio', { timeout: 170_000 }, () => {
     assert.equal(fake.creates - c, 1);
   });
 
-  test('a 503 on create with no model named: answers before the client limit, at most three models tried', {
-    todo: 'generate_video does not answer within 56 s when the gateway answers 503 (MCP request timeout)',
-  }, async () => {
+  test('a 503 on create with no model named: answers before the client limit, at most three models tried', async () => {
     fake.faults.push({ route: 'POST /gw', kind: 'status503', times: 5 });
     const before = fake.count('POST', '/gw');
     const a = await call(m, 'generate_video', { prompt: 'capacity' }, 56_000);
