@@ -113,6 +113,11 @@ CREATE TABLE IF NOT EXISTS downloads (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (task_id, path)
 );
+CREATE TABLE IF NOT EXISTS hashes (
+  key TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  used_at INTEGER NOT NULL
+);
 PRAGMA user_version = 1;
 `;
 
@@ -340,6 +345,35 @@ export class Ledger {
         'INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
+  }
+
+  /**
+   * Input hashes by file identity (media/hash.ts `identityKey`: dev, ino, size, mtime ns, ctime ns), so
+   * a new process does not read an unchanged input again. Bounded: the least recently used go first.
+   */
+  hashCache(maxRows = 5000): {
+    get(key: string): string | undefined;
+    set(key: string, sha256: string): void;
+  } {
+    return {
+      get: (key) => {
+        const r = this.db.prepare('SELECT sha256 FROM hashes WHERE key = ?').get(key) as
+          | { sha256: string }
+          | undefined;
+        if (r) this.db.prepare('UPDATE hashes SET used_at = ? WHERE key = ?').run(Date.now(), key);
+        return r?.sha256;
+      },
+      set: (key, sha256) => {
+        this.db
+          .prepare('INSERT OR REPLACE INTO hashes (key, sha256, used_at) VALUES (?, ?, ?)')
+          .run(key, sha256, Date.now());
+        this.db
+          .prepare(
+            'DELETE FROM hashes WHERE key IN (SELECT key FROM hashes ORDER BY used_at DESC LIMIT -1 OFFSET ?)',
+          )
+          .run(maxRows);
+      },
+    };
   }
 
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
