@@ -168,6 +168,18 @@ export interface ClaimOptions {
   isOwnerAlive(pid: number | null): boolean;
 }
 
+export interface ListOptions {
+  limit: number;
+  unfinishedOnly?: boolean;
+  provider?: string;
+}
+
+/** Where a page of `list` ended: the last row's creation time and rowid. */
+export interface PageKey {
+  createdAt: number;
+  rowid: number;
+}
+
 /** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
 export class Ledger {
   private readonly db: SqlDatabase;
@@ -271,7 +283,12 @@ export class Ledger {
     return raw ? toRow(raw) : undefined;
   }
 
-  list(opts: { limit: number; unfinishedOnly?: boolean; provider?: string }): TaskRow[] {
+  list(opts: ListOptions): TaskRow[] {
+    return this.page(opts).rows;
+  }
+
+  /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
+  page(opts: ListOptions & { after?: PageKey }): { rows: TaskRow[]; next?: PageKey } {
     const where: string[] = ['rejected = 0'];
     const args: (string | number)[] = [];
     if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
@@ -279,12 +296,22 @@ export class Ledger {
       where.push('provider = ?');
       args.push(opts.provider);
     }
-    const rows = this.db
+    if (opts.after) {
+      where.push('(created_at < ? OR (created_at = ? AND rowid < ?))');
+      args.push(opts.after.createdAt, opts.after.createdAt, opts.after.rowid);
+    }
+    const raws = this.db
       .prepare(
-        `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+        `SELECT rowid AS row_key, * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
       )
-      .all(...args, opts.limit) as RawRow[];
-    return rows.map(toRow);
+      .all(...args, opts.limit + 1) as (RawRow & { row_key: number })[];
+    const more = raws.length > opts.limit;
+    const kept = raws.slice(0, opts.limit);
+    const last = kept[kept.length - 1];
+    return {
+      rows: kept.map(toRow),
+      next: more && last ? { createdAt: last.created_at, rowid: Number(last.row_key) } : undefined,
+    };
   }
 
   /** Rows that a recovery pass must look at: unfinished and not rejected. */

@@ -17,6 +17,7 @@ import type {
 } from '../providers/provider.js';
 import { type CallOptions, isFinal, JobCore, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { type Downloaded, downloadResult } from './download.js';
 import { fingerprint } from './fingerprint.js';
 import type { TaskRow } from './ledger.js';
@@ -330,14 +331,21 @@ export class JobService {
     return !this.d.providers.get(view.provider as ProviderName)?.findExisting;
   }
 
-  list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string }): TaskView[] {
-    return this.d.ledger
-      .list({
-        limit: Math.min(opts.limit ?? 20, 200),
-        unfinishedOnly: opts.unfinishedOnly,
-        provider: opts.provider,
-      })
-      .map((r) => this.core.viewOf(r));
+  /** One page, newest first; `nextCursor` is there while older tasks remain. */
+  list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string; cursor?: string }): {
+    tasks: TaskView[];
+    nextCursor?: string;
+  } {
+    const page = this.d.ledger.page({
+      limit: Math.min(opts.limit ?? 20, 200),
+      unfinishedOnly: opts.unfinishedOnly,
+      provider: opts.provider,
+      after: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
+    });
+    return {
+      tasks: page.rows.map((r) => this.core.viewOf(r)),
+      nextCursor: page.next ? encodeCursor(page.next) : undefined,
+    };
   }
 
   viewOf(row: TaskRow): TaskView {
