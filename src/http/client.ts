@@ -53,6 +53,11 @@ export interface HttpClientOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   dispatcher?: Dispatcher;
+  /**
+   * Sockets per origin (default 16). More requests queue in the client instead of opening more
+   * sockets: a recovery pass or a thousand polls never flood a provider (or the machine's ports).
+   */
+  connectionsPerOrigin?: number;
 }
 
 /** Transport error codes that prove nothing reached the server. */
@@ -66,6 +71,7 @@ const NOT_SENT_CODES = new Set([
 ]);
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+const DEFAULT_CONNECTIONS = 16;
 
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const dispatcher =
@@ -74,6 +80,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       connect: { timeout: Math.min(opts.timeoutMs, 10_000) },
       keepAliveTimeout: 4_000,
       maxRedirections: 0,
+      connections: opts.connectionsPerOrigin ?? DEFAULT_CONNECTIONS,
     } as Agent.Options);
   const attempts = opts.attempts ?? 3;
   const baseDelay = opts.baseDelayMs ?? 500;
