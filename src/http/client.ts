@@ -13,7 +13,14 @@ import type { Agent, Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 
-export type HttpBody = string | Uint8Array | globalThis.FormData | NodeJS.ReadableStream | Blob;
+/** An async iterable body is written chunk by chunk, each after the previous one drained (file-body.ts). */
+export type HttpBody =
+  | string
+  | Uint8Array
+  | globalThis.FormData
+  | NodeJS.ReadableStream
+  | Blob
+  | AsyncIterable<Uint8Array>;
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
