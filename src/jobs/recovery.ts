@@ -186,10 +186,13 @@ export class Recovery {
   /** Looks at each task once, at most `recoveryConcurrency` at a time. */
   private async lookAll(rows: TaskRow[]): Promise<void> {
     const { core } = this;
+    const startedAt = core.now();
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
         const row = rows[next++]!;
+        // Already looked at since this pass began (an agent's status call): once per interval is enough.
+        if ((core.lastPollAt.get(row.id) ?? Number.NEGATIVE_INFINITY) >= startedAt) continue;
         await this.refresh(row, undefined, 0).catch((err) => core.warn(row.id, err, 'recovery poll failed'));
       }
     };
