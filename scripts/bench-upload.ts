@@ -37,10 +37,14 @@ async function childUpload(fakeUrl: string, apiKey: string, file: string, dir: s
     cwd: dir,
   });
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await jogg.upload?.(input, 'video', undefined, new AbortController().signal);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   await http.close();
-  process.stdout.write(JSON.stringify({ ms, rss_mb: peakRssMb('self') }));
+  process.stdout.write(
+    JSON.stringify({ ms, cpu_ms: (cpu.user + cpu.system) / 1000, rss_mb: peakRssMb('self') }),
+  );
 }
 
 /** Starts the fake Jogg in a process of its own; resolves with its URL and API key. */
@@ -59,28 +63,32 @@ function startFakeProcess(): Promise<{ url: string; apiKey: string; stop(): void
   });
 }
 
-function runChild(args: string[]): Promise<{ ms: number; rss_mb: number }> {
+interface Run {
+  ms: number;
+  cpu_ms: number;
+}
+
+function runChild(args: string[]): Promise<Run & { rss_mb: number }> {
   return promisify(execFile)(process.execPath, [SELF, '--child', ...args], { maxBuffer: 1 << 20 }).then(
-    ({ stdout }) => JSON.parse(stdout) as { ms: number; rss_mb: number },
+    ({ stdout }) => JSON.parse(stdout) as Run & { rss_mb: number },
   );
 }
 
-async function curlPut(file: string, url: string): Promise<number | null> {
+/** curl's wall time, and its CPU time (user + system, from the shell's `times`): load hurts CPU time less. */
+async function curlPut(file: string, url: string): Promise<Run | null> {
   const t0 = performance.now();
-  const ok = await promisify(execFile)('curl', [
-    '-sf',
-    '-o',
-    '/dev/null',
-    '-T',
-    file,
-    '-H',
-    'content-type: video/mp4',
-    url,
-  ]).then(
-    () => true,
-    () => false,
+  const script = 'curl -sf -o /dev/null -T "$0" -H "content-type: video/mp4" "$1" && times';
+  const out = await promisify(execFile)('bash', ['-c', script, file, url]).then(
+    ({ stdout }) => stdout,
+    () => null,
   );
-  return ok ? performance.now() - t0 : null;
+  if (out === null) return null;
+  const ms = performance.now() - t0;
+  const secs = (out.trim().split('\n')[1] ?? '').split(/\s+/).map((t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  });
+  return { ms, cpu_ms: secs.reduce((a, b) => a + b, 0) * 1000 };
 }
 
 export async function benchUpload(sizeMb: number, rounds = 3) {
@@ -92,8 +100,8 @@ export async function benchUpload(sizeMb: number, rounds = 3) {
     const fd = openSync(file, 'w');
     for (let i = 0; i < sizeMb; i++) writeSync(fd, chunk);
     closeSync(fd);
-    const ours: { ms: number; rss_mb: number }[] = [];
-    const curl: number[] = [];
+    const ours: (Run & { rss_mb: number })[] = [];
+    const curl: Run[] = [];
     // Interleaved pairs: machine load hits both alike. Best of each (the least disturbed run).
     for (let i = 0; i < rounds; i++) {
       ours.push(await runChild([fake.url, fake.apiKey, file, dir]));
@@ -101,12 +109,16 @@ export async function benchUpload(sizeMb: number, rounds = 3) {
       if (c !== null) curl.push(c);
     }
     const best = Math.min(...ours.map((o) => o.ms));
-    const bestCurl = curl.length ? Math.min(...curl) : null;
+    const bestCurl = curl.length ? Math.min(...curl.map((c) => c.ms)) : null;
+    const cpu = Math.min(...ours.map((o) => o.cpu_ms));
+    const cpuCurl = curl.length ? Math.min(...curl.map((c) => c.cpu_ms)) : null;
     return {
       size_mb: sizeMb,
       ours_ms: Math.round(best),
       curl_ms: bestCurl === null ? null : Math.round(bestCurl),
       throughput_vs_curl: bestCurl === null ? null : Number((bestCurl / best).toFixed(2)),
+      ours_cpu_ms: Math.round(cpu),
+      curl_cpu_ms: cpuCurl === null ? null : Math.round(cpuCurl),
       peak_rss_mb: Math.max(...ours.map((o) => o.rss_mb)),
     };
   } finally {
