@@ -12,7 +12,7 @@ async function modulesUntilToolsList(dir: string, env: Record<string, string>): 
   const hook = join(dir, 'hook.mjs');
   writeFileSync(
     hook,
-    'export async function load(u, c, n) { process.stderr.write(`LOAD ${u}\\n`); return n(u, c); }\n',
+    "export async function load(u, c, n) { process.stderr.write('LOAD ' + u + '\\n'); return n(u, c); }\n",
   );
   const reg = join(dir, 'reg.mjs');
   writeFileSync(
