@@ -289,8 +289,11 @@ function backoff(attempt: number, base: number, max: number): number {
 }
 
 /**
- * The runtime's FormData (undici accepts any spec FormData as a body), so that building a multipart
- * body does not load undici at import time either.
+ * The runtime's FormData (the client hands undici its own copy of the entries), so that building a
+ * multipart body does not load undici at import. Not read at import either: the runtime's global
+ * FormData is a lazy getter that compiles Node's bundled undici (~100 ms of a cold start).
  */
-export const FormData = globalThis.FormData;
+export const FormData = function FormData(): globalThis.FormData {
+  return new globalThis.FormData();
+} as unknown as typeof globalThis.FormData;
 export type FormData = globalThis.FormData;
