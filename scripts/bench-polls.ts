@@ -1,8 +1,8 @@
 /**
  * Polls at scale: 1,000 active Jogg tasks in the ledger, a start-up recovery pass, then an agent asking
  * `get_task_status` (wait 0) for every task, twice, all at once, within one poll interval. Figures:
- * provider status requests per task in that interval (goal <= 1), the most sockets the fake saw open
- * at once, and this process's peak RSS (it also hosts the fake provider; goal < 150 MB).
+ * provider status requests per task in that interval (goal <= 1), and this process's peak RSS (it also
+ * hosts the fake provider; goal < 150 MB).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,8 +73,6 @@ export async function benchPolls(n = 1000) {
       );
       ids.push(id);
     }
-    const sockets = 0;
-    const maxSockets = 0;
     const t0 = Date.now();
     app.jobs.recover();
     for (let round = 0; round < 2; round++) {
@@ -89,8 +87,6 @@ export async function benchPolls(n = 1000) {
         perTask.set(k, (perTask.get(k) ?? 0) + 1);
       }
     }
-    void sockets;
-    void maxSockets;
     const counts = [...perTask.values()];
     return {
       tasks: n,

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import { HASHES_SCHEMA, type HashStore, hashStore } from './hash-store.js';
 import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
 
 export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
@@ -113,11 +114,6 @@ CREATE TABLE IF NOT EXISTS downloads (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (task_id, path)
 );
-CREATE TABLE IF NOT EXISTS hashes (
-  key TEXT PRIMARY KEY,
-  sha256 TEXT NOT NULL,
-  used_at INTEGER NOT NULL
-);
 PRAGMA user_version = 1;
 `;
 
@@ -192,6 +188,7 @@ export class Ledger {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.db.exec(HASHES_SCHEMA);
   }
 
   close(): void {
@@ -374,33 +371,9 @@ export class Ledger {
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
   }
 
-  /**
-   * Input hashes by file identity (media/hash.ts `identityKey`: dev, ino, size, mtime ns, ctime ns), so
-   * a new process does not read an unchanged input again. Bounded: the least recently used go first.
-   */
-  hashCache(maxRows = 5000): {
-    get(key: string): string | undefined;
-    set(key: string, sha256: string): void;
-  } {
-    return {
-      get: (key) => {
-        const r = this.db.prepare('SELECT sha256 FROM hashes WHERE key = ?').get(key) as
-          | { sha256: string }
-          | undefined;
-        if (r) this.db.prepare('UPDATE hashes SET used_at = ? WHERE key = ?').run(Date.now(), key);
-        return r?.sha256;
-      },
-      set: (key, sha256) => {
-        this.db
-          .prepare('INSERT OR REPLACE INTO hashes (key, sha256, used_at) VALUES (?, ?, ?)')
-          .run(key, sha256, Date.now());
-        this.db
-          .prepare(
-            'DELETE FROM hashes WHERE key IN (SELECT key FROM hashes ORDER BY used_at DESC LIMIT -1 OFFSET ?)',
-          )
-          .run(maxRows);
-      },
-    };
+  /** Input hashes by file identity, kept across processes (hash-store.ts). */
+  hashCache(maxRows?: number): HashStore {
+    return hashStore(this.db, maxRows);
   }
 
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
