@@ -10,6 +10,7 @@ import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import { createLogger, type Logger } from './logger.js';
 import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
+import type { FileHasher } from './media/hash.js';
 import { checkMediaInput } from './media/media-check.js';
 import { preflight as runPreflight } from './media/preflight.js';
 import { probe } from './media/probe.js';
@@ -55,6 +56,8 @@ export interface AppOptions {
   callBudgetMs?: number;
   /** Host name resolver for the private-URL check (tests: no real DNS). */
   lookupHost?: HostLookup;
+  /** The in-process file hasher (tests: a fresh one stands for a new process). */
+  hasher?: FileHasher;
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
@@ -89,6 +92,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       cwd: opts.cwd ?? process.cwd(),
       allowPrivateUrls: config.allowPrivateUrls,
       lookup: opts.lookupHost,
+      hashCache: ledger.hashCache(),
+      hasher: opts.hasher,
     },
     outputDir: config.outputDir,
     defaultProvider: config.defaultProvider,

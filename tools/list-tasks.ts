@@ -10,7 +10,12 @@ export const listTasks = defineTool({
   input: {
     unfinished_only: z.boolean().optional().describe('Only tasks not yet success or failed.'),
     provider: choice(PROVIDERS).optional(),
-    limit: z.number().int().min(1).max(200).optional().describe('Default 20.'),
+    limit: z.number().int().min(1).max(200).optional().describe('Tasks per page. Default 20.'),
+    cursor: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('next_cursor of the previous page, to list older tasks (same filters).'),
   },
   output: {
     tasks: z.array(
@@ -25,21 +30,24 @@ export const listTasks = defineTool({
       }),
     ),
     count: z.number(),
+    next_cursor: z.string().optional().describe('Present while older tasks remain: pass it as cursor.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
-    const tasks = ctx.jobs.list({
+    const { tasks, nextCursor } = ctx.jobs.list({
       limit: args.limit,
       unfinishedOnly: args.unfinished_only,
       provider: args.provider,
+      cursor: args.cursor,
     });
     const lines = tasks.map(
       (t) =>
         `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}${t.cost ? ` cost: ${t.cost.amount ?? '?'} ${t.cost.unit} (${t.cost.source})` : ''}`,
     );
+    if (nextCursor) lines.push(`More: call list_tasks with cursor "${nextCursor}".`);
     return {
-      structured: { tasks, count: tasks.length },
-      text: tasks.length ? lines.join('\n') : 'No tasks yet.',
+      structured: { tasks, count: tasks.length, ...(nextCursor ? { next_cursor: nextCursor } : {}) },
+      text: tasks.length ? lines.join('\n') : args.cursor ? 'No more tasks.' : 'No tasks yet.',
     };
   },
 });

@@ -5,12 +5,22 @@
  *
  * Why not undici's RetryAgent: waits must run on the injected Clock (tests never sleep), and callers
  * need to know whether a failed request could have reached the server (for `unknown` vs. rejected).
+ *
+ * undici is loaded on the first request, not at import: a server that only lists its tools (an MCP
+ * client's first call) starts without it (issue 13, cold start).
  */
-import { Agent, type Dispatcher, FormData, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 
-export type HttpBody = string | Uint8Array | FormData | NodeJS.ReadableStream | Blob;
+/** An async iterable body is written chunk by chunk, each after the previous one drained (file-body.ts). */
+export type HttpBody =
+  | string
+  | Uint8Array
+  | globalThis.FormData
+  | NodeJS.ReadableStream
+  | Blob
+  | AsyncIterable<Uint8Array>;
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
@@ -53,6 +63,11 @@ export interface HttpClientOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   dispatcher?: Dispatcher;
+  /**
+   * Sockets per origin (default 16). More requests queue in the client instead of opening more
+   * sockets: a recovery pass or a thousand polls never flood a provider (or the machine's ports).
+   */
+  connectionsPerOrigin?: number;
 }
 
 /** Transport error codes that prove nothing reached the server. */
@@ -66,15 +81,31 @@ const NOT_SENT_CODES = new Set([
 ]);
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+const DEFAULT_CONNECTIONS = 16;
+
+type Undici = typeof import('undici');
+let undiciLoading: Promise<Undici> | undefined;
+function loadUndici(): Promise<Undici> {
+  undiciLoading ??= import('undici');
+  return undiciLoading;
+}
 
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
-  const dispatcher =
-    opts.dispatcher ??
-    new Agent({
-      connect: { timeout: Math.min(opts.timeoutMs, 10_000) },
-      keepAliveTimeout: 4_000,
-      maxRedirections: 0,
-    } as Agent.Options);
+  let agent: Promise<Dispatcher> | undefined;
+  const dispatcherFor = (): Promise<Dispatcher> => {
+    agent ??= opts.dispatcher
+      ? Promise.resolve(opts.dispatcher)
+      : loadUndici().then(
+          ({ Agent }) =>
+            new Agent({
+              connect: { timeout: Math.min(opts.timeoutMs, 10_000) },
+              keepAliveTimeout: 4_000,
+              maxRedirections: 0,
+              connections: opts.connectionsPerOrigin ?? DEFAULT_CONNECTIONS,
+            } as Agent.Options),
+        );
+    return agent;
+  };
   const attempts = opts.attempts ?? 3;
   const baseDelay = opts.baseDelayMs ?? 500;
   const maxDelay = opts.maxDelayMs ?? 10_000;
@@ -89,7 +120,9 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(req.url, {
+      const [undici, dispatcher] = await Promise.all([loadUndici(), dispatcherFor()]);
+      if (body instanceof globalThis.FormData) body = toUndiciForm(undici, body);
+      res = await undici.request(req.url, {
         method: req.method,
         headers,
         body: body as Dispatcher.DispatchOptions['body'],
@@ -128,9 +161,19 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       }
     },
     async close() {
-      if (!opts.dispatcher) await dispatcher.close();
+      if (!opts.dispatcher && agent) await (await agent).close();
     },
   };
+}
+
+/** The runtime's FormData as undici's own (its request() takes only that), entries unchanged. */
+function toUndiciForm(undici: Undici, form: globalThis.FormData): HttpBody {
+  const out = new undici.FormData();
+  for (const [name, value] of form.entries()) {
+    if (typeof value === 'string') out.append(name, value);
+    else out.append(name, value, value.name);
+  }
+  return out as unknown as HttpBody;
 }
 
 function wrap(req: HttpRequest, res: Dispatcher.ResponseData): HttpResponse {
@@ -245,4 +288,12 @@ function backoff(attempt: number, base: number, max: number): number {
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-export { FormData };
+/**
+ * The runtime's FormData (the client hands undici its own copy of the entries), so that building a
+ * multipart body does not load undici at import. Not read at import either: the runtime's global
+ * FormData is a lazy getter that compiles Node's bundled undici (~100 ms of a cold start).
+ */
+export const FormData = function FormData(): globalThis.FormData {
+  return new globalThis.FormData();
+} as unknown as typeof globalThis.FormData;
+export type FormData = globalThis.FormData;

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import { HASHES_SCHEMA, type HashStore, hashStore } from './hash-store.js';
 import { CostBook } from './ledger-costs.js';
 import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
 
@@ -174,6 +175,18 @@ export interface ClaimOptions {
   cost?: { amount: number | null; unit: string; paid: boolean };
 }
 
+export interface ListOptions {
+  limit: number;
+  unfinishedOnly?: boolean;
+  provider?: string;
+}
+
+/** Where a page of `list` ended: the last row's creation time and rowid. */
+export interface PageKey {
+  createdAt: number;
+  rowid: number;
+}
+
 /** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
 export class Ledger {
   private readonly db: SqlDatabase;
@@ -189,6 +202,7 @@ export class Ledger {
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.spend = new CostBook(this.db);
+    this.db.exec(HASHES_SCHEMA);
   }
 
   close(): void {
@@ -282,7 +296,12 @@ export class Ledger {
     return raw ? toRow(raw) : undefined;
   }
 
-  list(opts: { limit: number; unfinishedOnly?: boolean; provider?: string }): TaskRow[] {
+  list(opts: ListOptions): TaskRow[] {
+    return this.page(opts).rows;
+  }
+
+  /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
+  page(opts: ListOptions & { after?: PageKey }): { rows: TaskRow[]; next?: PageKey } {
     const where: string[] = ['rejected = 0'];
     const args: (string | number)[] = [];
     if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
@@ -290,12 +309,22 @@ export class Ledger {
       where.push('provider = ?');
       args.push(opts.provider);
     }
-    const rows = this.db
+    if (opts.after) {
+      where.push('(created_at < ? OR (created_at = ? AND rowid < ?))');
+      args.push(opts.after.createdAt, opts.after.createdAt, opts.after.rowid);
+    }
+    const raws = this.db
       .prepare(
-        `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+        `SELECT rowid AS row_key, * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
       )
-      .all(...args, opts.limit) as RawRow[];
-    return rows.map(toRow);
+      .all(...args, opts.limit + 1) as (RawRow & { row_key: number })[];
+    const more = raws.length > opts.limit;
+    const kept = raws.slice(0, opts.limit);
+    const last = kept[kept.length - 1];
+    return {
+      rows: kept.map(toRow),
+      next: more && last ? { createdAt: last.created_at, rowid: Number(last.row_key) } : undefined,
+    };
   }
 
   /** Rows that a recovery pass must look at: unfinished and not rejected. */
@@ -358,6 +387,11 @@ export class Ledger {
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
   }
 
+  /** Input hashes by file identity, kept across processes (hash-store.ts). */
+  hashCache(maxRows?: number): HashStore {
+    return hashStore(this.db, maxRows);
+  }
+
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
     this.db
       .prepare(
@@ -377,8 +411,8 @@ export class Ledger {
     return Number(r.data_version);
   }
 
-  /** One page of non-rejected tasks, newest first (resources/list). */
-  page(offset: number, limit: number): TaskRow[] {
+  /** One page of non-rejected tasks, newest first, by offset (resources/list). */
+  pageAt(offset: number, limit: number): TaskRow[] {
     const rows = this.db
       .prepare('SELECT * FROM tasks WHERE rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?')
       .all(limit, offset) as RawRow[];

@@ -96,10 +96,11 @@ export class Recovery {
   refresh(row: TaskRow, signal: AbortSignal | undefined, minGapMs?: number): Promise<TaskRow> {
     const { core } = this;
     if (core.live.has(row.id)) return Promise.resolve(row);
+    // A look already on its way (a recovery pass, another caller): its answer is this caller's too.
+    const existing = core.polling.get(row.id);
+    if (existing) return signal ? settledOr(existing, signal, () => core.row(row.id)) : existing;
     const last = Math.max(core.lastPollAt.get(row.id) ?? 0, row.polls > 0 ? row.updatedAt : 0);
     if (core.now() - last < (minGapMs ?? core.pollInterval(row))) return Promise.resolve(row);
-    const existing = core.polling.get(row.id);
-    if (existing) return existing;
     const provider = core.d.providers.get(row.provider);
     if (!provider) return Promise.resolve(row);
     const p = this.look(row, provider, signal).finally(() => core.polling.delete(row.id));
@@ -186,14 +187,36 @@ export class Recovery {
   /** Looks at each task once, at most `recoveryConcurrency` at a time. */
   private async lookAll(rows: TaskRow[]): Promise<void> {
     const { core } = this;
+    const startedAt = core.now();
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
         const row = rows[next++]!;
+        // Already looked at since this pass began (an agent's status call): once per interval is enough.
+        if ((core.lastPollAt.get(row.id) ?? Number.NEGATIVE_INFINITY) >= startedAt) continue;
         await this.refresh(row, undefined, 0).catch((err) => core.warn(row.id, err, 'recovery poll failed'));
       }
     };
     const n = Math.max(1, Math.min(core.d.recoveryConcurrency ?? 8, rows.length));
     await Promise.all(Array.from({ length: n }, worker));
   }
+}
+
+/** `p`'s value, or — if `signal` aborts first — what `fallback` says now. */
+function settledOr<T>(p: Promise<T>, signal: AbortSignal, fallback: () => T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(fallback());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => resolve(fallback());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

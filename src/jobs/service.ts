@@ -17,6 +17,7 @@ import { deadline } from '../util/deadline.js';
 import { adoptForeign } from './adopt.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import { type CreditsEntry, readCredits } from './credits.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { fingerprint } from './fingerprint.js';
 import type { ClaimOptions, TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
@@ -337,20 +338,24 @@ export class JobService {
     return !this.d.providers.get(view.provider as ProviderName)?.findExisting;
   }
 
-  list(opts: {
-    limit?: number;
-    unfinishedOnly?: boolean;
-    provider?: string;
-  }): (TaskView & { cost?: TaskCost })[] {
-    const rows = this.d.ledger.list({
+  /** One page, newest first, with what each task cost; `nextCursor` is there while older tasks remain. */
+  list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string; cursor?: string }): {
+    tasks: (TaskView & { cost?: TaskCost })[];
+    nextCursor?: string;
+  } {
+    const page = this.d.ledger.page({
       limit: Math.min(opts.limit ?? 20, 200),
       unfinishedOnly: opts.unfinishedOnly,
       provider: opts.provider,
+      after: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
     });
-    return withCosts(
-      this.d.ledger,
-      rows.map((r) => this.core.viewOf(r)),
-    );
+    return {
+      tasks: withCosts(
+        this.d.ledger,
+        page.rows.map((r) => this.core.viewOf(r)),
+      ),
+      nextCursor: page.next ? encodeCursor(page.next) : undefined,
+    };
   }
 
   /** Spend per provider per day and per task, over the last `days` days (today included). */

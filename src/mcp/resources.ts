@@ -112,7 +112,7 @@ export function listPage(
         'Invalid cursor: pass back the nextCursor of resources/list.',
       );
   }
-  const rows = app.ledger.page(offset, PAGE + 1);
+  const rows = app.ledger.pageAt(offset, PAGE + 1);
   const resources: Resource[] = offset === 0 ? [...fixed] : [];
   for (const row of rows.slice(0, PAGE)) resources.push(...rowResources(app, row));
   const more = rows.length > PAGE;

@@ -8,6 +8,9 @@
  * can set back. File-system clocks tick coarsely (a jiffy, or a second on some file systems), so a
  * file changed within that tick of being hashed could keep its ctime: such "racy" results (as git
  * calls them) are not cached; the next request hashes again.
+ *
+ * A second, durable cache (`HashCache`, the ledger's `hashes` table, wired in app.ts) keeps results
+ * across processes under the same key, so a new CLI process does not read an unchanged input again.
  */
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
@@ -64,6 +67,12 @@ export function identityKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/** A durable cache of sha256 by `identityKey` (the ledger implements it; media never imports jobs). */
+export interface HashCache {
+  get(key: string): string | undefined;
+  set(key: string, sha256: string): void;
+}
+
 export class FileHasher {
   private readonly cache = new Map<string, string>();
   private readonly now: () => number;
@@ -78,8 +87,11 @@ export class FileHasher {
     this.maxEntries = opts.maxEntries ?? 2000;
   }
 
-  /** sha256 of `path`, from the cache when the file's identity and stamps are unchanged. */
-  async hash(path: string): Promise<HashedFile> {
+  /**
+   * sha256 of `path`, from the cache (this process's, then `store`) when the file's identity and
+   * stamps are unchanged. A fresh, non-racy result is written to both.
+   */
+  async hash(path: string, store?: HashCache): Promise<HashedFile> {
     const fh = await open(path, 'r');
     try {
       const before = await fh.stat({ bigint: true });
@@ -92,11 +104,20 @@ export class FileHasher {
         this.cache.set(key, hit);
         return { sha256: hit, size: Number(before.size) };
       }
+      const stored = lookup(store, key);
+      if (stored) {
+        this.stats.hits++;
+        this.remember(key, stored);
+        return { sha256: stored, size: Number(before.size) };
+      }
       const startedNs = BigInt(Math.floor(this.now())) * 1_000_000n;
       this.stats.reads++;
       const sha256 = await digestHandle(fh);
       const after = await fh.stat({ bigint: true });
-      if (identityKey(after) === key && !this.isRacy(before, startedNs)) this.remember(key, sha256);
+      if (identityKey(after) === key && !this.isRacy(before, startedNs)) {
+        this.remember(key, sha256);
+        save(store, key, sha256);
+      }
       return { sha256, size: Number(after.size) };
     } finally {
       await fh.close();
@@ -118,6 +139,24 @@ export class FileHasher {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
+  }
+}
+
+/** A broken durable cache (a locked or read-only ledger) only costs a re-hash. */
+function lookup(store: HashCache | undefined, key: string): string | undefined {
+  try {
+    const v = store?.get(key);
+    return v && /^[0-9a-f]{64}$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function save(store: HashCache | undefined, key: string, sha256: string): void {
+  try {
+    store?.set(key, sha256);
+  } catch {
+    // Not cached: the next process hashes again.
   }
 }
 

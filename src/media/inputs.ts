@@ -7,7 +7,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
-import { fileHasher } from './hash.js';
+import { type FileHasher, fileHasher, type HashCache } from './hash.js';
 import { mimeFor } from './mime.js';
 import type { InputRole, ResolvedInput } from './types.js';
 import { type HostLookup, privateHost } from './url-guard.js';
@@ -22,6 +22,10 @@ export interface InputPolicy {
   allowPrivateUrls?: boolean;
   /** Host name resolver for the private-host check (tests inject one; default: the system's). */
   lookup?: HostLookup;
+  /** Durable sha256 cache across processes (the ledger's, wired in app.ts). */
+  hashCache?: HashCache;
+  /** The in-process hasher (default: the process-wide one; tests inject their own). */
+  hasher?: FileHasher;
 }
 
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):/i;
@@ -163,7 +167,7 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
       'Compress or trim the file, or raise LIPSYNC_MAX_INPUT_MB.',
     );
   }
-  const { sha256, size } = await fileHasher.hash(real);
+  const { sha256, size } = await (policy.hasher ?? fileHasher).hash(real, policy.hashCache);
   const filename = basename(real);
   return { type: 'file', path: real, filename, mime: mimeFor(filename), size, sha256 };
 }

@@ -2,12 +2,12 @@
  * Jogg lip sync (providers.md section 1). Envelope `{code, msg, data}` with `code === 0` as success on
  * any HTTP status; result nested under `data.data`; 20 POSTs per minute per key.
  */
-import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { type Config, isUsableSecret, PLAYBACK_TYPES } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { HttpClient, HttpRequest } from '../../http/client.js';
+import { fileBody } from '../../http/file-body.js';
 import type { Logger } from '../../logger.js';
 import type {
   CredentialState,
@@ -188,12 +188,13 @@ export function createJoggProvider(deps: JoggDeps): Provider {
           hint: 'Try again later.',
         });
       }
-      // The signed URL carries its own authorization: never send the API key there. Streamed from disk.
+      // The signed URL carries its own authorization: never send the API key there. Streamed from disk
+      // through a few reused buffers (flat memory, file-body.ts).
       const put = await http.request({
         method: 'PUT',
         url: data.sign_url,
         headers: { 'content-type': input.mime, 'content-length': String(input.size) },
-        bodyFactory: () => createReadStream(input.path, { highWaterMark: 1 << 20 }),
+        bodyFactory: () => fileBody(input.path, input.size),
         retry: true,
         timeoutMs: Math.max(120_000, Math.ceil(input.size / 100_000)),
         signal,
