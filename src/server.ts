@@ -130,14 +130,15 @@ const isBelow = (rel: string) =>
 /** A tool is registered only when some provider here can serve it. */
 export function availableTools(app: App): AnyTool[] {
   const kinds = new Set([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
-  const need: Record<string, string> = {
-    generate_video: 'generate_video',
-    generate_image: 'image',
-    generate_audio: 'audio',
-    transcribe: 'transcript',
-    edit_video: 'edit',
-    export_render: 'render',
-    create_lip_sync: 'lip_sync',
+  // A tool is listed when some provider offers one of the kinds it can run.
+  const need: Record<string, string[]> = {
+    generate_video: ['generate_video'],
+    generate_image: ['image'],
+    generate_audio: ['audio'],
+    transcribe: ['transcript'],
+    edit_video: ['edit', 'post'],
+    export_render: ['render'],
+    create_lip_sync: ['lip_sync'],
   };
-  return ALL_TOOLS.filter((t) => !need[t.name] || kinds.has(need[t.name] as never));
+  return ALL_TOOLS.filter((t) => !need[t.name] || need[t.name]!.some((k) => kinds.has(k as never)));
 }

@@ -3,7 +3,7 @@ import { PLAYBACK_TYPES } from '../src/config.js';
 import { defineTool } from './define.js';
 import { choice, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
 import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const createLipSync = defineTool({
   name: 'create_lip_sync',
@@ -60,9 +60,6 @@ export const createLipSync = defineTool({
       return { structured: d, text: dryRunText(d) };
     }
     const res = await ctx.jobs.createLipSync(req, call);
-    return {
-      structured: res,
-      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
-    };
+    return taskResult(res);
   },
 });

@@ -4,7 +4,7 @@ import type { CreateRequest } from '../src/jobs/service.js';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { choice, createShape, mediaInput, waitSecondsInput } from './schemas.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 const OPERATIONS = ['subtitles', 'upscale', 'trim', 'compose', 'extract_frame'] as const;
 
@@ -79,6 +79,6 @@ export const editVideo = defineTool({
       { ...req, forceRecreate: args.force_recreate, waitSeconds: args.wait_seconds },
       call,
     );
-    return { structured: res, text: `${res.reused ? 'Reused existing task' : 'Sent'} — ${summarize(res)}` };
+    return taskResult(res, { created: 'Sent', reused: 'Reused existing task' });
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { createShape, waitSecondsInput } from './schemas.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const exportRender = defineTool({
   name: 'export_render',
@@ -32,9 +32,6 @@ export const exportRender = defineTool({
       },
       call,
     );
-    return {
-      structured: res,
-      text: `${res.reused ? 'Render already running' : 'Render started'} — ${summarize(res)}`,
-    };
+    return taskResult(res, { created: 'Render started', reused: 'Render already running' });
   },
 });

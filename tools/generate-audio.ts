@@ -3,7 +3,7 @@ import { AppError } from '../src/errors.js';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { choice, createShape, waitSecondsInput } from './schemas.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const generateAudio = defineTool({
   name: 'generate_audio',
@@ -54,9 +54,6 @@ export const generateAudio = defineTool({
       },
       call,
     );
-    return {
-      structured: res,
-      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
-    };
+    return taskResult(res);
   },
 });

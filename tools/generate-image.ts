@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { choice, createShape, mediaInput, waitSecondsInput } from './schemas.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const generateImage = defineTool({
   name: 'generate_image',
@@ -47,9 +47,6 @@ export const generateImage = defineTool({
       },
       call,
     );
-    return {
-      structured: res,
-      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
-    };
+    return taskResult(res);
   },
 });

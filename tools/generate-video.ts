@@ -3,7 +3,7 @@ import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { choice, mediaInput, waitSecondsInput } from './schemas.js';
 import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const generateVideo = defineTool({
   name: 'generate_video',
@@ -87,9 +87,6 @@ export const generateVideo = defineTool({
       return { structured: d, text: dryRunText(d) };
     }
     const res = await ctx.jobs.create(req, call);
-    return {
-      structured: res,
-      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}`,
-    };
+    return taskResult(res);
   },
 });

@@ -13,3 +13,15 @@ export function summarize(v: TaskView): string {
   parts.push(`Next: ${v.next_step}`);
   return parts.join('. ');
 }
+
+/** The result of a tool that creates (or reuses) a task: the task as structured content, one line of text. */
+export function taskResult<T extends TaskView & { reused: boolean }>(
+  res: T,
+  words: { created: string; reused: string } = { created: 'Created task', reused: 'Reused existing task' },
+  extra = '',
+): { structured: T; text: string } {
+  return {
+    structured: res,
+    text: `${res.reused ? words.reused : words.created} — ${summarize(res)}${extra}`,
+  };
+}

@@ -3,7 +3,7 @@ import { AppError } from '../src/errors.js';
 import type { JsonObject } from '../src/json.js';
 import { defineTool } from './define.js';
 import { createShape, mediaInput, waitSecondsInput } from './schemas.js';
-import { summarize } from './summary.js';
+import { taskResult } from './summary.js';
 
 export const transcribe = defineTool({
   name: 'transcribe',
@@ -43,9 +43,7 @@ export const transcribe = defineTool({
       },
       call,
     );
-    return {
-      structured: res,
-      text: `${res.reused ? 'Reused existing task' : 'Created task'} — ${summarize(res)}${typeof res.extra?.text === 'string' ? ` Transcript: ${res.extra.text}` : ''}`,
-    };
+    const transcript = typeof res.extra?.text === 'string' ? ` Transcript: ${res.extra.text}` : '';
+    return taskResult(res, undefined, transcript);
   },
 });
