@@ -85,9 +85,26 @@ export async function privateHost(
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) return isPrivateAddress(host) ? { reason: `${host} is a ${kindOf(host)}` } : undefined;
   if (isPrivateName(host)) return { reason: `${host} names this machine or a cloud metadata service` };
+  const embedded = embeddedAddress(host);
+  if (embedded && isPrivateAddress(embedded))
+    return {
+      reason: `${host} spells out ${embedded}, a ${kindOf(embedded)} (wildcard DNS names resolve to it)`,
+    };
   const answers = await lookupBounded(lookup, host, timeoutMs);
   const bad = answers.find((a) => isPrivateAddress(a.address));
   return bad ? { reason: `${host} resolves to ${bad.address}, a ${kindOf(bad.address)}` } : undefined;
+}
+
+/**
+ * An IPv4 address spelled out inside a name, as wildcard-DNS services (nip.io, sslip.io and the like)
+ * resolve it: `169.254.169.254.nip.io`, `10-0-0-1.sslip.io`. Checked without a lookup, so a name like
+ * that is refused even where DNS does not answer here (a lookup that fails lets other names through).
+ */
+export function embeddedAddress(host: string): string | undefined {
+  const m = /(?:^|[.-])((?:\d{1,3}[.-]){3}\d{1,3})(?=[.-]|$)/.exec(host);
+  if (!m?.[1]) return undefined;
+  const ip = m[1].replace(/-/g, '.');
+  return isIP(ip) === 4 ? ip : undefined;
 }
 
 async function lookupBounded(lookup: HostLookup, host: string, ms: number): Promise<LookupAddress[]> {

@@ -97,3 +97,17 @@ describe('url guard', () => {
     assert.equal(await privateHost(new URL('https://slow.example/a.mp4'), hanging, 0), undefined);
   });
 });
+
+test('names that spell out a private address are refused without a lookup (wildcard DNS)', async () => {
+  const { privateHost, embeddedAddress } = await import('../../../src/media/url-guard.js');
+  const failing = async () => {
+    throw new Error('no DNS here');
+  };
+  for (const host of ['169.254.169.254.nip.io', '10-0-0-1.sslip.io', 'app.127.0.0.1.nip.io']) {
+    const v = await privateHost(new URL(`http://${host}/v.mp4`), failing);
+    assert.ok(v, `${host} refused`);
+  }
+  assert.equal(embeddedAddress('media.example.com'), undefined);
+  assert.equal(await privateHost(new URL('http://8.8.8.8.nip.io/v.mp4'), failing), undefined);
+  assert.equal(await privateHost(new URL('http://cdn-1-2-3.example.com/v.mp4'), failing), undefined);
+});
