@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JsonObject } from '../src/json.js';
+import { ASPECT_RATIOS, PLATFORMS } from '../src/names.js';
 import { defineTool } from './define.js';
 import { choice, mediaInput, waitSecondsInput } from './schemas.js';
 import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
@@ -37,19 +38,10 @@ export const generateVideo = defineTool({
         'story, veo3 story, sora2 story, extend, veo3 extend, sora2 extend, kids, podcast single, podcast dual, music video.',
       ),
     quality: choice(['quality', 'cheap']).optional().describe('quality (default) or cheap.'),
-    aspect_ratio: choice(['9:16', '16:9', '1:1', '4:5'])
+    aspect_ratio: choice(ASPECT_RATIOS)
       .optional()
       .describe('4:5 (Instagram feed portrait) only with the auto model.'),
-    platform: choice([
-      'tiktok',
-      'reels',
-      'shorts',
-      'youtube',
-      'instagram',
-      'twitter',
-      'product_demo',
-      'podcast',
-    ])
+    platform: choice(PLATFORMS)
       .optional()
       .describe("Sets the aspect ratio when aspect_ratio is not given, and the auto model's target length."),
     duration: z

@@ -4,19 +4,9 @@
  */
 import { AppError } from '../../errors.js';
 
-export type AspectRatio = '9:16' | '16:9' | '1:1' | '4:5';
+import { type AspectRatio, PLATFORMS, type Platform } from '../../names.js';
 
-export const PLATFORMS = [
-  'tiktok',
-  'reels',
-  'shorts',
-  'youtube',
-  'instagram',
-  'twitter',
-  'product_demo',
-  'podcast',
-] as const;
-export type Platform = (typeof PLATFORMS)[number];
+export { type AspectRatio, PLATFORMS, type Platform };
 
 export interface PlatformFormat {
   /** The platform's aspect ratio when none is given. */
