@@ -1,0 +1,178 @@
+/**
+ * What the job service needs from a ledger backend. Two implement it: SQLite (`ledger.ts`, the
+ * embedded default; one machine, several processes) and PostgreSQL (`ledger-pg.ts`, several
+ * instances on several machines). Every method is asynchronous, so a networked backend fits; the
+ * SQLite one answers from synchronous calls.
+ *
+ * The semantics both must keep (the parameterised suite in test/integration/ledger-contract.test.ts
+ * runs against each):
+ * - `claim` is atomic per fingerprint: of any number of concurrent claims for one fingerprint, across
+ *   processes and instances, exactly one gets `created`; the others get `reused` (or `taken_over` when
+ *   the owner of a `submitting` claim is gone). Never a read-then-write race.
+ * - `guard` runs inside the same transaction as the insert, after spend totals were read there, so two
+ *   instances cannot both pass a spend cap; throwing from it refuses the claim and writes nothing.
+ * - `takeOver` is a compare-and-set: only one caller wins a dead owner's claim.
+ * - Input hashes (`hashes`) are NOT here: they are keyed by device and inode, which mean something on
+ *   one machine only; they stay in the machine's own SQLite file whatever the ledger backend.
+ */
+import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+import type { UserError } from '../errors.js';
+import type { CostRow, SpendTotal } from './ledger-costs.js';
+
+export type { CostRow, SpendTotal };
+
+export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
+export type Phase = 'preparing' | 'sent';
+
+export interface TaskRow {
+  id: string;
+  fingerprint: string;
+  provider: ProviderName;
+  kind: TaskKind;
+  status: RowStatus;
+  phase: Phase | null;
+  rejected: boolean;
+  providerTaskId: string | null;
+  /** The checked request: inputs (paths, hashes, URLs) and params. No secrets. */
+  request: JsonObject;
+  prepared: JsonObject | null;
+  operation: JsonObject | null;
+  snapshot: Snapshot | null;
+  warnings: string[];
+  error: UserError | null;
+  providerStatus: string | null;
+  unchangedPolls: number;
+  polls: number;
+  /** The owner of a claim: a process id, on `ownerHost`. */
+  ownerPid: number | null;
+  /** The owner's host name (`os.hostname()`); a pid means something only on its own host. */
+  ownerHost: string | null;
+  leaseUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+/** Fields `update` may write. */
+export type TaskPatch = Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>;
+
+export interface NewTask {
+  id: string;
+  fingerprint: string;
+  provider: ProviderName;
+  kind: TaskKind;
+  request: JsonObject;
+  warnings: string[];
+  ownerPid: number;
+  ownerHost: string;
+  leaseUntil: number;
+  now: number;
+}
+
+export type ClaimDecision =
+  | { kind: 'created'; row: TaskRow }
+  | { kind: 'reused'; row: TaskRow }
+  /** A claim whose owner is gone: the caller now owns it (and must look at `phase`). */
+  | { kind: 'taken_over'; row: TaskRow };
+
+export interface ClaimOptions {
+  force: boolean;
+  /** Free providers (the local engine): a failed task is simply run again. */
+  recreateFailed?: boolean;
+  /** Whether the owner of a `submitting` row is alive (pid on this host; lease elsewhere). */
+  isOwnerAlive(row: TaskRow): boolean;
+  /**
+   * Runs inside the claim's transaction, only when a new task is about to be inserted (not on a
+   * reuse or take-over), with the spend totals since `since` read in that transaction; throwing
+   * refuses the claim. Spend caps use it, so that two processes or instances cannot both pass a cap.
+   */
+  guard?: { since: number; check(totals: SpendTotal[]): void };
+  /** What the new task is expected to cost, recorded in the same transaction as the claim. */
+  cost?: { amount: number | null; unit: string; paid: boolean };
+}
+
+export interface ListOptions {
+  limit: number;
+  unfinishedOnly?: boolean;
+  provider?: string;
+}
+
+/** Where a page of `list` ended: the last row's creation time and a per-backend row sequence. */
+export interface PageKey {
+  createdAt: number;
+  rowid: number;
+}
+
+/** The ledger's cost records (spend caps and reports). */
+export interface CostStore {
+  /** Replaces what a task cost (a better figure than the estimate: the provider's, or a balance delta). */
+  record(taskId: string, patch: { amount: number | null; source: string; paid?: boolean }, now: number): Promise<void>;
+  /** Spend of tasks claimed at or after `since` (ms), per provider and unit. */
+  totalsSince(since: number): Promise<SpendTotal[]>;
+  /** Cost records of tasks claimed in [since, until), oldest first; only `taskIds` when given. */
+  list(since: number, until?: number, taskIds?: string[]): Promise<CostRow[]>;
+  markBalanceBefore(taskId: string, balance: number, at: number): Promise<void>;
+  balanceBefore(taskId: string): Promise<{ balance: number; at: number } | undefined>;
+  othersOverlapping(provider: string, exceptId: string, from: number, to: number): Promise<number>;
+  othersActiveSince(provider: string, exceptId: string, since: number): Promise<number>;
+}
+
+export interface LedgerStore {
+  /** `sqlite` or `postgres`, and where (no password), for `doctor` and logs. */
+  readonly backend: 'sqlite' | 'postgres';
+  describe(): string;
+  readonly spend: CostStore;
+  close(): Promise<void>;
+
+  claim(task: NewTask, opts: ClaimOptions): Promise<ClaimDecision>;
+  /**
+   * Compare-and-set take-over of a `submitting` claim: succeeds (returning the row, now owned by
+   * `owner`) only if the row is still `submitting` and still owned by `expected` (pid and host).
+   */
+  takeOver(
+    id: string,
+    expected: { pid: number | null; host: string | null },
+    owner: { pid: number; host: string; leaseUntil: number },
+    now: number,
+  ): Promise<TaskRow | undefined>;
+  get(id: string): Promise<TaskRow | undefined>;
+  /** The newest non-rejected task with this fingerprint (a read-only preview of what a claim would reuse). */
+  latest(fingerprint: string): Promise<TaskRow | undefined>;
+  /** Provider task ids already recorded for this fingerprint (what a forced request replaces). */
+  providerTaskIds(fingerprint: string): Promise<string[]>;
+  findByProviderTaskId(provider: string, providerTaskId: string): Promise<TaskRow | undefined>;
+  /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
+  page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }>;
+  /** Rows that a recovery pass must look at: unfinished and not rejected, oldest first. */
+  unfinished(): Promise<TaskRow[]>;
+  /** Applies a partial update and returns the row as stored. */
+  update(id: string, patch: TaskPatch, now: number): Promise<TaskRow>;
+
+  uploadLookup(
+    provider: string,
+    scope: string,
+    sha256: string,
+    size: number,
+  ): Promise<{ url: string; meta: JsonObject | null } | undefined>;
+  uploadStore(
+    provider: string,
+    scope: string,
+    sha256: string,
+    size: number,
+    url: string,
+    meta: JsonObject | undefined,
+    now: number,
+  ): Promise<void>;
+  recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): Promise<void>;
+
+  /** One page of non-rejected tasks, newest first, by offset (resources/list). */
+  pageAt(offset: number, limit: number): Promise<TaskRow[]>;
+  /** Task ids starting with `prefix`, newest first (completion). */
+  idsStartingWith(prefix: string, limit: number): Promise<string[]>;
+  /**
+   * Calls `listener` when another process or instance may have changed a task (with its id when the
+   * backend knows it). SQLite watches its file; PostgreSQL listens for a notification. Returns a stop
+   * function.
+   */
+  watch(listener: (taskId?: string) => void): () => void;
+}
