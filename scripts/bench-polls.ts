@@ -52,7 +52,7 @@ export async function benchPolls(n = 1000) {
         queries: 0,
         created_at: Math.floor(now / 1000),
       });
-      app.ledger.claim(
+      await app.ledger.claim(
         {
           id,
           fingerprint: `fp${i}`,
@@ -61,12 +61,13 @@ export async function benchPolls(n = 1000) {
           request: {},
           warnings: [],
           ownerPid: process.pid,
+          ownerHost: 'seed',
           leaseUntil: now,
           now,
         },
         { force: false, isOwnerAlive: () => true },
       );
-      app.ledger.update(
+      await app.ledger.update(
         id,
         { status: 'processing', phase: null, providerTaskId: ptid, operation: { task_id: ptid } },
         now,
@@ -74,7 +75,7 @@ export async function benchPolls(n = 1000) {
       ids.push(id);
     }
     const t0 = Date.now();
-    app.jobs.recover();
+    await app.jobs.recover();
     for (let round = 0; round < 2; round++) {
       await Promise.all(ids.map((id) => app.jobs.status({ taskId: id }, 0)));
     }

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { createHttpClient, type HttpClient } from './http/client.js';
 import { Ledger } from './jobs/ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
+import type { LedgerStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import type { FileHasher } from './media/hash.js';
@@ -26,7 +27,8 @@ export interface App {
   log: Logger;
   clock: Clock;
   http: HttpClient;
-  ledger: Ledger;
+  /** The task ledger: SQLite in `home` by default (the store may be shared with other instances). */
+  ledger: LedgerStore;
   providers: Map<ProviderName, Provider>;
   jobs: JobService;
   /** ffmpeg/ffprobe as found (absent ones missing), and why not when the lookup failed. */
@@ -151,7 +153,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close(drainMs = 5000) {
       await jobs.drain(drainMs);
       await closeProviders(providers);
-      ledger.close();
+      await ledger.close();
       await http.close();
     },
   };

@@ -36,7 +36,7 @@ export const checkCredits = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
-    const today = new Map(ctx.jobs.spentToday().map((s) => [s.provider, s]));
+    const today = new Map((await ctx.jobs.spentToday()).map((s) => [s.provider, s]));
     const providers = (await ctx.jobs.credits(args.provider, call.signal)).map((p) => {
       const s = today.get(p.provider);
       const { provider: _, ...spent_today } = s ?? { provider: '' };

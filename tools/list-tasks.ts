@@ -34,7 +34,7 @@ export const listTasks = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
-    const { tasks, nextCursor } = ctx.jobs.list({
+    const { tasks, nextCursor } = await ctx.jobs.list({
       limit: args.limit,
       unfinishedOnly: args.unfinished_only,
       provider: args.provider,

@@ -67,7 +67,7 @@ export async function httpCommand(argv: string[]): Promise<void> {
   process.on('unhandledRejection', (err) =>
     app.log.error({ err: app.redactor.redact(String(err)) }, 'unhandled rejection'),
   );
-  const recovered = app.jobs.recover();
+  const recovered = await app.jobs.recover();
   if (recovered.resumed || recovered.checked) app.log.info(recovered, 'recovering unfinished tasks');
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {

@@ -27,7 +27,7 @@ export async function spendCommand(argv: string[]): Promise<void> {
     const config = loadConfig({ defaults: CLI_DEFAULTS });
     app = await createApp(config, appOptionsForCli(config));
     const days = values.days === undefined ? 7 : Number(values.days);
-    printJson({ ...app.jobs.spendReport(days), today: app.jobs.spentToday() }, app.redactor);
+    printJson({ ...(await app.jobs.spendReport(days)), today: await app.jobs.spentToday() }, app.redactor);
     await app.close(0);
   } catch (err) {
     failJson(err, app?.redactor);

@@ -3,8 +3,8 @@ import { AppError } from '../errors.js';
 import type { ProviderName } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
 import type { JobCore } from './core.js';
-import type { TaskRow } from './ledger.js';
 import { newTaskId, requireConfigured } from './requests.js';
+import type { TaskRow } from './store.js';
 
 /**
  * Looks a provider task id up at the provider and records it as an adopted task, followed from then on.
@@ -28,7 +28,7 @@ export async function adoptForeign(
     });
   }
   const now = core.now();
-  const decision = core.d.ledger.claim(
+  const decision = await core.d.ledger.claim(
     {
       id: newTaskId(),
       fingerprint: `adopted:${provider.name}:${ref.providerTaskId}`,
@@ -37,11 +37,12 @@ export async function adoptForeign(
       request: { adopted: true, provider_task_id: ref.providerTaskId },
       warnings: [],
       ownerPid: core.pid,
+      ownerHost: core.host,
       leaseUntil: now + core.d.leaseMs,
       now,
     },
-    { force: false, isOwnerAlive: (pid) => core.isOwnerAlive(pid) },
+    { force: false, isOwnerAlive: (row) => core.isOwnerAlive(row) },
   );
-  if (decision.kind === 'created') core.adopt(decision.row.id, found, true);
+  if (decision.kind === 'created') await core.adopt(decision.row.id, found, true);
   return core.row(decision.row.id);
 }

@@ -19,9 +19,9 @@ import type {
   Snapshot,
 } from '../providers/provider.js';
 import type { Redactor } from '../redact.js';
-import { isPidAlive } from '../util/pid.js';
-import type { Ledger, TaskRow } from './ledger.js';
+import { HOST, isPidAlive } from '../util/pid.js';
 import type { SpendSettings } from './spend.js';
+import type { LedgerStore, TaskPatch, TaskRow } from './store.js';
 import { type TaskView, toView } from './view.js';
 
 export type PreflightFn = (args: {
@@ -32,7 +32,7 @@ export type PreflightFn = (args: {
 }) => Promise<{ warnings: string[] }>;
 
 export interface JobServiceDeps {
-  ledger: Ledger;
+  ledger: LedgerStore;
   providers: Map<ProviderName, Provider>;
   clock: Clock;
   log: Logger;
@@ -53,6 +53,8 @@ export interface JobServiceDeps {
     signal: AbortSignal,
   ) => Promise<unknown>;
   pid?: number;
+  /** This machine's name as a claim owner (tests pretend to be another machine). */
+  host?: string;
   /** Longest time `create` waits for uploads + the create request before answering (ms). */
   submitWaitMs?: number;
   /** For downloads of results. */
@@ -115,27 +117,38 @@ export class JobCore {
     this.events.setMaxListeners(0);
   }
 
-  get ledger(): Ledger {
+  get ledger(): LedgerStore {
     return this.d.ledger;
+  }
+
+  /** This process as a claim owner. */
+  get host(): string {
+    return this.d.host ?? HOST;
   }
 
   now(): number {
     return this.d.clock.now();
   }
 
-  /** The owner of a claim is this process, or a live process on this machine. */
-  isOwnerAlive(pid: number | null): boolean {
-    return pid === this.pid || isPidAlive(pid);
+  /**
+   * Whether the owner of a claim is alive: this process; a live pid on this machine; on another
+   * machine (a shared PostgreSQL ledger) its pid cannot be checked, so its lease decides.
+   */
+  isOwnerAlive(row: Pick<TaskRow, 'ownerPid' | 'ownerHost' | 'leaseUntil'>): boolean {
+    if (row.ownerPid === null) return false;
+    if (row.ownerHost === null || row.ownerHost === this.host)
+      return row.ownerPid === this.pid || isPidAlive(row.ownerPid);
+    return row.leaseUntil !== null && row.leaseUntil >= this.now();
   }
 
-  row(id: string): TaskRow {
-    const row = this.d.ledger.get(id);
+  async row(id: string): Promise<TaskRow> {
+    const row = await this.d.ledger.get(id);
     if (!row) throw new AppError('not_found', `Task ${id} is no longer in the ledger.`);
     return row;
   }
 
-  update(id: string, patch: Parameters<Ledger['update']>[1]): TaskRow {
-    const row = this.d.ledger.update(id, patch, this.now());
+  async update(id: string, patch: TaskPatch): Promise<TaskRow> {
+    const row = await this.d.ledger.update(id, patch, this.now());
     // Every row write, for change feeds (MCP resource subscriptions): `events.on('row', (id) => ...)`.
     this.events.emit('row', id);
     return row;
@@ -196,8 +209,11 @@ export class JobCore {
   }
 
   /** The provider accepted the job: record its handle and first snapshot. */
-  applyStart(id: string, started: { operation: JsonObject; providerTaskId: string; snapshot: Snapshot }) {
-    this.update(id, {
+  async applyStart(
+    id: string,
+    started: { operation: JsonObject; providerTaskId: string; snapshot: Snapshot },
+  ) {
+    await this.update(id, {
       status: 'pending',
       phase: null,
       ownerPid: null,
@@ -205,22 +221,22 @@ export class JobCore {
       operation: started.operation,
       providerTaskId: started.providerTaskId,
     });
-    this.applySnapshot(id, started.snapshot, false);
+    await this.applySnapshot(id, started.snapshot, false);
   }
 
   /** Follow a task the provider already had (found by inputs) instead of creating one. */
-  adopt(id: string, found: ExistingTask, foundExisting: boolean) {
+  async adopt(id: string, found: ExistingTask, foundExisting: boolean) {
     const snapshot: Snapshot = {
       ...found.snapshot,
       extra: { ...(found.snapshot.extra ?? {}), found_existing: foundExisting },
     };
-    this.applyStart(id, { ...found, snapshot });
+    await this.applyStart(id, { ...found, snapshot });
   }
 
   /** The claim proved to create nothing: history only, never reused, nothing charged. */
-  reject(id: string, err: unknown) {
+  async reject(id: string, err: unknown) {
     const error = this.userError(err);
-    this.update(id, {
+    const row = await this.update(id, {
       status: 'failed',
       phase: null,
       rejected: true,
@@ -229,7 +245,6 @@ export class JobCore {
       error,
       completedAt: this.now(),
     });
-    const row = this.row(id);
     this.emit({
       level: 'warning',
       task_id: id,
@@ -240,15 +255,15 @@ export class JobCore {
     this.wake(id);
   }
 
-  applySnapshot(id: string, snap: Snapshot, counted: boolean) {
-    const row = this.d.ledger.get(id);
+  async applySnapshot(id: string, snap: Snapshot, counted: boolean) {
+    const row = await this.d.ledger.get(id);
     if (!row) return;
     const now = this.now();
     const providerStatus = snap.providerStatus ?? snap.status;
     const same = row.providerStatus === providerStatus;
     const terminal = snap.status === 'success' || snap.status === 'failed';
     const status = snap.status === 'unknown' ? row.status : snap.status;
-    this.update(id, {
+    await this.update(id, {
       status,
       snapshot: stripOperation(snap),
       providerStatus,

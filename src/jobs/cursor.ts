@@ -3,7 +3,7 @@
  * letter lets the format change without misreading old cursors.
  */
 import { AppError } from '../errors.js';
-import type { PageKey } from './ledger.js';
+import type { PageKey } from './store.js';
 
 export function encodeCursor(key: PageKey): string {
   return `c1.${Buffer.from(`${key.createdAt}.${key.rowid}`).toString('base64url')}`;

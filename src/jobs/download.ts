@@ -15,10 +15,10 @@ import { AppError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
 import { sha256File } from '../media/hash.js';
 import { mimeFor } from '../media/mime.js';
-import type { Ledger, TaskRow } from './ledger.js';
+import type { LedgerStore, TaskRow } from './store.js';
 
 export interface DownloadDeps {
-  ledger: Ledger;
+  ledger: LedgerStore;
   http: HttpClient;
   clock: Clock;
   outputDir: string;
@@ -107,7 +107,7 @@ export async function downloadResult(
     }
     const sha256 = linked ? await sha256File(tmp) : hash.digest('hex');
     const final = await placeFile(tmp, target, sha256);
-    deps.ledger.recordDownload(row.id, final.path, sha256, size, deps.clock.now());
+    await deps.ledger.recordDownload(row.id, final.path, sha256, size, deps.clock.now());
     return {
       task_id: row.id,
       path: final.path,

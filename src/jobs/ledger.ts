@@ -7,44 +7,41 @@
  * lost). `rejected = 1` marks a claim whose paid request provably never created anything; such rows
  * are history only and never reused.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { type FSWatcher, mkdirSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
 import { HASHES_SCHEMA, type HashStore, hashStore } from './hash-store.js';
 import { CostBook } from './ledger-costs.js';
 import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
+import type {
+  ClaimDecision,
+  ClaimOptions,
+  CostStore,
+  LedgerStore,
+  ListOptions,
+  NewTask,
+  PageKey,
+  Phase,
+  RowStatus,
+  TaskPatch,
+  TaskRow,
+} from './store.js';
 
-export type { CostRow, SpendTotal } from './ledger-costs.js';
-
-export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
-export type Phase = 'preparing' | 'sent';
-
-export interface TaskRow {
-  id: string;
-  fingerprint: string;
-  provider: ProviderName;
-  kind: TaskKind;
-  status: RowStatus;
-  phase: Phase | null;
-  rejected: boolean;
-  providerTaskId: string | null;
-  /** The checked request: inputs (paths, hashes, URLs) and params. No secrets. */
-  request: JsonObject;
-  prepared: JsonObject | null;
-  operation: JsonObject | null;
-  snapshot: Snapshot | null;
-  warnings: string[];
-  error: UserError | null;
-  providerStatus: string | null;
-  unchangedPolls: number;
-  polls: number;
-  ownerPid: number | null;
-  leaseUntil: number | null;
-  createdAt: number;
-  updatedAt: number;
-  completedAt: number | null;
-}
+export type {
+  ClaimDecision,
+  ClaimOptions,
+  CostRow,
+  LedgerStore,
+  ListOptions,
+  NewTask,
+  PageKey,
+  Phase,
+  RowStatus,
+  SpendTotal,
+  TaskPatch,
+  TaskRow,
+} from './store.js';
 
 interface RawRow {
   id: string;
@@ -65,6 +62,7 @@ interface RawRow {
   unchanged_polls: number;
   polls: number;
   owner_pid: number | null;
+  owner_host: string | null;
   lease_until: number | null;
   created_at: number;
   updated_at: number;
@@ -91,6 +89,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   unchanged_polls INTEGER NOT NULL DEFAULT 0,
   polls INTEGER NOT NULL DEFAULT 0,
   owner_pid INTEGER,
+  owner_host TEXT,
   lease_until INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
@@ -117,7 +116,6 @@ CREATE TABLE IF NOT EXISTS downloads (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (task_id, path)
 );
-PRAGMA user_version = 1;
 `;
 
 /** TaskRow fields that `update` may write, and their columns (JSON ones are serialized). */
@@ -136,76 +134,75 @@ const COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: true }>> = {
   unchangedPolls: { name: 'unchanged_polls' },
   polls: { name: 'polls' },
   ownerPid: { name: 'owner_pid' },
+  ownerHost: { name: 'owner_host' },
   leaseUntil: { name: 'lease_until' },
   completedAt: { name: 'completed_at' },
   provider: { name: 'provider' },
   kind: { name: 'kind' },
 };
 
-export interface NewTask {
-  id: string;
-  fingerprint: string;
-  provider: ProviderName;
-  kind: TaskKind;
-  request: JsonObject;
-  warnings: string[];
-  ownerPid: number;
-  leaseUntil: number;
-  now: number;
+/** How the SQLite ledger notices other processes' commits (see `watch`). */
+export interface WatchTiming {
+  /** Quiet time after a file event before the check (ms). */
+  debounceMs?: number;
+  /** A check this often even without file events (ms; 0 = never): some file systems send none. */
+  safetyMs?: number;
 }
 
-export type ClaimDecision =
-  | { kind: 'created'; row: TaskRow }
-  | { kind: 'reused'; row: TaskRow }
-  /** A claim whose owner died: the caller now owns it (and must look at `phase`). */
-  | { kind: 'taken_over'; row: TaskRow };
-
-export interface ClaimOptions {
-  force: boolean;
-  /** Free providers (the local engine): a failed task is simply run again. */
-  recreateFailed?: boolean;
-  isOwnerAlive(pid: number | null): boolean;
-  /**
-   * Runs inside the claim's IMMEDIATE transaction, only when a new task is about to be inserted (not
-   * on a reuse or take-over); throwing refuses the claim. Spend caps use it, so that two processes
-   * cannot both pass a cap.
-   */
-  guard?(): void;
-  /** What the new task is expected to cost, recorded in the same transaction as the claim. */
-  cost?: { amount: number | null; unit: string; paid: boolean };
-}
-
-export interface ListOptions {
-  limit: number;
-  unfinishedOnly?: boolean;
-  provider?: string;
-}
-
-/** Where a page of `list` ended: the last row's creation time and rowid. */
-export interface PageKey {
-  createdAt: number;
-  rowid: number;
-}
-
-/** Narrow on purpose: a PostgreSQL ledger could implement the same for multi-instance deployments. */
-export class Ledger {
+/**
+ * The embedded backend: SQLite in WAL mode, shared by every process on the machine. Its drivers are
+ * synchronous; the `LedgerStore` methods answer from those calls (a rejected promise on error).
+ */
+export class Ledger implements LedgerStore {
+  readonly backend = 'sqlite' as const;
   private readonly db: SqlDatabase;
-  /** What each task cost (spend caps and reports). */
-  readonly spend: CostBook;
+  /** What each task cost (spend caps and reports), synchronously (inside claims, and tests). */
+  readonly costs: CostBook;
+  readonly spend: CostStore;
 
   /** `driver` forces one SQLite driver (tests run both); by default the runtime's built-in one if any. */
-  constructor(file: string, driver?: 'node:sqlite' | 'better-sqlite3') {
+  constructor(
+    private readonly file: string,
+    driver?: 'node:sqlite' | 'better-sqlite3',
+    private readonly timing: WatchTiming = {},
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // The busy timeout is set on open: switching to WAL takes a lock another process may hold right now.
     this.db = openDatabase(file, 10_000, driver);
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    this.spend = new CostBook(this.db);
+    this.migrate();
+    this.costs = new CostBook(this.db);
+    this.spend = asyncCosts(this.costs);
     this.db.exec(HASHES_SCHEMA);
   }
 
-  close(): void {
+  describe(): string {
+    return `SQLite ${this.file}`;
+  }
+
+  /** Schema versions after the first: each step runs once, inside one writer transaction. */
+  private migrate(): void {
+    const version = () =>
+      Number((this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+    if (version() >= 2) return;
+    this.db.immediate(() => {
+      if (version() >= 2) return;
+      const cols = this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[];
+      // v2: the owner's host, so that a pid is only ever compared on its own machine.
+      if (!cols.some((c) => c.name === 'owner_host'))
+        this.db.exec('ALTER TABLE tasks ADD COLUMN owner_host TEXT');
+      this.db.exec('PRAGMA user_version = 2');
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
+    for (const stop of this.watchers) stop();
     this.db.close();
   }
 
@@ -213,24 +210,31 @@ export class Ledger {
    * Reuse-before-create, atomically: the latest non-rejected row with this fingerprint is reused unless
    * `force` and it is terminal or unknown; a `submitting` row whose owner is gone is taken over.
    */
-  claim(task: NewTask, opts: ClaimOptions): ClaimDecision {
+  async claim(task: NewTask, opts: ClaimOptions): Promise<ClaimDecision> {
+    return this.claimSync(task, opts);
+  }
+
+  claimSync(task: NewTask, opts: ClaimOptions): ClaimDecision {
     return this.db.immediate((): ClaimDecision => {
-      const latest = this.db
-        .prepare(
-          'SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1',
-        )
-        .get(task.fingerprint) as RawRow | undefined;
+      const latest = this.latestSync(task.fingerprint);
       if (latest) {
-        const row = toRow(latest);
+        const row = latest;
         if (row.status === 'submitting') {
           // A claim whose owner is known dead is taken over at once, lease or not.
-          if (!opts.isOwnerAlive(row.ownerPid)) {
+          if (!opts.isOwnerAlive(row)) {
             this.db
-              .prepare('UPDATE tasks SET owner_pid = ?, lease_until = ?, updated_at = ? WHERE id = ?')
-              .run(task.ownerPid, task.leaseUntil, task.now, row.id);
+              .prepare(
+                'UPDATE tasks SET owner_pid = ?, owner_host = ?, lease_until = ?, updated_at = ? WHERE id = ?',
+              )
+              .run(task.ownerPid, task.ownerHost, task.leaseUntil, task.now, row.id);
             return {
               kind: 'taken_over',
-              row: { ...row, ownerPid: task.ownerPid, leaseUntil: task.leaseUntil },
+              row: {
+                ...row,
+                ownerPid: task.ownerPid,
+                ownerHost: task.ownerHost,
+                leaseUntil: task.leaseUntil,
+              },
             };
           }
           return { kind: 'reused', row };
@@ -239,11 +243,11 @@ export class Ledger {
         const again = (opts.force && recreatable) || (opts.recreateFailed && row.status === 'failed');
         if (!again) return { kind: 'reused', row };
       }
-      opts.guard?.();
+      if (opts.guard) opts.guard.check(this.costs.totalsSince(opts.guard.since));
       this.db
         .prepare(
-          `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, lease_until, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           task.id,
@@ -253,22 +257,50 @@ export class Ledger {
           JSON.stringify(task.request),
           JSON.stringify(task.warnings),
           task.ownerPid,
+          task.ownerHost,
           task.leaseUntil,
           task.now,
           task.now,
         );
-      if (opts.cost) this.spend.insertEstimate(task.id, task.provider, opts.cost, task.now);
-      return { kind: 'created', row: this.get(task.id)! };
+      if (opts.cost) this.costs.insertEstimate(task.id, task.provider, opts.cost, task.now);
+      return { kind: 'created', row: this.getSync(task.id)! };
     });
   }
 
-  get(id: string): TaskRow | undefined {
+  async takeOver(
+    id: string,
+    expected: { pid: number | null; host: string | null },
+    owner: { pid: number; host: string; leaseUntil: number },
+    now: number,
+  ): Promise<TaskRow | undefined> {
+    return this.db.immediate(() => {
+      const r = this.db
+        .prepare(
+          `UPDATE tasks SET owner_pid = ?, owner_host = ?, lease_until = ?, updated_at = ?
+           WHERE id = ? AND status = 'submitting' AND owner_pid IS ? AND owner_host IS ?`,
+        )
+        .run(owner.pid, owner.host, owner.leaseUntil, now, id, expected.pid, expected.host) as {
+        changes: number | bigint;
+      };
+      return Number(r.changes) === 1 ? this.getSync(id) : undefined;
+    });
+  }
+
+  async get(id: string): Promise<TaskRow | undefined> {
+    return this.getSync(id);
+  }
+
+  getSync(id: string): TaskRow | undefined {
     const raw = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as RawRow | undefined;
     return raw ? toRow(raw) : undefined;
   }
 
   /** The newest non-rejected task with this fingerprint (a read-only preview of what a claim would reuse). */
-  latest(fingerprint: string): TaskRow | undefined {
+  async latest(fingerprint: string): Promise<TaskRow | undefined> {
+    return this.latestSync(fingerprint);
+  }
+
+  private latestSync(fingerprint: string): TaskRow | undefined {
     const raw = this.db
       .prepare(
         'SELECT * FROM tasks WHERE fingerprint = ? AND rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT 1',
@@ -278,7 +310,7 @@ export class Ledger {
   }
 
   /** Provider task ids already recorded for this fingerprint (what a forced request replaces). */
-  providerTaskIds(fingerprint: string): string[] {
+  async providerTaskIds(fingerprint: string): Promise<string[]> {
     const rows = this.db
       .prepare(
         'SELECT DISTINCT provider_task_id AS id FROM tasks WHERE fingerprint = ? AND provider_task_id IS NOT NULL',
@@ -287,7 +319,7 @@ export class Ledger {
     return rows.map((r) => r.id);
   }
 
-  findByProviderTaskId(provider: string, providerTaskId: string): TaskRow | undefined {
+  async findByProviderTaskId(provider: string, providerTaskId: string): Promise<TaskRow | undefined> {
     const raw = this.db
       .prepare(
         'SELECT * FROM tasks WHERE provider = ? AND provider_task_id = ? ORDER BY created_at DESC LIMIT 1',
@@ -296,12 +328,8 @@ export class Ledger {
     return raw ? toRow(raw) : undefined;
   }
 
-  list(opts: ListOptions): TaskRow[] {
-    return this.page(opts).rows;
-  }
-
   /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
-  page(opts: ListOptions & { after?: PageKey }): { rows: TaskRow[]; next?: PageKey } {
+  async page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }> {
     const where: string[] = ['rejected = 0'];
     const args: (string | number)[] = [];
     if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
@@ -328,7 +356,7 @@ export class Ledger {
   }
 
   /** Rows that a recovery pass must look at: unfinished and not rejected. */
-  unfinished(): TaskRow[] {
+  async unfinished(): Promise<TaskRow[]> {
     const rows = this.db
       .prepare(
         "SELECT * FROM tasks WHERE rejected = 0 AND status NOT IN ('success', 'failed') ORDER BY created_at",
@@ -338,11 +366,11 @@ export class Ledger {
   }
 
   /** Applies a partial update. JSON columns are serialized here. */
-  update(
-    id: string,
-    patch: Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>,
-    now: number,
-  ): TaskRow {
+  async update(id: string, patch: TaskPatch, now: number): Promise<TaskRow> {
+    return this.updateSync(id, patch, now);
+  }
+
+  updateSync(id: string, patch: TaskPatch, now: number): TaskRow {
     const cols: string[] = [];
     const args: SqlValue[] = [];
     const set = (col: string, v: unknown) => {
@@ -356,22 +384,24 @@ export class Ledger {
     }
     set('updated_at', now);
     this.db.prepare(`UPDATE tasks SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
-    return this.get(id)!;
+    const row = this.getSync(id);
+    if (!row) throw new Error(`task ${id} is not in the ledger`);
+    return row;
   }
 
-  uploadLookup(
+  async uploadLookup(
     provider: string,
     scope: string,
     sha256: string,
     size: number,
-  ): { url: string; meta: JsonObject | null } | undefined {
+  ): Promise<{ url: string; meta: JsonObject | null } | undefined> {
     const r = this.db
       .prepare('SELECT url, meta FROM uploads WHERE provider = ? AND scope = ? AND sha256 = ? AND size = ?')
       .get(provider, scope, sha256, size) as { url: string; meta: string | null } | undefined;
     return r ? { url: r.url, meta: r.meta ? (JSON.parse(r.meta) as JsonObject) : null } : undefined;
   }
 
-  uploadStore(
+  async uploadStore(
     provider: string,
     scope: string,
     sha256: string,
@@ -379,7 +409,7 @@ export class Ledger {
     url: string,
     meta: JsonObject | undefined,
     now: number,
-  ): void {
+  ): Promise<void> {
     this.db
       .prepare(
         'INSERT OR REPLACE INTO uploads (provider, scope, sha256, size, url, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -387,12 +417,18 @@ export class Ledger {
       .run(provider, scope, sha256, size, url, meta ? JSON.stringify(meta) : null, now);
   }
 
-  /** Input hashes by file identity, kept across processes (hash-store.ts). */
+  /** Input hashes by file identity, kept across processes (hash-store.ts). Machine-local, synchronous. */
   hashCache(maxRows?: number): HashStore {
     return hashStore(this.db, maxRows);
   }
 
-  recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): void {
+  async recordDownload(
+    taskId: string,
+    path: string,
+    sha256: string,
+    size: number,
+    now: number,
+  ): Promise<void> {
     this.db
       .prepare(
         'INSERT OR REPLACE INTO downloads (task_id, path, sha256, size, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -404,15 +440,61 @@ export class Ledger {
 
   /**
    * SQLite's `data_version`: changes when another connection (another process) commits to the file.
-   * Cheap; a change watcher checks it on file-system events instead of polling rows.
+   * Cheap; the watcher checks it on file-system events instead of polling rows.
    */
   dataVersion(): number {
     const r = this.db.prepare('PRAGMA data_version').get() as { data_version: number | bigint };
     return Number(r.data_version);
   }
 
+  private readonly watchers = new Set<() => void>();
+
+  /**
+   * Other processes' commits: a watch on the ledger's folder (its `-wal` changes on every commit),
+   * debounced, then `data_version`; plus a slow safety check for file systems without events.
+   */
+  watch(listener: (taskId?: string) => void): () => void {
+    if (this.file === ':memory:') return () => undefined;
+    let version = this.dataVersion();
+    let debounce: NodeJS.Timeout | undefined;
+    let watcher: FSWatcher | undefined;
+    const check = () => {
+      let v: number;
+      try {
+        v = this.dataVersion();
+      } catch {
+        return; // closing
+      }
+      if (v === version) return;
+      version = v;
+      listener();
+    };
+    const name = basename(this.file);
+    try {
+      watcher = watch(dirname(this.file), { persistent: false }, (_event, changed) => {
+        if (changed && !String(changed).startsWith(name)) return;
+        clearTimeout(debounce);
+        debounce = setTimeout(check, this.timing.debounceMs ?? 40);
+      });
+      watcher.on('error', () => undefined);
+    } catch {
+      // No file events here (some network file systems): the safety check below still notices.
+    }
+    const safetyMs = this.timing.safetyMs ?? 5000;
+    const safety = safetyMs > 0 ? setInterval(check, safetyMs) : undefined;
+    safety?.unref();
+    const stop = () => {
+      this.watchers.delete(stop);
+      watcher?.close();
+      clearTimeout(debounce);
+      clearInterval(safety);
+    };
+    this.watchers.add(stop);
+    return stop;
+  }
+
   /** One page of non-rejected tasks, newest first, by offset (resources/list). */
-  pageAt(offset: number, limit: number): TaskRow[] {
+  async pageAt(offset: number, limit: number): Promise<TaskRow[]> {
     const rows = this.db
       .prepare('SELECT * FROM tasks WHERE rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?')
       .all(limit, offset) as RawRow[];
@@ -420,7 +502,7 @@ export class Ledger {
   }
 
   /** Task ids starting with `prefix`, newest first (completion). */
-  idsStartingWith(prefix: string, limit: number): string[] {
+  async idsStartingWith(prefix: string, limit: number): Promise<string[]> {
     const esc = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
     const rows = this.db
       .prepare(
@@ -429,6 +511,20 @@ export class Ledger {
       .all(`${esc}%`, limit) as { id: string }[];
     return rows.map((r) => r.id);
   }
+}
+
+/** The cost book behind the async `CostStore` contract. */
+function asyncCosts(book: CostBook): CostStore {
+  return {
+    record: async (taskId, patch, now) => book.record(taskId, patch, now),
+    totalsSince: async (since) => book.totalsSince(since),
+    list: async (since, until, taskIds) => book.list(since, until, taskIds),
+    markBalanceBefore: async (taskId, balance, at) => book.markBalanceBefore(taskId, balance, at),
+    balanceBefore: async (taskId) => book.balanceBefore(taskId),
+    othersOverlapping: async (provider, exceptId, from, to) =>
+      book.othersOverlapping(provider, exceptId, from, to),
+    othersActiveSince: async (provider, exceptId, since) => book.othersActiveSince(provider, exceptId, since),
+  };
 }
 
 function parse<T>(s: string | null): T | null {
@@ -460,6 +556,7 @@ function toRow(r: RawRow): TaskRow {
     unchangedPolls: r.unchanged_polls,
     polls: r.polls,
     ownerPid: r.owner_pid,
+    ownerHost: r.owner_host ?? null,
     leaseUntil: r.lease_until,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -6,9 +6,8 @@
 import { AppError } from '../errors.js';
 import { type InputPolicy, resolveInput } from '../media/inputs.js';
 import type { InputRole, Provider, ResolvedInput } from '../providers/provider.js';
-import { isPidAlive } from '../util/pid.js';
 import type { JobCore } from './core.js';
-import type { TaskRow } from './ledger.js';
+import type { TaskRow } from './store.js';
 import { adoptable, type Submitter } from './submission.js';
 
 export class Recovery {
@@ -34,11 +33,12 @@ export class Recovery {
   ownerGone(row: TaskRow): boolean {
     const { core } = this;
     if (core.inflight.has(row.id)) return false;
-    if (row.ownerPid === null) return true;
-    // Same machine (one SQLite ledger): a pid that no longer exists cannot still be working on it.
-    if (row.ownerPid !== core.pid) return !isPidAlive(row.ownerPid);
     // Our own pid but no submission of ours runs it (a crashed attempt): wait out the lease.
-    return row.leaseUntil === null || row.leaseUntil < core.now();
+    if (row.ownerPid === core.pid && (row.ownerHost ?? core.host) === core.host)
+      return row.leaseUntil === null || row.leaseUntil < core.now();
+    // This machine: a pid that no longer exists cannot still be working on it; another machine
+    // (a shared PostgreSQL ledger): its lease, which a live owner keeps fresh, has run out.
+    return !core.isOwnerAlive(row);
   }
 
   /** A `submitting` row: leave it to a live owner, or take over a dead owner's claim at once. */
@@ -47,7 +47,16 @@ export class Recovery {
     if (row.status !== 'submitting' || !this.ownerGone(row)) return row;
     const provider = core.d.providers.get(row.provider);
     if (!provider) return row;
-    core.update(row.id, { ownerPid: core.pid, leaseUntil: core.now() + core.d.leaseMs });
+    // Compare-and-set: of several processes or instances recovering at once, one takes it over.
+    const now = core.now();
+    const taken = await core.d.ledger.takeOver(
+      row.id,
+      { pid: row.ownerPid, host: row.ownerHost },
+      { pid: core.pid, host: core.host, leaseUntil: now + core.d.leaseMs },
+      now,
+    );
+    if (!taken) return core.row(row.id);
+    row = taken;
     core.emit({
       level: 'info',
       task_id: row.id,
@@ -56,15 +65,15 @@ export class Recovery {
       message: `took over task ${row.id}, whose owner process is gone`,
     });
     if (row.phase === 'sent') {
-      core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
-      return this.reconcile(core.row(row.id), provider, undefined);
+      const unknown = await core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
+      return this.reconcile(unknown, provider, undefined);
     }
     // Not yet sent: submit again from the stored request (files re-checked by content).
     try {
       const inputs = await this.reResolve(row);
       this.submitter.start({ row, provider, inputs, force: row.request.force === true, opts: {} });
     } catch (err) {
-      core.reject(row.id, err);
+      await core.reject(row.id, err);
     }
     return core.row(row.id);
   }
@@ -118,7 +127,7 @@ export class Recovery {
         signal: signal ?? new AbortController().signal,
         log: core.d.log,
       });
-      core.applySnapshot(row.id, snap, true);
+      await core.applySnapshot(row.id, snap, true);
     } catch (err) {
       // A look cut short by the wait's own budget or by the caller says nothing about the job.
       if (signal?.aborted) return core.row(row.id);
@@ -126,9 +135,9 @@ export class Recovery {
       core.warn(row.id, err, 'status check failed');
       const ue = core.userError(err);
       if (ue.code === 'not_found' && row.polls > 3) {
-        core.update(row.id, { status: 'failed', error: ue, completedAt: core.now() });
+        await core.update(row.id, { status: 'failed', error: ue, completedAt: core.now() });
       } else {
-        core.update(row.id, { error: { ...ue, message: `Last status check failed: ${ue.message}` } });
+        await core.update(row.id, { error: { ...ue, message: `Last status check failed: ${ue.message}` } });
       }
     }
     return core.row(row.id);
@@ -145,8 +154,8 @@ export class Recovery {
       });
       // A forced task must not adopt the task it replaces (or an old failure) as its own.
       if (found && adoptable(row, found, row.request.force === true)) {
-        core.adopt(row.id, found, false);
-        core.update(row.id, { error: null });
+        await core.adopt(row.id, found, false);
+        await core.update(row.id, { error: null });
         core.emit({
           level: 'info',
           task_id: row.id,
@@ -166,11 +175,11 @@ export class Recovery {
    * At start: claims whose owner died are taken over (not yet sent -> submitted again; sent -> unknown
    * and reconciled); every unfinished task is looked at once more, in the background, a few at a time.
    */
-  recover(): { resumed: number; checked: number } {
+  async recover(): Promise<{ resumed: number; checked: number }> {
     const { core } = this;
     let resumed = 0;
     const looks: TaskRow[] = [];
-    for (const row of core.d.ledger.unfinished()) {
+    for (const row of await core.d.ledger.unfinished()) {
       if (!core.d.providers.has(row.provider)) continue;
       if (row.status === 'submitting') {
         if (!this.ownerGone(row)) continue;
@@ -203,7 +212,7 @@ export class Recovery {
 }
 
 /** `p`'s value, or — if `signal` aborts first — what `fallback` says now. */
-function settledOr<T>(p: Promise<T>, signal: AbortSignal, fallback: () => T): Promise<T> {
+function settledOr<T>(p: Promise<T>, signal: AbortSignal, fallback: () => T | Promise<T>): Promise<T> {
   if (signal.aborted) return Promise.resolve(fallback());
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => resolve(fallback());

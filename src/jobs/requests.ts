@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { InputRole, Json, JsonObject, Provider, ResolvedInput } from '../providers/provider.js';
-import type { TaskRow } from './ledger.js';
+import type { TaskRow } from './store.js';
 
 /** A lip-sync request as tools and the CLI take it. */
 export interface LipSyncRequest {

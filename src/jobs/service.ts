@@ -19,7 +19,6 @@ import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps 
 import { type CreditsEntry, readCredits } from './credits.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { fingerprint } from './fingerprint.js';
-import type { ClaimOptions, TaskRow } from './ledger.js';
 import { Recovery } from './recovery.js';
 import {
   errorFromRow,
@@ -42,6 +41,7 @@ import {
   type TaskCost,
   withCosts,
 } from './spend-gate.js';
+import type { ClaimOptions, TaskRow } from './store.js';
 import { adoptable, Submitter } from './submission.js';
 import { CALL_BUDGET_MS, Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
@@ -167,7 +167,7 @@ export class JobService {
     const force = !!req.forceRecreate;
     // What the claim will return: without force, any earlier task (an `unknown` one included) is
     // reused; a free provider's failed task is run again.
-    const latest = this.d.ledger.latest(fp);
+    const latest = await this.d.ledger.latest(fp);
     const reuse =
       latest && !force && !(latest.status === 'failed' && !provider.capabilities.paid) ? latest : undefined;
     return { provider, signal, inputs, req, fp, force, reuse };
@@ -176,7 +176,7 @@ export class JobService {
   /** A dry run: what `create` would do and cost. Reads only (hashes, ffprobe, a free balance read). */
   async estimate(req: CreateRequest, opts: CallOptions = {}): Promise<DryRun> {
     const c = await this.checked(req, opts);
-    const warnings = await this.warningsFor(c.fp, c.provider, c.inputs, c.force, c.signal, c.req.params);
+    const warnings = await this.warningsFor(c, c.req.params);
     return dryRun(this.spendDeps(), c, warnings);
   }
 
@@ -189,10 +189,10 @@ export class JobService {
     const checked = await this.checked(req, opts);
     const { provider, signal, inputs, fp, force } = checked;
     req = checked.req;
-    const warnings = await this.warningsFor(fp, provider, inputs, force, signal, req.params);
+    const warnings = await this.warningsFor(checked, req.params);
     // A paid create that is not a reuse: estimate, ask the user when set, cap inside the claim.
     const spend = checked.reuse ? undefined : await paidGate(this.spendDeps(), checked, warnings, opts);
-    const decision = this.claim(fp, provider, req, inputs, warnings, spend);
+    const decision = await this.claim(fp, provider, req, inputs, warnings, spend);
     let row = decision.row;
     opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
@@ -238,24 +238,22 @@ export class JobService {
    * existing task skips the ffprobe checks entirely.
    */
   private async warningsFor(
-    fp: string,
-    provider: Provider,
-    inputs: Partial<Record<InputRole, ResolvedInput>>,
-    force: boolean,
-    signal: AbortSignal,
+    c: {
+      provider: Provider;
+      inputs: Partial<Record<InputRole, ResolvedInput>>;
+      signal: AbortSignal;
+      reuse: TaskRow | undefined;
+    },
     params: JsonObject,
   ): Promise<string[]> {
-    const latest = this.d.ledger.latest(fp);
-    const reusable =
-      latest &&
-      !force &&
-      !(latest.status === 'failed' && !provider.capabilities.paid) &&
-      latest.status !== 'unknown';
+    const { provider, inputs, signal } = c;
+    // `reuse` is what the claim will return (read just before); an `unknown` one is checked again.
+    const reusable = c.reuse && c.reuse.status !== 'unknown';
     if (reusable || !this.d.preflight) return [];
     return (await this.d.preflight({ inputs, provider, signal, params })).warnings;
   }
 
-  private claim(
+  private async claim(
     fp: string,
     provider: Provider,
     req: CreateRequest,
@@ -267,7 +265,7 @@ export class JobService {
     const force = !!req.forceRecreate;
     const request: JsonObject = { inputs: inputsToJson(inputs), params: req.params, force };
     // A forced request replaces every earlier task for these inputs: none of them may be adopted as its result.
-    if (force) request.replaces = this.d.ledger.providerTaskIds(fp);
+    if (force) request.replaces = await this.d.ledger.providerTaskIds(fp);
     return this.d.ledger.claim(
       {
         id: newTaskId(),
@@ -277,13 +275,14 @@ export class JobService {
         request,
         warnings,
         ownerPid: this.core.pid,
+        ownerHost: this.core.host,
         leaseUntil: now + this.d.leaseMs,
         now,
       },
       {
         force,
         recreateFailed: !provider.capabilities.paid,
-        isOwnerAlive: (pid) => this.core.isOwnerAlive(pid),
+        isOwnerAlive: (row) => this.core.isOwnerAlive(row),
         ...spend,
       },
     );
@@ -320,10 +319,10 @@ export class JobService {
   async status(ref: TaskRef, waitSeconds = 0, opts: CallOptions = {}): Promise<TaskView> {
     const row =
       'taskId' in ref
-        ? this.lookup(ref)
-        : (this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId) ??
+        ? await this.lookup(ref)
+        : ((await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId)) ??
           (await adoptForeign(this.core, ref, opts.signal)) ??
-          this.lookup(ref));
+          (await this.lookup(ref)));
     opts.onTask?.(row.id);
     return this.waiter.follow(row, waitSeconds, opts);
   }
@@ -339,18 +338,23 @@ export class JobService {
   }
 
   /** One page, newest first, with what each task cost; `nextCursor` is there while older tasks remain. */
-  list(opts: { limit?: number; unfinishedOnly?: boolean; provider?: string; cursor?: string }): {
+  async list(opts: {
+    limit?: number;
+    unfinishedOnly?: boolean;
+    provider?: string;
+    cursor?: string;
+  }): Promise<{
     tasks: (TaskView & { cost?: TaskCost })[];
     nextCursor?: string;
-  } {
-    const page = this.d.ledger.page({
+  }> {
+    const page = await this.d.ledger.page({
       limit: Math.min(opts.limit ?? 20, 200),
       unfinishedOnly: opts.unfinishedOnly,
       provider: opts.provider,
       after: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
     });
     return {
-      tasks: withCosts(
+      tasks: await withCosts(
         this.d.ledger,
         page.rows.map((r) => this.core.viewOf(r)),
       ),
@@ -359,12 +363,12 @@ export class JobService {
   }
 
   /** Spend per provider per day and per task, over the last `days` days (today included). */
-  spendReport(days = 7): SpendReport {
+  spendReport(days = 7): Promise<SpendReport> {
     return spendReport(this.d.ledger, this.core.now(), days);
   }
 
   /** Today's spend per provider, with the caps that apply. */
-  spentToday(): SpentToday[] {
+  spentToday(): Promise<SpentToday[]> {
     return spentToday(this.d.ledger, this.core.now(), [...this.d.providers.values()], this.d.spend);
   }
 
@@ -385,8 +389,8 @@ export class JobService {
    * Saves a finished result. A download longer than the call budget goes on in the background: the
    * answer says so, and the same call later returns the saved file.
    */
-  download(taskId: string, filename: string | undefined, opts: CallOptions = {}) {
-    return this.transfers.download(this.lookup({ taskId }), filename, opts);
+  async download(taskId: string, filename: string | undefined, opts: CallOptions = {}) {
+    return this.transfers.download(await this.lookup({ taskId }), filename, opts);
   }
 
   /** Every provider's configuration state and balance, within one overall budget. Never spends. */
@@ -416,15 +420,15 @@ export class JobService {
   }
 
   /** At start: take over dead owners' claims and look at every unfinished task once (bounded). */
-  recover(): { resumed: number; checked: number } {
+  recover(): Promise<{ resumed: number; checked: number }> {
     return this.recovery.recover();
   }
 
-  private lookup(ref: TaskRef): TaskRow {
+  private async lookup(ref: TaskRef): Promise<TaskRow> {
     const row =
       'taskId' in ref
-        ? this.d.ledger.get(ref.taskId)
-        : this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
+        ? await this.d.ledger.get(ref.taskId)
+        : await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
     if (!row) {
       throw new AppError('not_found', "No such task in this server's ledger.", {
         hint: 'Use the task_id returned by create_lip_sync (or list_tasks to see recent ones).',

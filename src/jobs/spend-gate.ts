@@ -15,7 +15,6 @@ import type {
 } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
 import type { CallOptions } from './core.js';
-import type { ClaimOptions, Ledger, TaskRow } from './ledger.js';
 import {
   buildReport,
   CAP_SETTINGS,
@@ -33,10 +32,11 @@ import {
   todayFor,
   unitOf,
 } from './spend.js';
+import type { ClaimOptions, LedgerStore, SpendTotal, TaskRow } from './store.js';
 import type { TaskView } from './view.js';
 
 export interface SpendDeps {
-  ledger: Ledger;
+  ledger: LedgerStore;
   now(): number;
   settings: SpendSettings | undefined;
   /** Real-time cap of the free balance read of a dry run (ms). */
@@ -71,8 +71,8 @@ export interface DryRun {
 
 const NO_CAPS: SpendCaps = { perProvider: {} };
 
-function today(deps: SpendDeps, provider: Provider): TodaySpend {
-  return todayFor(deps.ledger.spend.totalsSince(startOfDay(deps.now())), provider.name);
+async function today(deps: SpendDeps, provider: Provider): Promise<TodaySpend> {
+  return todayFor(await deps.ledger.spend.totalsSince(startOfDay(deps.now())), provider.name);
 }
 
 function capsFor(settings: SpendSettings | undefined, provider: Provider) {
@@ -89,7 +89,7 @@ function capsFor(settings: SpendSettings | undefined, provider: Provider) {
 /** What a create would do and cost. Reads only: the ledger, ffprobe, and a free balance read. */
 export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): Promise<DryRun> {
   const { provider } = c;
-  const t = today(deps, provider);
+  const t = await today(deps, provider);
   const est: Estimate = c.reuse
     ? {
         provider: provider.name,
@@ -170,11 +170,14 @@ export async function paidGate(
   const caps = capsOf(deps);
   return {
     cost: { amount: est.amount ?? null, unit: est.unit, paid: true },
-    guard: () => {
-      const t = today(deps, provider);
-      checkCaps(caps, est, t);
-      // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
-      warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
+    guard: {
+      since: startOfDay(deps.now()),
+      check: (totals: SpendTotal[]) => {
+        const t = todayFor(totals, provider.name);
+        checkCaps(caps, est, t);
+        // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
+        warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
+      },
     },
   };
 }
@@ -211,17 +214,17 @@ export interface TaskCost {
 }
 
 /** Adds each task's cost record to its view (list_tasks). */
-export function withCosts(ledger: Ledger, views: TaskView[]): (TaskView & { cost?: TaskCost })[] {
+export async function withCosts(
+  ledger: LedgerStore,
+  views: TaskView[],
+): Promise<(TaskView & { cost?: TaskCost })[]> {
   if (!views.length) return views;
-  const costs = new Map(
-    ledger.spend
-      .list(
-        0,
-        undefined,
-        views.map((v) => v.task_id),
-      )
-      .map((c) => [c.taskId, c]),
+  const rows = await ledger.spend.list(
+    0,
+    undefined,
+    views.map((v) => v.task_id),
   );
+  const costs = new Map(rows.map((c) => [c.taskId, c]));
   return views.map((v) => {
     const c = costs.get(v.task_id);
     if (!c) return v;
@@ -232,9 +235,9 @@ export function withCosts(ledger: Ledger, views: TaskView[]): (TaskView & { cost
   });
 }
 
-export function spendReport(ledger: Ledger, now: number, days: number): SpendReport {
+export async function spendReport(ledger: LedgerStore, now: number, days: number): Promise<SpendReport> {
   const since = startOfDay(now) - (Math.max(1, days) - 1) * 86_400_000;
-  return buildReport(ledger.spend.list(since), since);
+  return buildReport(await ledger.spend.list(since), since);
 }
 
 export interface SpentToday {
@@ -246,13 +249,13 @@ export interface SpentToday {
   cap?: { setting: string; limit: number };
 }
 
-export function spentToday(
-  ledger: Ledger,
+export async function spentToday(
+  ledger: LedgerStore,
   now: number,
   providers: Provider[],
   settings: SpendSettings | undefined,
-): SpentToday[] {
-  const totals = ledger.spend.totalsSince(startOfDay(now));
+): Promise<SpentToday[]> {
+  const totals = await ledger.spend.totalsSince(startOfDay(now));
   return providers
     .filter((p) => p.capabilities.paid)
     .map((p) => {

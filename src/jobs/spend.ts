@@ -14,7 +14,7 @@ import type {
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
-import type { CostRow, Ledger, SpendTotal } from './ledger.js';
+import type { CostRow, LedgerStore, SpendTotal } from './store.js';
 
 /** Daily caps, each off when undefined. Per provider in its unit (credits, videos). */
 export interface SpendCaps {
@@ -208,7 +208,7 @@ export function balanceNumber(balance: JsonObject | undefined): number | undefin
 export function trackedProvider(
   provider: Provider,
   taskId: string,
-  deps: { ledger: Ledger; now(): number; log: Logger; adoptable(found: ExistingTask): boolean },
+  deps: { ledger: LedgerStore; now(): number; log: Logger; adoptable(found: ExistingTask): boolean },
 ): Provider {
   const tracked = Object.create(provider) as Provider & Record<string, unknown>;
   const balanceFree = provider.name === 'jogg' && !!provider.credits;
@@ -226,7 +226,7 @@ export function trackedProvider(
     tracked.findExisting = async (prepared, ctx) => {
       const found = await find(prepared, ctx);
       if (found && deps.adoptable(found))
-        deps.ledger.spend.record(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
+        await deps.ledger.spend.record(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
       return found;
     };
   }
@@ -235,16 +235,16 @@ export function trackedProvider(
     const t0 = deps.now();
     if (balanceAtEnd) {
       const before = await read(ctx.signal);
-      if (before !== undefined) deps.ledger.spend.markBalanceBefore(taskId, before, t0);
+      if (before !== undefined) await deps.ledger.spend.markBalanceBefore(taskId, before, t0);
       return start(prepared, ctx);
     }
     const before = balanceFree ? await read(ctx.signal) : undefined;
     const res = await start(prepared, ctx);
     if (before === undefined) return res;
     const after = await read(ctx.signal);
-    const quiet = deps.ledger.spend.othersActiveSince(provider.name, taskId, t0) === 0;
+    const quiet = (await deps.ledger.spend.othersActiveSince(provider.name, taskId, t0)) === 0;
     if (after !== undefined && quiet && before > after)
-      deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
+      await deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
     else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
     return res;
   };
@@ -258,15 +258,15 @@ export function trackedProvider(
 export async function settleAtEnd(
   provider: Provider | undefined,
   taskId: string,
-  deps: { ledger: Ledger; now(): number; signal: AbortSignal },
+  deps: { ledger: LedgerStore; now(): number; signal: AbortSignal },
 ): Promise<void> {
-  const before = deps.ledger.spend.balanceBefore(taskId);
+  const before = await deps.ledger.spend.balanceBefore(taskId);
   if (!before || !provider?.credits) return;
   const after = balanceNumber((await provider.credits(deps.signal).catch(() => undefined))?.balance);
   const now = deps.now();
   if (after === undefined || after > before.balance) return;
-  if (deps.ledger.spend.othersOverlapping(provider.name, taskId, before.at, now) > 0) return;
-  deps.ledger.spend.record(taskId, { amount: before.balance - after, source: 'balance' }, now);
+  if ((await deps.ledger.spend.othersOverlapping(provider.name, taskId, before.at, now)) > 0) return;
+  await deps.ledger.spend.record(taskId, { amount: before.balance - after, source: 'balance' }, now);
 }
 
 export interface SpendReport {

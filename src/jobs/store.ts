@@ -15,8 +15,9 @@
  * - Input hashes (`hashes`) are NOT here: they are keyed by device and inode, which mean something on
  *   one machine only; they stay in the machine's own SQLite file whatever the ledger backend.
  */
-import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
+
 import type { UserError } from '../errors.js';
+import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
 import type { CostRow, SpendTotal } from './ledger-costs.js';
 
 export type { CostRow, SpendTotal };
@@ -106,7 +107,11 @@ export interface PageKey {
 /** The ledger's cost records (spend caps and reports). */
 export interface CostStore {
   /** Replaces what a task cost (a better figure than the estimate: the provider's, or a balance delta). */
-  record(taskId: string, patch: { amount: number | null; source: string; paid?: boolean }, now: number): Promise<void>;
+  record(
+    taskId: string,
+    patch: { amount: number | null; source: string; paid?: boolean },
+    now: number,
+  ): Promise<void>;
   /** Spend of tasks claimed at or after `since` (ms), per provider and unit. */
   totalsSince(since: number): Promise<SpendTotal[]>;
   /** Cost records of tasks claimed in [since, until), oldest first; only `taskIds` when given. */

@@ -16,7 +16,7 @@ import type {
   StartResult,
 } from '../providers/provider.js';
 import type { CallOptions, JobCore } from './core.js';
-import type { TaskRow } from './ledger.js';
+import type { TaskRow } from './store.js';
 
 /** Everything one submission needs, as one value. */
 export interface Submission {
@@ -73,17 +73,18 @@ export class Submitter {
     try {
       if (row.phase === 'sent') {
         // The owner died after the paid request may have left: never resend, reconcile instead.
-        core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
-        await this.reconcile(core.row(row.id), provider, ctl.signal);
+        const unknown = await core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
+        await this.reconcile(unknown, provider, ctl.signal);
         return;
       }
       const prepared = await this.prepare(sub, ctl.signal, progress);
       if (!prepared) return;
-      core.update(row.id, { phase: 'sent' });
+      // Durable before the paid request leaves: a crash from here on is reconciled, never resent.
+      await core.update(row.id, { phase: 'sent' });
       progress(`submitting the ${row.kind.replace('_', ' ')} job to ${provider.displayName}`);
       const started = await this.send(sub, prepared, ctl.signal, progress);
       if (!started) return;
-      core.applyStart(row.id, started);
+      await core.applyStart(row.id, started);
       progress(`${provider.displayName} accepted the job (${started.providerTaskId})`);
       core.emit({
         level: 'info',
@@ -108,11 +109,8 @@ export class Submitter {
     const { core } = this;
     const t = setInterval(
       () => {
-        try {
-          core.update(id, { leaseUntil: core.now() + core.d.leaseMs });
-        } catch {
-          // The ledger may be closing; the lease then simply expires.
-        }
+        // The ledger may be closing or unreachable: the lease then simply expires.
+        core.update(id, { leaseUntil: core.now() + core.d.leaseMs }).catch(() => undefined);
       },
       Math.max(1000, Math.floor(core.d.leaseMs / 3)),
     );
@@ -142,20 +140,20 @@ export class Submitter {
           progress,
         },
       );
-      core.update(row.id, { prepared });
+      await core.update(row.id, { prepared });
       if (provider.findExisting) {
         progress(`checking ${provider.displayName} for an existing task with these inputs`);
         const found = await provider.findExisting(prepared, { signal, log });
         if (found && adoptable(row, found, sub.force)) {
           progress(`found existing ${provider.displayName} task ${found.providerTaskId}; reusing it`);
-          core.adopt(row.id, found, true);
+          await core.adopt(row.id, found, true);
           return undefined;
         }
       }
       return prepared;
     } catch (err) {
       // Nothing paid has left yet: release the claim so a later call can try again.
-      core.reject(row.id, err);
+      await core.reject(row.id, err);
       return undefined;
     }
   }
@@ -180,11 +178,16 @@ export class Submitter {
       });
     } catch (err) {
       if (provesNoTask(err)) {
-        core.reject(row.id, err);
+        await core.reject(row.id, err);
         return undefined;
       }
       core.warn(row.id, err, 'create answer lost; task is unknown');
-      core.update(row.id, { status: 'unknown', phase: null, ownerPid: null, error: core.userError(err) });
+      const unknown = await core.update(row.id, {
+        status: 'unknown',
+        phase: null,
+        ownerPid: null,
+        error: core.userError(err),
+      });
       core.emit({
         level: 'warning',
         task_id: row.id,
@@ -193,7 +196,7 @@ export class Submitter {
         message: `the answer to the create request was lost; reconciling with ${provider.displayName}`,
       });
       core.wake(row.id);
-      await this.reconcile(core.row(row.id), provider, signal).catch(() => undefined);
+      await this.reconcile(unknown, provider, signal).catch(() => undefined);
       return undefined;
     }
   }
@@ -204,10 +207,10 @@ export class Submitter {
     const run = (async () => {
       try {
         for await (const ev of events) {
-          const row = core.d.ledger.get(id);
+          const row = await core.d.ledger.get(id);
           if (!row) break;
           const merged: Snapshot = { ...(row.snapshot ?? { status: 'processing' }), ...ev } as Snapshot;
-          core.applySnapshot(id, merged, false);
+          await core.applySnapshot(id, merged, false);
         }
       } catch (err) {
         core.warn(id, err, 'live updates ended with an error; falling back to status polling');
@@ -238,14 +241,22 @@ export class Submitter {
       );
     }
     const key = uploadKey(input);
-    const hit = ledger.uploadLookup(provider.name, scope ?? '', key.sha256, key.size);
+    const hit = await ledger.uploadLookup(provider.name, scope ?? '', key.sha256, key.size);
     if (hit) {
       progress?.(`${role}: already uploaded to ${provider.displayName}; reusing it`);
       return hit.url;
     }
     progress?.(`${role}: uploading ${input.filename} to ${provider.displayName}`);
     const res = await provider.upload(input, role, scope, signal);
-    ledger.uploadStore(provider.name, scope ?? '', key.sha256, key.size, res.url, res.meta, this.core.now());
+    await ledger.uploadStore(
+      provider.name,
+      scope ?? '',
+      key.sha256,
+      key.size,
+      res.url,
+      res.meta,
+      this.core.now(),
+    );
     return res.url;
   }
 }

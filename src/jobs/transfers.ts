@@ -8,8 +8,8 @@ import type { InputRole, Provider, ResolvedInput } from '../providers/provider.j
 import { deadline } from '../util/deadline.js';
 import type { CallOptions, JobCore } from './core.js';
 import { type Downloaded, downloadResult } from './download.js';
-import type { TaskRow } from './ledger.js';
 import { requireConfigured } from './requests.js';
+import type { TaskRow } from './store.js';
 import { type Submitter, uploadKey } from './submission.js';
 
 /** Overall budget of calls that have no wait of their own (credits, uploads, downloads), in ms. */
@@ -45,7 +45,7 @@ export class Transfers {
     const key = uploadKey(input);
     const facts = {
       provider: provider.name,
-      cached: !!d.ledger.uploadLookup(provider.name, '', key.sha256, key.size),
+      cached: !!(await d.ledger.uploadLookup(provider.name, '', key.sha256, key.size)),
       sha256: input.type === 'file' ? input.sha256 : undefined,
       size: input.type === 'file' ? input.size : undefined,
     };

@@ -1,6 +1,6 @@
 import type { UserError } from '../errors.js';
 import type { JsonObject, Provider, TaskKind, TaskStatus } from '../providers/provider.js';
-import type { TaskRow } from './ledger.js';
+import type { TaskRow } from './store.js';
 
 /** What tools and the CLI show for a task. `status` uses the public vocabulary only. */
 export interface TaskView {

@@ -6,8 +6,8 @@
 
 import { deadline } from '../util/deadline.js';
 import { type CallOptions, isFinal, type JobCore } from './core.js';
-import type { TaskRow } from './ledger.js';
 import type { Recovery } from './recovery.js';
+import type { TaskRow } from './store.js';
 import type { TaskView } from './view.js';
 
 export const MAX_WAIT_SECONDS = 50;
@@ -45,9 +45,9 @@ export class Waiter {
           signal,
         );
       } catch {
-        return core.viewOf(core.row(row.id));
+        return core.viewOf(await core.row(row.id));
       }
-      row = core.row(row.id);
+      row = await core.row(row.id);
     }
   }
 
@@ -79,7 +79,7 @@ export class Waiter {
     const budget = d.signal;
     try {
       for (;;) {
-        let row = core.row(id);
+        let row = await core.row(id);
         if (row.status !== 'submitting' || budget.aborted) return row;
         const mine = core.inflight.get(id);
         if (mine) {

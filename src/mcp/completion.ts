@@ -36,7 +36,12 @@ export class Completer {
   }
 
   /** The candidate values of one kind (context: the other arguments already chosen). */
-  values(kind: ValueKind, typed: string, context: Record<string, string> = {}, jobKind?: TaskKind): string[] {
+  async values(
+    kind: ValueKind,
+    typed: string,
+    context: Record<string, string> = {},
+    jobKind?: TaskKind,
+  ): Promise<string[]> {
     const providers = [...this.app.providers.values()];
     const chosen = context.provider ? providers.filter((p) => p.name === context.provider) : providers;
     let all: string[];
@@ -59,18 +64,18 @@ export class Completer {
     return [...new Set(all)].filter((v) => v.toLowerCase().startsWith(low)).slice(0, MAX);
   }
 
-  complete(params: {
+  async complete(params: {
     ref: { type: string; name?: string; uri?: string };
     argument: { name: string; value: string };
     context?: { arguments?: Record<string, string> };
-  }): CompleteResult {
+  }): Promise<CompleteResult> {
     const ref =
       params.ref.type === 'ref/prompt'
         ? this.prompts.get(params.ref.name ?? '')
         : this.templates.get(params.ref.uri ?? '');
     const kind = ref?.args[params.argument.name];
     const values = kind
-      ? this.values(kind, params.argument.value, params.context?.arguments ?? {}, ref?.kind)
+      ? await this.values(kind, params.argument.value, params.context?.arguments ?? {}, ref?.kind)
       : [];
     return { completion: { values, total: values.length, hasMore: false } };
   }

@@ -48,7 +48,7 @@ export class Follower {
   private async loop(taskId: string, signal: AbortSignal): Promise<void> {
     const { jobs, ledger, clock, log } = this.app;
     while (!signal.aborted) {
-      const row = ledger.get(taskId);
+      const row = await ledger.get(taskId);
       if (!row || row.rejected) return;
       if (jobs.isSettled(jobs.viewOf(row))) return;
       try {

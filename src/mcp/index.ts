@@ -2,7 +2,6 @@
  * The MCP surface beyond tools (design.md §10): task resources and their subscriptions, prompts,
  * completion. One ChangeFeed per App, shared by every session of the process.
  */
-import { join } from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
@@ -21,7 +20,7 @@ export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
   let s = shared.get(app);
   if (!s) {
     s = {
-      feed: new ChangeFeed(app.ledger, app.jobs, { file: join(app.config.home, 'ledger.sqlite') }),
+      feed: new ChangeFeed(app.ledger, app.jobs),
       follower: new Follower(app),
     };
     shared.set(app, s);

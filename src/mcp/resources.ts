@@ -16,7 +16,7 @@ import {
   type Resource,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
-import type { TaskRow } from '../jobs/ledger.js';
+import type { TaskRow } from '../jobs/store.js';
 import type { Completer } from './completion.js';
 
 export const TASK_TEMPLATE = 'lipsync://tasks/{task_id}';
@@ -60,7 +60,7 @@ export function registerTaskResources(
       mimeType: 'application/json',
     },
     async (uri, vars) => {
-      const row = findRow(app, String(vars.task_id));
+      const row = await findRow(app, String(vars.task_id));
       const view = app.redactor.redactJson(app.jobs.viewOf(row));
       return {
         contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(view, null, 2) }],
@@ -79,7 +79,7 @@ export function registerTaskResources(
       description: "A finished local task's mouth cues (Rhubarb format): .json or .tsv.",
     },
     async (uri, vars) => {
-      const row = findRow(app, String(vars.task_id));
+      const row = await findRow(app, String(vars.task_id));
       const format = String(vars.format);
       const path = cuePath(row, format);
       if (!path)
@@ -98,11 +98,11 @@ export function registerTaskResources(
 }
 
 /** One page of resources: the fixed ones first, then tasks (and their cues), newest first. */
-export function listPage(
+export async function listPage(
   app: ResourceApp,
   fixed: Resource[],
   cursor: string | undefined,
-): ListResourcesResult {
+): Promise<ListResourcesResult> {
   let offset = 0;
   if (cursor !== undefined) {
     offset = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -112,7 +112,7 @@ export function listPage(
         'Invalid cursor: pass back the nextCursor of resources/list.',
       );
   }
-  const rows = app.ledger.pageAt(offset, PAGE + 1);
+  const rows = await app.ledger.pageAt(offset, PAGE + 1);
   const resources: Resource[] = offset === 0 ? [...fixed] : [];
   for (const row of rows.slice(0, PAGE)) resources.push(...rowResources(app, row));
   const more = rows.length > PAGE;
@@ -144,8 +144,8 @@ function rowResources(app: ResourceApp, row: TaskRow): Resource[] {
   return out;
 }
 
-function findRow(app: ResourceApp, id: string): TaskRow {
-  const row = app.ledger.get(id);
+async function findRow(app: ResourceApp, id: string): Promise<TaskRow> {
+  const row = await app.ledger.get(id);
   if (!row || row.rejected) throw notFound(`No task ${id} in the ledger. list_tasks shows recent tasks.`);
   return row;
 }
@@ -218,7 +218,7 @@ function registerMedia(server: McpServer, app: ResourceApp): void {
         "A local task's result or original video (up to 64 MiB), as a blob. For larger ones use download_result.",
     },
     async (uri, vars) => {
-      const row = findRow(app, String(vars.task_id));
+      const row = await findRow(app, String(vars.task_id));
       const where = mediaPath(app, row, String(vars.which));
       const real = where ? await realInside(where.path, where.dirs) : undefined;
       const mimeType = real ? VIDEO_TYPES[extname(real).toLowerCase()] : undefined;

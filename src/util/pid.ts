@@ -1,4 +1,8 @@
 /** Process liveness, for lease takeover: is the owner of a claim still running on this host? */
+import { hostname } from 'node:os';
+
+/** This machine's name: a claim's owner is a pid on a host, and a pid is only checked on its own host. */
+export const HOST = hostname();
 
 /** True when a process with this pid exists (EPERM: it exists but belongs to another user). */
 export function isPidAlive(pid: number | null | undefined): boolean {

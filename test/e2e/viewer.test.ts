@@ -78,7 +78,7 @@ test('the viewer loads from its ui:// resource, shows the status and plays the r
   const resultUrl = `http://127.0.0.1:${(media.address() as AddressInfo).port}/result.mp4`;
   const browser = await launch();
   try {
-    seedTask(h.app.ledger, 'view-1', { status: 'success', snapshot: { status: 'success', resultUrl } });
+    await seedTask(h.app.ledger, 'view-1', { status: 'success', snapshot: { status: 'success', resultUrl } });
     const tool = (await h.client.listTools()).tools.find((t) => t.name === 'get_task_status');
     assert.equal((tool?._meta?.ui as { resourceUri?: string })?.resourceUri, 'ui://lipsync/viewer');
     const page = await h.client.readResource({ uri: 'ui://lipsync/viewer' });
@@ -147,7 +147,7 @@ test('for a finished local task the viewer shows the original beside the result 
     };
     writeFileSync(join(dir, 'r.mouth.json'), JSON.stringify(cues));
     writeFileSync(join(dir, 'r.mouth.tsv'), '0.00\tX\n');
-    seedTask(h.app.ledger, 'view-local', {
+    await seedTask(h.app.ledger, 'view-local', {
       provider: 'local',
       status: 'success',
       request: { inputs: { video: { type: 'file', path: original } } },

@@ -301,7 +301,7 @@ describe('The Director Tier 3 through MCP', () => {
     }
     h = await harness(env.env);
     try {
-      h.app.jobs.recover();
+      await h.app.jobs.recover();
       const v = await follow(h, taskId);
       assert.equal(v.status, 'success');
       assert.equal(v.kind, 'image');

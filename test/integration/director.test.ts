@@ -307,7 +307,7 @@ describe('The Director through MCP', () => {
     }
     h = await harness(env.env);
     try {
-      h.app.jobs.recover();
+      await h.app.jobs.recover();
       const list = structured<{ tasks: View[] }>(await call(h, 'list_tasks', { unfinished_only: true }));
       const found = list.tasks.find((t) => t.task_id === taskId);
       assert.ok(found, 'listed after the restart');

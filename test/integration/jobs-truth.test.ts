@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fingerprint } from '../../src/jobs/fingerprint.js';
@@ -131,7 +132,7 @@ describe('job answers are true', () => {
       const fp = fingerprint('jogg', 'lip_sync', inputs, { playback_type: 'normal' });
       const now = h.clock.now();
       // A claim left by a process killed during its uploads, its lease still an hour long.
-      const claimed = h.app.ledger.claim(
+      const claimed = await h.app.ledger.claim(
         {
           id: 'ls_deadowner0000000000',
           fingerprint: fp,
@@ -140,6 +141,7 @@ describe('job answers are true', () => {
           request: { inputs: {}, params: { playback_type: 'normal' }, force: false },
           warnings: [],
           ownerPid: deadPid(),
+          ownerHost: hostname(),
           leaseUntil: now + 3_600_000,
           now,
         },

@@ -159,7 +159,7 @@ describe('Jogg lip sync through MCP', () => {
     // Restart: still no second create; once the lookup sees the task, it is reconciled.
     h = await harness(env.env);
     try {
-      h.app.jobs.recover();
+      await h.app.jobs.recover();
       const again = structured<Created>(await h.call('create_lip_sync', { video, audio }));
       assert.equal(again.task_id, taskId);
       fake.faults.lookupBlind = false;

@@ -103,7 +103,7 @@ test('a worker that dies reads as stopped, speaks of no payment, and the same re
         wait_seconds: 0,
       }),
     );
-    const pid = h.app.ledger.get(created.task_id)?.operation?.worker_pid;
+    const pid = (await h.app.ledger.get(created.task_id))?.operation?.worker_pid;
     assert.equal(typeof pid, 'number', 'the operation records the worker pid');
     // The worker leads its own process group (detached): stop it and its ffmpeg at once.
     process.kill(-Number(pid), 'SIGKILL');

@@ -57,7 +57,7 @@ test('completion: providers, playback types, models, templates, platforms and ta
     assert.deepEqual(await complete('make_short', 'model', 'sora'), ['sora2', 'sora2 pro']);
     assert.ok((await complete('make_short', 'template', 'podcast')).includes('podcast dual'));
     assert.deepEqual(await complete('make_short', 'platform', 't'), ['tiktok', 'twitter']);
-    seedTask(h.app.ledger, 'cmp-abc');
+    await seedTask(h.app.ledger, 'cmp-abc');
     const ids = await h.client.complete({
       ref: { type: 'ref/resource', uri: 'lipsync://tasks/{task_id}' },
       argument: { name: 'task_id', value: 'cmp-' },

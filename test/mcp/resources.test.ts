@@ -10,7 +10,7 @@ test('a task resource is the same JSON as get_task_status, read without a provid
   const env = testEnv({ JOGG_API_KEY: 'k-test-123456', JOGG_BASE_URL: 'http://127.0.0.1:9' });
   const h = await harness(env.env);
   try {
-    seedTask(h.app.ledger, 'task-res-1');
+    await seedTask(h.app.ledger, 'task-res-1');
     const read = await h.client.readResource({ uri: 'lipsync://tasks/task-res-1' });
     const item = read.contents[0] as { uri: string; mimeType: string; text: string };
     assert.equal(item.mimeType, 'application/json');
@@ -30,7 +30,7 @@ test('resources/list pages through the ledger; the template lists and completes 
   const h = await harness(env.env);
   try {
     for (let i = 0; i < 60; i++)
-      seedTask(h.app.ledger, `page-${String(i).padStart(2, '0')}`, { now: 1000 + i });
+      await seedTask(h.app.ledger, `page-${String(i).padStart(2, '0')}`, { now: 1000 + i });
     const first = await h.client.listResources();
     assert.ok(first.nextCursor, 'a second page');
     const second = await h.client.listResources({ cursor: first.nextCursor });
@@ -65,7 +65,7 @@ test("a finished local task's mouth cues are resources (JSON and TSV); other tas
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'r.mouth.json'), '{"mouthCues":[{"start":0,"end":0.5,"value":"A"}]}\n');
     writeFileSync(join(dir, 'r.mouth.tsv'), '0.00\tA\n0.50\tX\n');
-    seedTask(h.app.ledger, 'cues-1', {
+    await seedTask(h.app.ledger, 'cues-1', {
       provider: 'local',
       status: 'success',
       snapshot: {
@@ -74,7 +74,7 @@ test("a finished local task's mouth cues are resources (JSON and TSV); other tas
         extra: { mouth_cues_json: join(dir, 'r.mouth.json'), mouth_cues_tsv: join(dir, 'r.mouth.tsv') },
       },
     });
-    seedTask(h.app.ledger, 'nocues', { now: 1 });
+    await seedTask(h.app.ledger, 'nocues', { now: 1 });
     const json = await h.client.readResource({ uri: 'lipsync://tasks/cues-1/mouth-cues.json' });
     assert.match((json.contents[0] as { text: string }).text, /mouthCues/);
     const tsv = await h.client.readResource({ uri: 'lipsync://tasks/cues-1/mouth-cues.tsv' });
@@ -110,8 +110,8 @@ test("a local task's result and original video are blob resources, only from the
         request: { inputs: { video: { type: 'file', path: video } } },
         snapshot: { status: 'success', resultUrl: `file://${result}` },
       });
-    seed('media-1', join(env.work, 'talk.mp4'), join(out, 'r.mp4'));
-    seed('media-2', outside, outside);
+    await seed('media-1', join(env.work, 'talk.mp4'), join(out, 'r.mp4'));
+    await seed('media-2', outside, outside);
     const read = async (uri: string) =>
       (await h.client.readResource({ uri })).contents[0] as { blob: string; mimeType: string };
     const result = await read('lipsync://tasks/media-1/media/result');

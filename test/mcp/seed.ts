@@ -1,9 +1,9 @@
-import type { Ledger } from '../../src/jobs/ledger.js';
+import type { LedgerStore } from '../../src/jobs/store.js';
 import type { JsonObject, Snapshot } from '../../src/providers/provider.js';
 
 /** Puts a task row straight into the ledger (no provider involved), as a create would. */
-export function seedTask(
-  ledger: Ledger,
+export async function seedTask(
+  ledger: LedgerStore,
   id: string,
   opts: {
     now?: number;
@@ -12,9 +12,9 @@ export function seedTask(
     snapshot?: Snapshot;
     request?: JsonObject;
   } = {},
-): void {
+): Promise<void> {
   const now = opts.now ?? Date.UTC(2026, 0, 1);
-  ledger.claim(
+  await ledger.claim(
     {
       id,
       fingerprint: `fp-${id}`,
@@ -23,13 +23,14 @@ export function seedTask(
       request: opts.request ?? ({ note: 'seeded' } as JsonObject),
       warnings: [],
       ownerPid: process.pid,
+      ownerHost: 'seed',
       leaseUntil: now + 60_000,
       now,
     },
     { force: false, isOwnerAlive: () => true },
   );
   const status = opts.status ?? 'processing';
-  ledger.update(
+  await ledger.update(
     id,
     {
       status,

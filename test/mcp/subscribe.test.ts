@@ -89,7 +89,7 @@ test('a subscription sees a change another process makes to the same ledger (in-
   const env = testEnv();
   const h = await harness(env.env);
   try {
-    seedTask(h.app.ledger, 'xproc-1');
+    await seedTask(h.app.ledger, 'xproc-1');
     const u = updates(h.client);
     const uri = 'lipsync://tasks/xproc-1';
     await h.client.subscribeResource({ uri });
@@ -117,7 +117,7 @@ test('over HTTP: a subscribed session is told of another process’s change on i
   const s = await serve();
   const client = new Client({ name: 'http-sub', version: '1' }, { capabilities: {} });
   try {
-    seedTask(s.app.ledger, 'xproc-http');
+    await seedTask(s.app.ledger, 'xproc-http');
     await client.connect(new StreamableHTTPClientTransport(new URL(s.server.url)));
     const u = updates(client);
     const uri = 'lipsync://tasks/xproc-http';
@@ -135,7 +135,7 @@ test('over stdio: the spawned server tells a subscriber of another process’s c
   const env = testEnv();
   const file = join(env.env.LIPSYNC_HOME as string, 'ledger.sqlite');
   const l = new Ledger(file);
-  seedTask(l, 'xproc-stdio');
+  await seedTask(l, 'xproc-stdio');
   l.close();
   const client = new Client({ name: 'stdio-sub', version: '1' }, { capabilities: {} });
   try {

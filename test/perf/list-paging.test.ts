@@ -17,9 +17,9 @@ describe('list_tasks pages with an opaque cursor', () => {
     h = await harness(env.env, { preflight: false });
     // 7 tasks, several sharing a created_at (the cursor must break ties), newest last.
     const times = [1000, 2000, 2000, 2000, 3000, 4000, 4000];
-    times.forEach((now, i) => {
+    for (const [i, now] of times.entries()) {
       const id = `task_${String(i).padStart(2, '0')}`;
-      h.app.ledger.claim(
+      await h.app.ledger.claim(
         {
           id,
           fingerprint: `fp${i}`,
@@ -28,14 +28,15 @@ describe('list_tasks pages with an opaque cursor', () => {
           request: {},
           warnings: [],
           ownerPid: 1,
+          ownerHost: 'seed',
           leaseUntil: now,
           now,
         },
         { force: false, isOwnerAlive: () => true },
       );
-      h.app.ledger.update(id, { status: i % 2 ? 'success' : 'pending', phase: null }, now);
+      await h.app.ledger.update(id, { status: i % 2 ? 'success' : 'pending', phase: null }, now);
       ids.push(id);
-    });
+    }
   });
   after(async () => {
     await h.close();

@@ -4,7 +4,7 @@ import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { harness, testEnv } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
 
-function seed(h: Awaited<ReturnType<typeof harness>>, fake: FakeJogg, n: number): string[] {
+async function seed(h: Awaited<ReturnType<typeof harness>>, fake: FakeJogg, n: number): Promise<string[]> {
   const now = h.clock.now();
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -19,7 +19,7 @@ function seed(h: Awaited<ReturnType<typeof harness>>, fake: FakeJogg, n: number)
       queries: 0,
       created_at: Math.floor(now / 1000),
     });
-    h.app.ledger.claim(
+    await h.app.ledger.claim(
       {
         id,
         fingerprint: `fp${i}`,
@@ -28,12 +28,13 @@ function seed(h: Awaited<ReturnType<typeof harness>>, fake: FakeJogg, n: number)
         request: {},
         warnings: [],
         ownerPid: 1,
+        ownerHost: 'seed',
         leaseUntil: now,
         now,
       },
       { force: false, isOwnerAlive: () => true },
     );
-    h.app.ledger.update(
+    await h.app.ledger.update(
       id,
       { status: 'processing', phase: null, providerTaskId: ptid, operation: { task_id: ptid } },
       now,
@@ -50,8 +51,8 @@ test('a recovery pass and an agent polling every task at once ask the provider a
   // Virtual time runs at real speed: the 10 s poll interval is far longer than this test.
   const h = await harness(env.env, { preflight: false, clock: fastClock(1) });
   try {
-    const ids = seed(h, fake, 40);
-    h.app.jobs.recover();
+    const ids = await seed(h, fake, 40);
+    await h.app.jobs.recover();
     await Promise.all(ids.map((id) => h.app.jobs.status({ taskId: id }, 0)));
     await h.app.jobs.drain(30_000);
     const perTask = new Map<string, number>();

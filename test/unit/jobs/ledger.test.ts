@@ -24,6 +24,7 @@ function task(id: string, fp: string, now: number): NewTask {
     request: { params: {} },
     warnings: [],
     ownerPid: process.pid,
+    ownerHost: 'here',
     leaseUntil: now + 1000,
     now,
   };
@@ -31,53 +32,51 @@ function task(id: string, fp: string, now: number): NewTask {
 
 for (const driver of drivers) {
   describe(`ledger on ${driver}`, () => {
-    test('claim: create once, reuse after, force only recreates terminal tasks, dead owners are taken over', () => {
+    test('claim: create once, reuse after, force only recreates terminal tasks, dead owners are taken over', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
       const l = new Ledger(join(dir, 'l.sqlite'), driver);
       try {
         const alive = { force: false, isOwnerAlive: () => true };
-        const a = l.claim(task('t1', 'fp', 1000), alive);
+        const a = await l.claim(task('t1', 'fp', 1000), alive);
         assert.equal(a.kind, 'created');
         assert.equal(a.row.status, 'submitting');
         assert.equal(a.row.phase, 'preparing');
-        assert.equal(l.claim(task('t2', 'fp', 1001), alive).kind, 'reused');
+        assert.equal((await l.claim(task('t2', 'fp', 1001), alive)).kind, 'reused');
         assert.equal(
-          l.claim(task('t3', 'fp', 1001), { ...alive, force: true }).kind,
+          (await l.claim(task('t3', 'fp', 1001), { ...alive, force: true })).kind,
           'reused',
           'force does not recreate an in-flight claim',
         );
         // The owner died and its lease ran out: the next caller takes it over.
-        const dead = l.claim(task('t4', 'fp', 5000), { force: false, isOwnerAlive: () => false });
+        const dead = await l.claim(task('t4', 'fp', 5000), { force: false, isOwnerAlive: () => false });
         assert.equal(dead.kind, 'taken_over');
         assert.equal(dead.row.id, 't1');
-        l.update('t1', { status: 'failed', phase: null, completedAt: 6000 }, 6000);
-        assert.equal(l.claim(task('t5', 'fp', 7000), alive).row.id, 't1', 'a failed task is returned');
-        // A free provider's failed task is just run again (no force needed); a paid one never is.
-        const free = l.claim(task('f1', 'fp-free', 7000), alive);
-        l.update(free.row.id, { status: 'failed' }, 7000);
-        assert.equal(l.claim(task('f2', 'fp-free', 7001), alive).row.id, 'f1');
+        await l.update('t1', { status: 'failed', phase: null, completedAt: 6000 }, 6000);
         assert.equal(
-          l.claim(task('f3', 'fp-free', 7002), { ...alive, recreateFailed: true }).kind,
+          (await l.claim(task('t5', 'fp', 7000), alive)).row.id,
+          't1',
+          'a failed task is returned',
+        );
+        // A free provider's failed task is just run again (no force needed); a paid one never is.
+        const free = await l.claim(task('f1', 'fp-free', 7000), alive);
+        await l.update(free.row.id, { status: 'failed' }, 7000);
+        assert.equal((await l.claim(task('f2', 'fp-free', 7001), alive)).row.id, 'f1');
+        assert.equal(
+          (await l.claim(task('f3', 'fp-free', 7002), { ...alive, recreateFailed: true })).kind,
           'created',
         );
-        const forced = l.claim(task('t6', 'fp', 7000), { ...alive, force: true });
+        const forced = await l.claim(task('t6', 'fp', 7000), { ...alive, force: true });
         assert.equal(forced.kind, 'created');
         assert.equal(forced.row.id, 't6');
         // Rejected claims are history, never reused.
-        l.update('t6', { status: 'failed', rejected: true }, 7100);
-        assert.equal(l.claim(task('t7', 'fp', 7200), alive).row.id, 't1');
-        assert.deepEqual(
-          l
-            .list({ limit: 10 })
-            .map((r) => r.id)
-            .sort(),
-          ['f1', 'f3', 't1'],
-        );
-        l.uploadStore('jogg', '', 'abc', 3, 'https://x/a', { k: 1 }, 1);
-        assert.deepEqual(l.uploadLookup('jogg', '', 'abc', 3), { url: 'https://x/a', meta: { k: 1 } });
-        assert.equal(l.uploadLookup('jogg', 'other-scope', 'abc', 3), undefined);
+        await l.update('t6', { status: 'failed', rejected: true }, 7100);
+        assert.equal((await l.claim(task('t7', 'fp', 7200), alive)).row.id, 't1');
+        assert.deepEqual((await l.page({ limit: 10 })).rows.map((r) => r.id).sort(), ['f1', 'f3', 't1']);
+        await l.uploadStore('jogg', '', 'abc', 3, 'https://x/a', { k: 1 }, 1);
+        assert.deepEqual(await l.uploadLookup('jogg', '', 'abc', 3), { url: 'https://x/a', meta: { k: 1 } });
+        assert.equal(await l.uploadLookup('jogg', 'other-scope', 'abc', 3), undefined);
       } finally {
-        l.close();
+        await l.close();
         rmSync(dir, { recursive: true, force: true });
       }
     });
@@ -93,9 +92,9 @@ test('one claim across concurrent processes (IMMEDIATE transactions on a shared 
     const kinds = [];
     for (let i = 0; i < 25; i++) {
       const now = Date.now();
-      kinds.push(l.claim({ id: 'p' + process.pid + '-' + i, fingerprint: 'fp' + i, provider: 'jogg', kind: 'lip_sync', request: {}, warnings: [], ownerPid: process.pid, leaseUntil: now + 60000, now }, { force: false, isOwnerAlive: () => true }).kind);
+      kinds.push((await l.claim({ id: 'p' + process.pid + '-' + i, fingerprint: 'fp' + i, provider: 'jogg', kind: 'lip_sync', request: {}, warnings: [], ownerPid: process.pid, ownerHost: 'here', leaseUntil: now + 60000, now }, { force: false, isOwnerAlive: () => true })).kind);
     }
-    l.close();
+    await l.close();
     process.stdout.write(JSON.stringify(kinds));`;
   try {
     const outs = await Promise.all(

@@ -97,12 +97,12 @@ test('settings: caps are off by default, a number when set, refused when not a n
   );
 });
 
-test('a refused guard leaves no task and no cost; rejected claims do not count; the report adds up per day', () => {
+test('a refused guard leaves no task and no cost; rejected claims do not count; the report adds up per day', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spend-'));
   const l = new Ledger(join(dir, 'l.sqlite'));
   try {
     const now = Date.UTC(2026, 0, 2, 12);
-    const claim = (id: string, guard?: () => void) =>
+    const claim = (id: string, check?: () => void) =>
       l.claim(
         {
           id,
@@ -112,26 +112,32 @@ test('a refused guard leaves no task and no cost; rejected claims do not count; 
           request: {},
           warnings: [],
           ownerPid: 1,
+          ownerHost: 'here',
           leaseUntil: now,
           now,
         },
-        { force: false, isOwnerAlive: () => true, guard, cost: { amount: 2, unit: 'credits', paid: true } },
+        {
+          force: false,
+          isOwnerAlive: () => true,
+          guard: check ? { since: 0, check } : undefined,
+          cost: { amount: 2, unit: 'credits', paid: true },
+        },
       );
-    claim('a');
-    claim('b');
-    assert.throws(
+    await claim('a');
+    await claim('b');
+    await assert.rejects(
       () =>
         claim('c', () => {
           throw new Error('cap');
         }),
       /cap/,
     );
-    assert.equal(l.get('c'), undefined);
-    l.update('b', { rejected: true }, now);
-    const totals = l.spend.totalsSince(startOfDay(now));
+    assert.equal(await l.get('c'), undefined);
+    await l.update('b', { rejected: true }, now);
+    const totals = await l.spend.totalsSince(startOfDay(now));
     assert.deepEqual(todayFor(totals, 'jogg'), { amount: 2, unknown: 0, paidCreates: 1, allPaidCreates: 1 });
-    l.spend.record('a', { amount: 1, source: 'balance' }, now);
-    const report = buildReport(l.spend.list(0), 0);
+    await l.spend.record('a', { amount: 1, source: 'balance' }, now);
+    const report = buildReport(await l.spend.list(0), 0);
     assert.deepEqual(
       report.days.map((d) => [d.provider, d.amount, d.tasks]),
       [['jogg', 1, 1]],
@@ -141,7 +147,7 @@ test('a refused guard leaves no task and no cost; rejected claims do not count; 
       [['a', 'balance']],
     );
   } finally {
-    l.close();
+    await l.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -155,17 +161,17 @@ test('a cap guard holds across concurrent processes: exactly the cap is claimed'
     let created = 0;
     for (let i = 0; i < 10; i++) {
       const now = Date.now();
-      const guard = () => {
-        const paid = l.spend.totalsSince(0).reduce((s, t) => s + t.paidCreates, 0);
+      const guard = { since: 0, check: (totals) => {
+        const paid = totals.reduce((s, t) => s + t.paidCreates, 0);
         if (paid >= 7) throw new Error('cap');
-      };
+      } };
       try {
-        const d = l.claim({ id: 'p' + process.pid + '-' + i, fingerprint: 'p' + process.pid + '-' + i, provider: 'jogg', kind: 'lip_sync', request: {}, warnings: [], ownerPid: process.pid, leaseUntil: now + 60000, now },
+        const d = await l.claim({ id: 'p' + process.pid + '-' + i, fingerprint: 'p' + process.pid + '-' + i, provider: 'jogg', kind: 'lip_sync', request: {}, warnings: [], ownerPid: process.pid, ownerHost: 'here', leaseUntil: now + 60000, now },
           { force: false, isOwnerAlive: () => true, guard, cost: { amount: 1, unit: 'credits', paid: true } });
         if (d.kind === 'created') created++;
       } catch (e) { if (e.message !== 'cap') throw e; }
     }
-    l.close();
+    await l.close();
     process.stdout.write(String(created));`;
   try {
     const outs = await Promise.all(
