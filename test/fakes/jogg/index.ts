@@ -47,6 +47,8 @@ export interface JoggFaults {
   wrongTypes: boolean;
   /** Cut every JSON answer in half (with a matching Content-Length): a complete body, broken JSON. */
   truncateJson?: boolean;
+  /** Accept the next N creates, record the task, and never answer (the socket stays open): a create in flight. */
+  holdCreates: number;
 }
 
 export interface JoggCall {
@@ -74,6 +76,8 @@ export interface FakeJogg {
     contentType: string | undefined;
   }[];
   quota: number;
+  /** Resolves once a call matching `pred` has been seen (at once if one already was). */
+  seen(pred: (c: JoggCall) => boolean): Promise<JoggCall>;
   close(): Promise<void>;
 }
 
@@ -93,6 +97,16 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     lookupBlind: false,
     delayMs: 0,
     wrongTypes: false,
+    holdCreates: 0,
+  };
+  const waiters: { pred: (c: JoggCall) => boolean; resolve: (c: JoggCall) => void }[] = [];
+  const record = (c: JoggCall) => {
+    calls.push(c);
+    for (const w of [...waiters])
+      if (w.pred(c)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(c);
+      }
   };
   let base = '';
   const fake: FakeJogg = {
@@ -104,6 +118,10 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     puts,
     quota: 1000,
     count: (method, prefix) => calls.filter((c) => c.method === method && c.path.startsWith(prefix)).length,
+    seen: (pred) => {
+      const done = calls.find(pred);
+      return done ? Promise.resolve(done) : new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -153,7 +171,7 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
         call.body = raw.toString('utf8');
       }
     }
-    calls.push(call);
+    record(call);
     if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
 
     // Signed storage URL: no API key expected (or allowed).
@@ -255,6 +273,10 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
       if (faults.loseCreateAnswer > 0) {
         faults.loseCreateAnswer -= 1;
         req.socket.destroy();
+        return;
+      }
+      if (faults.holdCreates > 0) {
+        faults.holdCreates -= 1;
         return;
       }
       ok(res, { task_id: t.task_id, status: 'pending' });
