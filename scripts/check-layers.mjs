@@ -50,6 +50,7 @@ export const DEPS = {
     'src/providers',
     'src/jobs',
     'better-sqlite3',
+    'pg',
   ],
   tools: [
     'src/config',

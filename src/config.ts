@@ -93,6 +93,13 @@ export interface Config {
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
     confirmPaid: boolean | undefined;
   };
+  /** The ledger's backend: PostgreSQL when `url` is set (several instances share it), else SQLite. */
+  database: {
+    /** A postgres:// URL; it may hold a password, so it is never shown as is (its password is a secret). */
+    url: string | undefined;
+    /** Most connections one instance opens (one more listens for changes). */
+    poolSize: number;
+  };
   /** Every secret value in this config, for redaction by value. */
   secrets: string[];
 }
@@ -201,6 +208,16 @@ const bool = () =>
 const text = () =>
   z.preprocess((v) => (typeof v === 'string' ? v.trim() || undefined : v), z.string().optional());
 
+/** A PostgreSQL URL: unset or empty is undefined. The message never repeats the value (it may hold a password). */
+const databaseUrl = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim() || undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//i, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  );
+
 /** One setting: how it is validated, its default (as documented) and what it means. */
 export interface Setting {
   schema: z.ZodTypeAny;
@@ -241,6 +258,16 @@ export const SETTINGS = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     'info',
     'Log level (logs go to stderr).',
+  ),
+  LIPSYNC_DATABASE_URL: row(
+    databaseUrl(),
+    '(none: SQLite under LIPSYNC_HOME)',
+    'PostgreSQL URL (postgres://user:password@host:5432/db) of a ledger that several instances share, on several machines. Its password is never shown.',
+  ),
+  LIPSYNC_DATABASE_POOL_SIZE: row(
+    num(10, 1, 1000),
+    '10',
+    'Most connections one instance opens to LIPSYNC_DATABASE_URL (one more listens for changes).',
   ),
   LIPSYNC_MAX_INPUT_MB: row(num(2048, 1, 1_000_000), '2048', 'Largest local input file accepted.'),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: row(num(30, 1, 600), '30', 'Timeout of one provider HTTP request.'),
@@ -467,6 +494,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       confirmPaid:
         p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
     },
+    database: { url: p.LIPSYNC_DATABASE_URL, poolSize: Math.floor(p.LIPSYNC_DATABASE_POOL_SIZE) },
     secrets: [],
   };
   config.secrets = collectSecrets(config);
@@ -475,7 +503,39 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 
 function collectSecrets(c: Config): string[] {
   const all = [c.jogg.apiKey, c.nemo.token, c.director.gatewayToken, c.director.sjinnApiKey, c.http.token];
-  return all.filter(isUsableSecret).map((s) => s.value);
+  const keys = all.filter(isUsableSecret).map((s) => s.value);
+  // The whole URL too: a password shorter than the redactor's minimum still hides inside it.
+  const db = c.database.url ? [c.database.url, ...databasePasswords(c.database.url)] : [];
+  return [...keys, ...db];
+}
+
+/**
+ * The passwords a PostgreSQL URL carries (in its user info, or a `password=` parameter), as written and
+ * decoded, for redaction by value. Tolerant: libpq-style URLs (`postgres://u:p@/db?host=/run`) are not
+ * WHATWG URLs.
+ */
+export function databasePasswords(url: string): string[] {
+  const out: string[] = [];
+  const add = (raw: string) => {
+    if (!raw) return;
+    out.push(raw);
+    try {
+      out.push(decodeURIComponent(raw));
+    } catch {
+      // Not valid percent-encoding: the raw form is all there is.
+    }
+  };
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const authority = rest.split(/[/?#]/, 1)[0] ?? '';
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) {
+    const info = authority.slice(0, at);
+    const colon = info.indexOf(':');
+    if (colon >= 0) add(info.slice(colon + 1));
+  }
+  const query = rest.includes('?') ? rest.slice(rest.indexOf('?') + 1).split('#', 1)[0] : '';
+  for (const [k, v] of new URLSearchParams(query)) if (k === 'password' || k === 'sslpassword') add(v);
+  return [...new Set(out)];
 }
 
 function stripSlash(u: string): string {

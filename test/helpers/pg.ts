@@ -1,0 +1,47 @@
+/**
+ * PostgreSQL for tests: a fresh, uniquely named database on the server that LIPSYNC_TEST_DATABASE_URL
+ * points at (CI starts one with scripts/pg-test-cluster.sh), dropped afterwards. Without the variable,
+ * the PostgreSQL tests skip and say why.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** An administrator's URL (may create databases); tests never write to its own database. */
+export const PG_ADMIN_URL = process.env.LIPSYNC_TEST_DATABASE_URL?.trim() || undefined;
+
+/** `skip` for node:test: false when PostgreSQL tests can run, else the reason they do not. */
+export const pgSkip: string | false = PG_ADMIN_URL
+  ? false
+  : 'PostgreSQL tests skipped: set LIPSYNC_TEST_DATABASE_URL (CI sets it; scripts/pg-test-cluster.sh start)';
+
+export interface PgTestDatabase {
+  /** The URL of the new database. */
+  url: string;
+  name: string;
+  /** Drops it, ending whatever connections are left. */
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  if (!PG_ADMIN_URL) throw new Error(pgSkip || 'no PostgreSQL');
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Creates an empty database (the name is safe to quote: letters, digits, underscores). */
+export async function pgTestDatabase(label = 'ledger'): Promise<PgTestDatabase> {
+  const name = `lipsync_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const u = new URL(PG_ADMIN_URL!);
+  u.pathname = `/${name}`;
+  return {
+    url: u.href,
+    name,
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
+}
