@@ -11,8 +11,12 @@
  * scripts/pg-test-cluster.sh start). Another backend is one more entry of BACKENDS.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Ledger } from '../src/jobs/ledger.js';
 import { PgLedger } from '../src/jobs/ledger-pg.js';
 import type { ClaimDecision, ClaimOptions, LedgerStore, NewTask } from '../src/jobs/store.js';
 import { pgSkip, pgTestDatabase } from '../test/helpers/pg.js';
@@ -39,6 +43,25 @@ export interface BenchBackend {
 }
 
 export const BACKENDS: BenchBackend[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    async fresh() {
+      const dir = mkdtempSync(join(tmpdir(), 'lipsync-bench-claims-'));
+      const opened: Ledger[] = [];
+      return {
+        async open() {
+          const l = new Ledger(join(dir, 'ledger.sqlite'));
+          opened.push(l);
+          return l;
+        },
+        async dispose() {
+          for (const l of opened) l.closeSync();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
   {
     name: 'postgres',
     skip: pgSkip,

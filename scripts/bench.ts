@@ -4,12 +4,14 @@
  *  - cold start: stdio start to a `tools/list` answer vs `@modelcontextprotocol/server-everything`;
  *  - reuse: a new process resolving an unchanged 100 MB input vs the first (hashing) resolution;
  *  - repeat: an identical create_lip_sync over MCP (answered from the ledger) vs get_task_status;
+ *  - claims: 1,000 distinct claims at once, PostgreSQL from 3 instances vs SQLite from one;
  *  - upload: our Jogg upload vs `curl -T` of the same file to the same loopback PUT, and peak RSS;
  *  - polls: 1,000 active tasks, recovery + an agent polling all: requests per task per interval, RSS;
  *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time;
  *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat).
  * `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement.
  */
+import { BACKENDS, benchClaims } from './bench-claims.js';
 import { benchLocal } from './bench-local.js';
 import { benchPolls } from './bench-polls.js';
 import { benchRepeat } from './bench-repeat.js';
@@ -53,6 +55,27 @@ row(
   `${repeat.ratio_vs_status}×`,
   '< 5 ms',
 );
+
+const claims: Record<string, Awaited<ReturnType<typeof benchClaims>>> = {};
+for (const b of BACKENDS) {
+  if (b.skip) {
+    console.log(JSON.stringify({ claims: { backend: b.name, skipped: b.skip } }));
+    continue;
+  }
+  await benchClaims(b, { claims: 50, instances: 1 }); // warm-up
+  claims[b.name] = await benchClaims(b, { claims: 1000, instances: b.name === 'postgres' ? 3 : 1 });
+  console.log(JSON.stringify({ claims: claims[b.name] }, null, 2));
+}
+if (claims.postgres && claims.sqlite) {
+  const pg = claims.postgres;
+  const lite = claims.sqlite;
+  row(
+    '1,000 distinct claims at once: PostgreSQL (3 instances) vs SQLite (1 instance)',
+    `${pg.claims_per_s}/s, p99 ${pg.p99_ms} ms vs ${lite.claims_per_s}/s, p99 ${lite.p99_ms} ms; pool in use ${pg.peak_in_use?.join('/')} (most waiting ${pg.peak_waiting})`,
+    `${(pg.claims_per_s / lite.claims_per_s).toFixed(2)}× throughput`,
+    '—',
+  );
+}
 
 const uploadMb = quick ? 256 : 1024;
 const upload = await benchUpload(uploadMb);

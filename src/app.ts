@@ -76,7 +76,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }
   }
   const notice = bundledNotice(media);
-  const ledger = new Ledger(join(config.home, 'ledger.sqlite'));
+  // The machine's own SQLite file: the ledger by default, and always the input-hash cache (keyed by
+  // device and inode, which mean something on this machine only).
+  const local = new Ledger(join(config.home, 'ledger.sqlite'));
+  let ledger: LedgerStore = local;
+  if (config.database.url) {
+    try {
+      // Loaded only when configured: the driver stays out of every other start.
+      const { PgLedger } = await import('./jobs/ledger-pg.js');
+      ledger = await PgLedger.open(config.database.url, { poolSize: config.database.poolSize, log });
+    } catch (err) {
+      local.closeSync();
+      throw err;
+    }
+  }
   const base = { config, redactor, log, clock, http, ledger, media };
   let providers = createProviders({ config, http, clock, log, redactor, version: VERSION, ffmpeg: media });
   if (opts.providers) providers = opts.providers(providers, base);
@@ -94,7 +107,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       cwd: opts.cwd ?? process.cwd(),
       allowPrivateUrls: config.allowPrivateUrls,
       lookup: opts.lookupHost,
-      hashCache: ledger.hashCache(),
+      hashCache: local.hashCache(),
       hasher: opts.hasher,
     },
     outputDir: config.outputDir,
@@ -154,6 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await jobs.drain(drainMs);
       await closeProviders(providers);
       await ledger.close();
+      if (ledger !== local) local.closeSync();
       await http.close();
     },
   };

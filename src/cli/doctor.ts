@@ -90,7 +90,7 @@ export function buildReport(app: App): DoctorReport {
     version: VERSION,
     node: process.version,
     home: config.home,
-    ledger: join(config.home, 'ledger.sqlite'),
+    ledger: app.ledger.backend === 'sqlite' ? join(config.home, 'ledger.sqlite') : app.ledger.describe(),
     output_dir: config.outputDir,
     allowed_dirs: config.allowedDirs,
     default_provider: def,

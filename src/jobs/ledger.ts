@@ -227,15 +227,7 @@ export class Ledger implements LedgerStore {
                 'UPDATE tasks SET owner_pid = ?, owner_host = ?, lease_until = ?, updated_at = ? WHERE id = ?',
               )
               .run(task.ownerPid, task.ownerHost, task.leaseUntil, task.now, row.id);
-            return {
-              kind: 'taken_over',
-              row: {
-                ...row,
-                ownerPid: task.ownerPid,
-                ownerHost: task.ownerHost,
-                leaseUntil: task.leaseUntil,
-              },
-            };
+            return { kind: 'taken_over', row: this.getSync(row.id)! };
           }
           return { kind: 'reused', row };
         }

@@ -29,7 +29,13 @@ interface Instance {
   exited: Promise<number | null>;
 }
 
-type View = { task_id: string; status: string; action?: string; result_url?: string; provider_task_id?: string };
+type View = {
+  task_id: string;
+  status: string;
+  action?: string;
+  result_url?: string;
+  provider_task_id?: string;
+};
 
 function startInstance(env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], {
@@ -104,7 +110,13 @@ describe('three instances on one PostgreSQL ledger', { skip: pgSkip }, () => {
     const { video, audio } = await makePair(env.work, 1701);
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        call(clients[i % 3]!, 'create_lip_sync', { video, audio, provider: 'jogg', wait_seconds: 0 }),
+        call(clients[i % 3]!, 'create_lip_sync', {
+          video,
+          audio,
+          provider: 'jogg',
+          wait_seconds: 0,
+          confirm: true,
+        }),
       ),
     );
     const views = answers.map((a) => structured<View>(a));
@@ -119,16 +131,26 @@ describe('three instances on one PostgreSQL ledger', { skip: pgSkip }, () => {
     fake.faults.holdCreates = 1;
     const a = instances[0]!;
     // The call on instance A never answers: A dies while its create request is at the provider.
-    void call(clients[0]!, 'create_lip_sync', { video, audio, provider: 'jogg', wait_seconds: 0 }).catch(
-      () => undefined,
-    );
+    void call(clients[0]!, 'create_lip_sync', {
+      video,
+      audio,
+      provider: 'jogg',
+      wait_seconds: 0,
+      confirm: true,
+    }).catch(() => undefined);
     await fake.seen((c) => c.method === 'POST' && c.path === CREATE && fake.count('POST', CREATE) > creates0);
     a.child.kill('SIGKILL');
     await a.exited;
 
     // The same request on B: B finds A's claim (owner gone, request maybe sent) and reconciles it.
     const onB = structured<View>(
-      await call(clients[1]!, 'create_lip_sync', { video, audio, provider: 'jogg', wait_seconds: 0 }),
+      await call(clients[1]!, 'create_lip_sync', {
+        video,
+        audio,
+        provider: 'jogg',
+        wait_seconds: 0,
+        confirm: true,
+      }),
     );
     assert.equal(onB.action, 'reused_existing_task', 'B follows the task A claimed');
     let onC = structured<View>(await call(clients[2]!, 'get_task_status', { task_id: onB.task_id }));

@@ -50,20 +50,18 @@ function shared(open: () => Promise<LedgerStore>, remove: () => Promise<void>): 
   };
 }
 
-// The SQLite Ledger joins once it implements LedgerStore (the conversion that adds takeOver).
-const sqlite = await import('../../src/jobs/ledger.js');
-const sqliteReady = typeof (sqlite.Ledger.prototype as { takeOver?: unknown }).takeOver === 'function';
+import * as sqlite from '../../src/jobs/ledger.js';
 
 const BACKENDS: Backend[] = [
   {
     name: 'sqlite',
-    skip: sqliteReady ? false : 'the SQLite Ledger does not implement LedgerStore yet (no takeOver)',
+    skip: false,
     watchIds: false,
     async fresh() {
       const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
       const file = join(dir, 'ledger.sqlite');
       return shared(
-        async () => new sqlite.Ledger(file) as unknown as LedgerStore,
+        async () => new sqlite.Ledger(file, undefined, { debounceMs: 5, safetyMs: 200 }),
         async () => rmSync(dir, { recursive: true, force: true }),
       );
     },
