@@ -135,11 +135,17 @@ export class PgLedger implements LedgerStore {
         if (row.status === 'submitting') {
           // A claim whose owner is known dead is taken over at once, lease or not.
           if (!opts.isOwnerAlive(row)) {
+            // Conditional, like `takeOver`: a recovery pass elsewhere does not take the fingerprint's
+            // lock, and may have taken the claim over since it was read; then it is that owner's.
             const { rows } = await c.query<RawRow>(
-              'UPDATE tasks SET owner_pid = $1, owner_host = $2, lease_until = $3, updated_at = $4 WHERE id = $5 RETURNING *',
-              [task.ownerPid, task.ownerHost, task.leaseUntil, task.now, row.id],
+              `UPDATE tasks SET owner_pid = $1, owner_host = $2, lease_until = $3, updated_at = $4
+               WHERE id = $5 AND status = 'submitting' AND owner_pid IS NOT DISTINCT FROM $6
+               AND owner_host IS NOT DISTINCT FROM $7 RETURNING *`,
+              [task.ownerPid, task.ownerHost, task.leaseUntil, task.now, row.id, row.ownerPid, row.ownerHost],
             );
-            return { kind: 'taken_over', row: toRow(rows[0]!) };
+            if (rows[0]) return { kind: 'taken_over', row: toRow(rows[0]) };
+            const [now] = (await c.query<RawRow>('SELECT * FROM tasks WHERE id = $1', [row.id])).rows;
+            return { kind: 'reused', row: now ? toRow(now) : row };
           }
           return { kind: 'reused', row };
         }
