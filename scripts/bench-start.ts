@@ -1,10 +1,12 @@
 /**
  * Cold start: a fresh process, stdio, until its answer to `tools/list` (initialize first, as a client
- * does), and its peak RSS (VmHWM) at that moment. Baseline: `@modelcontextprotocol/server-everything`
- * (a dev dependency), measured in interleaved pairs so machine load hits both alike; medians reported.
+ * does), and its peak RSS (VmHWM) and CPU time at that moment. Baseline:
+ * `@modelcontextprotocol/server-everything` (a dev dependency), measured in interleaved pairs so machine
+ * load hits both alike; medians reported. On a shared machine the wall-clock ratio swings with load;
+ * the CPU time (every thread, from /proc; Linux only) is the steadier figure.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,11 +15,24 @@ import { fileURLToPath } from 'node:url';
 interface Start {
   ms: number;
   rssMb: number;
+  cpuMs: number;
 }
 
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+}
+
+/** CPU time of every thread of `pid` so far (schedstat, in ns), or NaN where /proc has none. */
+function cpuMs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Spawns `args`, speaks initialize + tools/list on stdio, and times the tools/list answer. */
@@ -42,8 +57,9 @@ function coldStart(args: string[], env: Record<string, string>): Promise<Start> 
         } else if (msg.id === 2) {
           const ms = performance.now() - t0;
           const rssMb = peakRssMb(child.pid as number);
+          const cpu = cpuMs(child.pid as number);
           child.kill('SIGTERM');
-          child.on('exit', () => resolve({ ms, rssMb }));
+          child.on('exit', () => resolve({ ms, rssMb, cpuMs: cpu }));
         }
       }
     });
@@ -89,10 +105,15 @@ export async function benchStart(pairs = 9) {
   }
   const ms = median(a.map((x) => x.ms));
   const baseMs = median(b.map((x) => x.ms));
+  const cpu = median(a.map((x) => x.cpuMs));
+  const baseCpu = median(b.map((x) => x.cpuMs));
   return {
     ours_ms: Math.round(ms),
     everything_ms: Math.round(baseMs),
     ratio_vs_everything: Number((ms / baseMs).toFixed(2)),
+    ours_cpu_ms: Math.round(cpu),
+    everything_cpu_ms: Math.round(baseCpu),
+    cpu_ratio_vs_everything: Number((cpu / baseCpu).toFixed(2)),
     ours_rss_mb: median(a.map((x) => x.rssMb)),
     everything_rss_mb: median(b.map((x) => x.rssMb)),
   };

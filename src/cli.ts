@@ -4,14 +4,13 @@
  * Every subcommand's arguments are checked here against its option table (src/cli/shared.ts) before
  * anything starts, so a typo is a usage error (exit 2), never a server started or a job paid.
  */
-import { CREDITS, creditsCommand } from './cli/credits.js';
-import { doctorCommand } from './cli/doctor.js';
 import { failJson } from './cli/output.js';
-import { RUN, runCommand } from './cli/run.js';
 import { type Command, parseCommand, synopsis, UsageError } from './cli/shared.js';
-import { SPEND, spendCommand } from './cli/spend.js';
 import { stdioCommand } from './cli/stdio.js';
 import { VERSION } from './version.js';
+
+// The one-shot commands are imported when they run: the stdio server, which MCP clients start and
+// wait for, loads none of them (issue 13: cold start to tools/list).
 
 const SERVE: Command = {
   name: 'serve',
@@ -46,7 +45,13 @@ const DEMO: Command = {
   flags: {},
 };
 
-const HELP = `lipsync-mcp ${VERSION} — lip-sync and AI-video jobs for agents, never paid twice.
+async function help(): Promise<string> {
+  const [{ RUN }, { CREDITS }, { SPEND }] = await Promise.all([
+    import('./cli/run.js'),
+    import('./cli/credits.js'),
+    import('./cli/spend.js'),
+  ]);
+  return `lipsync-mcp ${VERSION} — lip-sync and AI-video jobs for agents, never paid twice.
 
 Usage:
   lipsync-mcp                      MCP server on stdio (what MCP clients start)
@@ -57,6 +62,7 @@ run prints exactly one JSON object on stdout; progress goes to stderr; errors ar
 (exit 1, or 2 for a usage error).
 Providers: local (offline), jogg (JOGG_API_KEY), nemovideo (anonymous or NEMO_TOKEN), director (GATEWAY_TOKEN).
 `;
+}
 
 async function serve(rest: string[]): Promise<void> {
   const values = parseCommand(SERVE, rest);
@@ -78,15 +84,23 @@ async function main(argv: string[]): Promise<void> {
     case 'serve':
       return serve(rest);
     // One-shot commands exit when done, even if a socket or timer lingers.
-    case 'run':
+    case 'run': {
+      const { runCommand } = await import('./cli/run.js');
       return runCommand(rest).then(() => process.exit(0));
-    case 'credits':
+    }
+    case 'credits': {
+      const { creditsCommand } = await import('./cli/credits.js');
       return creditsCommand(rest).then(() => process.exit(0));
-    case 'spend':
+    }
+    case 'spend': {
+      const { spendCommand } = await import('./cli/spend.js');
       return spendCommand(rest).then(() => process.exit(0));
-    case 'doctor':
+    }
+    case 'doctor': {
       if (!parseCommand(DOCTOR, rest)) return;
+      const { doctorCommand } = await import('./cli/doctor.js');
       return doctorCommand(rest).then(() => process.exit(0));
+    }
     case 'demo': {
       if (!parseCommand(DEMO, rest)) return;
       const { demoCommand } = await import('./cli/demo.js');
@@ -99,10 +113,10 @@ async function main(argv: string[]): Promise<void> {
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(HELP);
+      process.stdout.write(await help());
       return;
     default:
-      process.stderr.write(HELP);
+      process.stderr.write(await help());
       process.stderr.write(
         `${JSON.stringify({ error: `Unknown command "${cmd}".`, code: 'invalid_input', hint: 'Run `lipsync-mcp --help`.' })}\n`,
       );

@@ -1,7 +1,7 @@
-import { RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
 import { defineTool } from './define.js';
+import { RESOURCE_URI_META_KEY } from './mcp-apps.js';
 import { choice, PROVIDERS, taskViewShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
 

@@ -1,8 +1,8 @@
 /** Registers the result viewer page as the MCP App resource `ui://lipsync/viewer`. */
-import { RESOURCE_MIME_TYPE, registerAppResource } from '@modelcontextprotocol/ext-apps/server';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Resource } from '@modelcontextprotocol/sdk/types.js';
 import { VIEWER_URI } from '../../tools/get-task-status.js';
+import { RESOURCE_MIME_TYPE } from '../../tools/mcp-apps.js';
 import { VIEWER_HTML } from './viewer-page.js';
 
 export { VIEWER_URI };
@@ -17,8 +17,8 @@ export const VIEWER_RESOURCE: Resource = {
 };
 
 export function registerViewer(server: McpServer): void {
-  registerAppResource(
-    server,
+  // What ext-apps' registerAppResource does (it only adds the MIME type), without importing it.
+  server.registerResource(
     VIEWER_RESOURCE.name,
     VIEWER_URI,
     { title: VIEWER_RESOURCE.title, description: VIEWER_RESOURCE.description, mimeType: RESOURCE_MIME_TYPE },

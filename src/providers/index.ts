@@ -5,10 +5,11 @@ import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import type { FfmpegTools } from '../media/ffmpeg.js';
 import type { Redactor } from '../redact.js';
-import { createDirectorProvider } from './director/index.js';
-import { createJoggProvider } from './jogg/index.js';
-import { createLocalProvider } from './local/index.js';
-import { createNemoVideoProvider } from './nemovideo/index.js';
+import { directorMeta } from './director/meta.js';
+import { joggMeta } from './jogg/meta.js';
+import { lazyProvider } from './lazy.js';
+import { localMeta } from './local/meta.js';
+import { nemoVideoMeta } from './nemovideo/meta.js';
 import type { Provider, ProviderName } from './provider.js';
 
 export interface ProviderFactoryDeps {
@@ -22,45 +23,62 @@ export interface ProviderFactoryDeps {
   ffmpeg: FfmpegTools;
 }
 
+/**
+ * Every provider, as its metadata plus an implementation imported on first use (lazy.ts): listing
+ * tools or checking credentials loads no provider's API code.
+ */
 export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Provider> {
   const map = new Map<ProviderName, Provider>();
   const { config, http, clock } = deps;
   const log = (name: string) => deps.log.child({ provider: name });
-  if (deps.ffmpeg.ffmpeg && deps.ffmpeg.ffprobe) {
+  const { ffmpeg, ffprobe } = deps.ffmpeg;
+  if (ffmpeg && ffprobe) {
+    const local = { ffmpegPath: ffmpeg.path, ffprobePath: ffprobe.path, ffmpegSource: ffmpeg.source };
     map.set(
       'local',
-      createLocalProvider({
-        ffmpegPath: deps.ffmpeg.ffmpeg.path,
-        ffprobePath: deps.ffmpeg.ffprobe.path,
-        ffmpegSource: deps.ffmpeg.ffmpeg.source,
-        clock,
-        log: log('local'),
+      lazyProvider(localMeta(local), async () => {
+        const { createLocalProvider } = await import('./local/index.js');
+        return createLocalProvider({ ...local, clock, log: log('local') });
       }),
     );
   }
-  const jogg = createJoggProvider({ config: config.jogg, http, clock, log: log('jogg') });
+  const jogg = lazyProvider(joggMeta(config.jogg), async () => {
+    const { createJoggProvider } = await import('./jogg/index.js');
+    return createJoggProvider({ config: config.jogg, http, clock, log: log('jogg') });
+  });
   map.set('jogg', jogg);
+  const nemoLog = log('nemovideo');
   map.set(
     'nemovideo',
-    createNemoVideoProvider({
-      config: config.nemo,
-      http,
-      clock,
-      log: log('nemovideo'),
-      redactor: deps.redactor,
-      version: deps.version,
-    }),
+    lazyProvider(
+      nemoVideoMeta({ config: config.nemo, clock, log: nemoLog, redactor: deps.redactor }),
+      async () => {
+        const { createNemoVideoProvider } = await import('./nemovideo/index.js');
+        return createNemoVideoProvider({
+          config: config.nemo,
+          http,
+          clock,
+          log: nemoLog,
+          redactor: deps.redactor,
+          version: deps.version,
+        });
+      },
+    ),
   );
+  // DIRECTOR_UPLOAD_VIA=jogg: local files go to Jogg's public asset storage first (opt-in).
+  const uploadVia = config.director.uploadVia === 'jogg' ? jogg : undefined;
   map.set(
     'director',
-    createDirectorProvider({
-      config: config.director,
-      http,
-      clock,
-      log: log('director'),
-      stateFile: join(config.home, 'director-state.json'),
-      // DIRECTOR_UPLOAD_VIA=jogg: local files go to Jogg's public asset storage first (opt-in).
-      uploadVia: config.director.uploadVia === 'jogg' ? jogg : undefined,
+    lazyProvider(directorMeta(config.director, { uploads: !!uploadVia }), async () => {
+      const { createDirectorProvider } = await import('./director/index.js');
+      return createDirectorProvider({
+        config: config.director,
+        http,
+        clock,
+        log: log('director'),
+        stateFile: join(config.home, 'director-state.json'),
+        uploadVia,
+      });
     }),
   );
   return map;

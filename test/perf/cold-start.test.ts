@@ -58,7 +58,7 @@ async function modulesUntilToolsList(dir: string, env: Record<string, string>): 
     .map((l) => l.slice(5));
 }
 
-test('the stdio server answers tools/list without loading undici', async () => {
+test("the stdio server answers tools/list without loading undici or any provider's implementation", async () => {
   const env = testEnv({ JOGG_API_KEY: 'k-test' });
   try {
     const loaded = await modulesUntilToolsList(env.root, env.env);
@@ -68,6 +68,11 @@ test('the stdio server answers tools/list without loading undici', async () => {
     );
     assert.deepEqual(
       loaded.filter((u) => u.includes('/node_modules/undici/')),
+      [],
+    );
+    // Providers are metadata until their first call (src/providers/lazy.ts).
+    assert.deepEqual(
+      loaded.filter((u) => /\/providers\/[a-z]+\/index\.js$|\/node_modules\/eventsource-parser\//.test(u)),
       [],
     );
   } finally {

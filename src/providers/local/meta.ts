@@ -1,0 +1,40 @@
+/**
+ * What the local engine is, without its implementation (index.ts and the engine, imported on first use
+ * through lazy.ts). Kept equal to `createLocalProvider`'s answers by test/unit/providers/meta.test.ts.
+ */
+import { FFMPEG_FIX } from '../../media/ffmpeg.js';
+import type { ProviderMeta } from '../lazy.js';
+import type { CredentialState } from '../provider.js';
+import { LOCAL_PLAYBACK_TYPES } from './request.js';
+
+export function localMeta(deps: {
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  ffmpegSource?: string;
+}): ProviderMeta {
+  return {
+    name: 'local',
+    displayName: 'Local engine',
+    capabilities: {
+      kinds: ['lip_sync'],
+      formats: {
+        video: ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi'],
+        audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
+      },
+      playbackTypes: [...LOCAL_PLAYBACK_TYPES],
+      paid: false,
+    },
+    credentials(): CredentialState {
+      if (deps.ffmpegPath && deps.ffprobePath)
+        return { configured: true, source: deps.ffmpegSource ?? 'ffmpeg' };
+      return {
+        configured: false,
+        source: 'none',
+        fix: `The local engine needs ffmpeg and ffprobe. ${FFMPEG_FIX}`,
+        missingKey: deps.ffmpegPath ? 'FFPROBE_PATH' : 'FFMPEG_PATH',
+      };
+    },
+    timing: () => ({ pollIntervalMs: 2000 }),
+    optional: [],
+  };
+}

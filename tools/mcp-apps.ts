@@ -1,0 +1,8 @@
+/**
+ * The two MCP Apps names this server uses, spelled as `@modelcontextprotocol/ext-apps/server` exports
+ * them. Importing that module builds the whole App protocol and its zod schemas — about 25 ms of CPU
+ * before the first `tools/list` answer — for two strings; test/ecosystem/mcp-apps.test.ts keeps these
+ * equal to the package's.
+ */
+export const RESOURCE_URI_META_KEY = 'ui/resourceUri';
+export const RESOURCE_MIME_TYPE = 'text/html;profile=mcp-app';
