@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createHttpClient, type HttpClient } from './http/client.js';
-import { Ledger } from './jobs/ledger.js';
+import { LazyLedger } from './jobs/lazy-ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import type { LedgerStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
@@ -78,8 +78,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const notice = bundledNotice(media);
   // The machine's own SQLite file: the ledger by default, and always the input-hash cache (keyed by
   // device and inode, which mean something on this machine only).
-  const local = new Ledger(join(config.home, 'ledger.sqlite'));
-  let ledger: LedgerStore = local;
+  const local = new LazyLedger(join(config.home, 'ledger.sqlite'));
+  let ledger: LedgerStore = local.store();
   if (config.database.url) {
     try {
       // Loaded only when configured: the driver stays out of every other start.
@@ -167,7 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await jobs.drain(drainMs);
       await closeProviders(providers);
       await ledger.close();
-      if (ledger !== local) local.closeSync();
+      local.closeSync();
       await http.close();
     },
   };

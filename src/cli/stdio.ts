@@ -4,6 +4,9 @@ import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createServer } from '../server.js';
 
+/** How long after the handshake the recovery pass starts (ms). */
+const RECOVERY_DELAY_MS = 300;
+
 export async function stdioCommand(): Promise<void> {
   // Anything that would print to stdout goes to stderr instead: stdout belongs to the protocol.
   console.log = console.error;
@@ -14,8 +17,6 @@ export async function stdioCommand(): Promise<void> {
   process.on('unhandledRejection', (err) =>
     app.log.error({ err: app.redactor.redact(String(err)) }, 'unhandled rejection'),
   );
-  const recovered = await app.jobs.recover();
-  if (recovered.resumed || recovered.checked) app.log.info(recovered, 'recovering unfinished tasks');
   const server = createServer(app);
   const transport = new StdioServerTransport();
   let closing = false;
@@ -33,5 +34,16 @@ export async function stdioCommand(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await server.connect(transport);
+  // Recovery (take over dead owners' claims, look at unfinished tasks once) is background work: it
+  // starts just after the handshake, so `initialize` and `tools/list` never wait for the ledger to open.
+  setTimeout(() => {
+    if (closing) return;
+    app.jobs
+      .recover()
+      .then((r) => {
+        if (r.resumed || r.checked) app.log.info(r, 'recovering unfinished tasks');
+      })
+      .catch((err) => app.log.warn({ err: app.redactor.redact(String(err)) }, 'recovery failed'));
+  }, RECOVERY_DELAY_MS);
   app.log.info({ providers: [...app.providers.keys()] }, 'lipsync-mcp ready on stdio');
 }

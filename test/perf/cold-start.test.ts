@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -74,6 +74,12 @@ test("the stdio server answers tools/list without loading undici or any provider
     assert.deepEqual(
       loaded.filter((u) => /\/providers\/[a-z]+\/index\.js$|\/node_modules\/eventsource-parser\//.test(u)),
       [],
+    );
+    // The ledger opens on first use (src/jobs/lazy-ledger.ts): a handshake never creates or opens it.
+    assert.equal(
+      existsSync(join(env.env.LIPSYNC_HOME!, 'ledger.sqlite')),
+      false,
+      'the ledger was not opened',
     );
   } finally {
     env.cleanup();
