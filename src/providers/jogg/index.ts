@@ -47,14 +47,14 @@ const taskData = z
         cover_url: z.string().nullish(),
         duration_seconds: z.coerce.number().nullish(),
       })
-      .passthrough()
+      .loose()
       .nullish(),
     result_url: z.string().nullish(),
     cover_url: z.string().nullish(),
     duration_seconds: z.coerce.number().nullish(),
-    error: z.union([z.object({ message: z.string().nullish() }).passthrough(), z.string()]).nullish(),
+    error: z.union([z.object({ message: z.string().nullish() }).loose(), z.string()]).nullish(),
   })
-  .passthrough();
+  .loose();
 
 const NOT_FOUND_CODES = new Set([10104, 17003]);
 
@@ -265,7 +265,7 @@ export function createJoggProvider(deps: JoggDeps): Provider {
           task_id: z.union([z.string(), z.number()]).transform(String),
           status: z.string().nullish(),
         })
-        .passthrough()
+        .loose()
         .safeParse(data);
       if (!parsed.success) {
         // Accepted (code 0) but no id: a task may exist; the JobService reconciles via findExisting.
