@@ -181,8 +181,7 @@ const num = (fallback: number, min: number, max: number) =>
   z.preprocess(
     (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? fallback : Number(v)),
     z
-      .number({ invalid_type_error: 'must be a number' })
-      .finite('must be a number')
+      .number({ error: 'must be a number' })
       .min(min, `must be at least ${min}`)
       .max(max, `must be at most ${max}`),
   );
@@ -191,11 +190,7 @@ const num = (fallback: number, min: number, max: number) =>
 const cap = () =>
   z.preprocess(
     (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? undefined : Number(v)),
-    z
-      .number({ invalid_type_error: 'must be a number' })
-      .finite('must be a number')
-      .min(0, 'must be at least 0')
-      .optional(),
+    z.number({ error: 'must be a number' }).min(0, 'must be at least 0').optional(),
   );
 
 const bool = () =>

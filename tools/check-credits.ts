@@ -19,7 +19,7 @@ export const checkCredits = defineTool({
         configured: z.boolean(),
         source: z.string(),
         summary: z.string(),
-        balance: z.record(z.unknown()).optional(),
+        balance: z.record(z.string(), z.unknown()).optional(),
         fix: z.string().optional(),
         spent_today: z
           .object({

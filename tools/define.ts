@@ -50,10 +50,10 @@ export interface ToolDef<I extends ZodRawShape, O extends ZodRawShape> {
   /** Tool `_meta` (e.g. the MCP Apps UI resource that shows its results). */
   meta?: Record<string, unknown>;
   handle(
-    args: z.objectOutputType<I, z.ZodTypeAny>,
+    args: z.output<z.ZodObject<I>>,
     ctx: ToolContext,
     call: CallOptions,
-  ): Promise<ToolOutput<z.objectOutputType<O, z.ZodTypeAny>>>;
+  ): Promise<ToolOutput<z.output<z.ZodObject<O>>>>;
 }
 
 export function defineTool<I extends ZodRawShape, O extends ZodRawShape>(def: ToolDef<I, O>): ToolDef<I, O> {

@@ -31,7 +31,7 @@ export const editVideo = defineTool({
     video: mediaInput('Video to edit').optional(),
     operation: choice(OPERATIONS).optional().describe('The Director post-production step.'),
     clips: z
-      .array(z.string().url().max(4096))
+      .array(z.url().max(4096))
       .min(1)
       .max(20)
       .optional()

@@ -44,10 +44,7 @@ export const generateVideo = defineTool({
     platform: choice(PLATFORMS)
       .optional()
       .describe("Sets the aspect ratio when aspect_ratio is not given, and the auto model's target length."),
-    duration: z
-      .union([z.literal(5), z.literal(10)])
-      .optional()
-      .describe('Sora2 only: 5 or 10 seconds.'),
+    duration: z.literal([5, 10]).optional().describe('Sora2 only: 5 or 10 seconds.'),
     force_recreate: z
       .boolean()
       .optional()

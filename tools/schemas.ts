@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../src/names.js';
 
+// zod 4 reports a missing argument as "Invalid input: expected string, received undefined"; say it
+// plainly, as zod 3 did ("Required at video"). Schema-level messages (choice() below) still win.
+z.config({
+  customError: (issue) =>
+    issue.code === 'invalid_type' && issue.input === undefined ? 'Required' : undefined,
+});
+
 export const userErrorShape = z.object({
   code: z.string(),
   message: z.string(),
   hint: z.string().optional(),
-  details: z.record(z.unknown()).optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The task snapshot every task tool returns. */
@@ -26,7 +33,7 @@ export const taskViewShape = {
   gave_up: z.boolean().optional(),
   error: userErrorShape.optional(),
   warnings: z.array(z.string()),
-  extra: z.record(z.unknown()).optional(),
+  extra: z.record(z.string(), z.unknown()).optional(),
   created_at: z.string(),
   completed_at: z.string().optional(),
   next_poll_seconds: z.number().optional(),
@@ -55,7 +62,7 @@ export const waitSecondsInput = z
  */
 export function choice<T extends string>(values: readonly [T, ...T[]]) {
   return z.enum(values as [T, ...T[]], {
-    errorMap: () => ({ message: `must be one of: ${values.join(', ')}` }),
+    error: `must be one of: ${values.join(', ')}`,
   });
 }
 

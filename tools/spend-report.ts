@@ -9,7 +9,7 @@ const estimateShape = z.object({
   unit: z.string().describe('credits, videos or free'),
   amount: z.number().optional().describe('Expected cost in unit; absent when unknown until the job ends.'),
   basis: z.string(),
-  balance: z.record(z.unknown()).optional(),
+  balance: z.record(z.string(), z.unknown()).optional(),
   balance_summary: z.string().optional(),
 });
 

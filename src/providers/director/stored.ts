@@ -22,8 +22,8 @@ const planSchema = z.object({
   specs: z
     .array(
       z.union([
-        z.object({ api: z.literal('agent'), label: z.string(), message: z.string() }).passthrough(),
-        z.object({ api: z.literal('tool'), label: z.string(), tool_type: z.string() }).passthrough(),
+        z.object({ api: z.literal('agent'), label: z.string(), message: z.string() }).loose(),
+        z.object({ api: z.literal('tool'), label: z.string(), tool_type: z.string() }).loose(),
       ]),
     )
     .min(1),

@@ -9,12 +9,16 @@
 import { z } from 'zod';
 import { scrub } from './text.js';
 
-/** Optional and forgiving: null, missing or the wrong type all read as `undefined`. */
+/**
+ * Optional and forgiving: null, missing or the wrong type all read as `undefined`. The final
+ * `.optional()` keeps the key optional in the inferred type (zod 4 no longer infers it from a transform).
+ */
 const opt = <T extends z.ZodTypeAny>(schema: T) =>
   schema
     .nullish()
     .transform((v): z.output<T> | undefined => v ?? undefined)
-    .catch(undefined);
+    .catch(undefined)
+    .optional();
 
 const text = opt(z.string());
 /** An id may be a string or a number; blank means none. */
@@ -31,7 +35,7 @@ const status = opt(
     .transform((v) => (typeof v === 'number' ? String(v) : v.trim().toLowerCase() || undefined)),
 );
 /** [S] A URL field: one string, or a list of strings or `{ url | video_url }` objects. */
-const urlItem = z.union([z.string(), z.object({ url: text, video_url: text }).passthrough()]).catch('');
+const urlItem = z.union([z.string(), z.object({ url: text, video_url: text }).loose()]).catch('');
 const urls = opt(z.union([z.string().transform((s) => [s]), z.array(urlItem)]));
 const success = opt(
   z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true'),
@@ -47,10 +51,10 @@ const outputSchema = z
     urls: urls,
     cover_url: urls,
   })
-  .passthrough();
+  .loose();
 const toolResultSchema = z
   .object({ result: urls, video_url: urls, image_url: urls, audio_url: urls, url: urls })
-  .passthrough();
+  .loose();
 
 const dataSchema = z
   .object({
@@ -77,21 +81,21 @@ const dataSchema = z
     error: text,
     fail_reason: text,
   })
-  .passthrough();
+  .loose();
 
 const envelopeSchema = z
   .object({
     success,
     errorMsg: text,
     message: text,
-    error: opt(z.union([z.string(), z.object({ message: text }).passthrough()])),
+    error: opt(z.union([z.string(), z.object({ message: text }).loose()])),
     error_code: opt(z.union([z.number(), z.string()])),
     chat_id: id,
     task_id: id,
     _corrected_api: apiType,
     data: opt(dataSchema),
   })
-  .passthrough();
+  .loose();
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type AnswerData = z.infer<typeof dataSchema>;
@@ -148,11 +152,11 @@ export function correctedApi(body: unknown): 'agent' | 'tool' | undefined {
 
 /** [I] The account answer's shape isn't documented; the first credit-like number wins. */
 const accountSchema = z.object({
-  credits: z.number().finite().optional().catch(undefined),
-  remaining_credits: z.number().finite().optional().catch(undefined),
-  balance: z.number().finite().optional().catch(undefined),
-  points: z.number().finite().optional().catch(undefined),
-  remaining: z.number().finite().optional().catch(undefined),
+  credits: z.number().optional().catch(undefined),
+  remaining_credits: z.number().optional().catch(undefined),
+  balance: z.number().optional().catch(undefined),
+  points: z.number().optional().catch(undefined),
+  remaining: z.number().optional().catch(undefined),
 });
 
 export function creditAmount(account: unknown): number | undefined {

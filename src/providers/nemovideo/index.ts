@@ -18,6 +18,7 @@ import type {
   JsonObject,
   PrepareContext,
   Provider,
+  ProviderCapabilities,
   ResolvedInput,
   Snapshot,
   StartContext,
@@ -31,7 +32,7 @@ import { NemoApi } from './api.js';
 import { NemoAuth } from './auth.js';
 import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, startChat } from './chat.js';
 import { FORMATS } from './errors.js';
-import { prepareRender, renderStatus, startRender } from './render.js';
+import { prepareRender, type RenderDeps, renderStatus, startRender } from './render.js';
 import { creditsSchema } from './schemas.js';
 import { NemoSessions } from './session.js';
 import type { LockTiming } from './token-file.js';
@@ -64,145 +65,166 @@ const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
   render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
 };
 
+const CAPABILITIES: ProviderCapabilities = {
+  kinds: ['lip_sync', 'edit', 'render'],
+  formats: { video: [...FORMATS.video], audio: [...FORMATS.audio], image: [...FORMATS.image] },
+  paid: true,
+};
+
+/** What every NemoVideo operation works with: built once by the factory. */
+interface NemoContext {
+  config: Config['nemo'];
+  auth: NemoAuth;
+  api: NemoApi;
+  sessions: NemoSessions;
+  chat: ChatDeps;
+  render: RenderDeps;
+}
+
 export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
   // createProviders hands over a logger already bound to `provider`; lines carry it once.
-  const log = deps.log;
-  const auth = new NemoAuth({
-    config: deps.config,
-    clock: deps.clock,
-    log,
-    redactor: deps.redactor,
-    tokenLock: deps.tokenLock,
-  });
-  const api = new NemoApi({
-    config: deps.config,
-    http: deps.http,
-    clock: deps.clock,
-    log,
-    auth,
-    redactor: deps.redactor,
-    version: deps.version,
-  });
+  const { config, clock, log, redactor } = deps;
+  const auth = new NemoAuth({ config, clock, log, redactor, tokenLock: deps.tokenLock });
+  const api = new NemoApi({ config, http: deps.http, clock, log, auth, redactor, version: deps.version });
   const sessions = new NemoSessions(api);
-  const chat: ChatDeps = {
+  const nemo: NemoContext = {
+    config,
+    auth,
     api,
     sessions,
-    clock: deps.clock,
-    log,
-    sseTimer: deps.sseTimer ?? systemClock,
-    sseIdleTimeoutMs: deps.sseIdleTimeoutMs,
+    chat: {
+      api,
+      sessions,
+      clock,
+      log,
+      sseTimer: deps.sseTimer ?? systemClock,
+      sseIdleTimeoutMs: deps.sseIdleTimeoutMs,
+    },
+    render: { api, sessions, clock },
   };
-  const render = { api, sessions, clock: deps.clock };
-
-  function unsupported(kind: string): AppError {
-    return new AppError('unsupported', `NemoVideo does not do "${kind}" jobs.`, {
-      hint: 'NemoVideo supports lip sync, edit_video and export_render; use The Director to generate videos.',
-    });
-  }
-
   return {
     name: 'nemovideo',
     displayName: 'NemoVideo',
-    capabilities: {
-      kinds: ['lip_sync', 'edit', 'render'],
-      formats: { video: [...FORMATS.video], audio: [...FORMATS.audio], image: [...FORMATS.image] },
-      paid: true,
-    },
+    capabilities: CAPABILITIES,
+    credentials: () => credentials(nemo),
+    timing,
+    prepare: (request, ctx) => prepare(nemo, request, ctx),
+    findExisting: (prepared, ctx) => findExisting(nemo, prepared, ctx),
+    start: (prepared, ctx) => start(nemo, prepared, ctx),
+    status: (operation, ctx) => status(nemo, operation, ctx),
+    lookupById: (id, ctx) => lookupById(nemo, id, ctx),
+    upload: (input, role, scope, signal) => upload(nemo, input, role, scope, signal),
+    credits: (signal) => credits(nemo, signal),
+  };
+}
 
-    credentials(): CredentialState {
-      const t = deps.config.token;
-      if (t && !isUsableSecret(t)) {
-        return {
-          configured: false,
-          source: t.source,
-          fix: `NEMO_TOKEN looks like an unsubstituted template (e.g. \${NEMO_TOKEN}); set the real token, or remove it to use a free anonymous token.`,
-          missingKey: 'NEMO_TOKEN',
-        };
-      }
-      return { configured: true, source: auth.source() };
-    },
+function unsupported(kind: string): AppError {
+  return new AppError('unsupported', `NemoVideo does not do "${kind}" jobs.`, {
+    hint: 'NemoVideo supports lip sync, edit_video and export_render; use The Director to generate videos.',
+  });
+}
 
-    timing(kind: TaskKind): Timing {
-      return kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync;
-    },
+function credentials(nemo: NemoContext): CredentialState {
+  const t = nemo.config.token;
+  if (t && !isUsableSecret(t)) {
+    return {
+      configured: false,
+      source: t.source,
+      fix: `NEMO_TOKEN looks like an unsubstituted template (e.g. \${NEMO_TOKEN}); set the real token, or remove it to use a free anonymous token.`,
+      missingKey: 'NEMO_TOKEN',
+    };
+  }
+  return { configured: true, source: nemo.auth.source() };
+}
 
-    async prepare(request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {
-      if (request.kind === 'lip_sync') return prepareLipSync(request, ctx, chat);
-      if (request.kind === 'edit') return prepareEdit(request, ctx, chat);
-      if (request.kind === 'render') return prepareRender(request, ctx, render);
-      throw unsupported(request.kind);
-    },
+function timing(kind: TaskKind): Timing {
+  return kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync;
+}
 
-    async findExisting(prepared: JsonObject, ctx: StatusContext): Promise<ExistingTask | null> {
-      // Only a chat message can lose its answer and still be done; a render is free to start again.
-      if (prepared.kind !== 'lip_sync' && prepared.kind !== 'edit') return null;
-      return findChat(prepared, ctx.signal, chat);
-    },
+async function prepare(nemo: NemoContext, request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {
+  if (request.kind === 'lip_sync') return prepareLipSync(request, ctx, nemo.chat);
+  if (request.kind === 'edit') return prepareEdit(request, ctx, nemo.chat);
+  if (request.kind === 'render') return prepareRender(request, ctx, nemo.render);
+  throw unsupported(request.kind);
+}
 
-    async start(prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
-      if (prepared.kind === 'render') return startRender(prepared, ctx, render);
-      if (prepared.kind === 'lip_sync' || prepared.kind === 'edit') return startChat(prepared, ctx, chat);
-      throw unsupported(String(prepared.kind));
-    },
+async function findExisting(
+  nemo: NemoContext,
+  prepared: JsonObject,
+  ctx: StatusContext,
+): Promise<ExistingTask | null> {
+  // Only a chat message can lose its answer and still be done; a render is free to start again.
+  if (prepared.kind !== 'lip_sync' && prepared.kind !== 'edit') return null;
+  return findChat(prepared, ctx.signal, nemo.chat);
+}
 
-    async status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot> {
-      if (operation.kind === 'render') return renderStatus(operation, ctx.signal, render);
-      return chatStatus(operation, ctx.signal, chat);
-    },
+async function start(nemo: NemoContext, prepared: JsonObject, ctx: StartContext): Promise<StartResult> {
+  if (prepared.kind === 'render') return startRender(prepared, ctx, nemo.render);
+  if (prepared.kind === 'lip_sync' || prepared.kind === 'edit') return startChat(prepared, ctx, nemo.chat);
+  throw unsupported(String(prepared.kind));
+}
 
-    /** A render started elsewhere (`render_…` ids are queryable alone); a chat needs its session, not an id. */
-    async lookupById(id: string, ctx: StatusContext) {
-      if (!id.startsWith('render_')) return null;
-      try {
-        const operation: JsonObject = { kind: 'render', render_id: id };
-        const snapshot = await renderStatus(operation, ctx.signal, render);
-        return { kind: 'render' as const, operation, providerTaskId: id, snapshot };
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'not_found') return null;
-        throw err;
-      }
-    },
+async function status(nemo: NemoContext, operation: JsonObject, ctx: StatusContext): Promise<Snapshot> {
+  if (operation.kind === 'render') return renderStatus(operation, ctx.signal, nemo.render);
+  return chatStatus(operation, ctx.signal, nemo.chat);
+}
 
-    async upload(
-      input: ResolvedInput,
-      role: InputRole,
-      scope: string | undefined,
-      signal: AbortSignal,
-    ): Promise<UploadResult> {
-      // Uploads live in a session; without one (a bare upload_asset call) open one and report it.
-      const sessionId = scope ?? (await sessions.create(signal));
-      const res = await sessions.upload(input, role, sessionId, signal);
-      return scope ? res : { url: res.url, meta: { ...res.meta, session_id: sessionId } };
-    },
+/** A render started elsewhere (`render_…` ids are queryable alone); a chat needs its session, not an id. */
+async function lookupById(
+  nemo: NemoContext,
+  id: string,
+  ctx: StatusContext,
+): Promise<(ExistingTask & { kind: TaskKind }) | null> {
+  if (!id.startsWith('render_')) return null;
+  try {
+    const operation: JsonObject = { kind: 'render', render_id: id };
+    const snapshot = await renderStatus(operation, ctx.signal, nemo.render);
+    return { kind: 'render' as const, operation, providerTaskId: id, snapshot };
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'not_found') return null;
+    throw err;
+  }
+}
 
-    async credits(signal: AbortSignal): Promise<Credits> {
-      const { data } = await api.call({
-        method: 'GET',
-        path: '/api/credits/balance/simple',
-        action: 'reading the credit balance',
-        signal,
-      });
-      const parsed = creditsSchema.safeParse(data);
-      if (!parsed.success) {
-        throw new AppError(
-          'provider_failed',
-          'NemoVideo answered the credit balance request without a balance.',
-          { hint: 'Try again later.' },
-        );
-      }
-      const { available, frozen, total } = parsed.data;
-      const balance: JsonObject = { available };
-      if (frozen != null) balance.frozen = frozen;
-      if (total != null) balance.total = total;
-      const rest = [frozen != null ? `${frozen} frozen` : '', total != null ? `${total} total` : ''].filter(
-        Boolean,
-      );
-      return {
-        provider: 'nemovideo',
-        configured: true,
-        summary: `${available} available${rest.length ? ` (${rest.join(', ')})` : ''}`,
-        balance,
-      };
-    },
+async function upload(
+  nemo: NemoContext,
+  input: ResolvedInput,
+  role: InputRole,
+  scope: string | undefined,
+  signal: AbortSignal,
+): Promise<UploadResult> {
+  // Uploads live in a session; without one (a bare upload_asset call) open one and report it.
+  const sessionId = scope ?? (await nemo.sessions.create(signal));
+  const res = await nemo.sessions.upload(input, role, sessionId, signal);
+  return scope ? res : { url: res.url, meta: { ...res.meta, session_id: sessionId } };
+}
+
+async function credits(nemo: NemoContext, signal: AbortSignal): Promise<Credits> {
+  const { data } = await nemo.api.call({
+    method: 'GET',
+    path: '/api/credits/balance/simple',
+    action: 'reading the credit balance',
+    signal,
+  });
+  const parsed = creditsSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new AppError(
+      'provider_failed',
+      'NemoVideo answered the credit balance request without a balance.',
+      { hint: 'Try again later.' },
+    );
+  }
+  const { available, frozen, total } = parsed.data;
+  const balance: JsonObject = { available };
+  if (frozen != null) balance.frozen = frozen;
+  if (total != null) balance.total = total;
+  const rest = [frozen != null ? `${frozen} frozen` : '', total != null ? `${total} total` : ''].filter(
+    Boolean,
+  );
+  return {
+    provider: 'nemovideo',
+    configured: true,
+    summary: `${available} available${rest.length ? ` (${rest.join(', ')})` : ''}`,
+    balance,
   };
 }

@@ -20,7 +20,7 @@ export const finite = z
       .regex(/^-?\d+(\.\d+)?$/)
       .transform(Number),
   ])
-  .pipe(z.number().finite());
+  .pipe(z.number());
 
 const text = z.string().min(1);
 const httpUrl = z.string().regex(/^https?:\/\//);
@@ -40,10 +40,10 @@ export const envelopeSchema = z
     msg: opt(text),
     message: opt(text),
   })
-  .passthrough();
+  .loose();
 
 /** Any answer's `data` may name the (anonymous) user: the `?bind=` id for registration. */
-export const userIdSchema = z.object({ user_id: opt(z.unknown()) }).passthrough();
+export const userIdSchema = z.object({ user_id: opt(z.unknown()) }).loose();
 
 export const anonymousTokenSchema = z
   .object({
@@ -51,9 +51,9 @@ export const anonymousTokenSchema = z
     expires_at: opt(z.unknown()),
     user_id: opt(z.union([text, z.number().transform(String)])),
   })
-  .passthrough();
+  .loose();
 
-export const sessionSchema = z.object({ session_id: text }).passthrough();
+export const sessionSchema = z.object({ session_id: text }).loose();
 
 export const uploadedFileSchema = z
   .object({
@@ -64,31 +64,29 @@ export const uploadedFileSchema = z
     height: opt(finite),
     fps: opt(finite),
   })
-  .passthrough();
-export const uploadSchema = z.object({ files: z.array(z.unknown()).min(1) }).passthrough();
+  .loose();
+export const uploadSchema = z.object({ files: z.array(z.unknown()).min(1) }).loose();
 
-export const creditsSchema = z
-  .object({ available: finite, frozen: opt(finite), total: opt(finite) })
-  .passthrough();
+export const creditsSchema = z.object({ available: finite, frozen: opt(finite), total: opt(finite) }).loose();
 
 /** One layer of a render status answer (top level, `data`, or `data.data`). */
 export const renderLayerSchema = z
   .object({
     status: opt(z.string()),
-    output: opt(z.union([z.object({ url: opt(httpUrl) }).passthrough(), httpUrl])),
+    output: opt(z.union([z.object({ url: opt(httpUrl) }).loose(), httpUrl])),
     outputUrl: opt(httpUrl),
     output_url: opt(httpUrl),
     progress: opt(finite),
     data: opt(z.unknown()),
   })
-  .passthrough();
+  .loose();
 
 const reason = opt(
   z.union([
     text.transform((s) => s.slice(0, 500)),
     z
       .object({ message: text })
-      .passthrough()
+      .loose()
       .transform((o) => o.message.slice(0, 500)),
   ]),
 );
@@ -102,16 +100,16 @@ export const failureSchema = z
     message: reason,
     msg: reason,
   })
-  .passthrough();
+  .loose();
 
 /** `data.state` (or a bare state); the draft may come as a JSON string. */
-export const stateSchema = z.object({ state: opt(z.record(z.unknown())) }).passthrough();
+export const stateSchema = z.object({ state: opt(z.record(z.string(), z.unknown())) }).loose();
 
 const draftJson = z.string().transform((s, ctx) => {
   try {
     return JSON.parse(s) as unknown;
   } catch {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'draft is not JSON' });
+    ctx.addIssue({ code: 'custom', message: 'draft is not JSON' });
     return z.NEVER;
   }
 });
@@ -122,7 +120,7 @@ export const trackSchema = z
     sg: opt(z.array(z.unknown())),
     segments: opt(z.array(z.unknown())),
   })
-  .passthrough();
+  .loose();
 export type Track = z.infer<typeof trackSchema>;
 export const draftSchema = z.preprocess(
   (v) => (typeof v === 'string' ? draftJson.safeParse(v).data : v),
@@ -132,12 +130,12 @@ export const draftSchema = z.preprocess(
       tracks: opt(z.array(z.unknown())),
       d: opt(finite),
     })
-    .passthrough(),
+    .loose(),
 );
-export const segmentSchema = z.object({ d: opt(finite) }).passthrough();
+export const segmentSchema = z.object({ d: opt(finite) }).loose();
 
 /** A `/run_sse` event: the vendor's `{type, text, ...}` or Google ADK's `{content: {parts}}`. */
-const named = z.object({ name: opt(text) }).passthrough();
+const named = z.object({ name: opt(text) }).loose();
 export const partSchema = z
   .object({
     text: opt(z.string()),
@@ -145,12 +143,12 @@ export const partSchema = z
     functionCall: opt(named),
     functionResponse: opt(named),
   })
-  .passthrough();
+  .loose();
 export const sseEventSchema = z
   .object({
     type: opt(text),
     text: opt(text),
-    content: opt(z.union([text, z.object({ parts: opt(z.array(z.unknown())) }).passthrough()])),
+    content: opt(z.union([text, z.object({ parts: opt(z.array(z.unknown())) }).loose()])),
     delta: opt(text),
     message: opt(text),
     partial: opt(z.boolean()),
@@ -160,7 +158,7 @@ export const sseEventSchema = z
     function: opt(named),
     tool_call: opt(named),
   })
-  .passthrough();
+  .loose();
 export type SseEvent = z.infer<typeof sseEventSchema>;
 
 /** The token cache file. */
@@ -172,4 +170,4 @@ export const tokenCacheSchema = z.object({
 });
 
 /** The token lock's owner record. */
-export const lockOwnerSchema = z.object({ pid: z.number(), host: z.string() }).passthrough();
+export const lockOwnerSchema = z.object({ pid: z.number(), host: z.string() }).loose();
