@@ -7,7 +7,7 @@ import type { FfmpegTools } from '../media/ffmpeg.js';
 import type { Redactor } from '../redact.js';
 import { createDirectorProvider } from './director/index.js';
 import { createJoggProvider } from './jogg/index.js';
-import { createLocalProvider } from './local/index.js';
+import { createLocalProvider, locateEspeak } from './local/index.js';
 import { createNemoVideoProvider } from './nemovideo/index.js';
 import type { Provider, ProviderName } from './provider.js';
 
@@ -33,6 +33,8 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
         ffmpegPath: deps.ffmpeg.ffmpeg.path,
         ffprobePath: deps.ffmpeg.ffprobe.path,
         ffmpegSource: deps.ffmpeg.ffmpeg.source,
+        // Offline speech is offered only where espeak-ng is found (LIPSYNC_ESPEAK_PATH, then PATH).
+        espeakPath: locateEspeak(config.espeak).location?.path,
         clock,
         log: log('local'),
       }),
