@@ -5,10 +5,12 @@
  * The tests that need the real espeak-ng skip, saying why, where it is not installed (CI installs it).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createApp } from '../../src/app.js';
+import { buildReport } from '../../src/cli/doctor.js';
 import { loadConfig } from '../../src/config.js';
 import { probe } from '../../src/media/probe.js';
 import { locateEspeak } from '../../src/providers/local/index.js';
@@ -220,5 +222,37 @@ describe('without espeak-ng', () => {
     } finally {
       await h.close();
     }
+  });
+
+  test('doctor says whether espeak-ng was found, and how to install it when it was not', async () => {
+    const report = async (extra: Record<string, string>) => {
+      const app = await createApp(loadConfig({ env: { ...env.env, ...extra } }), { media, cwd: env.home });
+      try {
+        return buildReport(app);
+      } finally {
+        await app.close(0);
+      }
+    };
+    const absent = await report({});
+    assert.equal(absent.espeak.path, undefined);
+    assert.equal(absent.espeak.offered, false);
+    assert.match(
+      absent.espeak.fix ?? '',
+      /sudo apt-get install espeak-ng.*brew install espeak-ng.*Windows installer/,
+    );
+
+    const bin = join(env.root, 'espeak-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'espeak-ng'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, 'espeak-ng'), 0o755);
+    const found = await report({ PATH: bin });
+    assert.deepEqual(found.espeak, { path: join(bin, 'espeak-ng'), source: 'PATH', offered: true });
+
+    const wrong = await report({ LIPSYNC_ESPEAK_PATH: join(bin, 'missing') });
+    assert.equal(wrong.espeak.offered, false);
+    assert.ok(
+      wrong.problems.some((p) => /LIPSYNC_ESPEAK_PATH points to/.test(p)),
+      wrong.problems.join('\n'),
+    );
   });
 });
