@@ -72,6 +72,11 @@ export interface Config {
     /** Directories of PATH, searched after the explicit paths and before the bundled binaries. */
     pathDirs: string[];
   };
+  espeak: {
+    /** An explicit espeak-ng binary (offline speech); otherwise it is looked for on PATH. */
+    path: string | undefined;
+    pathDirs: string[];
+  };
   http: {
     token: Secret | TemplateSecret | undefined;
     allowedOrigins: string[];
@@ -314,6 +319,11 @@ export const SETTINGS = {
   ),
   FFMPEG_PATH: row(text(), 'PATH, then bundled', 'ffmpeg for the local engine.'),
   FFPROBE_PATH: row(text(), 'PATH, then bundled', 'ffprobe for preflight checks.'),
+  LIPSYNC_ESPEAK_PATH: row(
+    text(),
+    'PATH',
+    'espeak-ng for offline speech (generate_audio kind "speech" on the local engine); without it the local engine offers no speech.',
+  ),
   LIPSYNC_HTTP_HOST: row(text(), '127.0.0.1', 'Address `serve --http` binds (`--host`).'),
   LIPSYNC_HTTP_PORT: row(
     num(8787, 0, 65_535),
@@ -466,6 +476,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     ffmpeg: {
       ffmpegPath: p.FFMPEG_PATH,
       ffprobePath: p.FFPROBE_PATH,
+      pathDirs: (env.PATH ?? '').split(delimiter).filter(Boolean),
+    },
+    espeak: {
+      path: p.LIPSYNC_ESPEAK_PATH,
       pathDirs: (env.PATH ?? '').split(delimiter).filter(Boolean),
     },
     http: {

@@ -1,11 +1,13 @@
 /**
  * `lipsync-mcp demo` (`npm run demo`): the main job, offline, with no key. Makes sample media with
  * ffmpeg, starts this MCP server over stdio, and as an MCP client runs create_lip_sync (local) ->
- * get_task_status (waits) -> download_result, printing each step. A second run shows `reused: true`.
+ * get_task_status (waits) -> download_result, printing each step. Where espeak-ng is installed it then
+ * dubs the sample with offline speech: generate_audio (local) -> download -> create_lip_sync with that
+ * audio -> download. A second run shows `reused: true`.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -13,6 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { FFMPEG_FIX, locateFfmpeg, runFfmpeg } from '../media/ffmpeg.js';
+import { ESPEAK_FIX, locateEspeak } from '../providers/local/index.js';
 import { failJson } from './output.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -58,7 +61,8 @@ async function connectClient(home: string, dir: string): Promise<Client> {
     args: [cli],
     env: {
       ...childEnv(home),
-      LIPSYNC_ALLOWED_DIRS: dir,
+      // The downloaded speech is the dub's input, so the output folder may be read too.
+      LIPSYNC_ALLOWED_DIRS: [dir, join(home, 'outputs')].join(delimiter),
       LIPSYNC_DEFAULT_PROVIDER: 'local',
       LIPSYNC_LOG_LEVEL: 'warn',
     },
@@ -72,9 +76,9 @@ async function connectClient(home: string, dir: string): Promise<Client> {
 type Result = Record<string, unknown>;
 
 /** Waits (bounded, 50 s per call) until the task is final. */
-async function waitForTask(client: Client, taskId: string, first: Result): Promise<Result> {
+async function waitForTask(client: Client, taskId: string, first: Result, step = '4.'): Promise<Result> {
   let status = first;
-  say('4. get_task_status { wait_seconds: 50 }, until the task is done');
+  say(`${step} get_task_status { wait_seconds: 50 }, until the task is done`);
   for (let i = 0; i < 20 && !status.completed; i++) {
     if (i > 0) say('   not done yet; asking again');
     status = data(
@@ -95,8 +99,42 @@ async function waitForTask(client: Client, taskId: string, first: Result): Promi
   return status;
 }
 
+const SPEECH_TEXT = 'Hello! This voice was made offline with espeak-ng, and no account was needed.';
+
+/** The dubbing workflow without an account: speech (espeak-ng) -> download -> lip sync with it -> download. */
+async function runSpeechFlow(client: Client, video: string): Promise<boolean> {
+  say('6. generate_audio { kind: "speech", provider: "local" } (offline speech with espeak-ng)');
+  const spoken = data(
+    await client.callTool({
+      name: 'generate_audio',
+      arguments: { kind: 'speech', text: SPEECH_TEXT, provider: 'local', voice: 'en' },
+    }),
+  );
+  say(`   -> task ${spoken.task_id}: ${spoken.status}, reused: ${spoken.reused}`);
+  const speech = await waitForTask(client, String(spoken.task_id), spoken, '  ');
+  say(`   -> ${speech.duration_seconds} s of speech`);
+  const wav = data(
+    await client.callTool({ name: 'download_result', arguments: { task_id: spoken.task_id } }),
+  );
+  say(`   download_result -> ${wav.path}`);
+  say(
+    '7. create_lip_sync { provider: "local", audio: <that speech>, align: "off" } (a new voice: nothing to align to)',
+  );
+  const dub = data(
+    await client.callTool({
+      name: 'create_lip_sync',
+      arguments: { video, audio: wav.path, provider: 'local', align: 'off' },
+    }),
+  );
+  say(`   -> task ${dub.task_id}: ${dub.status}, reused: ${dub.reused}`);
+  await waitForTask(client, String(dub.task_id), dub, '  ');
+  const dl = data(await client.callTool({ name: 'download_result', arguments: { task_id: dub.task_id } }));
+  say(`   download_result -> video with the new voice: ${dl.path}`);
+  return !!(spoken.reused && dub.reused);
+}
+
 /** create -> wait -> download, printing each step. */
-async function runFlow(client: Client, video: string, audio: string): Promise<void> {
+async function runFlow(client: Client, video: string, audio: string, speech: boolean): Promise<void> {
   const tools = await client.listTools();
   say(`   tools: ${tools.tools.map((t) => t.name).join(', ')}`);
   say('3. create_lip_sync { provider: "local" }');
@@ -115,9 +153,12 @@ async function runFlow(client: Client, video: string, audio: string): Promise<vo
   );
   say(`   -> video: ${dl.path}${dl.already_present ? ' (already saved earlier)' : ''}`);
   if (dl.mouth_cues_json) say(`   -> mouth cues beside it: ${dl.mouth_cues_json} and ${dl.mouth_cues_tsv}`);
+  const speechReused = speech ? await runSpeechFlow(client, video) : true;
+  if (!speech)
+    say(`\nOffline speech (the dubbing workflow) was skipped: espeak-ng was not found. ${ESPEAK_FIX}`);
   say(
-    created.reused
-      ? '\nThis run reused the earlier task: nothing was processed twice.'
+    created.reused && speechReused
+      ? `\nThis run reused the earlier task${speech ? 's' : ''}: nothing was processed twice.`
       : '\nRun `npm run demo` again: the same request is answered with reused: true.',
   );
 }
@@ -147,7 +188,7 @@ export async function demoCommand(_argv: string[]): Promise<void> {
     say('2. starting the MCP server (stdio) and connecting as a client');
     const client = await connectClient(config.home, dir);
     try {
-      await runFlow(client, video, audio);
+      await runFlow(client, video, audio, !!locateEspeak(config.espeak).location);
     } finally {
       await client.close();
     }
@@ -175,5 +216,6 @@ function childEnv(home: string): Record<string, string> {
   };
   if (cfg.ffmpeg.ffmpegPath) env.FFMPEG_PATH = cfg.ffmpeg.ffmpegPath;
   if (cfg.ffmpeg.ffprobePath) env.FFPROBE_PATH = cfg.ffmpeg.ffprobePath;
+  if (cfg.espeak.path) env.LIPSYNC_ESPEAK_PATH = cfg.espeak.path;
   return env;
 }

@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { ESPEAK_FIX, locateEspeak } from '../providers/local/index.js';
 import { VERSION } from '../version.js';
 import { appOptionsForCli, CLI_DEFAULTS } from './shared.js';
 
@@ -17,6 +18,8 @@ export interface DoctorReport {
   providers: { name: string; display_name: string; configured: boolean; source: string; fix?: string }[];
   ffmpeg: { path?: string; source?: string; fix?: string; warning?: string };
   ffprobe: { path?: string; source?: string; fix?: string; warning?: string };
+  /** Offline speech (generate_audio kind "speech" on the local engine): found, and offered or why not. */
+  espeak: { path?: string; source?: string; offered: boolean; fix?: string };
   problems: string[];
 }
 
@@ -45,12 +48,34 @@ export async function doctorCommand(argv: string[]): Promise<void> {
       '',
       `ffmpeg:  ${report.ffmpeg.path ? `${report.ffmpeg.path} (${report.ffmpeg.source})` : `not found — ${report.ffmpeg.fix}`}`,
       `ffprobe: ${report.ffprobe.path ? `${report.ffprobe.path} (${report.ffprobe.source})` : `not found — ${report.ffprobe.fix}`}`,
+      `espeak-ng: ${espeakLine(report.espeak)}`,
     ];
     if (report.problems.length) lines.push('', 'problems:', ...report.problems.map((p) => `  - ${p}`));
     process.stdout.write(`${app.redactor.redact(lines.join('\n'))}\n`);
   } finally {
     await app.close(0);
   }
+}
+
+function espeakLine(e: DoctorReport['espeak']): string {
+  if (!e.path) return `not found — offline speech is off. ${e.fix ?? ''}`;
+  const where = `${e.path} (${e.source})`;
+  return e.offered
+    ? `${where}: offline speech on (generate_audio kind "speech", provider "local")`
+    : `${where}, but offline speech is off: ${e.fix ?? ''}`;
+}
+
+/** espeak-ng as the local engine sees it: the engine offers speech only when it runs and espeak-ng is found. */
+function espeakReport(app: App, problems: string[]): DoctorReport['espeak'] {
+  const found = locateEspeak(app.config.espeak);
+  if (found.problem) problems.push(found.problem);
+  const offered = !!app.providers.get('local')?.capabilities.kinds.includes('audio');
+  if (!found.location) return { offered, fix: ESPEAK_FIX };
+  return {
+    ...found.location,
+    offered,
+    ...(offered ? {} : { fix: 'the local engine is not running (it needs ffmpeg; see above).' }),
+  };
 }
 
 export function buildReport(app: App): DoctorReport {
@@ -97,6 +122,7 @@ export function buildReport(app: App): DoctorReport {
     providers,
     ffmpeg: ff.ffmpeg ? { ...ff.ffmpeg } : { fix },
     ffprobe: ff.ffprobe ? { ...ff.ffprobe } : { fix },
+    espeak: espeakReport(app, problems),
     problems,
   };
 }

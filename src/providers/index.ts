@@ -9,6 +9,7 @@ import { directorMeta } from './director/meta.js';
 import { joggMeta } from './jogg/meta.js';
 import { lazyProvider } from './lazy.js';
 import { localMeta } from './local/meta.js';
+import { locateEspeak } from './local/speech.js';
 import { nemoVideoMeta } from './nemovideo/meta.js';
 import type { Provider, ProviderName } from './provider.js';
 
@@ -33,7 +34,13 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
   const log = (name: string) => deps.log.child({ provider: name });
   const { ffmpeg, ffprobe } = deps.ffmpeg;
   if (ffmpeg && ffprobe) {
-    const local = { ffmpegPath: ffmpeg.path, ffprobePath: ffprobe.path, ffmpegSource: ffmpeg.source };
+    const local = {
+      ffmpegPath: ffmpeg.path,
+      ffprobePath: ffprobe.path,
+      ffmpegSource: ffmpeg.source,
+      // Offline speech is offered only where espeak-ng is found (LIPSYNC_ESPEAK_PATH, then PATH).
+      espeakPath: locateEspeak(config.espeak).location?.path,
+    };
     map.set(
       'local',
       lazyProvider(localMeta(local), async () => {

@@ -4,6 +4,7 @@
  * for it. The worker records progress and the outcome in `<out>.state.json`; `status` answers from
  * that file in any process, now or after a restart. A worker that died before writing an outcome
  * reads as failed, and the job service runs a failed free job again on the next identical request.
+ * Where espeak-ng is installed it also speaks text (kind `audio`, speech only; speech.ts).
  */
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
@@ -24,16 +25,25 @@ import type {
 } from '../provider.js';
 import type { LocalTools } from './engine.js';
 import { type InlineJob, launch, type Runtime, readJobState, toSnapshot } from './launch.js';
-import { LOCAL_PLAYBACK_TYPES, parsePrepared, parseRequest } from './request.js';
+import { isSpeech, LOCAL_PLAYBACK_TYPES, parsePrepared, parseRequest } from './request.js';
+import { ESPEAK_FIX, locateEspeak, SPEECH_TIMEOUT_MS, type SpeechTools, speechParams } from './speech.js';
 
 export { LOCAL_PLAYBACK_TYPES } from './request.js';
 export { STOPPED_MESSAGE } from './runner.js';
+export { ESPEAK_FIX, locateEspeak, SPEECH_MAX_CHARS } from './speech.js';
 
 export interface LocalProviderDeps {
   ffmpegPath?: string;
   ffprobePath?: string;
   /** Where ffmpeg came from ('FFMPEG_PATH', 'PATH', 'bundled (...)'), shown as the credential source. */
   ffmpegSource?: string;
+  /**
+   * espeak-ng, when found: the engine then also offers speech (kind `audio`, generate_audio kind
+   * "speech"). Without it that kind is not offered at all.
+   */
+  espeakPath?: string;
+  /** How long one espeak-ng run may take (tests shorten it). */
+  speechTimeoutMs?: number;
   clock: Clock;
   log: Logger;
   /**
@@ -54,15 +64,17 @@ function damaged(): AppError {
   });
 }
 
-const CAPABILITIES: ProviderCapabilities = {
-  kinds: ['lip_sync'],
-  formats: {
-    video: ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi'],
-    audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
-  },
-  playbackTypes: [...LOCAL_PLAYBACK_TYPES],
-  paid: false,
-};
+function capabilities(speech: boolean): ProviderCapabilities {
+  return {
+    kinds: speech ? ['lip_sync', 'audio'] : ['lip_sync'],
+    formats: {
+      video: ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi'],
+      audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
+    },
+    playbackTypes: [...LOCAL_PLAYBACK_TYPES],
+    paid: false,
+  };
+}
 
 export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
   const { log } = deps;
@@ -82,12 +94,30 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
     return { ffmpegPath: deps.ffmpegPath, ffprobePath: deps.ffprobePath };
   };
 
-  const rt: Runtime = { mode: deps.mode ?? 'worker', inline, log, tools };
+  const speech = (): SpeechTools => {
+    const { ffprobePath } = tools();
+    if (!deps.espeakPath) {
+      throw new AppError('unavailable', 'Offline speech needs espeak-ng, and it was not found.', {
+        hint: ESPEAK_FIX,
+        noTaskCreated: true,
+      });
+    }
+    return { espeakPath: deps.espeakPath, ffprobePath };
+  };
+
+  const rt: Runtime = {
+    mode: deps.mode ?? 'worker',
+    inline,
+    log,
+    tools,
+    speech,
+    speechTimeoutMs: deps.speechTimeoutMs ?? SPEECH_TIMEOUT_MS,
+  };
 
   return {
     name: 'local',
     displayName: 'Local engine',
-    capabilities: CAPABILITIES,
+    capabilities: capabilities(!!deps.espeakPath),
 
     credentials(): CredentialState {
       if (deps.ffmpegPath && deps.ffprobePath)
@@ -100,19 +130,30 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
       };
     },
 
-    timing(): Timing {
-      return { pollIntervalMs: 2000 };
+    timing(kind): Timing {
+      // Speech takes a second or two; lip sync renders video.
+      return { pollIntervalMs: kind === 'audio' ? 500 : 2000 };
+    },
+
+    normalizeParams(kind, params): JsonObject {
+      // The speech job's fingerprint is its canonical text and voice, so "voice: EN" and no voice are one job.
+      return kind === 'audio' && deps.espeakPath ? speechParams(params) : params;
     },
 
     async prepare(request: JobRequest, _ctx: PrepareContext): Promise<JsonObject> {
-      tools();
-      return parseRequest(request);
+      if (request.kind === 'audio') speech();
+      else tools();
+      return parseRequest(request, !!deps.espeakPath);
     },
 
     async start(preparedJson: JsonObject, ctx: StartContext): Promise<StartResult> {
       try {
         const prepared = parsePrepared(preparedJson);
-        ctx.progress('Local engine: aligning the audio and fitting the video to it.');
+        ctx.progress(
+          isSpeech(prepared)
+            ? 'Local engine: speaking the text with espeak-ng.'
+            : 'Local engine: aligning the audio and fitting the video to it.',
+        );
         return await launch(rt, ctx.taskId, ctx.workDir, prepared);
       } catch (err) {
         // Nothing ran if start() did not return: the job can simply be asked for again.
@@ -141,7 +182,7 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
   };
 }
 
-/** Builds the local provider with ffmpeg/ffprobe found per config (explicit, PATH, bundled). */
+/** Builds the local provider with ffmpeg/ffprobe (explicit, PATH, bundled) and espeak-ng found per config. */
 export async function createLocalProviderFromConfig(
   config: Config,
   deps: { clock: Clock; log: Logger },
@@ -152,5 +193,6 @@ export async function createLocalProviderFromConfig(
     ffmpegPath: found.ffmpeg?.path,
     ffprobePath: found.ffprobe?.path,
     ffmpegSource: found.ffmpeg?.source,
+    espeakPath: locateEspeak(config.espeak).location?.path,
   });
 }

@@ -11,8 +11,9 @@ import type { Logger } from '../../logger.js';
 import type { JsonObject, Snapshot, StartResult } from '../provider.js';
 import type { LocalTools } from './engine.js';
 import { SnapshotChannel } from './events.js';
-import type { Prepared } from './request.js';
-import { jobSpecOf, runAndRecord, STOPPED_MESSAGE } from './runner.js';
+import { isSpeech, type Prepared } from './request.js';
+import { runAndRecord, STOPPED_MESSAGE } from './runner.js';
+import type { SpeechTools } from './speech.js';
 import {
   isFinalState,
   type JobState,
@@ -36,6 +37,9 @@ export interface Runtime {
   inline: Map<string, InlineJob>;
   log: Logger;
   tools: () => LocalTools;
+  /** espeak-ng and ffprobe, for speech jobs (throws when espeak-ng is missing). */
+  speech: () => SpeechTools;
+  speechTimeoutMs: number;
 }
 
 /** The compiled worker next to this module (worker.ts when run from source through a TS loader). */
@@ -140,7 +144,7 @@ function runInline(
     entry.state = s;
     channel.push(toSnapshot(s));
   };
-  entry.done = runAndRecord(rt.tools(), jobSpecOf(spec), statePath(out), controller.signal, onState)
+  entry.done = runAndRecord(spec, statePath(out), controller.signal, onState)
     .then((final) => channel.push(toSnapshot(final)))
     .finally(() => {
       rt.inline.delete(job);
@@ -150,6 +154,22 @@ function runInline(
   return channel;
 }
 
+/** What the worker is told: the tools to run and the job. */
+function workerSpec(rt: Runtime, prepared: Prepared, out: string): WorkerSpec {
+  if (isSpeech(prepared)) {
+    const { text, voice } = prepared;
+    return { job: 'speech', ...rt.speech(), text, voice, timeoutMs: rt.speechTimeoutMs, out };
+  }
+  return {
+    ...rt.tools(),
+    video: prepared.video,
+    audio: prepared.audio,
+    playbackType: prepared.playback_type,
+    align: prepared.align,
+    out,
+  };
+}
+
 /** Starts the job (in a worker, or inline) unless it is already running; returns its handle. */
 export async function launch(
   rt: Runtime,
@@ -157,9 +177,11 @@ export async function launch(
   workDir: string,
   prepared: Prepared,
 ): Promise<StartResult> {
-  const t = rt.tools();
+  const name = isSpeech(prepared) ? `speech-${safeName(job)}.wav` : `lipsync-${safeName(job)}.mp4`;
+  const out = join(workDir, name);
+  // Missing tools fail here, before anything is written.
+  const spec = workerSpec(rt, prepared, out);
   await mkdir(workDir, { recursive: true });
-  const out = join(workDir, `lipsync-${safeName(job)}.mp4`);
   const providerTaskId = `local-${job}`;
   const startedAt = Date.now();
   const existing = rt.inline.get(job);
@@ -168,14 +190,6 @@ export async function launch(
     // Already running (a retried start): follow it rather than run it twice.
     return { operation: { job, out, work_dir: workDir }, providerTaskId, snapshot: toSnapshot(previous) };
   }
-  const spec: WorkerSpec = {
-    ...t,
-    video: prepared.video,
-    audio: prepared.audio,
-    playbackType: prepared.playback_type,
-    align: prepared.align,
-    out,
-  };
   await writeAtomic(specPath(out), JSON.stringify(spec, null, 2));
   const initial: JobState = { status: 'processing', progress: 0, stage: 'starting', updatedAt: startedAt };
   await writeAtomic(statePath(out), JSON.stringify(initial));

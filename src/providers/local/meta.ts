@@ -6,17 +6,19 @@ import { FFMPEG_FIX } from '../../media/ffmpeg.js';
 import type { ProviderMeta } from '../lazy.js';
 import type { CredentialState } from '../provider.js';
 import { LOCAL_PLAYBACK_TYPES } from './request.js';
+import { speechParams } from './speech.js';
 
 export function localMeta(deps: {
   ffmpegPath?: string;
   ffprobePath?: string;
   ffmpegSource?: string;
+  espeakPath?: string;
 }): ProviderMeta {
   return {
     name: 'local',
     displayName: 'Local engine',
     capabilities: {
-      kinds: ['lip_sync'],
+      kinds: deps.espeakPath ? ['lip_sync', 'audio'] : ['lip_sync'],
       formats: {
         video: ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi'],
         audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
@@ -34,7 +36,10 @@ export function localMeta(deps: {
         missingKey: deps.ffmpegPath ? 'FFPROBE_PATH' : 'FFMPEG_PATH',
       };
     },
-    timing: () => ({ pollIntervalMs: 2000 }),
+    // Speech takes a second or two; lip sync renders video.
+    timing: (kind) => ({ pollIntervalMs: kind === 'audio' ? 500 : 2000 }),
+    // The speech job's fingerprint is its canonical text and voice, so "voice: EN" and no voice are one job.
+    normalizeParams: (kind, params) => (kind === 'audio' && deps.espeakPath ? speechParams(params) : params),
     optional: [],
   };
 }

@@ -1,23 +1,44 @@
-/** What the local engine accepts, checked before anything runs. */
+/** What the local engine accepts (lip sync; speech where espeak-ng is installed), checked before anything runs. */
 import { AppError } from '../../errors.js';
 import type { JobRequest, JsonObject } from '../provider.js';
 import type { AlignMode } from './engine.js';
 import type { PlaybackType } from './plan.js';
+import { speechParams } from './speech.js';
 
 export const LOCAL_PLAYBACK_TYPES: PlaybackType[] = ['normal', 'normal_reverse', 'normal_reverse_by_audio'];
 
-export interface Prepared {
+export interface PreparedLipSync {
   video: string;
   audio: string;
   playback_type: PlaybackType;
   align: AlignMode;
 }
 
-export function parseRequest(request: JobRequest): JsonObject {
+/** Speech (espeak-ng): already canonical (speechParams ran before the fingerprint). */
+export interface PreparedSpeech {
+  job: 'speech';
+  text: string;
+  voice: string;
+}
+
+/** A lip-sync record has no `job` field (records written before speech existed read the same). */
+export type Prepared = PreparedLipSync | PreparedSpeech;
+
+export const isSpeech = (p: Prepared): p is PreparedSpeech => 'job' in p && p.job === 'speech';
+
+export function parseRequest(request: JobRequest, speech: boolean): JsonObject {
+  if (request.kind === 'audio' && speech) {
+    const { text, voice } = speechParams(request.params);
+    return { job: 'speech', text, voice } as JsonObject;
+  }
   if (request.kind !== 'lip_sync') {
-    throw new AppError('unsupported', `The local engine only does lip sync, not ${request.kind}.`, {
-      hint: 'Pick a cloud provider for this kind of job.',
-    });
+    throw new AppError(
+      'unsupported',
+      `The local engine only does lip sync${speech ? ' and speech' : ''}, not ${request.kind}.`,
+      {
+        hint: 'Pick a cloud provider for this kind of job.',
+      },
+    );
   }
   const { video, audio, image } = request.inputs;
   if (image && !video) {
@@ -62,7 +83,17 @@ export function parseRequest(request: JobRequest): JsonObject {
   };
 }
 
+const incomplete = () =>
+  new AppError('invalid_input', 'The local job description is incomplete.', {
+    hint: 'Send the same request again: the local engine runs it again, for free.',
+    noTaskCreated: true,
+  });
+
 export function parsePrepared(p: JsonObject): Prepared {
+  if (p.job === 'speech') {
+    if (typeof p.text !== 'string' || typeof p.voice !== 'string') throw incomplete();
+    return { job: 'speech', text: p.text, voice: p.voice };
+  }
   const { video, audio, playback_type, align } = p;
   if (
     typeof video !== 'string' ||
@@ -70,10 +101,7 @@ export function parsePrepared(p: JsonObject): Prepared {
     typeof playback_type !== 'string' ||
     !LOCAL_PLAYBACK_TYPES.includes(playback_type as PlaybackType)
   ) {
-    throw new AppError('invalid_input', 'The local job description is incomplete.', {
-      hint: 'Send the same request again: the local engine runs it again, for free.',
-      noTaskCreated: true,
-    });
+    throw incomplete();
   }
   return {
     video,

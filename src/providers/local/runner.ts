@@ -5,12 +5,13 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isAppError } from '../../errors.js';
-import { type LocalJobSpec, type LocalTools, runLocalJob } from './engine.js';
+import { type LocalJobResult, type LocalJobSpec, type ProgressFn, runLocalJob } from './engine.js';
 import type { PlaybackType } from './plan.js';
-import { type JobState, type WorkerSpec, writeAtomic } from './state.js';
+import { runSpeechJob } from './speech.js';
+import { type JobState, type LipSyncWorkerSpec, type WorkerSpec, writeAtomic } from './state.js';
 
 /** The engine's job description from the worker's spec file. */
-export function jobSpecOf(spec: WorkerSpec): LocalJobSpec {
+export function jobSpecOf(spec: LipSyncWorkerSpec): LocalJobSpec {
   return {
     video: spec.video,
     audio: spec.audio,
@@ -53,10 +54,19 @@ export function failureMessage(err: unknown): string {
 export const STOPPED_MESSAGE =
   'The local job stopped before it finished (its worker process ended). Send the same request again (same video, audio and options): the local engine runs it again, for free.';
 
+/** Runs the job a spec describes: speech (espeak-ng) or lip sync (ffmpeg). */
+function runSpec(spec: WorkerSpec, onProgress: ProgressFn, signal: AbortSignal): Promise<LocalJobResult> {
+  if (spec.job === 'speech') {
+    const { espeakPath, ffprobePath, text, voice, out, timeoutMs } = spec;
+    return runSpeechJob({ espeakPath, ffprobePath }, { text, voice, out, timeoutMs }, onProgress, signal);
+  }
+  const tools = { ffmpegPath: spec.ffmpegPath, ffprobePath: spec.ffprobePath };
+  return runLocalJob(tools, jobSpecOf(spec), onProgress, signal);
+}
+
 /** Runs the job to its end and returns the final state, which is also on disk when this resolves. */
 export async function runAndRecord(
-  tools: LocalTools,
-  spec: LocalJobSpec,
+  spec: WorkerSpec,
   stateFile: string,
   signal: AbortSignal,
   onState: StateListener = () => {},
@@ -65,7 +75,7 @@ export async function runAndRecord(
   const rec = progressRecorder(stateFile, started, onState);
   let final: JobState;
   try {
-    const res = await runLocalJob(tools, spec, rec.onProgress, signal);
+    const res = await runSpec(spec, rec.onProgress, signal);
     final = {
       status: 'success',
       pid: process.pid,

@@ -20,8 +20,9 @@ export interface JobState {
   updatedAt: number;
 }
 
-/** What a worker needs to run one job; written by `start()`, read by the worker. */
-export interface WorkerSpec {
+/** What a worker needs to run one lip-sync job; written by `start()`, read by the worker. */
+export interface LipSyncWorkerSpec {
+  job?: 'lip_sync';
   ffmpegPath: string;
   ffprobePath: string;
   video: string;
@@ -30,6 +31,20 @@ export interface WorkerSpec {
   align: string;
   out: string;
 }
+
+/** What a worker needs to speak one text with espeak-ng. */
+export interface SpeechWorkerSpec {
+  job: 'speech';
+  espeakPath: string;
+  ffprobePath: string;
+  text: string;
+  voice: string;
+  timeoutMs: number;
+  out: string;
+}
+
+/** Specs written before speech existed have no `job` field: they are lip sync. */
+export type WorkerSpec = LipSyncWorkerSpec | SpeechWorkerSpec;
 
 export const statePath = (out: string) => `${out}.state.json`;
 export const specPath = (out: string) => `${out}.job.json`;

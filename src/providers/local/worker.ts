@@ -4,7 +4,7 @@
  * server that asked for it. It speaks only through the job's state file (see state.ts).
  */
 import { AppError } from '../../errors.js';
-import { failureMessage, jobSpecOf, runAndRecord } from './runner.js';
+import { failureMessage, runAndRecord } from './runner.js';
 import { type JobState, readJson, type WorkerSpec, writeAtomic } from './state.js';
 
 function stateFileOf(specFile: string): string {
@@ -30,17 +30,14 @@ async function main(specFile: string | undefined): Promise<void> {
   }
   const stateFile = stateFileOf(specFile);
   const spec = await readJson<WorkerSpec>(specFile);
-  if (!spec?.ffmpegPath || !spec.ffprobePath || !spec.out) {
+  const complete =
+    spec?.job === 'speech' ? !!spec.espeakPath && typeof spec.text === 'string' : !!spec?.ffmpegPath;
+  if (!spec || !complete || !spec.ffprobePath || !spec.out) {
     await fail(stateFile, new AppError('internal', 'The local job description could not be read.'));
     return;
   }
   const signal = new AbortController().signal;
-  await runAndRecord(
-    { ffmpegPath: spec.ffmpegPath, ffprobePath: spec.ffprobePath },
-    jobSpecOf(spec),
-    stateFile,
-    signal,
-  ).catch((err: unknown) => fail(stateFile, err));
+  await runAndRecord(spec, stateFile, signal).catch((err: unknown) => fail(stateFile, err));
 }
 
 await main(process.argv[2]);

@@ -17,6 +17,7 @@ import { createProviders } from '../../../src/providers/index.js';
 import { createJoggProvider } from '../../../src/providers/jogg/index.js';
 import type { LazyProvider } from '../../../src/providers/lazy.js';
 import { createLocalProvider } from '../../../src/providers/local/index.js';
+import { locateEspeak } from '../../../src/providers/local/speech.js';
 import { createNemoVideoProvider } from '../../../src/providers/nemovideo/index.js';
 import type { Provider, ProviderName, TaskKind } from '../../../src/providers/provider.js';
 import { Redactor } from '../../../src/redact.js';
@@ -70,6 +71,7 @@ function build(config: Config, ffmpeg = FFMPEG) {
         ffmpegPath: ffmpeg.ffmpeg.path,
         ffprobePath: ffmpeg.ffprobe.path,
         ffmpegSource: ffmpeg.ffmpeg.source,
+        espeakPath: locateEspeak(config.espeak).location?.path,
         clock: deps.clock,
         log: deps.log,
       }),
@@ -89,6 +91,14 @@ function assertSame(lazy: Map<ProviderName, Provider>, real: Map<ProviderName, P
     assert.deepEqual(l.credentials(), r.credentials(), at);
     for (const k of KINDS) assert.deepEqual(l.timing(k), r.timing(k), `${at}, timing(${k})`);
     assert.equal(typeof l.normalizeParams, typeof r.normalizeParams, `${at}: normalizeParams`);
+    for (const k of KINDS) {
+      const params = { text: ' Hello  there ', voice: 'EN', language: 'de' };
+      assert.deepEqual(
+        l.normalizeParams?.(k, params),
+        r.normalizeParams?.(k, params),
+        `${at}: normalizeParams(${k})`,
+      );
+    }
     const has = (p: Provider) => OPTIONAL.filter((m) => typeof p[m] === 'function');
     assert.deepEqual(has(l), has(r), `${at}: optional methods`);
     assert.equal((l as LazyProvider).loaded(), false, `${at}: nothing above loads the implementation`);
@@ -101,6 +111,7 @@ test('each provider meta answers as its implementation does, without loading it'
     const tokenFile = join(env.root, 'lipsync', 'nemovideo-token.json');
     const cases: [string, Record<string, string>, (() => void)?][] = [
       ['nothing configured', {}],
+      ['espeak-ng named but absent (no offline speech)', { LIPSYNC_ESPEAK_PATH: '/nonexistent/espeak-ng' }],
       [
         'every key, uploads via Jogg',
         { JOGG_API_KEY: 'k-1', GATEWAY_TOKEN: 'g-1', NEMO_TOKEN: 'n-1', DIRECTOR_UPLOAD_VIA: 'jogg' },
