@@ -97,6 +97,8 @@ export interface JobEvent {
 export class JobCore {
   readonly d: JobServiceDeps;
   readonly pid: number;
+  /** When this service started (injected clock): the start-up recovery pass is about older tasks. */
+  readonly startedAt: number;
   /** Submissions running in this process, by task id. */
   readonly inflight = new Map<string, Promise<void>>();
   /** Tasks whose live event stream is being drained here (no status polling meanwhile). */
@@ -113,6 +115,7 @@ export class JobCore {
   constructor(deps: JobServiceDeps) {
     this.d = deps;
     this.pid = deps.pid ?? process.pid;
+    this.startedAt = deps.clock.now();
     this.wakeups.setMaxListeners(0);
     this.events.setMaxListeners(0);
   }

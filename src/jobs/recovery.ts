@@ -181,6 +181,9 @@ export class Recovery {
     const looks: TaskRow[] = [];
     for (const row of await core.d.ledger.unfinished()) {
       if (!core.d.providers.has(row.provider)) continue;
+      // The start-up pass is about tasks older than this process; newer ones are followed by the
+      // calls that made them (a look here would poll a task its creator has just started).
+      if (row.createdAt >= core.startedAt) continue;
       if (row.status === 'submitting') {
         if (!this.ownerGone(row)) continue;
         resumed += 1;

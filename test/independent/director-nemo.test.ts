@@ -141,7 +141,7 @@ describe('The Director over stdio', { timeout: 170_000 }, () => {
       const a = await call(m, 'generate_video', { prompt: 'no id answer' }, 56_000);
       texts.push(a.text);
       assert.notEqual(a.data.status, 'success', a.text);
-      assert.equal(fake.queriesByApi.length, q);
+      assert.equal(fake.queriesByApi.length, q, `queried: ${fake.queriedIds.slice(q).join(', ')}`);
       assert.ok(!STACK.test(a.text));
     } finally {
       fake.noIdOnCreate = false;

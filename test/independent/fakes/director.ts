@@ -26,6 +26,8 @@ export class DirectorFake extends FakeServer {
   dailyLimit = false;
   noIdOnCreate = false;
   readonly queriesByApi: string[] = [];
+  /** The id each query asked about (`chat_id` or `task_id`), in order. */
+  readonly queriedIds: string[] = [];
   token: string;
 
   constructor(token: string) {
@@ -90,6 +92,7 @@ export class DirectorFake extends FakeServer {
     const api = b.api === 'tool' ? 'tool' : 'agent';
     this.queriesByApi.push(api);
     const id = String(api === 'agent' ? b.chat_id : b.task_id);
+    this.queriedIds.push(id);
     const t = this.tasks.get(id);
     if (!t || t.api !== api) return send(ctx, 404, { success: false, error: 'not found' });
     t.polls++;
