@@ -161,13 +161,4 @@ export const sseEventSchema = z
   .loose();
 export type SseEvent = z.infer<typeof sseEventSchema>;
 
-/** The token cache file. */
-export const tokenCacheSchema = z.object({
-  client_id: text,
-  token: opt(text),
-  expires_at: opt(z.number()),
-  user_id: opt(text),
-});
-
-/** The token lock's owner record. */
-export const lockOwnerSchema = z.object({ pid: z.number(), host: z.string() }).loose();
+export { lockOwnerSchema, tokenCacheSchema } from './token-schemas.js';

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { lockOwnerSchema, tokenCacheSchema } from './schemas.js';
+import { lockOwnerSchema, tokenCacheSchema } from './token-schemas.js';
 
 export interface TokenCache {
   /** Reused forever: the service issues one token per client id per 7 days. */
