@@ -514,7 +514,10 @@ function collectSecrets(c: Config): string[] {
   const all = [c.jogg.apiKey, c.nemo.token, c.director.gatewayToken, c.director.sjinnApiKey, c.http.token];
   const keys = all.filter(isUsableSecret).map((s) => s.value);
   // The whole URL too: a password shorter than the redactor's minimum still hides inside it.
-  const db = c.database.url ? [c.database.url, ...databasePasswords(c.database.url)] : [];
+  // The URL is a secret when it carries a password (then the password alone is one too); without one it
+  // names only a host and a database, which doctor shows.
+  const pw = c.database.url ? databasePasswords(c.database.url) : [];
+  const db = c.database.url && pw.length ? [c.database.url, ...pw] : [];
   return [...keys, ...db];
 }
 

@@ -63,6 +63,7 @@ export class LazyLedger {
       close: async () => this.closeSync(),
       claim: (task, opts) => this.ledger.claim(task, opts),
       takeOver: (id, expected, owner, now) => this.ledger.takeOver(id, expected, owner, now),
+      markSent: (id, owner, now) => this.ledger.markSent(id, owner, now),
       get: (id) => this.ledger.get(id),
       latest: (fp) => this.ledger.latest(fp),
       providerTaskIds: (fp) => this.ledger.providerTaskIds(fp),

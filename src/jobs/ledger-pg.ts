@@ -196,6 +196,20 @@ export class PgLedger implements LedgerStore {
     return raw ? toRow(raw) : undefined;
   }
 
+  async markSent(
+    id: string,
+    owner: { pid: number; host: string },
+    now: number,
+  ): Promise<TaskRow | undefined> {
+    const [raw] = await this.db.query<RawRow>(
+      `UPDATE tasks SET phase = 'sent', updated_at = $2
+       WHERE id = $1 AND status = 'submitting' AND owner_pid = $3 AND (owner_host = $4 OR owner_host IS NULL)
+       RETURNING *`,
+      [id, now, owner.pid, owner.host],
+    );
+    return raw ? toRow(raw) : undefined;
+  }
+
   async get(id: string): Promise<TaskRow | undefined> {
     const [raw] = await this.db.query<RawRow>('SELECT * FROM tasks WHERE id = $1', [id]);
     return raw ? toRow(raw) : undefined;

@@ -278,6 +278,22 @@ export class Ledger implements LedgerStore {
     });
   }
 
+  async markSent(
+    id: string,
+    owner: { pid: number; host: string },
+    now: number,
+  ): Promise<TaskRow | undefined> {
+    return this.db.immediate(() => {
+      const r = this.db
+        .prepare(
+          `UPDATE tasks SET phase = 'sent', updated_at = ?
+           WHERE id = ? AND status = 'submitting' AND owner_pid IS ? AND (owner_host IS ? OR owner_host IS NULL)`,
+        )
+        .run(now, id, owner.pid, owner.host) as { changes: number | bigint };
+      return Number(r.changes) === 1 ? this.getSync(id) : undefined;
+    });
+  }
+
   async get(id: string): Promise<TaskRow | undefined> {
     return this.getSync(id);
   }

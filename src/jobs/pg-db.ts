@@ -62,6 +62,8 @@ export interface PgOptions {
   poolSize?: number;
   /** How long to wait for a connection, ms (default 10 s). */
   connectTimeoutMs?: number;
+  /** How long one query may take before the call fails, ms (default 20 s). */
+  queryTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -70,6 +72,8 @@ export function clientConfig(url: string, opts: PgOptions): pg.ClientConfig {
   return {
     connectionString: url,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    // A frozen connection (a partition, a stopped server) must not hold a tool call past its budget.
+    query_timeout: opts.queryTimeoutMs ?? 20_000,
     application_name: 'lipsync-mcp',
     types: TYPES,
     // A half-open connection (a peer gone without a FIN) is noticed, the change feed's above all.

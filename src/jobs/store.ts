@@ -140,6 +140,12 @@ export interface LedgerStore {
     owner: { pid: number; host: string; leaseUntil: number },
     now: number,
   ): Promise<TaskRow | undefined>;
+  /**
+   * Writes `phase = sent` just before the paid request leaves, only if `owner` still owns the
+   * `submitting` claim; undefined when another process or instance took it over meanwhile (then this
+   * one must not send: a frozen owner resuming after its lease ran out would pay twice).
+   */
+  markSent(id: string, owner: { pid: number; host: string }, now: number): Promise<TaskRow | undefined>;
   get(id: string): Promise<TaskRow | undefined>;
   /** The newest non-rejected task with this fingerprint (a read-only preview of what a claim would reuse). */
   latest(fingerprint: string): Promise<TaskRow | undefined>;

@@ -79,8 +79,14 @@ export class Submitter {
       }
       const prepared = await this.prepare(sub, ctl.signal, progress);
       if (!prepared) return;
-      // Durable before the paid request leaves: a crash from here on is reconciled, never resent.
-      await core.update(row.id, { phase: 'sent' });
+      // Durable before the paid request leaves: a crash from here on is reconciled, never resent. Only
+      // while this process still owns the claim: one frozen past its lease was taken over meanwhile.
+      const sent = await core.d.ledger.markSent(row.id, { pid: core.pid, host: core.host }, core.now());
+      core.events.emit('row', row.id);
+      if (!sent) {
+        log.warn('the claim was taken over while this process prepared it; not sending the request');
+        return;
+      }
       progress(`submitting the ${row.kind.replace('_', ' ')} job to ${provider.displayName}`);
       const started = await this.send(sub, prepared, ctl.signal, progress);
       if (!started) return;

@@ -282,6 +282,21 @@ for (const backend of BACKENDS) {
       ]);
     });
 
+    test('markSent only for the owner: a claim taken over meanwhile is not sent by its old owner', async () => {
+      const a = await seed('fp-sent', 1000, {}, { ownerPid: 100, ownerHost: 'h1' });
+      await l.takeOver(a.id, { pid: 100, host: 'h1' }, { pid: 200, host: 'h2', leaseUntil: 9000 }, 2000);
+      assert.equal(
+        await l.markSent(a.id, { pid: 100, host: 'h1' }, 2100),
+        undefined,
+        'the old owner may not send',
+      );
+      assert.equal((await l.get(a.id))?.phase, 'preparing');
+      const sent = await l.markSent(a.id, { pid: 200, host: 'h2' }, 2200);
+      assert.equal(sent?.phase, 'sent');
+      assert.equal(sent?.updatedAt, 2200);
+      assert.equal(await l.markSent(a.id, { pid: 200, host: 'h3' }, 2300), undefined, 'same pid, other host');
+    });
+
     test('takeOver is a compare-and-set: of two concurrent callers exactly one wins', async () => {
       const a = await seed('fp', 1000, {}, { ownerPid: 100, ownerHost: 'h1' });
       const other = await store.open();
