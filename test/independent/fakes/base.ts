@@ -16,7 +16,9 @@ export type FaultKind =
   | 'lost'
   | 'sseDrop'
   /** The handler's side effect happens, then the answer never comes. */
-  | 'acceptThenHang';
+  | 'acceptThenHang'
+  /** The request waits (nothing happens yet) until release() is called, then is handled normally. */
+  | 'hold';
 
 export interface Fault {
   /** "METHOD path-prefix" (path without query), e.g. "POST /v2/create_lip_sync_video". */
@@ -25,6 +27,8 @@ export interface Fault {
   /** How many matching requests it affects (default 1). */
   times?: number;
   retryAfter?: number;
+  /** Only requests from this client (see Seen.via). */
+  via?: string;
 }
 
 export interface Seen {
@@ -34,6 +38,8 @@ export interface Seen {
   headers: IncomingMessage['headers'];
   body: string;
   raw: Buffer;
+  /** Which client sent it, when its base URL was `${url}/via/NAME` (the prefix is stripped from path). */
+  via?: string;
 }
 
 export interface Ctx {
@@ -53,7 +59,15 @@ export class FakeServer extends EventEmitter {
   private server: Server;
   private sockets = new Set<Socket>();
   private routes: Array<{ method: string; match: (p: string) => boolean; h: Handler }> = [];
+  private held: Array<() => void> = [];
   url = '';
+
+  /** Lets every request held by a 'hold' fault go on (handled normally); returns how many. */
+  release(): number {
+    const h = this.held.splice(0);
+    for (const go of h) go();
+    return h.length;
+  }
 
   constructor() {
     super();
@@ -85,9 +99,9 @@ export class FakeServer extends EventEmitter {
     return this.log.filter((s) => s.method === method && s.path.startsWith(pathPrefix)).length;
   }
 
-  /** Resolves when a request matching the predicate has been seen (also one seen earlier). */
-  waitFor(pred: (s: Seen) => boolean, timeoutMs = 30_000): Promise<Seen> {
-    const found = this.log.find(pred);
+  /** Resolves when a request matching the predicate has been seen (also one seen earlier, from log index `from`). */
+  waitFor(pred: (s: Seen) => boolean, timeoutMs = 30_000, from = 0): Promise<Seen> {
+    const found = this.log.slice(from).find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -104,10 +118,10 @@ export class FakeServer extends EventEmitter {
     });
   }
 
-  private takeFault(method: string, path: string): Fault | undefined {
+  private takeFault(method: string, path: string, via?: string): Fault | undefined {
     const i = this.faults.findIndex((f) => {
       const [m, p] = f.route.split(' ');
-      return m === method && p !== undefined && path.startsWith(p);
+      return m === method && p !== undefined && path.startsWith(p) && (f.via === undefined || f.via === via);
     });
     if (i < 0) return undefined;
     const f = this.faults[i]!;
@@ -121,17 +135,26 @@ export class FakeServer extends EventEmitter {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
     const u = new URL(req.url ?? '/', 'http://x');
+    const via = /^\/via\/([^/]+)(\/.*)$/.exec(u.pathname);
     const seen: Seen = {
       method: req.method ?? 'GET',
-      path: u.pathname,
+      path: via ? via[2]! : u.pathname,
+      ...(via ? { via: via[1]! } : {}),
       query: u.searchParams,
       headers: req.headers,
       body: raw.toString('utf8'),
       raw,
     };
     this.log.push(seen);
+    let fault = this.takeFault(seen.method, seen.path, seen.via);
+    let gate: Promise<void> | undefined;
+    if (fault?.kind === 'hold') {
+      // Registered before anyone hears of the request, so a release() right after waitFor() frees it.
+      gate = new Promise<void>((go) => this.held.push(go));
+      fault = undefined;
+    }
     this.emit('seen', seen);
-    const fault = this.takeFault(seen.method, seen.path);
+    if (gate) await gate;
     if (fault && this.preFault(fault, res)) return;
     const r = this.routes.find((x) => x.method === seen.method && x.match(seen.path));
     const ctx: Ctx = {

@@ -92,7 +92,7 @@ export class JoggFake extends FakeServer {
         ctx,
         200,
         env(0, 'ok', {
-          sign_url: `${this.url}/signed/${id}?sig=abc`,
+          sign_url: `${this.url}${ctx.seen.via ? `/via/${ctx.seen.via}` : ''}/signed/${id}?sig=abc`,
           asset_url: `https://assets.jogg.example/${id}/${String(b.filename)}`,
         }),
       );
