@@ -206,7 +206,34 @@ export function pgFailure(err: unknown, t: PgTarget): unknown {
     return unavailable(`PostgreSQL at ${at} did not answer in time: ${check}.`, 'timeout');
   if (/Connection terminated|connection ended|Client has encountered a connection error/i.test(err.message))
     return unavailable(`The connection to PostgreSQL at ${at} was lost.`, 'reset');
+  if (/does not support SSL|SSL connection|self[- ]signed|certificate/i.test(err.message))
+    return new AppError(
+      'invalid_input',
+      `The TLS (SSL) connection to PostgreSQL at ${at} failed: ${err.message}.`,
+      {
+        hint: `Match sslmode in ${SETTING} to the server: drop ?sslmode=require for a server without TLS, or configure its certificate.`,
+        details: { setting: SETTING },
+        cause: err,
+      },
+    );
   if (typeof code !== 'string') return err;
+  const fix = (message: string, hint: string) =>
+    new AppError('invalid_input', message, { hint, details: { setting: SETTING }, cause: err });
+  if (code === '25006')
+    return fix(
+      `PostgreSQL at ${at} is read-only (a standby?): the ledger needs to write.`,
+      `Point ${SETTING} at the primary server.`,
+    );
+  if (code === '42501')
+    return fix(
+      `User ${t.user ?? '(default)'} may not use the ledger's tables on PostgreSQL at ${at}: ${err.message}.`,
+      `Grant it the tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${t.user ?? 'USER'}; and USAGE on its sequences), or connect as the user that created them.`,
+    );
+  if (code === '42703' || code === '42P07' || code === '42804')
+    return fix(
+      `The database on PostgreSQL at ${at} already has tables that are not lipsync-mcp's (${err.message}).`,
+      `Give lipsync-mcp a database of its own (createdb lipsync) and name it in ${SETTING}.`,
+    );
   if (code === '28P01' || code === '28000')
     return new AppError(
       'invalid_input',
