@@ -215,6 +215,12 @@ const databaseUrl = () =>
     z
       .string()
       .regex(/^postgres(ql)?:\/\//i, 'must be a postgres:// or postgresql:// URL')
+      .refine((u) => {
+        // The host part (after any user info, before the port or path): DNS allows 253 characters.
+        const authority = u.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/, 1)[0] ?? '';
+        const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
+        return host.length <= 253 && host.split('.').every((label) => label.length <= 63);
+      }, 'has a host name longer than DNS allows')
       .optional(),
   );
 

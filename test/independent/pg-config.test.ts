@@ -222,15 +222,8 @@ describe('hostile or unusual LIPSYNC_DATABASE_URL values', { skip: pgSkip }, () 
     ],
     ['a file: URL', `file:///etc/passwd?password=${PG_PASSWORD}`],
   ];
-  // Known bug (own issue): a host name longer than DNS allows fails inside the driver as "internal".
-  const KNOWN: Record<string, string> = {
-    'a 300-character host name (longer than DNS allows)':
-      'known bug: answers "internal" (filed for a follow-up)',
-  };
   for (const [what, url] of invalid) {
-    test(`${what}: invalid_input about LIPSYNC_DATABASE_URL, nothing echoed`, {
-      todo: KNOWN[what],
-    }, async () => {
+    test(`${what}: invalid_input about LIPSYNC_DATABASE_URL, nothing echoed`, async () => {
       await expectClearFailure(
         url,
         { codes: ['invalid_input', 'unavailable'], says: [/LIPSYNC_DATABASE_URL/] },
