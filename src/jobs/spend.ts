@@ -241,11 +241,19 @@ export function trackedProvider(
     const before = balanceFree ? await read(ctx.signal) : undefined;
     const res = await start(prepared, ctx);
     if (before === undefined) return res;
-    const after = await read(ctx.signal);
-    const quiet = (await deps.ledger.spend.othersActiveSince(provider.name, taskId, t0)) === 0;
-    if (after !== undefined && quiet && before > after)
-      await deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
-    else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
+    // The job exists now: cost bookkeeping must never lose its answer (a ledger briefly unreachable).
+    try {
+      const after = await read(ctx.signal);
+      const quiet = (await deps.ledger.spend.othersActiveSince(provider.name, taskId, t0)) === 0;
+      if (after !== undefined && quiet && before > after)
+        await deps.ledger.spend.record(taskId, { amount: before - after, source: 'balance' }, deps.now());
+      else deps.log.debug({ task: taskId }, 'balance delta not usable; the estimate stays');
+    } catch (err) {
+      deps.log.warn(
+        { task: taskId, err: String(err) },
+        'could not record the balance delta; the estimate stays',
+      );
+    }
     return res;
   };
   return tracked;

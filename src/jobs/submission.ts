@@ -90,7 +90,9 @@ export class Submitter {
       progress(`submitting the ${row.kind.replace('_', ' ')} job to ${provider.displayName}`);
       const started = await this.send(sub, prepared, ctl.signal, progress);
       if (!started) return;
-      await core.applyStart(row.id, started);
+      // The provider has the job: record it even if the ledger is briefly unreachable (a shared
+      // PostgreSQL restarting), rather than leave a paid task that nobody follows.
+      await this.untilRecorded(row.id, () => core.applyStart(row.id, started), ctl.signal);
       progress(`${provider.displayName} accepted the job (${started.providerTaskId})`);
       core.emit({
         level: 'info',
@@ -107,6 +109,24 @@ export class Submitter {
       clearInterval(heartbeat);
       if (!streaming) core.controllers.delete(ctl);
       core.wake(row.id);
+    }
+  }
+
+  /**
+   * Retries a ledger write with backoff (1 s doubling to 15 s, about ten minutes in all) until it
+   * succeeds or the service drains; then the claim stays `sent` and is reconciled, never resent.
+   */
+  private async untilRecorded(id: string, write: () => Promise<unknown>, signal: AbortSignal): Promise<void> {
+    const { core } = this;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (attempt >= 45 || signal.aborted) throw err;
+        core.warn(id, err, 'could not record the accepted job yet; retrying');
+        await core.d.clock.sleep(Math.min(15_000, 1000 * 2 ** attempt), signal).catch(() => undefined);
+      }
     }
   }
 
