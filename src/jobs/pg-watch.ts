@@ -75,7 +75,8 @@ export class PgChangeFeed {
     this.client = undefined;
     discard(client);
     if (this.closed || this.listeners.size === 0) return;
-    const delay = Math.min(30_000, 250 * 2 ** this.failures++);
+    // At most 5 s: subscriptions on this instance hear nothing while it is away.
+    const delay = Math.min(5_000, 250 * 2 ** this.failures++);
     this.log?.warn(
       { err: err === undefined ? undefined : pgFailure(err, this.target), retry_ms: delay },
       'PostgreSQL change feed lost its connection; reconnecting',
