@@ -23,6 +23,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
+import { TASK_COLUMNS } from './store.js';
 
 interface RawRow {
   id: string;
@@ -50,29 +51,6 @@ interface RawRow {
   updated_at: number;
   completed_at: number | null;
 }
-
-/** TaskRow fields that `update` may write, and their columns (JSON ones are serialized). */
-const COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: true }>> = {
-  status: { name: 'status' },
-  phase: { name: 'phase' },
-  rejected: { name: 'rejected' },
-  providerTaskId: { name: 'provider_task_id' },
-  request: { name: 'request', json: true },
-  prepared: { name: 'prepared', json: true },
-  operation: { name: 'operation', json: true },
-  snapshot: { name: 'snapshot', json: true },
-  warnings: { name: 'warnings', json: true },
-  error: { name: 'error', json: true },
-  providerStatus: { name: 'provider_status' },
-  unchangedPolls: { name: 'unchanged_polls' },
-  polls: { name: 'polls' },
-  ownerPid: { name: 'owner_pid' },
-  ownerHost: { name: 'owner_host' },
-  leaseUntil: { name: 'lease_until' },
-  completedAt: { name: 'completed_at' },
-  provider: { name: 'provider' },
-  kind: { name: 'kind' },
-};
 
 const LATEST =
   'SELECT * FROM tasks WHERE fingerprint = $1 AND NOT rejected ORDER BY created_at DESC, seq DESC LIMIT 1';
@@ -269,7 +247,7 @@ export class PgLedger implements LedgerStore {
     const args: unknown[] = [];
     const set = (col: string, v: unknown) => sets.push(`${col} = $${args.push(v === undefined ? null : v)}`);
     for (const [k, v] of Object.entries(patch)) {
-      const col = COLUMNS[k as keyof typeof COLUMNS];
+      const col = TASK_COLUMNS[k as keyof typeof TASK_COLUMNS];
       if (!col) continue;
       set(col.name, col.json ? (v === null || v === undefined ? null : JSON.stringify(v)) : v);
     }

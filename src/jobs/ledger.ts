@@ -27,6 +27,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
+import { TASK_COLUMNS } from './store.js';
 
 export type {
   ClaimDecision,
@@ -117,29 +118,6 @@ CREATE TABLE IF NOT EXISTS downloads (
   PRIMARY KEY (task_id, path)
 );
 `;
-
-/** TaskRow fields that `update` may write, and their columns (JSON ones are serialized). */
-const COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: true }>> = {
-  status: { name: 'status' },
-  phase: { name: 'phase' },
-  rejected: { name: 'rejected' },
-  providerTaskId: { name: 'provider_task_id' },
-  request: { name: 'request', json: true },
-  prepared: { name: 'prepared', json: true },
-  operation: { name: 'operation', json: true },
-  snapshot: { name: 'snapshot', json: true },
-  warnings: { name: 'warnings', json: true },
-  error: { name: 'error', json: true },
-  providerStatus: { name: 'provider_status' },
-  unchangedPolls: { name: 'unchanged_polls' },
-  polls: { name: 'polls' },
-  ownerPid: { name: 'owner_pid' },
-  ownerHost: { name: 'owner_host' },
-  leaseUntil: { name: 'lease_until' },
-  completedAt: { name: 'completed_at' },
-  provider: { name: 'provider' },
-  kind: { name: 'kind' },
-};
 
 /** How the SQLite ledger notices other processes' commits (see `watch`). */
 export interface WatchTiming {
@@ -386,7 +364,7 @@ export class Ledger implements LedgerStore {
       args.push(v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : (v as SqlValue));
     };
     for (const [k, v] of Object.entries(patch)) {
-      const col = COLUMNS[k as keyof typeof COLUMNS];
+      const col = TASK_COLUMNS[k as keyof typeof TASK_COLUMNS];
       if (!col) continue;
       set(col.name, col.json ? (v === null || v === undefined ? null : JSON.stringify(v)) : v);
     }

@@ -54,6 +54,29 @@ export interface TaskRow {
   completedAt: number | null;
 }
 
+/** TaskRow fields that `update` may write, and their columns (JSON ones are serialized): both backends. */
+export const TASK_COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: true }>> = {
+  status: { name: 'status' },
+  phase: { name: 'phase' },
+  rejected: { name: 'rejected' },
+  providerTaskId: { name: 'provider_task_id' },
+  request: { name: 'request', json: true },
+  prepared: { name: 'prepared', json: true },
+  operation: { name: 'operation', json: true },
+  snapshot: { name: 'snapshot', json: true },
+  warnings: { name: 'warnings', json: true },
+  error: { name: 'error', json: true },
+  providerStatus: { name: 'provider_status' },
+  unchangedPolls: { name: 'unchanged_polls' },
+  polls: { name: 'polls' },
+  ownerPid: { name: 'owner_pid' },
+  ownerHost: { name: 'owner_host' },
+  leaseUntil: { name: 'lease_until' },
+  completedAt: { name: 'completed_at' },
+  provider: { name: 'provider' },
+  kind: { name: 'kind' },
+};
+
 /** Fields `update` may write. */
 export type TaskPatch = Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>;
 
