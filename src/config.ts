@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { z } from 'zod';
 import { AppError } from './errors.js';
 import { PROVIDER_NAMES } from './names.js';
 
@@ -181,58 +180,92 @@ function expandHome(p: string, homeDir: string): string {
   return p;
 }
 
-/** A number setting: empty means the default; the messages read well after a flag or variable name. */
-const num = (fallback: number, min: number, max: number) =>
-  z.preprocess(
-    (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? fallback : Number(v)),
-    z
-      .number({ error: 'must be a number' })
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`),
-  );
+/** A value a setting refuses; its message reads well after the setting's name ("… is not valid: …"). */
+class Invalid extends Error {}
+
+const refuse = (message: string): never => {
+  throw new Invalid(message);
+};
+
+/** Trimmed; empty or unset is undefined. */
+const trimmed = (v: string | undefined): string | undefined => v?.trim() || undefined;
+
+const finite = (v: string): number => {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : refuse('must be a number');
+};
+
+/** A number setting: empty means the default. */
+const num =
+  (fallback: number, min: number, max: number) =>
+  (v: string | undefined): number => {
+    if (v === undefined || v.trim() === '') return fallback;
+    const n = finite(v);
+    if (n < min) refuse(`must be at least ${min}`);
+    if (n > max) refuse(`must be at most ${max}`);
+    return n;
+  };
 
 /** An optional cap: empty or unset is off. */
-const cap = () =>
-  z.preprocess(
-    (v) => (v === undefined || (typeof v === 'string' && v.trim() === '') ? undefined : Number(v)),
-    z.number({ error: 'must be a number' }).min(0, 'must be at least 0').optional(),
-  );
+const cap =
+  () =>
+  (v: string | undefined): number | undefined => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = finite(v);
+    return n < 0 ? refuse('must be at least 0') : n;
+  };
 
-const bool = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
-    z.enum(['true', 'false', '1', '0']).optional(),
-  );
+/** One of `values` (trimmed); empty or unset is `fallback`. */
+function oneOf<const T extends string>(values: readonly T[], fallback: T): (v: string | undefined) => T;
+function oneOf<const T extends string>(values: readonly T[]): (v: string | undefined) => T | undefined;
+function oneOf<const T extends string>(values: readonly T[], fallback?: T) {
+  return (v: string | undefined): T | undefined => {
+    const t = trimmed(v);
+    if (t === undefined) return fallback;
+    return (values as readonly string[]).includes(t)
+      ? (t as T)
+      : refuse(`must be one of ${values.join(', ')}`);
+  };
+}
+
+const BOOLEAN = ['true', 'false', '1', '0'] as const;
+
+/** A yes/no setting, in any case: true, false, 1 or 0. */
+function bool(fallback: (typeof BOOLEAN)[number]): (v: string | undefined) => (typeof BOOLEAN)[number];
+function bool(): (v: string | undefined) => (typeof BOOLEAN)[number] | undefined;
+function bool(fallback?: (typeof BOOLEAN)[number]) {
+  const parse = fallback ? oneOf(BOOLEAN, fallback) : oneOf(BOOLEAN);
+  return (v: string | undefined) => parse(v?.toLowerCase());
+}
 
 /** A text setting: trimmed; empty or unset is undefined (the default applies). */
-const text = () =>
-  z.preprocess((v) => (typeof v === 'string' ? v.trim() || undefined : v), z.string().optional());
+const text = () => trimmed;
 
 /** A PostgreSQL URL: unset or empty is undefined. The message never repeats the value (it may hold a password). */
-const databaseUrl = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.trim() || undefined : v),
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//i, 'must be a postgres:// or postgresql:// URL')
-      .refine((u) => {
-        // The host part (after any user info, before the port or path): DNS allows 253 characters.
-        const authority = u.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/, 1)[0] ?? '';
-        const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
-        return host.length <= 253 && host.split('.').every((label) => label.length <= 63);
-      }, 'has a host name longer than DNS allows')
-      .optional(),
-  );
+const databaseUrl =
+  () =>
+  (v: string | undefined): string | undefined => {
+    const u = trimmed(v);
+    if (u === undefined) return undefined;
+    if (!/^postgres(ql)?:\/\//i.test(u)) refuse('must be a postgres:// or postgresql:// URL');
+    // The host part (after any user info, before the port or path): DNS allows 253 characters.
+    const authority = u.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/, 1)[0] ?? '';
+    const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
+    if (host.length > 253 || host.split('.').some((label) => label.length > 63))
+      refuse('has a host name longer than DNS allows');
+    return u;
+  };
 
-/** One setting: how it is validated, its default (as documented) and what it means. */
+/** One setting: how its value is read and checked, its default (as documented) and what it means. */
 export interface Setting {
-  schema: z.ZodTypeAny;
+  /** The value the config uses; throws (with a message for "NAME is not valid: …") when refused. */
+  parse(value: string | undefined): unknown;
   default: string;
   meaning: string;
 }
 
-const row = <S extends z.ZodTypeAny>(schema: S, dflt: string, meaning: string) => ({
-  schema,
+const row = <T>(parse: (value: string | undefined) => T, dflt: string, meaning: string) => ({
+  parse,
   default: dflt,
   meaning,
 });
@@ -251,17 +284,17 @@ export const SETTINGS = {
     `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
   ),
   LIPSYNC_ALLOW_PRIVATE_URLS: row(
-    z.enum(['', 'true', 'false', '1', '0']).default(''),
+    bool('false'),
     'false',
     'Accept input URLs on loopback, private or metadata hosts (for a provider inside your network).',
   ),
   LIPSYNC_DEFAULT_PROVIDER: row(
-    z.enum(PROVIDER_NAMES).optional(),
+    oneOf(PROVIDER_NAMES),
     'first configured',
     'Provider used when a call names none.',
   ),
   LIPSYNC_LOG_LEVEL: row(
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     'info',
     'Log level (logs go to stderr).',
   ),
@@ -283,13 +316,9 @@ export const SETTINGS = {
     'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/',
   ),
   JOGG_BASE_URL: row(text(), 'https://api.jogg.ai', 'Jogg API base URL.'),
-  JOGG_API_PLATFORM: row(
-    z.string().optional(),
-    'openclaw',
-    'Sent as x-api-platform; set it empty to send none.',
-  ),
+  JOGG_API_PLATFORM: row((v) => v, 'openclaw', 'Sent as x-api-platform; set it empty to send none.'),
   JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: row(
-    z.enum(PLAYBACK_TYPES).default('normal'),
+    oneOf(PLAYBACK_TYPES, 'normal'),
     'normal',
     'Default playback_type.',
   ),
@@ -319,7 +348,7 @@ export const SETTINGS = {
     'The Director direct API base URL (used with SJINN_API_KEY).',
   ),
   DIRECTOR_UPLOAD_VIA: row(
-    z.enum(['jogg']).optional(),
+    oneOf(['jogg']),
     '(none)',
     "Opt-in: local files given to The Director are first uploaded to this provider's public asset storage (jogg: needs JOGG_API_KEY; assets are stored permanently).",
   ),
@@ -362,10 +391,7 @@ export const SETTINGS = {
     'Most HTTP sessions at once; more get 503 with Retry-After.',
   ),
   LIPSYNC_HTTP_TRUST_ROOTS: row(
-    z.preprocess(
-      (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
-      z.enum(['true', 'false', '1', '0']).default('false'),
-    ),
+    bool('false'),
     'false',
     "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
   ),
@@ -398,14 +424,31 @@ export type SettingName = TableName | AliasName;
 /** Variables of the operating system that config.ts also reads; they are not settings of this product. */
 export const SYSTEM_ENV = ['HOME', 'PATH'] as const;
 
-const envSchema = z.object(
-  Object.fromEntries([
-    ...Object.entries(SETTINGS).map(([k, v]) => [k, v.schema]),
-    ...Object.entries(SETTING_ALIASES).map(([alias, k]) => [alias, SETTINGS[k].schema]),
-  ]) as { [K in TableName]: (typeof SETTINGS)[K]['schema'] } & {
-    [A in AliasName]: (typeof SETTINGS)[(typeof SETTING_ALIASES)[A]]['schema'];
-  },
-);
+/** The value of every setting (and alias) after its parse. */
+type Parsed = { [K in TableName]: ReturnType<(typeof SETTINGS)[K]['parse']> } & {
+  [A in AliasName]: ReturnType<(typeof SETTINGS)[(typeof SETTING_ALIASES)[A]]['parse']>;
+};
+
+/** Parses every setting of `env`, in table order (then aliases); the first refused one is reported. */
+function parseSettings(env: Record<string, string | undefined>): Parsed {
+  const names: [string, TableName][] = [
+    ...(Object.keys(SETTINGS) as TableName[]).map((k): [string, TableName] => [k, k]),
+    ...(Object.entries(SETTING_ALIASES) as [AliasName, TableName][]),
+  ];
+  const out: Record<string, unknown> = {};
+  for (const [name, setting] of names) {
+    const raw = env[name];
+    try {
+      out[name] = SETTINGS[setting].parse(typeof raw === 'string' ? raw : undefined);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      throw new AppError('invalid_input', `Configuration value ${name} is not valid: ${err.message}.`, {
+        hint: `Fix or unset ${name}; see \`lipsync-mcp doctor\` for the accepted values.`,
+      });
+    }
+  }
+  return out as Parsed;
+}
 
 /** The documented settings in table order (README, doctor). */
 export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] = Object.entries(SETTINGS).map(
@@ -414,8 +457,13 @@ export const CONFIG_DOCS: { name: string; default: string; meaning: string }[] =
 
 /** Why `value` is not acceptable for setting `name` (the same check the environment gets), if it is not. */
 export function checkSetting(name: keyof typeof SETTINGS, value: string): string | undefined {
-  const r = (SETTINGS[name].schema as z.ZodTypeAny).safeParse(value);
-  return r.success ? undefined : (r.error.issues[0]?.message ?? 'is not valid');
+  try {
+    SETTINGS[name].parse(value);
+    return undefined;
+  } catch (err) {
+    if (err instanceof Invalid) return err.message;
+    throw err;
+  }
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -425,19 +473,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     ...stripUndefined(opts.overrides ?? {}),
   };
   const homeDir = opts.homeDir ?? env.HOME ?? homedir();
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue?.path[0] ?? 'configuration');
-    throw new AppError(
-      'invalid_input',
-      `Configuration value ${name} is not valid: ${issue?.message ?? 'invalid'}.`,
-      {
-        hint: `Fix or unset ${name}; see \`lipsync-mcp doctor\` for the accepted values.`,
-      },
-    );
-  }
-  const p = parsed.data;
+  const p = parseSettings(env);
   const home = resolve(expandHome(p.LIPSYNC_HOME ?? join(homeDir, '.lipsync-mcp'), homeDir));
   const outputDir = resolve(expandHome(p.LIPSYNC_OUTPUT_DIR ?? join(home, 'outputs'), homeDir));
   const allowedDirs = (p.LIPSYNC_ALLOWED_DIRS ? p.LIPSYNC_ALLOWED_DIRS.split(delimiter) : [homeDir])

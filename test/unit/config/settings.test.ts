@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_DOCS, loadConfig, SETTING_ALIASES } from '../../../src/config.js';
+import { CONFIG_DOCS, checkSetting, loadConfig, SETTING_ALIASES } from '../../../src/config.js';
 
 /** The source tree (tests run from dist/test/unit/config/). */
 const SRC = fileURLToPath(new URL('../../../../src/', import.meta.url));
@@ -86,4 +86,53 @@ test('a bad value is refused naming the setting, with a message from its schema'
     () => loadConfig({ env: { HOME: '/home/u', LIPSYNC_HTTP_PORT: '-1' }, homeDir: '/home/u' }),
     /LIPSYNC_HTTP_PORT is not valid: must be at least 0/,
   );
+});
+
+test('each kind of setting reads what a person writes, and refuses the rest saying what it accepts', () => {
+  const load = (env: Record<string, string>) =>
+    loadConfig({ env: { HOME: '/home/u', ...env }, homeDir: '/home/u' });
+  const refused = (env: Record<string, string>, message: RegExp) => assert.throws(() => load(env), message);
+  // Yes/no settings in any case; empty is the default.
+  assert.equal(load({ LIPSYNC_HTTP_TRUST_ROOTS: ' TRUE ' }).http.trustRoots, true);
+  assert.equal(load({ LIPSYNC_ALLOW_PRIVATE_URLS: '1' }).allowPrivateUrls, true);
+  assert.equal(load({ LIPSYNC_ALLOW_PRIVATE_URLS: '' }).allowPrivateUrls, false);
+  assert.equal(load({ LIPSYNC_CONFIRM_PAID: 'False' }).spend.confirmPaid, false);
+  assert.equal(load({}).spend.confirmPaid, undefined);
+  refused(
+    { LIPSYNC_CONFIRM_PAID: 'yes' },
+    /LIPSYNC_CONFIRM_PAID is not valid: must be one of true, false, 1, 0\./,
+  );
+  // Choices: trimmed, empty is the default, anything else names the choices.
+  assert.equal(load({ LIPSYNC_LOG_LEVEL: ' debug ' }).logLevel, 'debug');
+  assert.equal(load({ LIPSYNC_LOG_LEVEL: '' }).logLevel, 'info');
+  assert.equal(load({ LIPSYNC_DEFAULT_PROVIDER: '' }).defaultProvider, undefined);
+  refused({ LIPSYNC_DEFAULT_PROVIDER: 'heygen' }, /must be one of local, jogg, nemovideo, director\./);
+  refused({ JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE: 'loop' }, /must be one of normal, normal_reverse/);
+  // Numbers and caps.
+  assert.equal(load({ LIPSYNC_HTTP_PORT: ' 0 ' }).http.port, 0);
+  assert.equal(load({ LIPSYNC_CAP_PAID_CREATES_PER_DAY: '' }).spend.capPaidCreates, undefined);
+  assert.equal(load({ LIPSYNC_CAP_PAID_CREATES_PER_DAY: '0' }).spend.capPaidCreates, 0);
+  refused({ LIPSYNC_CAP_PAID_CREATES_PER_DAY: '-1' }, /must be at least 0/);
+  refused({ LIPSYNC_MAX_INPUT_MB: 'Infinity' }, /LIPSYNC_MAX_INPUT_MB is not valid: must be a number/);
+  refused({ LIPSYNC_HTTP_PORT: '70000' }, /must be at most 65535/);
+  // The first refused setting in table order is the one reported.
+  refused({ LIPSYNC_HTTP_PORT: 'x', LIPSYNC_LOG_LEVEL: 'loud' }, /LIPSYNC_LOG_LEVEL/);
+  // An alias is checked as its setting; text is trimmed.
+  assert.equal(
+    (load({ JOGGAI_API_KEY: ' k-123456789 ' }).jogg.apiKey as { value: string }).value,
+    'k-123456789',
+  );
+  // A database URL: the message never repeats the value.
+  refused(
+    { LIPSYNC_DATABASE_URL: 'mysql://u:hunter2@h/db' },
+    /must be a postgres:\/\/ or postgresql:\/\/ URL\.$/,
+  );
+  assert.throws(
+    () => load({ LIPSYNC_DATABASE_URL: 'mysql://u:hunter2@h/db' }),
+    (e: Error) => !e.message.includes('hunter2'),
+  );
+  assert.equal(load({ LIPSYNC_DATABASE_URL: ' postgres://h/db ' }).database.url, 'postgres://h/db');
+  // The same checks answer the CLI's flags.
+  assert.equal(checkSetting('LIPSYNC_HTTP_PORT', '8080'), undefined);
+  assert.equal(checkSetting('LIPSYNC_HTTP_PORT', 'eighty'), 'must be a number');
 });
