@@ -7,8 +7,9 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { type AnyTool, registerTool, type ToolContext } from '../tools/define.js';
-import { ALL_TOOLS } from '../tools/index.js';
+import type { ToolContext } from '../tools/define.js';
+import { TOOL_KINDS, TOOL_NAMES, type ToolName } from '../tools/index.js';
+import { serveTools } from '../tools/serve.js';
 import type { App } from './app.js';
 import type { JobEvent } from './jobs/service.js';
 import { registerMcpSurface } from './mcp/index.js';
@@ -32,8 +33,8 @@ export const SERVER_INSTRUCTIONS = [
 export type RootsPolicy = 'extend' | 'ignore' | 'within_allowed';
 
 export interface ServerOptions {
-  /** Tools to expose; default all tools whose provider can work. */
-  tools?: AnyTool[];
+  /** Tools to expose, by name; default all tools whose provider can work. */
+  tools?: ToolName[];
   /** Default `extend`. */
   roots?: RootsPolicy;
 }
@@ -75,7 +76,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     roots: () => roots,
     sawTask: (id) => seen.add(id),
   };
-  for (const tool of opts.tools ?? availableTools(app)) registerTool(server, tool, ctx);
+  serveTools(server, opts.tools ?? availableTools(app), ctx);
   forwardJobEvents(app, server, seen);
   registerMcpSurface(server, app);
   return server;
@@ -127,18 +128,11 @@ export async function rootsWithin(roots: string[], allowedDirs: string[]): Promi
 const isBelow = (rel: string) =>
   rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 
-/** A tool is registered only when some provider here can serve it. */
-export function availableTools(app: App): AnyTool[] {
-  const kinds = new Set([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
-  // A tool is listed when some provider offers one of the kinds it can run.
-  const need: Record<string, string[]> = {
-    generate_video: ['generate_video'],
-    generate_image: ['image'],
-    generate_audio: ['audio'],
-    transcribe: ['transcript'],
-    edit_video: ['edit', 'post'],
-    export_render: ['render'],
-    create_lip_sync: ['lip_sync'],
-  };
-  return ALL_TOOLS.filter((t) => !need[t.name] || need[t.name]!.some((k) => kinds.has(k as never)));
+/** A tool is listed only when some provider here can serve it (one of the kinds it runs on). */
+export function availableTools(app: App): ToolName[] {
+  const kinds = new Set<string>([...app.providers.values()].flatMap((p) => p.capabilities.kinds));
+  return TOOL_NAMES.filter((name) => {
+    const need = TOOL_KINDS[name];
+    return !need || need.some((k) => kinds.has(k));
+  });
 }

@@ -137,6 +137,11 @@ function noteTasks(structured: Record<string, unknown>, ctx: ToolContext): void 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds tools of every shape
 export type AnyTool = ToolDef<any, any>;
 
+/**
+ * Registers one tool on an McpServer the SDK's way (its zod schemas converted at `tools/list`). The
+ * docs generator uses it to write tools/catalog.ts as the SDK would list the tools; the server itself
+ * serves that catalog and imports each tool on first call (tools/serve.ts), with the same semantics.
+ */
 export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext): void {
   server.registerTool(
     def.name,
@@ -148,18 +153,27 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
       annotations: { title: def.title, ...def.annotations },
       ...(def.meta ? { _meta: def.meta } : {}),
     },
-    async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
-      try {
-        const out = await def.handle(args, ctx, callOptions(extra, ctx, server));
-        const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
-        noteTasks(structured, ctx);
-        return {
-          content: [{ type: 'text', text: ctx.redactor.redact(out.text) }, ...(out.content ?? [])],
-          structuredContent: structured,
-        };
-      } catch (err) {
-        return errorResult(err, ctx, def.name);
-      }
-    },
+    (args: Record<string, unknown>, extra: Extra) => runTool(def, args, extra, ctx, server),
   );
+}
+
+/** Runs a tool's handler on validated arguments: its result redacted, or its failure as an error result. */
+export async function runTool(
+  def: AnyTool,
+  args: Record<string, unknown>,
+  extra: Extra,
+  ctx: ToolContext,
+  server: McpServer,
+): Promise<CallToolResult> {
+  try {
+    const out = await def.handle(args, ctx, callOptions(extra, ctx, server));
+    const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
+    noteTasks(structured, ctx);
+    return {
+      content: [{ type: 'text', text: ctx.redactor.redact(out.text) }, ...(out.content ?? [])],
+      structuredContent: structured,
+    };
+  } catch (err) {
+    return errorResult(err, ctx, def.name);
+  }
 }

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { defineTool } from './define.js';
-import { VIEWER_META } from './get-task-status.js';
+import { VIEWER_META } from './mcp-apps.js';
 
 export const downloadResultTool = defineTool({
   name: 'download_result',

@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import { AppError } from '../src/errors.js';
 import { defineTool } from './define.js';
-import { RESOURCE_URI_META_KEY } from './mcp-apps.js';
+import { VIEWER_META } from './mcp-apps.js';
 import { choice, PROVIDERS, taskViewShape, waitSecondsInput } from './schemas.js';
 import { summarize } from './summary.js';
-
-/** The result viewer (an MCP App); clients without MCP Apps ignore it and get the same results. */
-export const VIEWER_URI = 'ui://lipsync/viewer';
-export const VIEWER_META = { ui: { resourceUri: VIEWER_URI }, [RESOURCE_URI_META_KEY]: VIEWER_URI };
 
 export const getTaskStatus = defineTool({
   name: 'get_task_status',

@@ -6,3 +6,7 @@
  */
 export const RESOURCE_URI_META_KEY = 'ui/resourceUri';
 export const RESOURCE_MIME_TYPE = 'text/html;profile=mcp-app';
+
+/** The result viewer (an MCP App); clients without MCP Apps ignore it and get the same results. */
+export const VIEWER_URI = 'ui://lipsync/viewer';
+export const VIEWER_META = { ui: { resourceUri: VIEWER_URI }, [RESOURCE_URI_META_KEY]: VIEWER_URI };

@@ -1,8 +1,7 @@
 /** Registers the result viewer page as the MCP App resource `ui://lipsync/viewer`. */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Resource } from '@modelcontextprotocol/sdk/types.js';
-import { VIEWER_URI } from '../../tools/get-task-status.js';
-import { RESOURCE_MIME_TYPE } from '../../tools/mcp-apps.js';
+import { RESOURCE_MIME_TYPE, VIEWER_URI } from '../../tools/mcp-apps.js';
 import { VIEWER_HTML } from './viewer-page.js';
 
 export { VIEWER_URI };

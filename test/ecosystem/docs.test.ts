@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { listedTools, README_URL, renderDocs } from '../../scripts/gen-docs.js';
-import { ALL_TOOLS } from '../../tools/index.js';
+import { CATALOG_URL, listedTools, README_URL, renderCatalog, renderDocs } from '../../scripts/gen-docs.js';
+import { ALL_TOOLS } from '../../tools/all.js';
+import { TOOL_CATALOG } from '../../tools/catalog.js';
+import { TOOL_LOADERS, TOOL_NAMES } from '../../tools/index.js';
 import { errorOf, harness, testEnv } from '../helpers/app.js';
 
 test('README tool, configuration and error sections match the code (run `npm run docs`)', async () => {
@@ -49,4 +51,34 @@ test('the README says what the local engine does to lengths: the output lasts as
   const readme = readFileSync(README_URL, 'utf8');
   assert.doesNotMatch(readme, /fits\s+the\s+(new\s+)?audio\s+to\s+the\s+video/);
   assert.match(readme, /output lasts as long as the (aligned )?audio/);
+});
+
+test("tools/catalog.ts is what the tools' zod schemas list (run `npm run docs`)", async () => {
+  const listed = await listedTools();
+  assert.equal(
+    readFileSync(CATALOG_URL, 'utf8'),
+    renderCatalog(listed),
+    'tools/catalog.ts has drifted from the tools in tools/: run `npm run docs` and commit the result.',
+  );
+  // The compiled catalog the server answers with is that same listing.
+  assert.deepEqual(JSON.parse(JSON.stringify(TOOL_CATALOG)), JSON.parse(JSON.stringify(listed)));
+});
+
+test('each tool is loaded by name, in the order clients list them', async () => {
+  assert.deepEqual(
+    TOOL_NAMES,
+    ALL_TOOLS.map((t) => t.name),
+  );
+  assert.deepEqual(
+    TOOL_CATALOG.map((t) => t.name),
+    TOOL_NAMES,
+  );
+  for (const name of TOOL_NAMES) {
+    const def = await TOOL_LOADERS[name]();
+    assert.equal(def.name, name);
+    assert.equal(
+      def,
+      ALL_TOOLS.find((t) => t.name === name),
+    );
+  }
 });

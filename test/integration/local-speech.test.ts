@@ -69,10 +69,7 @@ describe('offline dubbing with real espeak-ng', { skip: NO_ESPEAK }, () => {
   const TEXT = 'Hello! This is the offline demo, speaking without an account.';
 
   test('speech -> reuse -> lip sync on local with that audio -> download', async () => {
-    assert.ok(
-      availableTools(h.app).some((t) => t.name === 'generate_audio'),
-      'generate_audio is listed',
-    );
+    assert.ok(availableTools(h.app).includes('generate_audio'), 'generate_audio is listed');
     // No provider named and The Director not configured: offline speech.
     const first = structured<View>(
       await h.call('generate_audio', { kind: 'speech', text: TEXT, voice: 'en-us', wait_seconds: 20 }),
