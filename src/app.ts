@@ -12,9 +12,6 @@ import type { LedgerStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import type { FileHasher } from './media/hash.js';
-import { checkMediaInput } from './media/media-check.js';
-import { preflight as runPreflight } from './media/preflight.js';
-import { probe } from './media/probe.js';
 import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
@@ -119,6 +116,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         ? undefined
         : (opts.preflight ??
           (async ({ inputs, provider, signal, params }) => {
+            const { preflight: runPreflight } = await import('./media/preflight.js');
             const res = await runPreflight({
               inputs,
               provider,
@@ -132,8 +130,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             if (bundled) log.warn(bundled);
             return bundled ? { ...res, warnings: [bundled, ...res.warnings] } : res;
           })),
-    checkUpload: (input, role, provider, signal) =>
-      checkMediaInput(input, role, {
+    // The media checks are imported on first use: a start that runs no job never loads them.
+    checkUpload: async (input, role, provider, signal) =>
+      (await import('./media/media-check.js')).checkMediaInput(input, role, {
         ffprobePath: media.ffprobe?.path,
         maxBytes: config.maxInputBytes,
         provider,
@@ -151,6 +150,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       confirmPaid: config.spend.confirmPaid ?? false,
       audioSeconds: async (input, signal) => {
         if (input.type !== 'file' || !media.ffprobe?.path) return undefined;
+        const { probe } = await import('./media/probe.js');
         const info = await probe(media.ffprobe.path, input.path, signal).catch(() => undefined);
         return info?.audio?.durationSeconds ?? info?.durationSeconds;
       },

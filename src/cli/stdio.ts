@@ -34,10 +34,12 @@ export async function stdioCommand(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await server.connect(transport);
-  // Recovery (take over dead owners' claims, look at unfinished tasks once) is background work: it
-  // starts just after the handshake, so `initialize` and `tools/list` never wait for the ledger to open.
+  // Background work starts just after the handshake, so `initialize` and `tools/list` wait for neither:
+  // recovery (take over dead owners' claims, look at unfinished tasks once), which opens the ledger, and
+  // the start-up line of the log, whose first line loads the logger.
   setTimeout(() => {
     if (closing) return;
+    app.log.info({ providers: [...app.providers.keys()] }, 'lipsync-mcp ready on stdio');
     app.jobs
       .recover()
       .then((r) => {
@@ -45,5 +47,4 @@ export async function stdioCommand(): Promise<void> {
       })
       .catch((err) => app.log.warn({ err: app.redactor.redact(String(err)) }, 'recovery failed'));
   }, RECOVERY_DELAY_MS);
-  app.log.info({ providers: [...app.providers.keys()] }, 'lipsync-mcp ready on stdio');
 }

@@ -13,46 +13,23 @@ import type {
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
-import { deadline } from '../util/deadline.js';
-import { adoptForeign } from './adopt.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
-import { type CreditsEntry, readCredits } from './credits.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { fingerprint } from './fingerprint.js';
-import { Recovery } from './recovery.js';
-import {
-  errorFromRow,
-  inputsToJson,
-  type LipSyncRequest,
-  lipSyncParams,
-  newTaskId,
-  requireConfigured,
-  requireOneVisual,
-} from './requests.js';
-import { type SpendReport, settleAtEnd, trackedProvider } from './spend.js';
-import {
-  type DryRun,
-  dryRun,
-  paidGate,
-  type SpendDeps,
-  type SpentToday,
-  spendReport,
-  spentToday,
-  type TaskCost,
-  withCosts,
-} from './spend-gate.js';
+import type { CreditsEntry } from './credits.js';
+import type { Recovery } from './recovery.js';
+import type { LipSyncRequest } from './requests.js';
+import type { SpendReport } from './spend.js';
+import type { DryRun, SpendDeps, SpentToday, TaskCost } from './spend-gate.js';
 import type { ClaimOptions, TaskRow } from './store.js';
-import { adoptable, Submitter } from './submission.js';
-import { CALL_BUDGET_MS, Transfers } from './transfers.js';
+import type { Submitter } from './submission.js';
+import type { Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
-import { clampWait, Waiter } from './waiting.js';
+import type { Waiter } from './waiting.js';
 
 export type { CallOptions, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreditsEntry } from './credits.js';
 export type { LipSyncRequest } from './requests.js';
 export type { SpendReport } from './spend.js';
 export type { DryRun, SpentToday, TaskCost } from './spend-gate.js';
-export { clampWait, MAX_WAIT_SECONDS } from './waiting.js';
 
 export interface CreateRequest {
   provider?: string;
@@ -73,28 +50,55 @@ export interface CreateResult extends TaskView {
 
 export type TaskRef = { taskId: string } | { provider: string; providerTaskId: string };
 
+/** The units a job needs, sharing one JobCore. */
+interface Units {
+  recovery: Recovery;
+  submitter: Submitter;
+  waiter: Waiter;
+  /** Uploads and downloads running in the background, by what they transfer. */
+  transfers: Transfers;
+}
+
 export class JobService {
   private readonly core: JobCore;
-  private readonly recovery: Recovery;
-  private readonly submitter: Submitter;
-  private readonly waiter: Waiter;
-  /** Uploads and downloads running in the background, by what they transfer. */
-  private readonly transfers: Transfers;
+  private unitsLoading?: Promise<Units>;
 
   constructor(deps: JobServiceDeps) {
     this.core = new JobCore(deps);
-    this.recovery = new Recovery(this.core);
-    this.submitter = new Submitter(this.core, (row, p, s) => this.recovery.reconcile(row, p, s));
-    this.recovery.submitter = this.submitter;
-    this.waiter = new Waiter(this.core, this.recovery);
-    this.transfers = new Transfers(this.core, this.submitter, (raw, roots) => this.resolveInputs(raw, roots));
     // When a task ends, record what it cost (a free balance read after the job, where that tells).
     this.core.events.on('job', (e: JobEvent) => {
       if (e.event !== 'status' || (e.status !== 'success' && e.status !== 'failed')) return;
       const deps = { ledger: this.d.ledger, now: () => this.core.now(), signal: AbortSignal.timeout(15_000) };
-      const p = settleAtEnd(this.d.providers.get(e.provider as ProviderName), e.task_id, deps);
+      const p = import('./spend.js').then(({ settleAtEnd }) =>
+        settleAtEnd(this.d.providers.get(e.provider as ProviderName), e.task_id, deps),
+      );
       this.core.track(p.catch((err) => this.core.warn(e.task_id, err, 'could not record the cost')));
     });
+  }
+
+  /**
+   * The units, imported with the first call that needs them: a start that runs no job (an MCP client
+   * asking for the tool list) loads none of them, nor what they use (input checks, DNS, hashing).
+   */
+  private units(): Promise<Units> {
+    this.unitsLoading ??= (async () => {
+      const [{ Recovery }, { Submitter }, { Waiter }, { Transfers }] = await Promise.all([
+        import('./recovery.js'),
+        import('./submission.js'),
+        import('./waiting.js'),
+        import('./transfers.js'),
+      ]);
+      const recovery = new Recovery(this.core);
+      const submitter = new Submitter(this.core, (row, p, s) => recovery.reconcile(row, p, s));
+      recovery.submitter = submitter;
+      const waiter = new Waiter(this.core, recovery);
+      const transfers = new Transfers(this.core, submitter, (raw, roots) => this.resolveInputs(raw, roots));
+      return { recovery, submitter, waiter, transfers };
+    })();
+    this.unitsLoading.catch(() => {
+      this.unitsLoading = undefined;
+    });
+    return this.unitsLoading;
   }
 
   private get d(): JobServiceDeps {
@@ -148,16 +152,20 @@ export class JobService {
       .map((p) => p.name);
   }
 
-  resolveInputs(
+  async resolveInputs(
     raw: Partial<Record<InputRole, string>>,
     extraRoots: string[] = [],
   ): Promise<Partial<Record<InputRole, ResolvedInput>>> {
-    return this.recovery.resolveInputs(raw, extraRoots);
+    return (await this.units()).recovery.resolveInputs(raw, extraRoots);
   }
 
   /** Checks a request and computes its fingerprint: the common part of `create` and `estimate`. */
   private async checked(req: CreateRequest, opts: CallOptions) {
     const provider = this.pickProvider(req.provider, req.kind);
+    const [{ requireConfigured }, { fingerprint }] = await Promise.all([
+      import('./requests.js'),
+      import('./fingerprint.js'),
+    ]);
     requireConfigured(provider);
     const signal = opts.signal ?? new AbortController().signal;
     const inputs = await this.resolveInputs(req.inputs, opts.extraRoots);
@@ -177,6 +185,7 @@ export class JobService {
   async estimate(req: CreateRequest, opts: CallOptions = {}): Promise<DryRun> {
     const c = await this.checked(req, opts);
     const warnings = await this.warningsFor(c, c.req.params);
+    const { dryRun } = await import('./spend-gate.js');
     return dryRun(this.spendDeps(), c, warnings);
   }
 
@@ -187,6 +196,21 @@ export class JobService {
   /** Create or reuse. Answers within max(`submitWaitMs`, `waitSeconds`), whatever the provider does. */
   async create(req: CreateRequest, opts: CallOptions = {}): Promise<CreateResult> {
     const checked = await this.checked(req, opts);
+    const [
+      { submitter, waiter },
+      { paidGate },
+      { trackedProvider },
+      { adoptable },
+      { errorFromRow },
+      { clampWait },
+    ] = await Promise.all([
+      this.units(),
+      import('./spend-gate.js'),
+      import('./spend.js'),
+      import('./submission.js'),
+      import('./requests.js'),
+      import('./waiting.js'),
+    ]);
     const { provider, signal, inputs, fp, force } = checked;
     req = checked.req;
     const warnings = await this.warningsFor(checked, req.params);
@@ -203,7 +227,7 @@ export class JobService {
         log: this.d.log,
         adoptable: (found) => adoptable(row, found, force),
       });
-      this.submitter.start({ row, provider: tracked, inputs, force, opts });
+      submitter.start({ row, provider: tracked, inputs, force, opts });
     } else {
       if (row.status === 'submitting' && this.core.inflight.has(row.id))
         opts.onProgress?.('an identical request is already being submitted; following it');
@@ -218,18 +242,13 @@ export class JobService {
     // One budget for the whole call: max(submit wait, wait_seconds) — at most 50 s in MCP by default.
     const wait = clampWait(req.waitSeconds);
     const started = this.core.now();
-    row = await this.waiter.whileSubmitting(
-      row.id,
-      Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000),
-      signal,
-    );
+    row = await waiter.whileSubmitting(row.id, Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000), signal);
     // The paid request provably never created anything: nothing to reuse, nothing was charged.
     if (row.rejected) throw errorFromRow(row);
     if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true)
       action = 'reused_existing_task';
     const left = Math.floor((started + wait * 1000 - this.core.now()) / 1000);
-    const view =
-      left > 0 && !isFinal(row) ? await this.waiter.follow(row, left, opts) : this.core.viewOf(row);
+    const view = left > 0 && !isFinal(row) ? await waiter.follow(row, left, opts) : this.core.viewOf(row);
     return { ...view, action, reused: action === 'reused_existing_task' };
   }
 
@@ -263,6 +282,7 @@ export class JobService {
   ) {
     const now = this.core.now();
     const force = !!req.forceRecreate;
+    const { inputsToJson, newTaskId } = await import('./requests.js');
     const request: JsonObject = { inputs: inputsToJson(inputs), params: req.params, force };
     // A forced request replaces every earlier task for these inputs: none of them may be adopted as its result.
     if (force) request.replaces = await this.d.ledger.providerTaskIds(fp);
@@ -293,15 +313,16 @@ export class JobService {
    * fingerprint, so "normal" and an omitted playback type are the same job), then `create`.
    */
   async createLipSync(req: LipSyncRequest, opts: CallOptions = {}): Promise<CreateResult> {
-    return this.create(this.lipSyncRequest(req), opts);
+    return this.create(await this.lipSyncRequest(req), opts);
   }
 
   /** create_lip_sync with dry_run: what it would do and cost. */
   async estimateLipSync(req: LipSyncRequest, opts: CallOptions = {}): Promise<DryRun> {
-    return this.estimate(this.lipSyncRequest(req), opts);
+    return this.estimate(await this.lipSyncRequest(req), opts);
   }
 
-  private lipSyncRequest(req: LipSyncRequest): CreateRequest {
+  private async lipSyncRequest(req: LipSyncRequest): Promise<CreateRequest> {
+    const { lipSyncParams, requireOneVisual } = await import('./requests.js');
     requireOneVisual(req);
     const provider = this.pickProvider(req.provider, 'lip_sync');
     return {
@@ -317,6 +338,7 @@ export class JobService {
 
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
   async status(ref: TaskRef, waitSeconds = 0, opts: CallOptions = {}): Promise<TaskView> {
+    const [{ waiter }, { adoptForeign }] = await Promise.all([this.units(), import('./adopt.js')]);
     const row =
       'taskId' in ref
         ? await this.lookup(ref)
@@ -324,7 +346,7 @@ export class JobService {
           (await adoptForeign(this.core, ref, opts.signal)) ??
           (await this.lookup(ref)));
     opts.onTask?.(row.id);
-    return this.waiter.follow(row, waitSeconds, opts);
+    return waiter.follow(row, waitSeconds, opts);
   }
 
   /**
@@ -347,6 +369,10 @@ export class JobService {
     tasks: (TaskView & { cost?: TaskCost })[];
     nextCursor?: string;
   }> {
+    const [{ decodeCursor, encodeCursor }, { withCosts }] = await Promise.all([
+      import('./cursor.js'),
+      import('./spend-gate.js'),
+    ]);
     const page = await this.d.ledger.page({
       limit: Math.min(opts.limit ?? 20, 200),
       unfinishedOnly: opts.unfinishedOnly,
@@ -363,12 +389,14 @@ export class JobService {
   }
 
   /** Spend per provider per day and per task, over the last `days` days (today included). */
-  spendReport(days = 7): Promise<SpendReport> {
+  async spendReport(days = 7): Promise<SpendReport> {
+    const { spendReport } = await import('./spend-gate.js');
     return spendReport(this.d.ledger, this.core.now(), days);
   }
 
   /** Today's spend per provider, with the caps that apply. */
-  spentToday(): Promise<SpentToday[]> {
+  async spentToday(): Promise<SpentToday[]> {
+    const { spentToday } = await import('./spend-gate.js');
     return spentToday(this.d.ledger, this.core.now(), [...this.d.providers.values()], this.d.spend);
   }
 
@@ -380,9 +408,9 @@ export class JobService {
    * Uploads or registers an input with a provider, through the cache. A transfer longer than the call
    * budget goes on in the background: the answer says so, and the same call later returns its URL.
    */
-  uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
+  async uploadAsset(providerName: string | undefined, raw: string, role: InputRole, opts: CallOptions = {}) {
     const provider = this.pickProvider(providerName, 'lip_sync');
-    return this.transfers.upload(provider, raw, role, opts);
+    return (await this.units()).transfers.upload(provider, raw, role, opts);
   }
 
   /**
@@ -390,11 +418,17 @@ export class JobService {
    * answer says so, and the same call later returns the saved file.
    */
   async download(taskId: string, filename: string | undefined, opts: CallOptions = {}) {
-    return this.transfers.download(await this.lookup({ taskId }), filename, opts);
+    const { transfers } = await this.units();
+    return transfers.download(await this.lookup({ taskId }), filename, opts);
   }
 
   /** Every provider's configuration state and balance, within one overall budget. Never spends. */
   async credits(providerName: string | undefined, signal?: AbortSignal): Promise<CreditsEntry[]> {
+    const [{ deadline }, { CALL_BUDGET_MS }, { readCredits }] = await Promise.all([
+      import('../util/deadline.js'),
+      import('./transfers.js'),
+      import('./credits.js'),
+    ]);
     const budget = deadline(this.d.callBudgetMs ?? CALL_BUDGET_MS, signal);
     try {
       return await readCredits(this.d.providers.values(), providerName, budget.signal, (e) =>
@@ -420,8 +454,8 @@ export class JobService {
   }
 
   /** At start: take over dead owners' claims and look at every unfinished task once (bounded). */
-  recover(): Promise<{ resumed: number; checked: number }> {
-    return this.recovery.recover();
+  async recover(): Promise<{ resumed: number; checked: number }> {
+    return (await this.units()).recovery.recover();
   }
 
   private async lookup(ref: TaskRef): Promise<TaskRow> {
