@@ -4,6 +4,7 @@
  * Every subcommand's arguments are checked here against its option table (src/cli/shared.ts) before
  * anything starts, so a typo is a usage error (exit 2), never a server started or a job paid.
  */
+import { fileURLToPath } from 'node:url';
 import { failJson } from './cli/output.js';
 import { type Command, parseCommand, synopsis, UsageError } from './cli/shared.js';
 import { stdioCommand } from './cli/stdio.js';
@@ -104,7 +105,7 @@ async function main(argv: string[]): Promise<void> {
     case 'demo': {
       if (!parseCommand(DEMO, rest)) return;
       const { demoCommand } = await import('./cli/demo.js');
-      return demoCommand(rest).then(() => process.exit(0));
+      return demoCommand(rest, fileURLToPath(import.meta.url)).then(() => process.exit(0));
     }
     case '--version':
     case '-v':

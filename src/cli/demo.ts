@@ -53,9 +53,8 @@ async function makeSampleMedia(ffmpeg: string, video: string, audio: string): Pr
   );
 }
 
-/** Starts this server over stdio, as an MCP client would. */
-async function connectClient(home: string, dir: string): Promise<Client> {
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** Starts this server (the command at `cli`) over stdio, as an MCP client would. */
+async function connectClient(cli: string, home: string, dir: string): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [cli],
@@ -163,7 +162,11 @@ async function runFlow(client: Client, video: string, audio: string, speech: boo
   );
 }
 
-export async function demoCommand(_argv: string[]): Promise<void> {
+/** `cli`: the command's own entry file (dist/src/cli.js, or the bundle the package ships). */
+export async function demoCommand(
+  _argv: string[],
+  cli = fileURLToPath(new URL('../cli.js', import.meta.url)),
+): Promise<void> {
   try {
     const config = loadConfig();
     const tools = await locateFfmpeg(config.ffmpeg);
@@ -186,7 +189,7 @@ export async function demoCommand(_argv: string[]): Promise<void> {
     say(`   video: ${video}`);
     say(`   audio: ${audio} (the same speech, ${SHIFT_MS} ms late, with noise)`);
     say('2. starting the MCP server (stdio) and connecting as a client');
-    const client = await connectClient(config.home, dir);
+    const client = await connectClient(cli, config.home, dir);
     try {
       await runFlow(client, video, audio, !!locateEspeak(config.espeak).location);
     } finally {

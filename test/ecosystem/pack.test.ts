@@ -21,6 +21,8 @@ test('npm pack --dry-run lists only the runtime files', { timeout: 120_000 }, (t
   const files = info.files.map((f) => f.path.replace(/\\/g, '/'));
   for (const need of [
     'package.json',
+    'dist/bin/lipsync-mcp.js',
+    'dist/bin/worker.js',
     'dist/src/cli.js',
     'dist/src/server.js',
     'dist/tools/index.js',

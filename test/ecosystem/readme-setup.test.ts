@@ -34,9 +34,9 @@ test('every client snippet runs the checkout with node and the absolute path (no
   assert.equal(entries.length, 2, 'Claude Desktop and Cursor');
   for (const e of entries) {
     assert.equal(e.command, 'node');
-    assert.deepEqual(e.args, [`${PLACEHOLDER}/dist/src/cli.js`]);
+    assert.deepEqual(e.args, [`${PLACEHOLDER}/dist/bin/lipsync-mcp.js`]);
   }
-  const cli = `${PLACEHOLDER}/dist/src/cli.js`;
+  const cli = `${PLACEHOLDER}/dist/bin/lipsync-mcp.js`;
   assert.ok(
     setup.includes(`claude mcp add lipsync --env JOGG_API_KEY=your-key -- node ${cli}`),
     'Claude Code',

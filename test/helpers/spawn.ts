@@ -10,9 +10,15 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<RunResult> {
+/** Runs the CLI (`entry`: the compiled modules by default, or the bundle) to its end. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  entry = CLI,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
