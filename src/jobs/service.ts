@@ -19,7 +19,7 @@ import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps 
 import { type CreditsEntry, readCredits } from './credits.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { fingerprint } from './fingerprint.js';
-import { Recovery } from './recovery.js';
+import { Recovery, type Taker } from './recovery.js';
 import {
   errorFromRow,
   inputsToJson,
@@ -196,14 +196,14 @@ export class JobService {
     let row = decision.row;
     opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
+    // This call can submit the claim itself, with its own inputs: the claim it made, one whose owner is
+    // found dead by the claim, or one whose owner dies while it waits (maybe on another machine, whose
+    // files it could never read).
+    const own = (r: TaskRow, takenOver: boolean) =>
+      this.submitOwn(r, takenOver, provider, inputs, force, opts);
+    const taker: Taker = { fingerprint: fp, submit: (r) => own(r, true) };
     if (decision.kind === 'created' || decision.kind === 'taken_over') {
-      const tracked = trackedProvider(provider, row.id, {
-        ledger: this.d.ledger,
-        now: () => this.core.now(),
-        log: this.d.log,
-        adoptable: (found) => adoptable(row, found, force),
-      });
-      this.submitter.start({ row, provider: tracked, inputs, force, opts });
+      await own(row, decision.kind === 'taken_over');
     } else {
       if (row.status === 'submitting' && this.core.inflight.has(row.id))
         opts.onProgress?.('an identical request is already being submitted; following it');
@@ -222,6 +222,7 @@ export class JobService {
       row.id,
       Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000),
       signal,
+      taker,
     );
     // The paid request provably never created anything: nothing to reuse, nothing was charged.
     if (row.rejected) throw errorFromRow(row);
@@ -229,8 +230,33 @@ export class JobService {
       action = 'reused_existing_task';
     const left = Math.floor((started + wait * 1000 - this.core.now()) / 1000);
     const view =
-      left > 0 && !isFinal(row) ? await this.waiter.follow(row, left, opts) : this.core.viewOf(row);
+      left > 0 && !isFinal(row) ? await this.waiter.follow(row, left, opts, taker) : this.core.viewOf(row);
     return { ...view, action, reused: action === 'reused_existing_task' };
+  }
+
+  /**
+   * Submits a claim this call owns with the call's own inputs. A claim taken over stores them first:
+   * its request named the files of the process that made it, maybe on another machine.
+   */
+  private async submitOwn(
+    row: TaskRow,
+    takenOver: boolean,
+    provider: Provider,
+    inputs: Partial<Record<InputRole, ResolvedInput>>,
+    force: boolean,
+    opts: CallOptions,
+  ): Promise<void> {
+    if (takenOver) {
+      const request = { ...row.request, inputs: inputsToJson(inputs), inputs_host: this.core.host };
+      row = await this.core.update(row.id, { request });
+    }
+    const tracked = trackedProvider(provider, row.id, {
+      ledger: this.d.ledger,
+      now: () => this.core.now(),
+      log: this.d.log,
+      adoptable: (found) => adoptable(row, found, force),
+    });
+    this.submitter.start({ row, provider: tracked, inputs, force, opts });
   }
 
   /**
@@ -263,7 +289,13 @@ export class JobService {
   ) {
     const now = this.core.now();
     const force = !!req.forceRecreate;
-    const request: JsonObject = { inputs: inputsToJson(inputs), params: req.params, force };
+    // `inputs_host`: the machine whose files the paths name (a shared ledger serves several).
+    const request: JsonObject = {
+      inputs: inputsToJson(inputs),
+      inputs_host: this.core.host,
+      params: req.params,
+      force,
+    };
     // A forced request replaces every earlier task for these inputs: none of them may be adopted as its result.
     if (force) request.replaces = await this.d.ledger.providerTaskIds(fp);
     return this.d.ledger.claim(
