@@ -22,7 +22,7 @@ import type { Redactor } from '../redact.js';
 import { HOST, isPidAlive } from '../util/pid.js';
 import type { SpendSettings } from './spend.js';
 import type { LedgerStore, TaskPatch, TaskRow } from './store.js';
-import { type TaskView, toView } from './view.js';
+import { noteFilesElsewhere, type TaskView, toView } from './view.js';
 
 export type PreflightFn = (args: {
   inputs: Partial<Record<InputRole, ResolvedInput>>;
@@ -106,6 +106,14 @@ export class JobCore {
   /** One provider look per task at a time. */
   readonly polling = new Map<string, Promise<TaskRow>>();
   readonly lastPollAt = new Map<string, number>();
+  /**
+   * Dead owners' unsent claims left here because their files are on another machine (`host`), by task
+   * id, with the owner they were left under: the view says so while that owner still holds the claim.
+   */
+  readonly filesElsewhere = new Map<
+    string,
+    { ownerPid: number | null; ownerHost: string | null; host: string }
+  >();
   readonly background = new Set<Promise<unknown>>();
   /** Signals of submissions and live event streams, aborted when a drain runs out of time. */
   readonly controllers = new Set<AbortController>();
@@ -158,7 +166,17 @@ export class JobCore {
   }
 
   viewOf(row: TaskRow): TaskView {
-    return toView(row, this.d.providers.get(row.provider), this.now());
+    const provider = this.d.providers.get(row.provider);
+    const view = toView(row, provider, this.now());
+    const away = this.filesElsewhere.get(row.id);
+    if (
+      away &&
+      row.status === 'submitting' &&
+      row.ownerPid === away.ownerPid &&
+      row.ownerHost === away.ownerHost
+    )
+      noteFilesElsewhere(view, away.host, provider);
+    return view;
   }
 
   emit(event: Omit<JobEvent, 'message'> & { message: string }): void {

@@ -17,6 +17,24 @@ export const LOCK_MIGRATIONS = 1;
 /** Serialises claims that check a spend cap, so that two cannot both pass it. */
 export const LOCK_SPEND = 2;
 
+/**
+ * The tables the ledger uses (pg-migrations.ts creates them; a test checks this list against them).
+ * A user other than their owner needs SELECT, INSERT and UPDATE on these and nothing more: row
+ * numbers are identity columns (no right on a sequence), the change trigger fires whoever writes,
+ * LISTEN and advisory locks need no right, and USAGE on schema public is everyone's by default.
+ */
+export const LEDGER_TABLES = ['schema_migrations', 'tasks', 'costs', 'uploads', 'downloads'] as const;
+
+/** A role name as SQL: bare when PostgreSQL would read it unchanged, else double-quoted. */
+export function sqlIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The one statement (run by the tables' owner) that lets `user` use the ledger. */
+export function grantTables(user: string | undefined): string {
+  return `GRANT SELECT, INSERT, UPDATE ON ${LEDGER_TABLES.join(', ')} TO ${user ? sqlIdent(user) : 'USER'}`;
+}
+
 /** Where a database is, without the password: for messages, logs and `doctor`. */
 export interface PgTarget {
   host: string;
@@ -224,11 +242,14 @@ export function pgFailure(err: unknown, t: PgTarget): unknown {
       `PostgreSQL at ${at} is read-only (a standby?): the ledger needs to write.`,
       `Point ${SETTING} at the primary server.`,
     );
-  if (code === '42501')
+  if (code === '42501') {
+    const schema = /permission denied for schema (\S+)/.exec(err.message)?.[1];
+    const usage = schema ? `GRANT USAGE ON SCHEMA ${schema} TO ${t.user ? sqlIdent(t.user) : 'USER'}; ` : '';
     return fix(
       `User ${t.user ?? '(default)'} may not use the ledger's tables on PostgreSQL at ${at}: ${err.message}.`,
-      `Grant it the tables (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${t.user ?? 'USER'}; and USAGE on its sequences), or connect as the user that created them.`,
+      `Have the owner of the tables run ${usage}${grantTables(t.user)} (all that lipsync-mcp needs), or connect as that owner.`,
     );
+  }
   if (code === '42703' || code === '42P07' || code === '42804')
     return fix(
       `The database on PostgreSQL at ${at} already has tables that are not lipsync-mcp's (${err.message}).`,

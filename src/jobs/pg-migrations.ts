@@ -11,7 +11,17 @@
  * written (JSONB would reorder keys), as in SQLite.
  */
 import { AppError } from '../errors.js';
-import { LOCK_MIGRATIONS, LOCK_SPACE, type PgDb } from './pg-db.js';
+import {
+  grantTables,
+  LEDGER_TABLES,
+  LOCK_MIGRATIONS,
+  LOCK_SPACE,
+  type PgDb,
+  type PgTarget,
+  pgFailure,
+  type Queryable,
+  sqlIdent,
+} from './pg-db.js';
 
 /** The channel a task's id is notified on when its row changes (see the trigger below). */
 export const TASKS_CHANNEL = 'lipsync_tasks';
@@ -107,18 +117,34 @@ CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE ON tasks
   },
 ];
 
+/** What `migrate` was doing when PostgreSQL refused: each refusal has its own fix. */
+type Stage = 'create' | 'upgrade' | 'use';
+
 /**
  * Applies the migrations `db` lacks, in one transaction under an advisory lock: instances that start
- * together wait for each other, and the later ones find nothing left to do. Returns what it applied.
+ * together wait for each other, and the later ones find nothing left to do. Then checks that this user
+ * may use every table, so that missing rights are said at start (with the one GRANT that fixes them),
+ * not at the first paid job. Returns what it applied.
  */
 export async function migrate(db: PgDb, list: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  let stage: Stage = 'use';
+  let pending: Migration | undefined;
   try {
     return await db.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, LOCK_MIGRATIONS]);
       // READ COMMITTED: the statements after the lock see what the previous holder committed.
-      await c.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
-      );
+      const [here] = (
+        await c.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+      ).rows;
+      // Even CREATE TABLE IF NOT EXISTS needs the right to create in the schema: a user granted the
+      // tables, not their owner, has none, and must not need it once they exist.
+      if (!here?.present) {
+        stage = 'create';
+        await c.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+        );
+      }
+      stage = 'use';
       const done = new Set(
         (await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
           (r) => r.version,
@@ -127,6 +153,8 @@ export async function migrate(db: PgDb, list: readonly Migration[] = MIGRATIONS)
       const applied: number[] = [];
       for (const m of list) {
         if (done.has(m.version)) continue;
+        stage = done.size === 0 ? 'create' : 'upgrade';
+        pending = m;
         await c.query(m.sql);
         await c.query(
           'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)',
@@ -134,20 +162,96 @@ export async function migrate(db: PgDb, list: readonly Migration[] = MIGRATIONS)
         );
         applied.push(m.version);
       }
+      stage = 'use';
+      await requireRights(c, db.target);
+      // A write of nothing: a read-only database (a standby, default_transaction_read_only) refuses
+      // it, so the ledger says so at start rather than at the first job.
+      await c.query('UPDATE schema_migrations SET version = version WHERE false');
       return applied;
     });
   } catch (err) {
-    // PostgreSQL 15 no longer lets every user create tables in the public schema.
-    if ((err as { code?: unknown }).code === '42501')
-      throw new AppError(
+    // Refused (42501), or no schema on the search path that this user may use (3F000).
+    const denied = err instanceof AppError ? err.cause : err;
+    const code = (denied as { code?: unknown } | undefined)?.code;
+    if (code !== '42501' && code !== '3F000') throw err;
+    throw await refused(db, code === '3F000' ? 'create' : stage, pending, denied);
+  }
+}
+
+/** Refuses to start when this user lacks a right the ledger needs on one of its tables. */
+async function requireRights(c: Queryable, t: PgTarget): Promise<void> {
+  const { rows } = await c.query<{ name: string }>(
+    `SELECT name FROM unnest($1::text[]) AS name
+     WHERE NOT (has_table_privilege(name, 'SELECT') AND has_table_privilege(name, 'INSERT')
+       AND has_table_privilege(name, 'UPDATE'))`,
+    [LEDGER_TABLES],
+  );
+  if (rows.length === 0) return;
+  throw new AppError(
+    'invalid_input',
+    `User ${t.user ?? '(default)'} may not read and write the ledger's tables (${rows.map((r) => r.name).join(', ')}) in database ${t.database ?? ''}.`,
+    {
+      hint: `Have the owner of the tables run ${grantTables(t.user)} (all that lipsync-mcp needs), or connect as that owner.`,
+      details: { setting: 'LIPSYNC_DATABASE_URL' },
+    },
+  );
+}
+
+/** The error for a refusal (SQLSTATE 42501) during `migrate`, with the fix for what was refused. */
+async function refused(db: PgDb, stage: Stage, pending: Migration | undefined, cause: unknown) {
+  const t = db.target;
+  const user = t.user ?? '(default)';
+  const who = t.user ? sqlIdent(t.user) : 'USER';
+  const details = { setting: 'LIPSYNC_DATABASE_URL' };
+  if (stage === 'upgrade')
+    return new AppError(
+      'invalid_input',
+      `The ledger's tables in database ${t.database ?? ''} need an update (${pending?.name ?? 'a new migration'}) that only their owner may make, and user ${user} is not their owner.`,
+      {
+        hint: 'Start this version of lipsync-mcp once with the LIPSYNC_DATABASE_URL of the user that owns the tables (`lipsync-mcp doctor` will do), then again as this user.',
+        details,
+        cause,
+      },
+    );
+  if (stage === 'create') {
+    // The tables may exist in a schema this user may not even look into (USAGE revoked from PUBLIC).
+    const hidden = await db
+      .query<{ schema: string }>(
+        `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relname = 'schema_migrations' AND NOT has_schema_privilege(n.oid, 'USAGE') LIMIT 1`,
+      )
+      .catch(() => []);
+    const schema = hidden[0]?.schema;
+    if (schema)
+      return new AppError(
         'invalid_input',
-        `The PostgreSQL user ${db.target.user ?? '(default)'} may not create the ledger's tables in database ${db.target.database ?? ''}.`,
+        `User ${user} may not look into schema ${schema}, where the ledger's tables are, in database ${t.database ?? ''}.`,
         {
-          hint: 'Let the database owner run lipsync-mcp once, or GRANT CREATE ON SCHEMA public to this user (LIPSYNC_DATABASE_URL names the user).',
-          details: { setting: 'LIPSYNC_DATABASE_URL' },
-          cause: err,
+          hint: `Have the owner of the tables run GRANT USAGE ON SCHEMA ${sqlIdent(schema)} TO ${who}; ${grantTables(t.user)} (all that lipsync-mcp needs), or connect as that owner.`,
+          details,
+          cause,
         },
       );
-    throw err;
+    if ((cause as { code?: unknown }).code === '3F000')
+      return new AppError(
+        'invalid_input',
+        `The PostgreSQL user ${user} has no schema to create the ledger's tables in, in database ${t.database ?? ''} (none on its search_path that it may use).`,
+        {
+          hint: `Let the database owner run lipsync-mcp once (it creates the tables), or have it run GRANT USAGE, CREATE ON SCHEMA public TO ${who}.`,
+          details,
+          cause,
+        },
+      );
+    // PostgreSQL 15 no longer lets every user create tables in the public schema.
+    return new AppError(
+      'invalid_input',
+      `The PostgreSQL user ${user} may not create the ledger's tables in database ${t.database ?? ''}.`,
+      {
+        hint: `Let the database owner run lipsync-mcp once (it creates the tables), then have it run ${grantTables(t.user)}; or let this user create them: GRANT CREATE ON SCHEMA public TO ${who}.`,
+        details,
+        cause,
+      },
+    );
   }
+  return pgFailure(cause, t);
 }

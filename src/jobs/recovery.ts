@@ -10,6 +10,22 @@ import type { JobCore } from './core.js';
 import type { TaskRow } from './store.js';
 import { adoptable, type Submitter } from './submission.js';
 
+/**
+ * A caller that can submit a claim with inputs of its own: an identical create call on this machine,
+ * whose inputs hash to the claim's fingerprint. Taking over with it needs none of the stored paths.
+ */
+export interface Taker {
+  fingerprint: string;
+  /** Submits `row` (now owned here) with the caller's inputs. */
+  submit(row: TaskRow): Promise<void>;
+}
+
+/** The machine whose paths the stored request names (rows written before it was stored: their owner's). */
+export function inputsHost(row: TaskRow): string | undefined {
+  const h = row.request.inputs_host;
+  return typeof h === 'string' ? h : (row.ownerHost ?? undefined);
+}
+
 export class Recovery {
   submitter!: Submitter;
 
@@ -41,12 +57,24 @@ export class Recovery {
     return !core.isOwnerAlive(row);
   }
 
-  /** A `submitting` row: leave it to a live owner, or take over a dead owner's claim at once. */
-  async settleSubmitting(row: TaskRow): Promise<TaskRow> {
+  /**
+   * A `submitting` row: leave it to a live owner, or take over a dead owner's claim at once. A `taker`
+   * (an identical create call here) submits it with its own inputs; without one, an unsent claim is
+   * submitted from the stored request, whose paths must name this machine's files: a claim whose files
+   * are on another machine is left for a caller who has them (the note in the task's view says so).
+   */
+  async settleSubmitting(row: TaskRow, taker?: Taker): Promise<TaskRow> {
     const { core } = this;
     if (row.status !== 'submitting' || !this.ownerGone(row)) return row;
     const provider = core.d.providers.get(row.provider);
     if (!provider) return row;
+    // Same fingerprint, same content: the caller's own copies of the files will do.
+    const own = taker?.fingerprint === row.fingerprint ? taker : undefined;
+    const stored = own || row.phase === 'sent' ? undefined : await this.storedInputs(row);
+    if (stored && 'elsewhere' in stored) {
+      this.leave(row, stored.elsewhere);
+      return row;
+    }
     // Compare-and-set: of several processes or instances recovering at once, one takes it over.
     const now = core.now();
     const taken = await core.d.ledger.takeOver(
@@ -56,6 +84,7 @@ export class Recovery {
       now,
     );
     if (!taken) return core.row(row.id);
+    core.filesElsewhere.delete(row.id);
     row = taken;
     core.emit({
       level: 'info',
@@ -68,14 +97,50 @@ export class Recovery {
       const unknown = await core.update(row.id, { status: 'unknown', phase: null, ownerPid: null });
       return this.reconcile(unknown, provider, undefined);
     }
-    // Not yet sent: submit again from the stored request (files re-checked by content).
-    try {
-      const inputs = await this.reResolve(row);
-      this.submitter.start({ row, provider, inputs, force: row.request.force === true, opts: {} });
-    } catch (err) {
-      await core.reject(row.id, err);
+    if (own) {
+      await own.submit(row);
+    } else if (stored && 'error' in stored) {
+      // The files were on this machine and are gone or changed: nothing was paid, say why.
+      await core.reject(row.id, stored.error);
+    } else if (stored) {
+      this.submitter.start({
+        row,
+        provider,
+        inputs: stored.inputs,
+        force: row.request.force === true,
+        opts: {},
+      });
     }
     return core.row(row.id);
+  }
+
+  /**
+   * The stored request's inputs, resolved here and checked by content. A failure is the task's only if
+   * its files were on this machine; otherwise it says nothing about them (`elsewhere`: their host).
+   */
+  private async storedInputs(
+    row: TaskRow,
+  ): Promise<
+    { inputs: Partial<Record<InputRole, ResolvedInput>> } | { error: unknown } | { elsewhere: string }
+  > {
+    try {
+      return { inputs: await this.reResolve(row) };
+    } catch (err) {
+      const host = inputsHost(row) ?? this.core.host;
+      return host === this.core.host ? { error: err } : { elsewhere: host };
+    }
+  }
+
+  /** Leaves a dead owner's claim (nothing paid yet) for a caller who has its files. */
+  private leave(row: TaskRow, host: string): void {
+    const { core } = this;
+    const known = core.filesElsewhere.get(row.id);
+    core.filesElsewhere.set(row.id, { ownerPid: row.ownerPid, ownerHost: row.ownerHost, host });
+    if (!known)
+      core.d.log.info(
+        { task: row.id, host },
+        'the claim of a stopped instance names files on another machine; left for a caller who has them',
+      );
   }
 
   private async reResolve(row: TaskRow): Promise<Partial<Record<InputRole, ResolvedInput>>> {

@@ -15,7 +15,7 @@ import type {
 } from '../providers/provider.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import type { CreditsEntry } from './credits.js';
-import type { Recovery } from './recovery.js';
+import type { Recovery, Taker } from './recovery.js';
 import type { LipSyncRequest } from './requests.js';
 import type { SpendReport } from './spend.js';
 import type { DryRun, SpendDeps, SpentToday, TaskCost } from './spend-gate.js';
@@ -196,18 +196,9 @@ export class JobService {
   /** Create or reuse. Answers within max(`submitWaitMs`, `waitSeconds`), whatever the provider does. */
   async create(req: CreateRequest, opts: CallOptions = {}): Promise<CreateResult> {
     const checked = await this.checked(req, opts);
-    const [
-      { submitter, waiter },
-      { paidGate },
-      { trackedProvider },
-      { adoptable },
-      { errorFromRow },
-      { clampWait },
-    ] = await Promise.all([
+    const [{ submitter, waiter }, { paidGate }, { errorFromRow }, { clampWait }] = await Promise.all([
       this.units(),
       import('./spend-gate.js'),
-      import('./spend.js'),
-      import('./submission.js'),
       import('./requests.js'),
       import('./waiting.js'),
     ]);
@@ -220,14 +211,14 @@ export class JobService {
     let row = decision.row;
     opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
+    // This call can submit the claim itself, with its own inputs: the claim it made, one whose owner is
+    // found dead by the claim, or one whose owner dies while it waits (maybe on another machine, whose
+    // files it could never read).
+    const own = (r: TaskRow, takenOver: boolean) =>
+      this.submitOwn(submitter, r, takenOver, provider, inputs, force, opts);
+    const taker: Taker = { fingerprint: fp, submit: (r) => own(r, true) };
     if (decision.kind === 'created' || decision.kind === 'taken_over') {
-      const tracked = trackedProvider(provider, row.id, {
-        ledger: this.d.ledger,
-        now: () => this.core.now(),
-        log: this.d.log,
-        adoptable: (found) => adoptable(row, found, force),
-      });
-      submitter.start({ row, provider: tracked, inputs, force, opts });
+      await own(row, decision.kind === 'taken_over');
     } else {
       if (row.status === 'submitting' && this.core.inflight.has(row.id))
         opts.onProgress?.('an identical request is already being submitted; following it');
@@ -242,14 +233,51 @@ export class JobService {
     // One budget for the whole call: max(submit wait, wait_seconds) — at most 50 s in MCP by default.
     const wait = clampWait(req.waitSeconds);
     const started = this.core.now();
-    row = await waiter.whileSubmitting(row.id, Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000), signal);
+    row = await waiter.whileSubmitting(
+      row.id,
+      Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000),
+      signal,
+      taker,
+    );
     // The paid request provably never created anything: nothing to reuse, nothing was charged.
     if (row.rejected) throw errorFromRow(row);
     if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true)
       action = 'reused_existing_task';
     const left = Math.floor((started + wait * 1000 - this.core.now()) / 1000);
-    const view = left > 0 && !isFinal(row) ? await waiter.follow(row, left, opts) : this.core.viewOf(row);
+    const view =
+      left > 0 && !isFinal(row) ? await waiter.follow(row, left, opts, taker) : this.core.viewOf(row);
     return { ...view, action, reused: action === 'reused_existing_task' };
+  }
+
+  /**
+   * Submits a claim this call owns with the call's own inputs. A claim taken over stores them first:
+   * its request named the files of the process that made it, maybe on another machine.
+   */
+  private async submitOwn(
+    submitter: Submitter,
+    row: TaskRow,
+    takenOver: boolean,
+    provider: Provider,
+    inputs: Partial<Record<InputRole, ResolvedInput>>,
+    force: boolean,
+    opts: CallOptions,
+  ): Promise<void> {
+    const [{ inputsToJson }, { trackedProvider }, { adoptable }] = await Promise.all([
+      import('./requests.js'),
+      import('./spend.js'),
+      import('./submission.js'),
+    ]);
+    if (takenOver) {
+      const request = { ...row.request, inputs: inputsToJson(inputs), inputs_host: this.core.host };
+      row = await this.core.update(row.id, { request });
+    }
+    const tracked = trackedProvider(provider, row.id, {
+      ledger: this.d.ledger,
+      now: () => this.core.now(),
+      log: this.d.log,
+      adoptable: (found) => adoptable(row, found, force),
+    });
+    submitter.start({ row, provider: tracked, inputs, force, opts });
   }
 
   /**
@@ -283,7 +311,13 @@ export class JobService {
     const now = this.core.now();
     const force = !!req.forceRecreate;
     const { inputsToJson, newTaskId } = await import('./requests.js');
-    const request: JsonObject = { inputs: inputsToJson(inputs), params: req.params, force };
+    // `inputs_host`: the machine whose files the paths name (a shared ledger serves several).
+    const request: JsonObject = {
+      inputs: inputsToJson(inputs),
+      inputs_host: this.core.host,
+      params: req.params,
+      force,
+    };
     // A forced request replaces every earlier task for these inputs: none of them may be adopted as its result.
     if (force) request.replaces = await this.d.ledger.providerTaskIds(fp);
     return this.d.ledger.claim(

@@ -62,6 +62,16 @@ export function toView(row: TaskRow, provider: Provider | undefined, now: number
   return view;
 }
 
+/**
+ * A claim whose instance stopped before sending anything, left because the files it names are on
+ * another machine (`host`): what happened and what to do, without those paths.
+ */
+export function noteFilesElsewhere(view: TaskView, host: string, provider: Provider | undefined): void {
+  const name = provider?.displayName ?? view.provider;
+  view.message = `The server on ${host} that started this task stopped before sending it to ${name} (nothing was paid), and the input files it named are on that machine, not here.`;
+  view.next_step = `Call ${CREATE_TOOL[view.kind]} again with the same inputs (this server's copies of the files): it continues this task (task_id "${view.task_id}") and pays for it once.`;
+}
+
 function isDone(s: TaskStatus): boolean {
   return s === 'success' || s === 'failed';
 }

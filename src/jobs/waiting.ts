@@ -6,7 +6,7 @@
 
 import { deadline } from '../util/deadline.js';
 import { type CallOptions, isFinal, type JobCore } from './core.js';
-import type { Recovery } from './recovery.js';
+import type { Recovery, Taker } from './recovery.js';
 import type { TaskRow } from './store.js';
 import type { TaskView } from './view.js';
 
@@ -22,7 +22,7 @@ export class Waiter {
   ) {}
 
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
-  async follow(start: TaskRow, waitSeconds: number, opts: CallOptions): Promise<TaskView> {
+  async follow(start: TaskRow, waitSeconds: number, opts: CallOptions, taker?: Taker): Promise<TaskView> {
     const { core } = this;
     const signal = opts.signal;
     const deadline = core.now() + clampWait(waitSeconds) * 1000;
@@ -31,7 +31,7 @@ export class Waiter {
       const remaining = deadline - core.now();
       // Near the end of the wait no new look starts: the answer must arrive before the client gives up.
       if (tick === 0 || remaining >= MIN_LOOK_MS)
-        row = await this.look(row, tick === 0 ? undefined : remaining, signal);
+        row = await this.look(row, tick === 0 ? undefined : remaining, signal, taker);
       const view = core.viewOf(row);
       // A stalled or given-up task answers at once with its advice; the agent decides what to do.
       if (isFinal(row) || core.now() >= deadline || signal?.aborted || view.gave_up || view.stalled)
@@ -56,8 +56,9 @@ export class Waiter {
     row: TaskRow,
     remaining: number | undefined,
     signal: AbortSignal | undefined,
+    taker: Taker | undefined,
   ): Promise<TaskRow> {
-    if (row.status === 'submitting') return this.recovery.settleSubmitting(row);
+    if (row.status === 'submitting') return this.recovery.settleSubmitting(row, taker);
     if (row.status === 'success' || row.status === 'failed') return row;
     const maxLook = this.core.d.maxLookMs ?? MAX_LOOK_MS;
     const cap = deadline(remaining === undefined ? maxLook : Math.min(maxLook, remaining), signal);
@@ -71,9 +72,10 @@ export class Waiter {
   /**
    * Waits while a claim is being submitted (here or by another process), at most `maxMs` of real
    * time: the budget is what the agent experiences, so it is measured by the wall clock, not by the
-   * injected clock that paces polls. A claim whose owner is gone is taken over at once.
+   * injected clock that paces polls. A claim whose owner is gone is taken over at once (with the
+   * caller's own inputs when it is a `taker`).
    */
-  async whileSubmitting(id: string, maxMs: number, signal: AbortSignal): Promise<TaskRow> {
+  async whileSubmitting(id: string, maxMs: number, signal: AbortSignal, taker?: Taker): Promise<TaskRow> {
     const { core } = this;
     const d = deadline(maxMs, signal);
     const budget = d.signal;
@@ -86,7 +88,7 @@ export class Waiter {
           await untilSettledOr(mine, budget);
           continue;
         }
-        row = await this.recovery.settleSubmitting(row);
+        row = await this.recovery.settleSubmitting(row, taker);
         if (row.status !== 'submitting' || core.inflight.has(id)) continue;
         await core.sleepOrUpdate(id, 500, budget).catch(() => undefined);
       }

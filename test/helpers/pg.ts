@@ -45,3 +45,30 @@ export async function pgTestDatabase(label = 'ledger'): Promise<PgTestDatabase> 
     drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
 }
+
+export interface PgTestRole {
+  /** A login role without any right of its own (the cluster trusts loopback: no password needed). */
+  name: string;
+  /** Runs `sql` as the administrator on the database at `url` (a GRANT for this role, say). */
+  onDb(url: string, sql: string): Promise<void>;
+  drop(): Promise<void>;
+}
+
+/** Creates a uniquely named login role; `drop` removes it (drop its databases first). */
+export async function pgRole(): Promise<PgTestRole> {
+  const name = `lipsync_role_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`CREATE ROLE ${name} LOGIN`));
+  return {
+    name,
+    async onDb(url, sql) {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+    drop: () => admin((c) => c.query(`DROP ROLE IF EXISTS ${name}`)).then(() => {}),
+  };
+}

@@ -210,7 +210,6 @@ describe('SIGKILL of an instance mid-job, one shared ledger', { skip: pgSkip }, 
 
   test('another machine, alive but stuck uploading: its claim is respected; killed: taken over after its lease, one create', {
     skip: otherHostSkip,
-    todo: "known bug: a take-over re-resolves the dead machine's file paths (follow-up)",
   }, async () => {
     const seed = 25;
     const c0 = creates();

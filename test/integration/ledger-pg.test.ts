@@ -9,8 +9,9 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { AppError, toUserError } from '../../src/errors.js';
 import { PgLedger } from '../../src/jobs/ledger-pg.js';
-import { MIGRATIONS } from '../../src/jobs/pg-migrations.js';
-import { pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { grantTables, LEDGER_TABLES, PgDb, pgTarget } from '../../src/jobs/pg-db.js';
+import { MIGRATIONS, migrate } from '../../src/jobs/pg-migrations.js';
+import { PG_ADMIN_URL, pgRole, pgSkip, pgTestDatabase } from '../helpers/pg.js';
 
 const PASSWORD = 'pw-s3cret-Xy9';
 
@@ -154,6 +155,130 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
     } finally {
       await admin.end();
       await Promise.all([a.close(), b.close()]);
+      await db.drop();
+    }
+  });
+
+  test('LEDGER_TABLES (what the GRANT hint names) are exactly the tables the migrations create', async () => {
+    const db = await pgTestDatabase('tables');
+    try {
+      await (await PgLedger.open(db.url)).close();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const { rows } = await c.query<{ name: string }>(
+        "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+      );
+      await c.end();
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        [...LEDGER_TABLES].sort(),
+      );
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test("a user who is not the tables' owner: each refusal at start says the one fix, and after it the ledger works", async () => {
+    const db = await pgTestDatabase('rights');
+    const role = await pgRole();
+    const asUser = new URL(db.url);
+    asUser.username = role.name;
+    const refusal = async () => {
+      const err = await PgLedger.open(asUser.href).then(
+        (l) => l.close().then(() => assert.fail('opened')),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.code, 'invalid_input');
+      return err;
+    };
+    try {
+      // An empty database, and no right to create in schema public (PostgreSQL 15+).
+      const none = await refusal();
+      assert.match(none.message, /may not create the ledger's tables/);
+      assert.match(none.hint ?? '', /run lipsync-mcp once/);
+      assert.match(none.hint ?? '', new RegExp(`GRANT CREATE ON SCHEMA public TO ${role.name}`));
+      // The owner made them: now the tables, and the one statement that grants all the ledger needs.
+      await (await PgLedger.open(db.url)).close();
+      const noRights = await refusal();
+      const grant = grantTables(role.name);
+      assert.ok(noRights.hint?.includes(grant), noRights.hint);
+      // Some of the tables only: named at start, not at the first job.
+      await role.onDb(db.url, `GRANT SELECT, INSERT, UPDATE ON schema_migrations, tasks TO ${role.name}`);
+      const partial = await refusal();
+      assert.match(partial.message, /costs, uploads, downloads/);
+      assert.ok(partial.hint?.includes(grant), partial.hint);
+      // The statement as the hint says it, and nothing else: every kind of write works.
+      await role.onDb(db.url, grant);
+      const l = await PgLedger.open(asUser.href);
+      const other = await PgLedger.open(db.url);
+      try {
+        const heard: (string | undefined)[] = [];
+        const stop = other.watch((id) => heard.push(id));
+        const d = await l.claim(
+          {
+            id: 'ls_granted',
+            fingerprint: 'fp',
+            provider: 'jogg',
+            kind: 'lip_sync',
+            request: {},
+            warnings: [],
+            ownerPid: 1,
+            ownerHost: 'h',
+            leaseUntil: 1,
+            now: 1,
+          },
+          { force: false, isOwnerAlive: () => true, cost: { amount: 1, unit: 'credits', paid: true } },
+        );
+        assert.equal(d.kind, 'created');
+        await l.spend.record('ls_granted', { amount: 2, source: 'provider' }, 2);
+        await l.uploadStore('jogg', '', 'sha', 1, 'https://x.test/a', undefined, 2);
+        await l.recordDownload('ls_granted', '/out/a.mp4', 'sha', 1, 2);
+        assert.ok(await l.markSent('ls_granted', { pid: 1, host: 'h' }, 3));
+        for (let i = 0; i < 500 && !heard.includes('ls_granted'); i++) {
+          await l.update('ls_granted', { polls: i }, 4);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.ok(heard.includes('ls_granted'), "the owner's instance hears this user's writes");
+        stop();
+        // A new migration (a later version) needs the owner: said so, nothing half-applied.
+        const next = {
+          version: 2,
+          name: 'a later column',
+          sql: 'ALTER TABLE tasks ADD COLUMN later INTEGER',
+        };
+        const pool = new PgDb(asUser.href, pgTarget(asUser.href), {});
+        const upgrade = await migrate(pool, [...MIGRATIONS, next]).then(
+          () => assert.fail('migrated'),
+          (e: unknown) => e,
+        );
+        await pool.end();
+        assert.ok(upgrade instanceof AppError);
+        assert.match(upgrade.message, /need an update \(a later column\) that only their owner may make/);
+      } finally {
+        await Promise.all([l.close(), other.close()]);
+      }
+    } finally {
+      await db.drop();
+      await role.drop();
+    }
+  });
+
+  test('a read-only database is refused at start, also when nothing is left to migrate', async () => {
+    const db = await pgTestDatabase('readonly');
+    try {
+      await (await PgLedger.open(db.url)).close();
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`ALTER DATABASE "${db.name}" SET default_transaction_read_only = on`);
+      await c.end();
+      const err = await PgLedger.open(db.url).then(
+        (l) => l.close().then(() => assert.fail('opened')),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AppError);
+      assert.match(err.message, /read-only/);
+    } finally {
       await db.drop();
     }
   });
