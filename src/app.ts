@@ -98,7 +98,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     redactor,
     http,
     inputPolicy: {
-      allowedDirs: config.allowedDirs,
+      allowedDirs: config.inputDirs,
       maxBytes: config.maxInputBytes,
       homeDir: config.homeDir,
       cwd: opts.cwd ?? process.cwd(),

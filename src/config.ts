@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseEnv } from 'node:util';
 import { AppError } from './errors.js';
 import { PROVIDER_NAMES } from './names.js';
@@ -30,7 +30,14 @@ export interface Config {
   homeDir: string;
   home: string;
   outputDir: string;
+  /** The folders set as input roots (LIPSYNC_ALLOWED_DIRS, default the home directory). */
   allowedDirs: string[];
+  /**
+   * Where local inputs may be read: the allowed folders, and the output folder, so that a result saved
+   * by download_result (a speech track, a video) can be the next job's input, unless the output folder
+   * holds LIPSYNC_HOME (the ledger and token cache are never inputs).
+   */
+  inputDirs: string[];
   /** Accept input URLs on loopback, private, link-local or metadata hosts. */
   allowPrivateUrls: boolean;
   defaultProvider: string | undefined;
@@ -281,7 +288,7 @@ export const SETTINGS = {
   LIPSYNC_ALLOWED_DIRS: row(
     text(),
     'home directory',
-    `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it.`,
+    `Roots local inputs must live under (list separated by "${delimiter}"). MCP client roots add to it, and so does the output folder (a saved result can be the next job's input) unless it holds LIPSYNC_HOME.`,
   ),
   LIPSYNC_ALLOW_PRIVATE_URLS: row(
     bool('false'),
@@ -481,12 +488,15 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     .filter(Boolean)
     .map((d) => resolve(expandHome(d, homeDir)));
   const openclaw = readOpenclawEnv(homeDir);
+  const outputsHoldHome = home === outputDir || isWithin(outputDir, home);
+  const inputDirs = outputsHoldHome ? allowedDirs : [...allowedDirs, outputDir];
 
   const config: Config = {
     homeDir,
     home,
     outputDir,
     allowedDirs,
+    inputDirs,
     allowPrivateUrls: ['true', '1'].includes(p.LIPSYNC_ALLOW_PRIVATE_URLS),
     defaultProvider: p.LIPSYNC_DEFAULT_PROVIDER,
     logLevel: p.LIPSYNC_LOG_LEVEL,
@@ -590,6 +600,12 @@ export function databasePasswords(url: string): string[] {
   const query = rest.includes('?') ? rest.slice(rest.indexOf('?') + 1).split('#', 1)[0] : '';
   for (const [k, v] of new URLSearchParams(query)) if (k === 'password' || k === 'sslpassword') add(v);
   return [...new Set(out)];
+}
+
+/** Whether `p` is inside folder `dir` (both resolved, absolute). */
+function isWithin(dir: string, p: string): boolean {
+  const rel = relative(dir, p);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 function stripSlash(u: string): string {

@@ -60,8 +60,8 @@ async function connectClient(cli: string, home: string, dir: string): Promise<Cl
     args: [cli],
     env: {
       ...childEnv(home),
-      // The downloaded speech is the dub's input, so the output folder may be read too.
-      LIPSYNC_ALLOWED_DIRS: [dir, join(home, 'outputs')].join(delimiter),
+      // The downloaded speech is the dub's input: the output folder is an input root by default.
+      LIPSYNC_ALLOWED_DIRS: dir,
       LIPSYNC_DEFAULT_PROVIDER: 'local',
       LIPSYNC_LOG_LEVEL: 'warn',
     },

@@ -14,6 +14,8 @@ export interface DoctorReport {
   ledger: string;
   output_dir: string;
   allowed_dirs: string[];
+  /** Where local inputs may be read: the allowed folders and, unless it holds the ledger, the output folder. */
+  input_dirs: string[];
   default_provider: string;
   providers: { name: string; display_name: string; configured: boolean; source: string; fix?: string }[];
   ffmpeg: { path?: string; source?: string; fix?: string; warning?: string };
@@ -37,7 +39,7 @@ export async function doctorCommand(argv: string[]): Promise<void> {
       `home:        ${report.home}`,
       `ledger:      ${report.ledger}`,
       `outputs:     ${report.output_dir}`,
-      `inputs from: ${report.allowed_dirs.join(', ')}`,
+      `inputs from: ${report.input_dirs.join(', ')}`,
       `default provider: ${report.default_provider}`,
       '',
       'providers:',
@@ -118,6 +120,7 @@ export function buildReport(app: App): DoctorReport {
     ledger: app.ledger.backend === 'sqlite' ? join(config.home, 'ledger.sqlite') : app.ledger.describe(),
     output_dir: config.outputDir,
     allowed_dirs: config.allowedDirs,
+    input_dirs: config.inputDirs,
     default_provider: def,
     providers,
     ffmpeg: ff.ffmpeg ? { ...ff.ffmpeg } : { fix },

@@ -199,7 +199,7 @@ function mediaPath(
   if (which === 'original') {
     const video = (row.request.inputs as { video?: { type?: string; path?: string } } | undefined)?.video;
     if (video?.type !== 'file' || !video.path) return undefined;
-    return { path: video.path, dirs: app.config.allowedDirs };
+    return { path: video.path, dirs: app.config.inputDirs };
   }
   return undefined;
 }
