@@ -6,8 +6,9 @@
  * one-shot commands) stays in chunks loaded then.
  *
  * Not bundled, loaded from node_modules as usual: native or binary packages (better-sqlite3, the
- * ffmpeg/ffprobe installers), pg (loaded only with LIPSYNC_DATABASE_URL), and pino (its transports
- * start worker threads from files of its own). The local engine's worker is an entry of its own, next
+ * ffmpeg/ffprobe installers), pg (loaded only with LIPSYNC_DATABASE_URL), pino (its transports start
+ * worker threads from files of its own), and undici (CommonJS imported with import(): bundled, its named
+ * exports would be lost — `Agent is not a constructor` — and it loads on the first request anyway). The local engine's worker is an entry of its own, next
  * to the chunk that starts it (launch.ts finds it as ./worker.js).
  *
  * Runs after `tsc` (npm run build); the tests run both dist/src and this bundle.
@@ -23,6 +24,7 @@ export const EXTERNAL = [
   'better-sqlite3',
   'pg',
   'pino',
+  'undici',
   '@ffmpeg-installer/ffmpeg',
   '@ffprobe-installer/ffprobe',
 ];

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startFakeJogg } from '../fakes/jogg/index.js';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 import { CLI, runCli } from '../helpers/spawn.js';
@@ -120,6 +121,36 @@ test('doctor runs from the bundle and finds ffmpeg through the installer package
       ['local', 'jogg', 'nemovideo', 'director'],
     );
   } finally {
+    env.cleanup();
+  }
+});
+
+test('a cloud job runs through the bundle (its HTTP client): Jogg is asked once, the task succeeds, credits read', async () => {
+  const fake = await startFakeJogg();
+  const env = testEnv({ JOGG_API_KEY: fake.apiKey, JOGG_BASE_URL: fake.url, LIPSYNC_LOG_LEVEL: 'warn' });
+  const { client } = await connect(BIN, env.env);
+  const call = (name: string, args: Record<string, unknown>) =>
+    client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+  try {
+    const { video, audio } = await makePair(env.work, 9302);
+    const created = await call('create_lip_sync', { video, audio, provider: 'jogg' });
+    assert.equal(created.isError, undefined, JSON.stringify(created.content));
+    const id = (created.structuredContent as { task_id: string }).task_id;
+    const done = await statusUntil<{ status: string }>(
+      { call },
+      id,
+      (s) => s.status === 'success' || s.status === 'failed',
+    );
+    assert.equal(done.status, 'success', JSON.stringify(done));
+    assert.equal(fake.count('POST', '/v2/create_lip_sync_video'), 1);
+    const credits = await call('check_credits', { provider: 'jogg' });
+    assert.equal(credits.isError, undefined, JSON.stringify(credits.content));
+    assert.doesNotMatch(JSON.stringify(credits.structuredContent), /could not/i);
+    const cli = await runCli(['credits', '--provider', 'jogg'], env.env, undefined, BIN);
+    assert.equal(cli.code, 0, cli.stderr);
+  } finally {
+    await client.close();
+    await fake.close();
     env.cleanup();
   }
 });
