@@ -197,29 +197,36 @@ const refuse = (message: string): never => {
 /** Trimmed; empty or unset is undefined. */
 const trimmed = (v: string | undefined): string | undefined => v?.trim() || undefined;
 
-const finite = (v: string): number => {
-  const n = Number(v);
-  return Number.isFinite(n) ? n : refuse('must be a number');
+/** A decimal number as people write it (12, 0.5, -1, 1e3); not hex, Infinity or a blank. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+const decimal = (v: string, whole: boolean): number => {
+  const t = v.trim();
+  const n = DECIMAL.test(t) ? Number(t) : Number.NaN;
+  if (!Number.isFinite(n)) refuse('must be a number');
+  if (whole && !Number.isInteger(n)) refuse('must be a whole number');
+  return n;
 };
 
-/** A number setting: empty means the default. */
+/** A number setting (`whole`: an integer, such as a port); empty means the default. */
 const num =
-  (fallback: number, min: number, max: number) =>
+  (fallback: number, min: number, max: number, whole = false) =>
   (v: string | undefined): number => {
     if (v === undefined || v.trim() === '') return fallback;
-    const n = finite(v);
+    const n = decimal(v, whole);
     if (n < min) refuse(`must be at least ${min}`);
     if (n > max) refuse(`must be at most ${max}`);
     return n;
   };
 
-/** An optional cap: empty or unset is off. */
+/** An optional cap: empty, unset or `off` (as the README writes its default) is off. */
 const cap =
   () =>
   (v: string | undefined): number | undefined => {
-    if (v === undefined || v.trim() === '') return undefined;
-    const n = finite(v);
-    return n < 0 ? refuse('must be at least 0') : n;
+    const t = v?.trim().toLowerCase();
+    if (t === undefined || t === '' || t === 'off') return undefined;
+    const n = decimal(t, false);
+    return n < 0 ? refuse('must be at least 0 (or off)') : n;
   };
 
 /** One of `values` (trimmed); empty or unset is `fallback`. */
@@ -311,7 +318,7 @@ export const SETTINGS = {
     'PostgreSQL URL (postgres://user:password@host:5432/db) of a ledger that several instances share, on several machines. Its password is never shown.',
   ),
   LIPSYNC_DATABASE_POOL_SIZE: row(
-    num(10, 1, 1000),
+    num(10, 1, 1000, true),
     '10',
     'Most connections one instance opens to LIPSYNC_DATABASE_URL (one more listens for changes).',
   ),
@@ -368,12 +375,12 @@ export const SETTINGS = {
   ),
   LIPSYNC_HTTP_HOST: row(text(), '127.0.0.1', 'Address `serve --http` binds (`--host`).'),
   LIPSYNC_HTTP_PORT: row(
-    num(8787, 0, 65_535),
+    num(8787, 0, 65_535, true),
     '8787',
     'Port of `serve --http` (`--port`; 0 picks a free one).',
   ),
   LIPSYNC_HTTP_MAX_BODY_KB: row(
-    num(1024, 1, 1_048_576),
+    num(1024, 1, 1_048_576, true),
     '1024',
     'Largest JSON-RPC request body `serve --http` accepts.',
   ),
@@ -393,7 +400,7 @@ export const SETTINGS = {
     'An HTTP session with no request for this long ends (its tasks stay in the ledger).',
   ),
   LIPSYNC_HTTP_MAX_SESSIONS: row(
-    num(200, 1, 100_000),
+    num(200, 1, 100_000, true),
     '200',
     'Most HTTP sessions at once; more get 503 with Retry-After.',
   ),
@@ -450,7 +457,7 @@ function parseSettings(env: Record<string, string | undefined>): Parsed {
     } catch (err) {
       if (!(err instanceof Invalid)) throw err;
       throw new AppError('invalid_input', `Configuration value ${name} is not valid: ${err.message}.`, {
-        hint: `Fix or unset ${name}; see \`lipsync-mcp doctor\` for the accepted values.`,
+        hint: `Fix or unset ${name} (the README's Configuration table lists every setting and its default).`,
       });
     }
   }

@@ -115,6 +115,27 @@ test('each kind of setting reads what a person writes, and refuses the rest sayi
   refused({ LIPSYNC_CAP_PAID_CREATES_PER_DAY: '-1' }, /must be at least 0/);
   refused({ LIPSYNC_MAX_INPUT_MB: 'Infinity' }, /LIPSYNC_MAX_INPUT_MB is not valid: must be a number/);
   refused({ LIPSYNC_HTTP_PORT: '70000' }, /must be at most 65535/);
+  // Decimal only: hex is not a number people mean; ports and counts are whole; caps take "off".
+  refused(
+    { LIPSYNC_REQUEST_TIMEOUT_SECONDS: '0x10' },
+    /LIPSYNC_REQUEST_TIMEOUT_SECONDS is not valid: must be a number/,
+  );
+  refused({ LIPSYNC_HTTP_PORT: '0x50' }, /must be a number/);
+  refused({ LIPSYNC_HTTP_PORT: '0.5' }, /LIPSYNC_HTTP_PORT is not valid: must be a whole number/);
+  refused({ LIPSYNC_DATABASE_POOL_SIZE: '2.5' }, /must be a whole number/);
+  assert.equal(load({ LIPSYNC_REQUEST_TIMEOUT_SECONDS: '1.5' }).requestTimeoutMs, 1500);
+  assert.equal(load({ LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: 'off' }).spend.capJoggCredits, undefined);
+  assert.equal(load({ LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: ' OFF ' }).spend.capJoggCredits, undefined);
+  assert.equal(load({ LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: '1e2' }).spend.capJoggCredits, 100);
+  refused({ LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: '0x5' }, /must be a number/);
+  // The fix can be followed without starting anything (doctor refuses a bad setting too).
+  assert.throws(
+    () => load({ LIPSYNC_ALLOW_PRIVATE_URLS: 'yes' }),
+    (e: Error & { hint?: string }) =>
+      /Fix or unset LIPSYNC_ALLOW_PRIVATE_URLS/.test(e.hint ?? '') &&
+      /README/.test(e.hint ?? '') &&
+      !/doctor/.test(e.hint ?? ''),
+  );
   // The first refused setting in table order is the one reported.
   refused({ LIPSYNC_HTTP_PORT: 'x', LIPSYNC_LOG_LEVEL: 'loud' }, /LIPSYNC_LOG_LEVEL/);
   // An alias is checked as its setting; text is trimmed.
