@@ -154,9 +154,7 @@ describe('bundle tools/call: first calls right after start', () => {
     assert.deepEqual(s.badLines, []);
   });
 
-  test('12 identical first create_lip_sync calls at once (jogg): one paid create, one task id', {
-    todo: 'bug: the bundled bin cannot reach any provider: every Jogg request fails with "Could not reach Jogg (127.0.0.1:PORT): TypeError." and nothing reaches the fake',
-  }, async () => {
+  test('12 identical first create_lip_sync calls at once (jogg): one paid create, one task id', {}, async () => {
     const p = mediaPair(h.media, 601);
     const s = new Raw(BIN, env);
     await s.init();
@@ -192,9 +190,7 @@ describe('bundle tools/call: first calls right after start', () => {
     assert.deepEqual(s.badLines, []);
   });
 
-  test('a first create cancelled while its tool loads: the server keeps answering; a retry pays at most once', {
-    todo: 'bug: the bundled bin cannot reach any provider: every Jogg request fails with "Could not reach Jogg (127.0.0.1:PORT): TypeError." and nothing reaches the fake',
-  }, async () => {
+  test('a first create cancelled while its tool loads: the server keeps answering; a retry pays at most once', {}, async () => {
     const p = mediaPair(h.media, 602);
     const s = new Raw(BIN, env);
     await s.init();
@@ -213,9 +209,7 @@ describe('bundle tools/call: first calls right after start', () => {
   });
 
   for (const sig of ['SIGKILL', 'SIGTERM'] as const) {
-    test(`${sig} while the first create is at Jogg (accepted, answer pending): after restart the job is listed and not paid twice`, {
-      todo: 'bug: the bundled bin cannot reach any provider: every Jogg request fails with "Could not reach Jogg (127.0.0.1:PORT): TypeError." and nothing reaches the fake',
-    }, async () => {
+    test(`${sig} while the first create is at Jogg (accepted, answer pending): after restart the job is listed and not paid twice`, {}, async () => {
       const p = mediaPair(h.media, sig === 'SIGKILL' ? 603 : 604);
       const args = { video: p.video, audio: p.audio, provider: 'jogg' };
       const from = fake.log.length;
