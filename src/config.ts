@@ -229,12 +229,12 @@ const cap =
     return n < 0 ? refuse('must be at least 0 (or off)') : n;
   };
 
-/** One of `values` (trimmed); empty or unset is `fallback`. */
+/** One of `values` (all lower case), in any case and trimmed; empty or unset is `fallback`. */
 function oneOf<const T extends string>(values: readonly T[], fallback: T): (v: string | undefined) => T;
 function oneOf<const T extends string>(values: readonly T[]): (v: string | undefined) => T | undefined;
 function oneOf<const T extends string>(values: readonly T[], fallback?: T) {
   return (v: string | undefined): T | undefined => {
-    const t = trimmed(v);
+    const t = trimmed(v)?.toLowerCase();
     if (t === undefined) return fallback;
     return (values as readonly string[]).includes(t)
       ? (t as T)
@@ -248,8 +248,7 @@ const BOOLEAN = ['true', 'false', '1', '0'] as const;
 function bool(fallback: (typeof BOOLEAN)[number]): (v: string | undefined) => (typeof BOOLEAN)[number];
 function bool(): (v: string | undefined) => (typeof BOOLEAN)[number] | undefined;
 function bool(fallback?: (typeof BOOLEAN)[number]) {
-  const parse = fallback ? oneOf(BOOLEAN, fallback) : oneOf(BOOLEAN);
-  return (v: string | undefined) => parse(v?.toLowerCase());
+  return fallback ? oneOf(BOOLEAN, fallback) : oneOf(BOOLEAN);
 }
 
 /** A text setting: trimmed; empty or unset is undefined (the default applies). */

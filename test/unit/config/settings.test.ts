@@ -104,6 +104,8 @@ test('each kind of setting reads what a person writes, and refuses the rest sayi
   );
   // Choices: trimmed, empty is the default, anything else names the choices.
   assert.equal(load({ LIPSYNC_LOG_LEVEL: ' debug ' }).logLevel, 'debug');
+  assert.equal(load({ LIPSYNC_LOG_LEVEL: 'DEBUG' }).logLevel, 'debug');
+  assert.equal(load({ LIPSYNC_DEFAULT_PROVIDER: 'Jogg' }).defaultProvider, 'jogg');
   assert.equal(load({ LIPSYNC_LOG_LEVEL: '' }).logLevel, 'info');
   assert.equal(load({ LIPSYNC_DEFAULT_PROVIDER: '' }).defaultProvider, undefined);
   refused({ LIPSYNC_DEFAULT_PROVIDER: 'heygen' }, /must be one of local, jogg, nemovideo, director\./);
