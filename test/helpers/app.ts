@@ -37,7 +37,15 @@ export function testEnv(extra: Record<string, string> = {}): TestEnv {
     JOGG_LIP_SYNC_DEFAULT_POLL_INTERVAL_SECONDS: '10',
     ...extra,
   };
-  return { root, home, work, outputs, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  // Retries: a folder a worker process is just leaving can be briefly non-empty (ENOTEMPTY).
+  return {
+    root,
+    home,
+    work,
+    outputs,
+    env,
+    cleanup: () => rmSync(root, { recursive: true, force: true, maxRetries: 5 }),
+  };
 }
 
 export function writeBytes(path: string, seed: string, size = 4096): string {

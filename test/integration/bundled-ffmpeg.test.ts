@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { locateFfmpeg } from '../../src/media/ffmpeg.js';
 import { harness, structured, testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
+import { statusUntil } from '../helpers/wait.js';
 
 test('doctor warns about the bundled ffmpeg with its version and how to install a current one', async () => {
   const env = testEnv();
@@ -53,14 +54,14 @@ test('the first job decoded with the bundled build carries the warning, once per
   try {
     const one = await makePair(env.work, 301, { video: 'one.mp4', audio: 'one.wav' });
     const two = await makePair(env.work, 302, { video: 'two.mp4', audio: 'two.wav' });
-    const first = structured<{ warnings: string[] }>(
+    const first = structured<{ task_id: string; warnings: string[] }>(
       await h.call('create_lip_sync', { ...one, provider: 'local' }),
     );
     assert.ok(
       first.warnings.some((w) => /bundled ffmpeg 2018.*apt-get install ffmpeg/.test(w)),
       JSON.stringify(first.warnings),
     );
-    const second = structured<{ warnings: string[] }>(
+    const second = structured<{ task_id: string; warnings: string[] }>(
       await h.call('create_lip_sync', { ...two, provider: 'local' }),
     );
     assert.ok(!second.warnings.some((w) => /bundled/.test(w)), 'said once');
@@ -68,6 +69,10 @@ test('the first job decoded with the bundled build carries the warning, once per
       h.logs.some((l) => /bundled ffmpeg/.test(l)),
       'and in the log',
     );
+    // The jobs run in worker processes that write under the output folder: let them end before the
+    // folder is removed (removing it under a running worker fails with ENOTEMPTY).
+    for (const id of [first.task_id, second.task_id])
+      await statusUntil(h, id, (s) => s.status === 'success' || s.status === 'failed');
   } finally {
     await h.close();
     env.cleanup();
