@@ -9,6 +9,27 @@ import { join, resolve } from 'node:path';
 export const BIN = resolve('dist/bin/lipsync-mcp.js');
 export const REPO = resolve('.');
 
+/** Runs a program to its end (stdin closed) and collects its output. */
+export function runProgram(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
 export interface RpcMsg {
   jsonrpc?: string;
   id?: number | string;

@@ -1,34 +1,23 @@
 // The shipped command as users run it: packed with `npm pack`, unpacked into a project whose path has
 // spaces, started through node_modules/.bin/lipsync-mcp (a symlink) from another working directory.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TOOL_CATALOG } from '../../tools/catalog.js';
-import { type Installed, installPacked, Raw, type RpcMsg, resultText, structured } from './bundle-helpers.js';
+import {
+  type Installed,
+  installPacked,
+  Raw,
+  type RpcMsg,
+  resultText,
+  runProgram,
+  structured,
+} from './bundle-helpers.js';
 import { type Home, leaks, makeHome, mediaPair, STACK } from './helpers.js';
 
-function runBin(
-  cmd: string,
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    p.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+const runBin = runProgram;
 
 /** Polls get_task_status (wait_seconds 50) until the task is terminal; every answer is an event. */
 async function untilDone(s: Raw, taskId: string, idBase: number): Promise<Record<string, unknown>> {

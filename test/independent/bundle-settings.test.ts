@@ -1,30 +1,14 @@
 // Settings read by the shipped bundle (README configuration table), its logger at debug/trace, and its
 // provider HTTP path (a loopback Jogg fake), compared with the module build where it matters.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Raw, resultText } from './bundle-helpers.js';
+import { BIN, Raw, resultText, runProgram } from './bundle-helpers.js';
 import { JoggFake } from './fakes/jogg.js';
 import { CANARY, CLI, type Home, lastJson, leaks, makeHome, STACK } from './helpers.js';
 
-function run(
-  bin: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    p.on('close', (code) => res({ code, stdout, stderr }));
-  });
-}
+/** Runs the command at `bin` with node. */
+const run = (bin: string, args: string[], env: Record<string, string>) =>
+  runProgram(process.execPath, [bin, ...args], env);
 
 describe('bundle settings: refused values', () => {
   let h: Home;
