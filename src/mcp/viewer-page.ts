@@ -243,7 +243,29 @@ const SCRIPT = `
     appInfo: { name: 'lipsync-viewer', version: '1' },
     appCapabilities: {},
     protocolVersion: '${APP_PROTOCOL_VERSION}',
-  }).then(() => { connected = true; notify('ui/notifications/initialized'); }, () => { connected = true; });
+  }).then(() => { connected = true; notify('ui/notifications/initialized'); reportSize(); }, () => { connected = true; });
+
+  // The host sizes its frame from ui/notifications/size-changed (as ext-apps' App does it): the
+  // content's height, measured at max-content, whenever the page or the window changes size.
+  let sent = '';
+  let queued = false;
+  function reportSize() {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      const root = document.documentElement;
+      const before = root.style.height;
+      root.style.height = 'max-content';
+      const size = { width: Math.ceil(window.innerWidth), height: Math.ceil(root.getBoundingClientRect().height) };
+      root.style.height = before;
+      const key = size.width + 'x' + size.height;
+      if (key !== sent) { sent = key; notify('ui/notifications/size-changed', size); }
+    });
+  }
+  const resized = new ResizeObserver(() => { if (connected) reportSize(); });
+  resized.observe(document.documentElement);
+  resized.observe(document.body);
   // No host answered: this page was opened on its own. Say what it is instead of waiting forever.
   setTimeout(() => {
     if (connected) return;

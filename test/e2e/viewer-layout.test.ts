@@ -162,6 +162,35 @@ test('the viewer fits both videos, labels, a cue legend and the job facts at 360
           assert.ok(text.includes(ALIGN_NOTE), `${where}: the alignment note is missing`);
           assert.ok(text.includes(WARNING), `${where}: the warning is missing`);
           assert.match(text, /cost[^.]*free/i, `${where}: the cost is missing`);
+          // The host sizes its frame from ui/notifications/size-changed: the last one covers the facts.
+          const bottom = (await v.app.evaluate(
+            `Math.ceil(document.getElementById('facts').getBoundingClientRect().bottom)`,
+          )) as number;
+          const reported = await v.tab
+            .waitForFunction(
+              (b: number) =>
+                (globalThis as unknown as { sizes: { height?: number }[] }).sizes.some(
+                  (s) => (s.height ?? 0) >= b,
+                ),
+              bottom,
+              { timeout: 10_000 },
+            )
+            .then(
+              () => true,
+              () => false,
+            );
+          assert.ok(
+            reported,
+            `${where}: the page never reported a height of ${bottom} px or more (ui/notifications/size-changed: ${JSON.stringify(await v.sizes())})`,
+          );
+          await v.tab.waitForFunction(
+            (b) =>
+              (globalThis as unknown as { sizes: { height?: number }[] }).sizes.some(
+                (s) => (s.height ?? 0) >= b,
+              ),
+            bottom,
+            { timeout: 10_000 },
+          );
         } finally {
           await v.close();
         }

@@ -65,6 +65,7 @@ const HOST = `<!doctype html><html><head><style>body{margin:0} iframe{border:0;d
 <script>
   const frame = document.getElementById('app');
   window.violations = [];
+  window.sizes = [];
   window.start = (opts) => {
     frame.style.width = opts.width + 'px';
     frame.style.height = opts.height + 'px';
@@ -79,6 +80,8 @@ const HOST = `<!doctype html><html><head><style>body{margin:0} iframe{border:0;d
         reply({ id: m.id, result: { protocolVersion: m.params.protocolVersion, hostInfo: { name: 'test-host', version: '1' }, hostCapabilities: { serverResources: {} }, hostContext: {} } });
       } else if (m.method === 'ui/notifications/initialized') {
         reply({ method: 'ui/notifications/tool-result', params: opts.toolResult });
+      } else if (m.method === 'ui/notifications/size-changed') {
+        window.sizes.push(m.params);
       } else if (m.method === 'resources/read') {
         try { reply({ id: m.id, result: await window.mcpRead(m.params.uri) }); }
         catch (e) { reply({ id: m.id, error: { code: -32002, message: String(e) } }); }
@@ -107,6 +110,8 @@ export interface Hosted {
   tab: Page;
   app: Frame;
   violations(): Promise<string[]>;
+  /** The sizes the page reported (ui/notifications/size-changed), oldest first. */
+  sizes(): Promise<{ width?: number; height?: number }[]>;
   close(): Promise<void>;
 }
 
@@ -144,6 +149,8 @@ export async function host(browser: Browser, o: HostOptions): Promise<Hosted> {
     tab,
     app,
     violations: () => tab.evaluate(() => (globalThis as unknown as { violations: string[] }).violations),
+    sizes: () =>
+      tab.evaluate(() => (globalThis as unknown as { sizes: { width?: number; height?: number }[] }).sizes),
     async close() {
       await tab.close();
       server?.close();
