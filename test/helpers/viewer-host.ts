@@ -38,26 +38,27 @@ export interface UiCsp {
 }
 
 /**
- * The CSP a host that follows the MCP Apps spec builds: its restrictive default (used as is when
- * `ui.csp` is omitted), with each declared list added to the directives it maps to —
- * resourceDomains to script-, style-, img-, font- and media-src; connectDomains to connect-src;
- * frameDomains to frame-src (else 'none'); baseUriDomains to base-uri (else 'self').
+ * The CSP a host builds from `_meta.ui.csp`, as the MCP Apps spec (2026-01-26, "Security
+ * Implications", 4. Content Security Policy Enforcement) writes it: the declared lists joined into
+ * the directives they map to, nothing else loosened.
  */
 export function specCsp(csp: UiCsp | undefined): string {
-  const res = csp?.resourceDomains ?? [];
-  const list = (base: string[], extra: string[]) => [...base, ...extra].join(' ') || "'none'";
+  const join = (list: string[] | undefined) => list?.join(' ') || '';
+  const res = join(csp?.resourceDomains);
   return [
     "default-src 'none'",
-    `script-src ${list(["'self'", "'unsafe-inline'"], res)}`,
-    `style-src ${list(["'self'", "'unsafe-inline'"], res)}`,
-    `img-src ${list(["'self'", 'data:'], res)}`,
-    `font-src ${list([], res)}`,
-    `media-src ${list(["'self'", 'data:'], res)}`,
+    `script-src 'self' 'unsafe-inline' ${res}`,
+    `style-src 'self' 'unsafe-inline' ${res}`,
+    `connect-src 'self' ${join(csp?.connectDomains)}`,
+    `img-src 'self' data: ${res}`,
+    `font-src 'self' ${res}`,
+    `media-src 'self' data: ${res}`,
+    `frame-src ${join(csp?.frameDomains) || "'none'"}`,
     "object-src 'none'",
-    `connect-src ${list([], csp?.connectDomains ?? [])}`,
-    `frame-src ${list([], csp?.frameDomains ?? [])}`,
-    `base-uri ${list(csp?.baseUriDomains?.length ? [] : ["'self'"], csp?.baseUriDomains ?? [])}`,
-  ].join('; ');
+    `base-uri ${join(csp?.baseUriDomains) || "'self'"}`,
+  ]
+    .map((d) => d.trim())
+    .join('; ');
 }
 
 const HOST = `<!doctype html><html><head><style>body{margin:0} iframe{border:0;display:block}</style></head>
