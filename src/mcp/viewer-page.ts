@@ -1,11 +1,14 @@
 /**
  * The result viewer page (an MCP App, `ui://lipsync/viewer`): one self-contained HTML document, no
  * external scripts, styles or fetches. It speaks the MCP Apps protocol (ext-apps) to its host over
- * postMessage by hand — `ui/initialize`, then `ui/notifications/tool-result` — which keeps the page a
- * few kilobytes instead of bundling the ext-apps client (~340 kB). It shows the task's status and
- * progress, plays the result, and for a finished local task draws the mouth-cue timeline and shows the
- * original next to the result (both read through the host with `resources/read`:
- * `lipsync://tasks/{id}/mouth-cues.json`, `.../media/result`, `.../media/original`).
+ * postMessage by hand — `ui/initialize`, then `ui/notifications/tool-result`, and it reports its height
+ * with `ui/notifications/size-changed` — which keeps the page a few kilobytes instead of bundling the
+ * ext-apps client (~340 kB). It shows the task's status and progress, plays the result, and says what
+ * the job did (lip motion, alignment, warnings, and the cost, read from the task resource). For a
+ * finished local task it shows the original next to the result (stacked when narrow) and draws the
+ * mouth-cue timeline with a legend (read through the host with `resources/read`:
+ * `lipsync://tasks/{id}/mouth-cues.json`, `.../media/result`, `.../media/original`). Opened outside a
+ * host, it says what it is.
  */
 
 /** The MCP Apps protocol version the page announces (ext-apps LATEST_PROTOCOL_VERSION). */
@@ -112,11 +115,11 @@ const SCRIPT = `
     } else if (view.task_id && view.status !== 'saved') {
       // The task resource adds what the task cost (tool results do not carry it).
       const key = view.task_id + ' ' + status;
-      if (view.cost) showCost(view.cost);
+      if (view.cost) showCost(view.cost, view.provider);
       else if (costFor !== key) {
         costFor = key;
         request('resources/read', { uri: 'lipsync://tasks/' + encodeURIComponent(view.task_id) })
-          .then((r) => showCost(JSON.parse(r.contents[0].text).cost))
+          .then((r) => showCost(JSON.parse(r.contents[0].text).cost, view.provider))
           .catch(() => undefined);
       }
     }
@@ -156,10 +159,10 @@ const SCRIPT = `
     reused: 'reused: nothing paid',
   };
 
-  function showCost(cost) {
+  function showCost(cost, provider) {
     if (!cost || typeof cost !== 'object') return;
     const text = cost.unit === 'free'
-      ? 'free (runs on this machine)'
+      ? 'free' + (provider === 'local' ? ' (runs on this machine)' : '')
       : (typeof cost.amount === 'number' ? cost.amount + ' ' : 'unknown ') + cost.unit +
         (SOURCES[cost.source] ? ' (' + SOURCES[cost.source] + ')' : '');
     fact('cost', text);
