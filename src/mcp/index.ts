@@ -31,7 +31,7 @@ export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
 /** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
 export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = [VIEWER_RESOURCE]): void {
   const completer = new Completer(app);
-  registerViewer(server);
+  registerViewer(server, app.ledger);
   registerTaskResources(server, app, completer, fixed);
   const { feed, follower } = feedOf(app);
   serveSubscriptions(server, feed, follower);

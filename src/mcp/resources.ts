@@ -1,6 +1,7 @@
 /**
  * Tasks as MCP resources, read from the ledger (never a provider request):
- * - `lipsync://tasks/{task_id}`: the same JSON as get_task_status;
+ * - `lipsync://tasks/{task_id}`: the same JSON as get_task_status, plus `cost` (what list_tasks shows;
+ *   `free` for a free job) — the result viewer shows it;
  * - `lipsync://tasks/{task_id}/mouth-cues.{format}` (json | tsv): a finished local task's mouth cues.
  * `resources/list` pages through the ledger, newest first (opaque cursor).
  */
@@ -16,7 +17,10 @@ import {
   type Resource,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import type { TaskCost } from '../jobs/spend-gate.js';
 import type { TaskRow } from '../jobs/store.js';
+import type { TaskView } from '../jobs/view.js';
+import type { ProviderName } from '../providers/provider.js';
 import type { Completer } from './completion.js';
 
 export const TASK_TEMPLATE = 'lipsync://tasks/{task_id}';
@@ -56,12 +60,12 @@ export function registerTaskResources(
     {
       title: 'Lip-sync task',
       description:
-        'A task: the same JSON as get_task_status, read from the local ledger. Subscribe to follow it.',
+        'A task: the same JSON as get_task_status plus its cost, read from the local ledger. Subscribe to follow it.',
       mimeType: 'application/json',
     },
     async (uri, vars) => {
       const row = await findRow(app, String(vars.task_id));
-      const view = app.redactor.redactJson(app.jobs.viewOf(row));
+      const view = app.redactor.redactJson(await withCost(app, app.jobs.viewOf(row)));
       return {
         contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(view, null, 2) }],
       };
@@ -95,6 +99,20 @@ export function registerTaskResources(
   server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
     listPage(app, fixed, req.params?.cursor),
   );
+}
+
+/** The view with what the task cost: its cost record, else `free` when the provider or job is free. */
+async function withCost(app: ResourceApp, view: TaskView): Promise<TaskView & { cost?: TaskCost }> {
+  const [{ withCosts }, { isPaid }] = await Promise.all([
+    import('../jobs/spend-gate.js'),
+    import('../jobs/spend.js'),
+  ]);
+  const [costed] = await withCosts(app.ledger, [view]);
+  if (costed?.cost) return costed;
+  const provider = app.jobs.providers.get(view.provider as ProviderName);
+  if (provider && !isPaid(provider, view.kind))
+    return { ...view, cost: { amount: 0, unit: 'free', source: 'estimate' } };
+  return view;
 }
 
 /** One page of resources: the fixed ones first, then tasks (and their cues), newest first. */

@@ -25,6 +25,30 @@ test('a task resource is the same JSON as get_task_status, read without a provid
   }
 });
 
+test('a task resource adds what the task cost (what list_tasks shows), for the result viewer', async () => {
+  const env = testEnv({ JOGG_API_KEY: 'k-test-123456', JOGG_BASE_URL: 'http://127.0.0.1:9' });
+  const h = await harness(env.env);
+  try {
+    await seedTask(h.app.ledger, 'cost-1', { status: 'success', cost: { amount: 2, unit: 'credits' } });
+    const read = async (id: string) =>
+      JSON.parse(
+        ((await h.client.readResource({ uri: `lipsync://tasks/${id}` })).contents[0] as { text: string })
+          .text,
+      );
+    const cost = { amount: 2, unit: 'credits', source: 'estimate' };
+    assert.deepEqual((await read('cost-1')).cost, cost);
+    const listed = structured(await h.call('list_tasks', {})) as {
+      tasks: { task_id: string; cost?: unknown }[];
+    };
+    assert.deepEqual(listed.tasks.find((t) => t.task_id === 'cost-1')?.cost, cost);
+    await seedTask(h.app.ledger, 'cost-none', { status: 'success' });
+    assert.equal((await read('cost-none')).cost, undefined, 'a paid task without a record has no cost');
+  } finally {
+    await h.close();
+    env.cleanup();
+  }
+});
+
 test('resources/list pages through the ledger; the template lists and completes task ids', async () => {
   const env = testEnv();
   const h = await harness(env.env);

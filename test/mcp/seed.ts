@@ -11,6 +11,9 @@ export async function seedTask(
     status?: 'processing' | 'success';
     snapshot?: Snapshot;
     request?: JsonObject;
+    warnings?: string[];
+    /** What the task is expected to cost, recorded with the claim (as a paid create does). */
+    cost?: { amount: number | null; unit: string };
   } = {},
 ): Promise<void> {
   const now = opts.now ?? Date.UTC(2026, 0, 1);
@@ -21,13 +24,17 @@ export async function seedTask(
       provider: opts.provider ?? 'jogg',
       kind: 'lip_sync',
       request: opts.request ?? ({ note: 'seeded' } as JsonObject),
-      warnings: [],
+      warnings: opts.warnings ?? [],
       ownerPid: process.pid,
       ownerHost: 'seed',
       leaseUntil: now + 60_000,
       now,
     },
-    { force: false, isOwnerAlive: () => true },
+    {
+      force: false,
+      isOwnerAlive: () => true,
+      ...(opts.cost ? { cost: { ...opts.cost, paid: true } } : {}),
+    },
   );
   const status = opts.status ?? 'processing';
   await ledger.update(
