@@ -21,7 +21,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { TOOL_CATALOG } from './catalog.js';
-import { type AnyTool, type Extra, runTool, type ToolContext } from './define.js';
+import { type AnyTool, type Extra, inputShape, runTool, type ToolContext } from './define.js';
 import { TOOL_LISTING, TOOL_LOADERS, type ToolName } from './index.js';
 
 interface Schemas {
@@ -35,7 +35,7 @@ function schemas(def: AnyTool): Schemas {
   let s = schemasOf.get(def);
   if (!s) {
     // As McpServer.registerTool stores a raw shape (every tool here has one for input and output).
-    s = { input: objectFromShape(def.input), output: objectFromShape(def.output) };
+    s = { input: objectFromShape(inputShape(def)), output: objectFromShape(def.output) };
     schemasOf.set(def, s);
   }
   return s;
