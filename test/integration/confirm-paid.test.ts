@@ -279,6 +279,39 @@ describe('force_recreate asks only when a paid request will really be sent', () 
     }
   });
 
+  test('a task that ends between the look and the claim: the forced call is refused, never paid unasked', async () => {
+    const e = env();
+    const ask: Elicit = { answer: 'accept', asked: [] };
+    const h = await harness(e.env, { elicit: ask });
+    const before = jogg.faults.queriesToFinish;
+    const latest = h.app.ledger.latest;
+    try {
+      const inputs = clip(e.work);
+      const first = structured<Created>(await h.call('create_lip_sync', inputs));
+      await finish(h, first.task_id);
+      // The call's first look still sees the task running (it ends just after); the claim sees it ended.
+      h.app.ledger.latest = async (fp) => {
+        const row = await latest(fp);
+        return row && { ...row, status: 'processing' };
+      };
+      const c0 = creates();
+      const asked = ask.asked.length;
+      const e1 = errorOf(await h.call('create_lip_sync', { ...inputs, force_recreate: true }));
+      assert.equal(e1.code, 'conflict', e1.message);
+      assert.equal(creates(), c0, 'no paid job nobody was asked about');
+      assert.equal(ask.asked.length, asked);
+      h.app.ledger.latest = latest;
+      const again = structured<Created>(await h.call('create_lip_sync', { ...inputs, force_recreate: true }));
+      assert.equal(again.action, 'created_new_task');
+      assert.equal(ask.asked.length, asked + 1, 'called again, the user is asked');
+    } finally {
+      h.app.ledger.latest = latest;
+      jogg.faults.queriesToFinish = before;
+      await h.close();
+      e.cleanup();
+    }
+  });
+
   test('elicitation: a force_recreate on a pending task asks nothing; one that really creates asks', async () => {
     const e = env();
     const ask: Elicit = { answer: 'accept', asked: [] };
