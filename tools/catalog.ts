@@ -1499,6 +1499,10 @@ export const TOOL_CATALOG: readonly Tool[] = [
           "type": "integer",
           "minimum": 0,
           "maximum": 50
+        },
+        "confirm": {
+          "description": "true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).",
+          "type": "boolean"
         }
       },
       "required": [
@@ -1718,6 +1722,10 @@ export const TOOL_CATALOG: readonly Tool[] = [
           "type": "integer",
           "minimum": 0,
           "maximum": 50
+        },
+        "confirm": {
+          "description": "true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).",
+          "type": "boolean"
         }
       },
       "required": [
@@ -1902,6 +1910,10 @@ export const TOOL_CATALOG: readonly Tool[] = [
           "type": "integer",
           "minimum": 0,
           "maximum": 50
+        },
+        "confirm": {
+          "description": "true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).",
+          "type": "boolean"
         }
       },
       "$schema": "http://json-schema.org/draft-07/schema#"
@@ -2148,6 +2160,10 @@ export const TOOL_CATALOG: readonly Tool[] = [
           "type": "integer",
           "minimum": 0,
           "maximum": 50
+        },
+        "confirm": {
+          "description": "true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).",
+          "type": "boolean"
         }
       },
       "$schema": "http://json-schema.org/draft-07/schema#"

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PLAYBACK_TYPES } from '../src/config.js';
 import { defineTool } from './define.js';
 import { choice, mediaInput, providerInput, waitSecondsInput } from './schemas.js';
-import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
+import { createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
 import { taskResult } from './summary.js';
 
 export const createLipSync = defineTool({
@@ -38,9 +38,9 @@ export const createLipSync = defineTool({
       .describe('Only when the user explicitly asks to regenerate a finished or failed task. Pays again.'),
     wait_seconds: waitSecondsInput,
     dry_run: dryRunInput,
-    confirm: confirmInput,
   },
   output: createOrDryRunShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const req = {
@@ -53,7 +53,6 @@ export const createLipSync = defineTool({
       quality: args.quality,
       forceRecreate: args.force_recreate,
       waitSeconds: args.wait_seconds,
-      confirm: args.confirm,
     };
     if (args.dry_run) {
       const d = await ctx.jobs.estimateLipSync(req, call);

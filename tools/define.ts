@@ -12,7 +12,7 @@ import {
   type ServerRequest,
   type ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { ZodRawShape, z } from 'zod';
+import { type ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
 import { toUserError } from '../src/errors.js';
 import type { CallOptions, JobService } from '../src/jobs/service.js';
@@ -49,6 +49,12 @@ export interface ToolDef<I extends ZodRawShape, O extends ZodRawShape> {
   >;
   /** Tool `_meta` (e.g. the MCP Apps UI resource that shows its results). */
   meta?: Record<string, unknown>;
+  /**
+   * The tool can send a paid request. It then takes `confirm` (added to its input here, kept from its
+   * handler) and the job service asks the user before paying as the spend settings say: elicitation
+   * when the client has it, else `confirmation_required` until the call says `confirm: true`.
+   */
+  paid?: true;
   handle(
     args: z.output<z.ZodObject<I>>,
     ctx: ToolContext,
@@ -58,6 +64,23 @@ export interface ToolDef<I extends ZodRawShape, O extends ZodRawShape> {
 
 export function defineTool<I extends ZodRawShape, O extends ZodRawShape>(def: ToolDef<I, O>): ToolDef<I, O> {
   return def;
+}
+
+let confirmInput: z.ZodOptional<z.ZodBoolean> | undefined;
+
+/**
+ * A tool's input shape as clients see it: a paid tool's own arguments plus `confirm`, one schema for
+ * every paid tool (built with the first paid tool that is called or listed, not at start).
+ */
+export function inputShape(def: AnyTool): ZodRawShape {
+  if (!def.paid) return def.input;
+  confirmInput ??= z
+    .boolean()
+    .optional()
+    .describe(
+      'true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).',
+    );
+  return { ...def.input, confirm: confirmInput };
 }
 
 /** Asks the user through MCP elicitation (on the same request), when the client declared it. */
@@ -82,8 +105,16 @@ function confirmVia(extra: Extra, server: McpServer | undefined): CallOptions['c
   };
 }
 
-/** Per-call options from the MCP request: cancellation, progress notifications, client roots. */
-export function callOptions(extra: Extra, ctx: ToolContext, server?: McpServer): CallOptions {
+/**
+ * Per-call options from the MCP request: cancellation, progress notifications, client roots, and the
+ * user's agreement to pay (`confirmed`, a paid tool's `confirm: true`).
+ */
+export function callOptions(
+  extra: Extra,
+  ctx: ToolContext,
+  server?: McpServer,
+  confirmed = false,
+): CallOptions {
   const token = extra._meta?.progressToken;
   let last = 0;
   return {
@@ -91,6 +122,7 @@ export function callOptions(extra: Extra, ctx: ToolContext, server?: McpServer):
     extraRoots: ctx.roots(),
     onTask: ctx.sawTask,
     confirm: confirmVia(extra, server),
+    confirmed,
     onProgress:
       token === undefined
         ? undefined
@@ -148,7 +180,7 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
     {
       title: def.title,
       description: def.description,
-      inputSchema: def.input,
+      inputSchema: inputShape(def),
       outputSchema: def.output,
       annotations: { title: def.title, ...def.annotations },
       ...(def.meta ? { _meta: def.meta } : {}),
@@ -166,7 +198,9 @@ export async function runTool(
   server: McpServer,
 ): Promise<CallToolResult> {
   try {
-    const out = await def.handle(args, ctx, callOptions(extra, ctx, server));
+    const { confirm, ...own } = args;
+    const call = callOptions(extra, ctx, server, def.paid && confirm === true);
+    const out = await def.handle(def.paid ? own : args, ctx, call);
     const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
     noteTasks(structured, ctx);
     return {

@@ -46,6 +46,7 @@ export const editVideo = defineTool({
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const director = args.provider ? args.provider === 'director' : !!args.operation;

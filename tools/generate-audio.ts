@@ -85,6 +85,7 @@ export const generateAudio = defineTool({
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const speech = args.kind === 'speech';

@@ -29,6 +29,7 @@ export const generateImage = defineTool({
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const params: JsonObject = { prompt: args.prompt.trim() };

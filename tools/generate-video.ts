@@ -3,7 +3,7 @@ import type { JsonObject } from '../src/json.js';
 import { ASPECT_RATIOS, PLATFORMS } from '../src/names.js';
 import { defineTool } from './define.js';
 import { choice, mediaInput, waitSecondsInput } from './schemas.js';
-import { confirmInput, createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
+import { createOrDryRunShape, dryRunInput, dryRunText } from './spend-report.js';
 import { taskResult } from './summary.js';
 
 export const generateVideo = defineTool({
@@ -51,9 +51,9 @@ export const generateVideo = defineTool({
       .describe('Only when the user explicitly asks to make it again. Pays again.'),
     wait_seconds: waitSecondsInput,
     dry_run: dryRunInput,
-    confirm: confirmInput,
   },
   output: createOrDryRunShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     const params: JsonObject = { prompt: args.prompt.trim() };
@@ -69,7 +69,6 @@ export const generateVideo = defineTool({
       params,
       forceRecreate: args.force_recreate,
       waitSeconds: args.wait_seconds,
-      confirm: args.confirm,
     };
     if (args.dry_run) {
       const d = await ctx.jobs.estimate(req, call);

@@ -1,9 +1,10 @@
 /**
  * Serves tools from their catalog: `tools/list` answers with the listing generated from the zod
  * schemas (tools/catalog.ts), and `tools/call` imports the tool on its first call, then validates and
- * runs it exactly as the SDK's McpServer does (same checks, same error results, its own zod helpers).
- * What a client sees is the same; what a start costs is not: no tool module, no schema built or
- * converted before the first call.
+ * runs it as the SDK's McpServer does (same checks, its own zod helpers, the same answers to valid
+ * calls and unknown tools). One difference, on purpose: arguments that fail the tool's schema get the
+ * documented error shape (`invalid_input`, naming the argument), not the SDK's raw text. What a start
+ * costs differs too: no tool module, no schema built or converted before the first call.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
@@ -21,7 +22,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { TOOL_CATALOG } from './catalog.js';
-import { type AnyTool, type Extra, runTool, type ToolContext } from './define.js';
+import { type AnyTool, type Extra, errorResult, inputShape, runTool, type ToolContext } from './define.js';
 import { TOOL_LISTING, TOOL_LOADERS, type ToolName } from './index.js';
 
 interface Schemas {
@@ -35,20 +36,27 @@ function schemas(def: AnyTool): Schemas {
   let s = schemasOf.get(def);
   if (!s) {
     // As McpServer.registerTool stores a raw shape (every tool here has one for input and output).
-    s = { input: objectFromShape(def.input), output: objectFromShape(def.output) };
+    s = { input: objectFromShape(inputShape(def)), output: objectFromShape(def.output) };
     schemasOf.set(def, s);
   }
   return s;
 }
 
-async function validInput(def: AnyTool, args: unknown): Promise<Record<string, unknown>> {
+/**
+ * The arguments checked against the tool's schema as McpServer checks them (same zod helpers). Where
+ * it answers its own raw text, a refusal here is the documented error: `invalid_input`, naming each
+ * argument and what it accepts (tools/invalid-args.ts, loaded with the first refusal).
+ */
+async function checkInput(
+  def: AnyTool,
+  args: unknown,
+  ctx: ToolContext,
+): Promise<{ args: Record<string, unknown> } | { refused: CallToolResult }> {
   const parsed = await safeParseAsync(schemas(def).input, args ?? {});
-  if (!parsed.success)
-    throw new McpError(
-      ErrorCode.InvalidParams,
-      `Input validation error: Invalid arguments for tool ${def.name}: ${getParseErrorMessage(parsed.error)}`,
-    );
-  return parsed.data as Record<string, unknown>;
+  if (parsed.success) return { args: parsed.data as Record<string, unknown> };
+  const { invalidArguments } = await import('./invalid-args.js');
+  const err = invalidArguments(def.name, inputShape(def), args, parsed.error);
+  return { refused: errorResult(err, ctx, def.name) };
 }
 
 async function checkOutput(def: AnyTool, result: CallToolResult): Promise<void> {
@@ -94,8 +102,9 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
     try {
       if (!enabled.has(name)) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
       const def = await load(name as ToolName);
-      const args = await validInput(def, request.params.arguments);
-      const result = await runTool(def, args, extra, ctx, server);
+      const input = await checkInput(def, request.params.arguments, ctx);
+      if ('refused' in input) return input.refused;
+      const result = await runTool(def, input.args, extra, ctx, server);
       if (!request.params.task) await checkOutput(def, result);
       return result;
     } catch (error) {

@@ -46,13 +46,6 @@ export const dryRunInput = z
     'true: only say which provider would run, whether this reuses a task (free) or creates one, and the expected cost. Sends and pays nothing.',
   );
 
-export const confirmInput = z
-  .boolean()
-  .optional()
-  .describe(
-    'true only after the user agreed to pay for this job (when an earlier call answered confirmation_required).',
-  );
-
 export function dryRunText(d: DryRun): string {
   const cost =
     d.cost.amount === undefined ? `cost unknown until the job ends` : `${d.cost.amount} ${d.cost.unit}`;

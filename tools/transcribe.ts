@@ -23,6 +23,7 @@ export const transcribe = defineTool({
     wait_seconds: waitSecondsInput,
   },
   output: createShape,
+  paid: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handle(args, ctx, call) {
     if (!args.audio === !args.video) {

@@ -82,6 +82,8 @@ export interface CallOptions {
    * the client cannot be asked. Absent: nobody can be asked.
    */
   confirm?: (message: string) => Promise<'accept' | 'decline' | 'unsupported'>;
+  /** The user already agreed to pay for this call's job (a tool's `confirm: true`): nobody is asked. */
+  confirmed?: boolean;
 }
 
 /** A job event, for observers (MCP logging notifications, future subscriptions). */

@@ -23,7 +23,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
-import { TASK_COLUMNS } from './store.js';
+import { claimReplaces, TASK_COLUMNS } from './store.js';
 
 interface RawRow {
   id: string;
@@ -127,9 +127,7 @@ export class PgLedger implements LedgerStore {
           }
           return { kind: 'reused', row };
         }
-        const recreatable = row.status === 'success' || row.status === 'failed' || row.status === 'unknown';
-        const again = (opts.force && recreatable) || (opts.recreateFailed && row.status === 'failed');
-        if (!again) return { kind: 'reused', row };
+        if (!claimReplaces(row, opts)) return { kind: 'reused', row };
       }
       if (opts.guard) {
         // Claims that check a cap run one at a time (after their fingerprint lock: always in that

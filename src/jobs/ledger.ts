@@ -27,7 +27,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
-import { TASK_COLUMNS } from './store.js';
+import { claimReplaces, TASK_COLUMNS } from './store.js';
 
 export type {
   ClaimDecision,
@@ -209,9 +209,7 @@ export class Ledger implements LedgerStore {
           }
           return { kind: 'reused', row };
         }
-        const recreatable = row.status === 'success' || row.status === 'failed' || row.status === 'unknown';
-        const again = (opts.force && recreatable) || (opts.recreateFailed && row.status === 'failed');
-        if (!again) return { kind: 'reused', row };
+        if (!claimReplaces(row, opts)) return { kind: 'reused', row };
       }
       if (opts.guard) opts.guard.check(this.costs.totalsSince(opts.guard.since));
       this.db

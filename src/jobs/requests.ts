@@ -16,8 +16,6 @@ export interface LipSyncRequest {
   quality?: string;
   forceRecreate?: boolean;
   waitSeconds?: number;
-  /** The user already confirmed this paid job (no elicitation needed). */
-  confirm?: boolean;
 }
 
 /** A lip sync needs a video or an image, not both. */

@@ -19,7 +19,7 @@ import type { Recovery, Taker } from './recovery.js';
 import type { LipSyncRequest } from './requests.js';
 import type { SpendReport } from './spend.js';
 import type { DryRun, SpendDeps, SpentToday, TaskCost } from './spend-gate.js';
-import type { ClaimOptions, TaskRow } from './store.js';
+import { type ClaimOptions, claimReplaces, type TaskRow } from './store.js';
 import type { Submitter } from './submission.js';
 import type { Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
@@ -38,8 +38,6 @@ export interface CreateRequest {
   params: JsonObject;
   forceRecreate?: boolean;
   waitSeconds?: number;
-  /** The user already confirmed this paid job (no elicitation needed). */
-  confirm?: boolean;
 }
 
 export type CreateAction = 'created_new_task' | 'reused_existing_task';
@@ -57,6 +55,11 @@ interface Units {
   waiter: Waiter;
   /** Uploads and downloads running in the background, by what they transfer. */
   transfers: Transfers;
+}
+
+function forceNotApplied(row: TaskRow): string {
+  const status = row.status === 'submitting' ? 'pending' : row.status;
+  return `force_recreate was not applied: task ${row.id} is still ${status}, and a running job is never sent twice. Nothing new was sent or paid; if the user still wants a new one once it has ended, call again with force_recreate.`;
 }
 
 export class JobService {
@@ -173,11 +176,12 @@ export class JobService {
     req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
     const fp = fingerprint(provider.name, req.kind, inputs, req.params);
     const force = !!req.forceRecreate;
-    // What the claim will return: without force, any earlier task (an `unknown` one included) is
-    // reused; a free provider's failed task is run again.
+    // What the claim will return (the ledger's own rule): without force, any earlier task (an `unknown`
+    // one included) is reused; a free provider's failed task is run again; a task still running is
+    // returned even with force. Only a claim that creates asks the user to pay.
     const latest = await this.d.ledger.latest(fp);
-    const reuse =
-      latest && !force && !(latest.status === 'failed' && !provider.capabilities.paid) ? latest : undefined;
+    const replaced = latest && claimReplaces(latest, { force, recreateFailed: !provider.capabilities.paid });
+    const reuse = latest && !replaced ? latest : undefined;
     return { provider, signal, inputs, req, fp, force, reuse };
   }
 
@@ -196,17 +200,21 @@ export class JobService {
   /** Create or reuse. Answers within max(`submitWaitMs`, `waitSeconds`), whatever the provider does. */
   async create(req: CreateRequest, opts: CallOptions = {}): Promise<CreateResult> {
     const checked = await this.checked(req, opts);
-    const [{ submitter, waiter }, { paidGate }, { errorFromRow }, { clampWait }] = await Promise.all([
-      this.units(),
-      import('./spend-gate.js'),
-      import('./requests.js'),
-      import('./waiting.js'),
-    ]);
+    const [{ submitter, waiter }, { paidGate, reuseOnly }, { errorFromRow }, { clampWait }] =
+      await Promise.all([
+        this.units(),
+        import('./spend-gate.js'),
+        import('./requests.js'),
+        import('./waiting.js'),
+      ]);
     const { provider, signal, inputs, fp, force } = checked;
     req = checked.req;
     const warnings = await this.warningsFor(checked, req.params);
-    // A paid create that is not a reuse: estimate, ask the user when set, cap inside the claim.
-    const spend = checked.reuse ? undefined : await paidGate(this.spendDeps(), checked, warnings, opts);
+    // A paid create that is not a reuse: estimate, ask the user when set, cap inside the claim. A reuse
+    // asks nothing, and its claim refuses to create if the task it expects changed meanwhile.
+    const spend = checked.reuse
+      ? reuseOnly(this.spendDeps(), checked, checked.reuse)
+      : await paidGate(this.spendDeps(), checked, warnings, opts);
     const decision = await this.claim(fp, provider, req, inputs, warnings, spend);
     let row = decision.row;
     opts.onTask?.(row.id);
@@ -246,6 +254,9 @@ export class JobService {
     const left = Math.floor((started + wait * 1000 - this.core.now()) / 1000);
     const view =
       left > 0 && !isFinal(row) ? await waiter.follow(row, left, opts, taker) : this.core.viewOf(row);
+    // force_recreate that found the task still running: say that nothing new was sent.
+    if (force && decision.kind === 'reused')
+      view.warnings = [...view.warnings, forceNotApplied(decision.row)];
     return { ...view, action, reused: action === 'reused_existing_task' };
   }
 
@@ -366,7 +377,6 @@ export class JobService {
       params: lipSyncParams(provider, req, this.d.defaultPlaybackType),
       forceRecreate: req.forceRecreate,
       waitSeconds: req.waitSeconds,
-      confirm: req.confirm,
     };
   }
 

@@ -159,14 +159,14 @@ function describe(est: Estimate): string {
  */
 export async function paidGate(
   deps: SpendDeps,
-  c: Checked & { req: { confirm?: boolean } },
+  c: Checked,
   warnings: string[],
   opts: CallOptions,
 ): Promise<Pick<ClaimOptions, 'guard' | 'cost'> | undefined> {
   const { provider } = c;
   if (!isPaid(provider, c.req.kind)) return undefined;
   const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
-  if (deps.settings?.confirmPaid && !c.req.confirm) await confirm(provider, c.req.kind, est, opts);
+  if (deps.settings?.confirmPaid && !opts.confirmed) await confirm(provider, c.req.kind, est, opts);
   const caps = capsOf(deps);
   return {
     cost: { amount: est.amount ?? null, unit: est.unit, paid: true },
@@ -177,6 +177,35 @@ export async function paidGate(
         checkCaps(caps, est, t);
         // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
         warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
+      },
+    },
+  };
+}
+
+/**
+ * The claim options of a create that expects to reuse `expected`: nothing to estimate, confirm or
+ * count. Should that task change before the claim (end, so that force replaces it; or turn out never
+ * created) and the claim be about to start a paid job nobody was asked about, the claim refuses.
+ */
+export function reuseOnly(
+  deps: Pick<SpendDeps, 'now'>,
+  c: Pick<Checked, 'provider' | 'req'>,
+  expected: TaskRow,
+): Pick<ClaimOptions, 'guard'> | undefined {
+  if (!isPaid(c.provider, c.req.kind)) return undefined;
+  return {
+    guard: {
+      since: startOfDay(deps.now()),
+      check: () => {
+        throw new AppError(
+          'conflict',
+          `Task ${expected.id} for these inputs changed while this call ran; nothing was sent or paid.`,
+          {
+            hint: 'Call again: the answer will be that task, or a new job with its cost (confirmed first where that is set).',
+            retryable: true,
+            noTaskCreated: true,
+          },
+        );
       },
     },
   };

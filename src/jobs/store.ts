@@ -93,6 +93,19 @@ export interface NewTask {
   now: number;
 }
 
+/**
+ * The reuse rule every ledger's `claim` applies (and the job service predicts before asking anyone to
+ * pay): whether a claim makes a new task although `latest` exists for its fingerprint. A task still
+ * running (`submitting`, `pending`, `processing`) is never replaced, not even by `force`.
+ */
+export function claimReplaces(
+  latest: TaskRow,
+  opts: Pick<ClaimOptions, 'force' | 'recreateFailed'>,
+): boolean {
+  const ended = latest.status === 'success' || latest.status === 'failed' || latest.status === 'unknown';
+  return (opts.force && ended) || (!!opts.recreateFailed && latest.status === 'failed');
+}
+
 export type ClaimDecision =
   | { kind: 'created'; row: TaskRow }
   | { kind: 'reused'; row: TaskRow }

@@ -81,6 +81,35 @@ test('the bundle answers a client exactly as the compiled modules do', async () 
   }
 });
 
+test('over stdio, the bundle answers arguments that fail a schema in the documented error shape, as the modules do', async () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
+  const a = await connect(BIN, env.env);
+  const b = await connect(CLI, env.env);
+  try {
+    const calls: [string, Record<string, unknown>, string][] = [
+      ['generate_image', { prompt: '' }, 'prompt must not be empty'],
+      ['get_task_status', { task_id: 'x', wait_seconds: 51 }, 'wait_seconds must be at most 50'],
+      ['create_lip_sync', { audio: 'a.wav', dry_run: 'yes' }, 'dry_run must be true or false'],
+      ['list_tasks', { provider: 'heygen' }, 'provider must be one of local, jogg, nemovideo, director'],
+    ];
+    for (const [name, args, says] of calls) {
+      const ours = (await a.client.callTool({ name, arguments: args })) as CallToolResult;
+      assert.deepEqual(ours, await b.client.callTool({ name, arguments: args }), name);
+      assert.equal(ours.isError, true, name);
+      const { error } = JSON.parse((ours.content[0] as { text: string }).text) as {
+        error: { code: string; message: string; hint?: string };
+      };
+      assert.equal(error.code, 'invalid_input', name);
+      assert.ok(error.message.includes(says), `${name}: ${error.message}`);
+      assert.ok(error.hint, name);
+    }
+  } finally {
+    await a.client.close();
+    await b.client.close();
+    env.cleanup();
+  }
+});
+
 test('a local lip-sync job runs through the bundle: worker process, ledger, download, then reuse', async () => {
   const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn', LIPSYNC_DEFAULT_PROVIDER: 'local' });
   const { client } = await connect(BIN, env.env);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -79,10 +79,19 @@ export const publicLookup: HostLookup = async () => [{ address: '203.0.113.10', 
  */
 export const SETTLE_SUBMISSION_MS = 1e9;
 
-/** createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. */
+/** How a test client answers elicitation: with `accept` or `decline`; each message is recorded. */
+export interface Elicit {
+  answer: 'accept' | 'decline';
+  asked: string[];
+}
+
+/**
+ * createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. With `elicit`
+ * the client declares elicitation and answers every request with `elicit.answer`.
+ */
 export async function harness(
   env: Record<string, string>,
-  opts: AppOptions & { clock?: Clock } = {},
+  { elicit, ...opts }: AppOptions & { clock?: Clock; elicit?: Elicit } = {},
 ): Promise<Harness> {
   const clock = opts.clock ?? fastClock();
   const { stream, lines } = captureStream();
@@ -99,7 +108,18 @@ export async function harness(
   });
   const server = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test-client', version: '1.0.0' }, { capabilities: {} });
+  const client = new Client(
+    { name: 'test-client', version: '1.0.0' },
+    { capabilities: elicit ? { elicitation: {} } : {} },
+  );
+  if (elicit) {
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      elicit.asked.push(req.params.message);
+      return elicit.answer === 'accept'
+        ? { action: 'accept', content: { confirm: true } }
+        : { action: 'decline' };
+    });
+  }
   await Promise.all([server.connect(a), client.connect(b)]);
   return {
     app,

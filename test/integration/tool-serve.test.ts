@@ -1,7 +1,9 @@
 /**
  * The server lists its tools from tools/catalog.ts and imports each on its first call (tools/serve.ts).
- * A client must not see the difference from tools registered the SDK's own way (McpServer.registerTool):
- * the same answers for an unknown tool, bad arguments, a missing or extra argument, and a good call.
+ * A client must not see the difference from tools registered the SDK's own way (McpServer.registerTool)
+ * for an unknown tool, an extra argument and a good call. Arguments that fail a tool's schema are
+ * refused by both; ours say so in the documented error shape, `{ error: { code: "invalid_input",
+ * message, hint } }`, naming the argument and what it accepts, where the SDK answers its raw text.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -29,41 +31,128 @@ async function sdkServer(ctx: ToolContext): Promise<{ client: Client; close(): P
   };
 }
 
-const CALLS: [string, Record<string, unknown> | undefined][] = [
+/** Calls every registration answers the same way: valid arguments, and an unknown tool. */
+const SAME: [string, Record<string, unknown> | undefined][] = [
   ['no_such_tool', {}],
-  ['get_task_status', { wait_seconds: 'soon' }],
-  ['get_task_status', { task_id: '' }],
-  ['get_task_status', { task_id: 'x'.repeat(201) }],
-  ['create_lip_sync', {}],
-  ['create_lip_sync', undefined],
-  ['list_tasks', { limit: -1 }],
   ['get_task_status', { task_id: 'ls_000000000000000000000', extra_key: 1 }],
   ['list_tasks', { limit: 3 }],
+  ['list_tasks', undefined],
   ['spend_report', { days: 2 }],
 ];
 
-test('tools served from the catalog answer exactly as tools registered with the SDK', async () => {
-  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
-  const h = await harness(env.env);
-  const ctx: ToolContext = {
+/**
+ * Arguments that fail a tool's own schema, with what our answer must say. The SDK's McpServer refuses
+ * them too, with its raw text; ours answer in the documented error shape (issue 24, item 11).
+ */
+const INVALID: [string, Record<string, unknown> | undefined, RegExp][] = [
+  [
+    'get_task_status',
+    { wait_seconds: 'soon' },
+    /^Invalid argument for get_task_status: wait_seconds must be a number\.$/,
+  ],
+  ['get_task_status', { task_id: 'x', wait_seconds: 51 }, /: wait_seconds must be at most 50\.$/],
+  ['get_task_status', { task_id: 'x', wait_seconds: 1.5 }, /: wait_seconds must be a whole number\.$/],
+  ['get_task_status', { task_id: '' }, /: task_id must not be empty\.$/],
+  ['get_task_status', { task_id: 'x'.repeat(201) }, /: task_id must be at most 200 characters\.$/],
+  ['create_lip_sync', {}, /^Invalid argument for create_lip_sync: audio is required\.$/],
+  ['create_lip_sync', undefined, /: audio is required\.$/],
+  [
+    'create_lip_sync',
+    { audio: 'a.wav', provider: 'heygen', dry_run: 'yes' },
+    /^Invalid arguments for create_lip_sync: provider must be one of local, jogg, nemovideo, director; dry_run must be true or false\.$/,
+  ],
+  ['list_tasks', { limit: -1 }, /: limit must be at least 1\.$/],
+  ['generate_image', { prompt: 'p'.repeat(4001) }, /: prompt must be at most 4000 characters\.$/],
+  ['generate_video', { prompt: 'p', duration: 7 }, /: duration must be one of 5, 10\.$/],
+  [
+    'edit_video',
+    { operation: 'trim', clips: ['not a url', 3], start_seconds: -1 },
+    /: clips\[0\] must be a URL; clips\[1\] must be a string; start_seconds must be at least 0\.$/,
+  ],
+  ['edit_video', { clips: [] }, /: clips must have at least 1 item\.$/],
+];
+
+function context(h: Awaited<ReturnType<typeof harness>>): ToolContext {
+  return {
     jobs: h.app.jobs,
     config: h.app.config,
     redactor: h.app.redactor,
     log: h.app.log,
     roots: () => [],
   };
-  const sdk = await sdkServer(ctx);
+}
+
+test('valid calls and unknown tools: tools served from the catalog answer exactly as tools registered with the SDK', async () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
+  const h = await harness(env.env);
+  const sdk = await sdkServer(context(h));
   try {
-    for (const [name, args] of CALLS) {
+    for (const [name, args] of SAME) {
       const ours = (await h.client.callTool({ name, arguments: args })) as CallToolResult;
       const theirs = (await sdk.client.callTool({ name, arguments: args })) as CallToolResult;
       assert.deepEqual(ours, theirs, `${name} ${JSON.stringify(args)}`);
+    }
+  } finally {
+    await sdk.close();
+    await h.close();
+    env.cleanup();
+  }
+});
+
+test('arguments that fail a tool schema: refused as the SDK refuses them, answered as invalid_input naming the argument', async () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
+  const h = await harness(env.env);
+  const sdk = await sdkServer(context(h));
+  try {
+    for (const [name, args, says] of INVALID) {
+      const what = `${name} ${JSON.stringify(args)?.slice(0, 80)}`;
+      const theirs = (await sdk.client.callTool({ name, arguments: args })) as CallToolResult;
+      assert.equal(theirs.isError, true, `the SDK refuses ${what} too`);
+      const ours = (await h.client.callTool({ name, arguments: args })) as CallToolResult;
+      assert.equal(ours.isError, true, what);
+      assert.equal(ours.structuredContent, undefined, what);
+      assert.equal(ours.content.length, 1, what);
+      const body = JSON.parse((ours.content[0] as { text: string }).text) as {
+        error: { code: string; message: string; hint?: string };
+      };
+      assert.deepEqual(Object.keys(body), ['error'], what);
+      assert.equal(body.error.code, 'invalid_input', what);
+      assert.match(body.error.message, says, what);
+      assert.match(body.error.hint ?? '', new RegExp(`^Call ${name} again with `), what);
     }
     // The first call of a tool imports it; a failed validation does not stop later calls.
     const listed = (await h.client.callTool({ name: 'list_tasks', arguments: {} })) as CallToolResult;
     assert.equal(listed.isError, undefined);
   } finally {
     await sdk.close();
+    await h.close();
+    env.cleanup();
+  }
+});
+
+test('every tool answers a wrong-typed argument as invalid_input, naming it, never echoing the value', async () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
+  const h = await harness(env.env);
+  try {
+    const hostile = `HOSTILE-${'z'.repeat(5000)}`;
+    for (const t of ALL_TOOLS) {
+      const arg = Object.keys(t.input)[0]!;
+      const r = (await h.client.callTool({
+        name: t.name,
+        arguments: { [arg]: { nested: hostile } },
+      })) as CallToolResult;
+      const text = (r.content[0] as { text: string }).text;
+      assert.equal(r.isError, true, t.name);
+      const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'invalid_input', `${t.name}: ${text.slice(0, 200)}`);
+      assert.match(
+        error.message,
+        new RegExp(`for ${t.name}: ${arg.replace(/[[\]]/g, '\\$&')} must be `),
+        text,
+      );
+      assert.ok(!text.includes('HOSTILE'), `${t.name} echoes the value`);
+    }
+  } finally {
     await h.close();
     env.cleanup();
   }
