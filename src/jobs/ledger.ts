@@ -146,6 +146,18 @@ CREATE TRIGGER IF NOT EXISTS task_changes_bound AFTER INSERT ON task_changes
   BEGIN DELETE FROM task_changes WHERE seq <= NEW.seq - ${CHANGES_KEPT}; END;
 `;
 
+/**
+ * This connection's own entries in `task_changes` (a TEMP trigger fires for this connection's writes
+ * only), so that a watcher skips them; as bounded as the log itself.
+ */
+const OWN_CHANGES = `
+CREATE TEMP TABLE IF NOT EXISTS own_changes (seq INTEGER PRIMARY KEY);
+CREATE TEMP TRIGGER IF NOT EXISTS own_changes_log AFTER INSERT ON main.task_changes BEGIN
+  INSERT INTO own_changes (seq) VALUES (NEW.seq);
+  DELETE FROM own_changes WHERE seq <= NEW.seq - ${CHANGES_KEPT};
+END;
+`;
+
 /** How the SQLite ledger notices other processes' commits (see `watch`). */
 export interface WatchTiming {
   /** Quiet time after a file event before the check (ms). */
@@ -457,6 +469,7 @@ export class Ledger implements LedgerStore {
    */
   watch(listener: (taskId?: string) => void): () => void {
     if (this.file === ':memory:') return () => undefined;
+    this.db.exec(OWN_CHANGES);
     let version = this.dataVersion();
     let seen = this.lastChange();
     let debounce: NodeJS.Timeout | undefined;
@@ -510,14 +523,19 @@ export class Ledger implements LedgerStore {
    */
   private changesSince(after: number): { seq: number; ids: string[] | undefined } {
     const rows = this.db
-      .prepare('SELECT seq, task_id FROM task_changes WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(after, CHANGES_KEPT + 1) as { seq: number | bigint; task_id: string }[];
+      .prepare(
+        `SELECT c.seq, c.task_id, o.seq IS NOT NULL AS own FROM task_changes c
+         LEFT JOIN temp.own_changes o ON o.seq = c.seq WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
+      )
+      .all(after, CHANGES_KEPT + 1) as { seq: number | bigint; task_id: string; own: number | bigint }[];
     const first = rows[0];
     if (!first) return { seq: after, ids: [] };
     const last = Number(rows[rows.length - 1]!.seq);
     // Entries are numbered without gaps (one writer at a time; only the oldest are ever deleted).
     const lost = Number(first.seq) !== after + 1 || rows.length > CHANGES_KEPT;
-    return { seq: last, ids: lost ? undefined : [...new Set(rows.map((r) => r.task_id))] };
+    // This process's own writes are not news: the job core told its listeners already.
+    const ids = new Set(rows.filter((r) => !Number(r.own)).map((r) => r.task_id));
+    return { seq: last, ids: lost ? undefined : [...ids] };
   }
 
   /** Task ids starting with `prefix` (ASCII case ignored), newest first, and how many there are (completion). */
