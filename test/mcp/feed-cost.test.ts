@@ -19,7 +19,13 @@ test('an outside change to one of 50 watched tasks reads that task only', async 
   const ledger = new Ledger(file, undefined, { debounceMs: 5, safetyMs: 0 });
   const reads: string[] = [];
   const feed = new ChangeFeed(
-    { get: (id) => (reads.push(id), ledger.get(id)), watch: (l) => ledger.watch(l) },
+    {
+      get: (id) => {
+        reads.push(id);
+        return ledger.get(id);
+      },
+      watch: (l) => ledger.watch(l),
+    },
     h.app.jobs,
   );
   const changed: string[] = [];
