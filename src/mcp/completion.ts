@@ -13,6 +13,7 @@ import {
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import { inTurn } from '../jobs/turns.js';
 import type { TaskKind } from '../providers/provider.js';
 
 /** What an argument holds, whatever the prompt or template calls it. */
@@ -52,7 +53,7 @@ export class Completer {
     jobKind?: TaskKind,
   ): Promise<{ values: string[]; total: number }> {
     if (kind === 'task_id') {
-      const { ids, total } = await this.app.ledger.idsStartingWith(typed, MAX);
+      const { ids, total } = await inTurn(() => this.app.ledger.idsStartingWith(typed, MAX));
       return { values: ids, total };
     }
     const low = typed.toLowerCase();

@@ -18,6 +18,7 @@ import {
 import type { App } from '../app.js';
 import { encodeCursor, parseCursor } from '../jobs/cursor.js';
 import type { TaskRow } from '../jobs/store.js';
+import { inTurn } from '../jobs/turns.js';
 import type { Completer } from './completion.js';
 
 export const TASK_TEMPLATE = 'lipsync://tasks/{task_id}';
@@ -118,7 +119,7 @@ export function registerTaskResources(
   completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id', format: ['json', 'tsv'] } });
   completer.template(MEDIA_TEMPLATE, { args: { task_id: 'task_id', which: ['result', 'original'] } });
   server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
-    listPage(app, fixed, req.params?.cursor),
+    inTurn(() => listPage(app, fixed, req.params?.cursor)),
   );
 }
 
