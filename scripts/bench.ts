@@ -8,11 +8,14 @@
  *  - upload: our Jogg upload vs `curl -T` of the same file to the same loopback PUT, and peak RSS;
  *  - polls: 1,000 active tasks, recovery + an agent polling all: requests per task per interval, RSS;
  *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time;
- *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat).
- * `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement,
+ *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat);
+ *  - listings at 100,000 tasks (page time, worst event-loop stall), and the CPU one outside change
+ *    costs with 1,000 subscriptions, per ledger backend (bench-lists.ts).
+ * `--lists` runs only the listings measurement. `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement,
  * `--cold-start` only the cold start (`npm run bench -- --cold-start`).
  */
 import { BACKENDS, benchClaims } from './bench-claims.js';
+import { benchLists, type ListsFigures } from './bench-lists.js';
 import { benchLocal } from './bench-local.js';
 import { benchPolls } from './bench-polls.js';
 import { benchRepeat } from './bench-repeat.js';
@@ -33,6 +36,47 @@ if (process.argv.includes('--cold-start')) {
 const rows: [string, string, string, string][] = [];
 const row = (figure: string, now: string, ratio: string, goal: string) =>
   rows.push([figure, now, ratio, goal]);
+
+/** Listing and subscription rows, per backend. */
+function listRows(lists: Record<string, ListsFigures | { skipped: string }>): void {
+  for (const [name, f] of Object.entries(lists)) {
+    if ('skipped' in f) continue;
+    const l = f.listings;
+    const worst = Math.max(
+      l.resources_list_deep_page_ms.p50,
+      l.list_tasks_deep_page_ms.p50,
+      l.list_tasks_filtered_deep_ms.p50,
+    );
+    row(
+      `${name}: a page of \`resources/list\` / \`list_tasks\` at ${l.tasks.toLocaleString('en')} tasks (deep, random cursors; median, p99)`,
+      `resources/list ${l.resources_list_deep_page_ms.p50} ms (p99 ${l.resources_list_deep_page_ms.p99}); list_tasks ${l.list_tasks_deep_page_ms.p50} ms (p99 ${l.list_tasks_deep_page_ms.p99}); filtered ${l.list_tasks_filtered_deep_ms.p50} ms; first page ${l.resources_list_first_page_ms.p50} ms`,
+      `${(worst / 5).toFixed(2)}× the goal`,
+      '< 5 ms',
+    );
+    row(
+      `${name}: worst event-loop stall while 100 deep listings run at once`,
+      `${l.event_loop_max_stall_ms} ms (batch done in ${l.batch_100_deep_listings_ms} ms)`,
+      `${(l.event_loop_max_stall_ms / 50).toFixed(2)}× the goal`,
+      '≤ 50 ms',
+    );
+    const s = f.subscriptions;
+    row(
+      `${name}: one change by another process, ${s.subscriptions.toLocaleString('en')} subscriptions in ${s.sessions} sessions`,
+      `CPU ${s.outside_change_cpu_ms.p50} ms (max ${s.outside_change_cpu_ms.max}); told in ${s.outside_change_latency_ms.p50} ms; ${f.made_up.refused.toLocaleString('en')} of ${f.made_up.attempts.toLocaleString('en')} made-up subscribes refused`,
+      '—',
+      'one read',
+    );
+  }
+}
+
+if (process.argv.includes('--lists')) {
+  const lists = await benchLists();
+  console.log(JSON.stringify({ lists }, null, 2));
+  listRows(lists);
+  console.log('\n| figure | measured | ratio | goal |\n|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  process.exit(0);
+}
 
 const start = await benchStart(quick ? 5 : 9);
 console.log(JSON.stringify({ cold_start: start }, null, 2));
@@ -118,6 +162,10 @@ row(
   '—',
   'flat',
 );
+
+const lists = await benchLists();
+console.log(JSON.stringify({ lists }, null, 2));
+listRows(lists);
 
 console.log('\n| figure | measured | ratio | goal |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

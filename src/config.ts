@@ -48,6 +48,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** `submitting` rows older than this with a dead owner are recovered. */
   submitLeaseMs: number;
+  /** Most resource subscriptions one MCP session holds at once. */
+  maxSubscriptions: number;
   jogg: {
     apiKey: Secret | TemplateSecret | undefined;
     baseUrl: string;
@@ -321,6 +323,11 @@ export const SETTINGS = {
     '10',
     'Most connections one instance opens to LIPSYNC_DATABASE_URL (one more listens for changes).',
   ),
+  LIPSYNC_MAX_SUBSCRIPTIONS: row(
+    num(100, 1, 10_000, true),
+    '100',
+    'Most task resources one MCP session may subscribe to at once; more are refused until it unsubscribes.',
+  ),
   LIPSYNC_MAX_INPUT_MB: row(num(2048, 1, 1_000_000), '2048', 'Largest local input file accepted.'),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: row(num(30, 1, 600), '30', 'Timeout of one provider HTTP request.'),
   JOGG_API_KEY: row(
@@ -509,6 +516,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     maxInputBytes: Math.floor(p.LIPSYNC_MAX_INPUT_MB * 1024 * 1024),
     requestTimeoutMs: p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     submitLeaseMs: 2 * p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
+    maxSubscriptions: p.LIPSYNC_MAX_SUBSCRIPTIONS,
     jogg: {
       apiKey: secretFrom(p, ['JOGG_API_KEY', 'JOGGAI_API_KEY']),
       baseUrl: stripSlash(p.JOGG_BASE_URL ?? 'https://api.jogg.ai'),

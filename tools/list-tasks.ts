@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { inTurn } from '../src/jobs/turns.js';
 import { defineTool } from './define.js';
 import { choice, PROVIDERS, taskViewShape } from './schemas.js';
 
@@ -34,12 +35,15 @@ export const listTasks = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
-    const { tasks, nextCursor } = await ctx.jobs.list({
-      limit: args.limit,
-      unfinishedOnly: args.unfinished_only,
-      provider: args.provider,
-      cursor: args.cursor,
-    });
+    // One listing per turn of the event loop: a burst of them never stalls other sessions.
+    const { tasks, nextCursor } = await inTurn(() =>
+      ctx.jobs.list({
+        limit: args.limit,
+        unfinishedOnly: args.unfinished_only,
+        provider: args.provider,
+        cursor: args.cursor,
+      }),
+    );
     const lines = tasks.map(
       (t) =>
         `${t.task_id} ${t.provider} ${t.kind} ${t.status}${t.result_url ? ` ${t.result_url}` : ''}${t.cost ? ` cost: ${t.cost.amount ?? '?'} ${t.cost.unit} (${t.cost.source})` : ''}`,

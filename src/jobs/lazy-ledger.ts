@@ -77,7 +77,6 @@ export class LazyLedger {
         this.ledger.uploadStore(provider, scope, sha256, size, url, meta, now),
       recordDownload: (taskId, path, sha256, size, now) =>
         this.ledger.recordDownload(taskId, path, sha256, size, now),
-      pageAt: (offset, limit) => this.ledger.pageAt(offset, limit),
       idsStartingWith: (prefix, limit) => this.ledger.idsStartingWith(prefix, limit),
       watch: (listener) => {
         if (this.opened) return this.opened.watch(listener);

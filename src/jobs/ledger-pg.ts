@@ -23,7 +23,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
-import { claimReplaces, TASK_COLUMNS } from './store.js';
+import { claimReplaces, MAX_PREFIX, TASK_COLUMNS } from './store.js';
 
 interface RawRow {
   id: string;
@@ -213,23 +213,14 @@ export class PgLedger implements LedgerStore {
   }
 
   async page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }> {
-    const where: string[] = ['NOT rejected'];
-    const args: (string | number)[] = [];
-    const arg = (v: string | number) => `$${args.push(v)}`;
-    if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
-    if (opts.provider) where.push(`provider = ${arg(opts.provider)}`);
-    if (opts.after)
-      where.push(`(created_at, seq) < (${arg(opts.after.createdAt)}, ${arg(opts.after.rowid)})`);
-    const raws = await this.db.query<RawRow>(
-      `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, seq DESC LIMIT ${arg(opts.limit + 1)}`,
-      args,
-    );
+    const q = pgPageQuery(opts);
+    const raws = await this.db.query<RawRow>(q.sql, q.args);
     const more = raws.length > opts.limit;
     const kept = raws.slice(0, opts.limit);
     const last = kept[kept.length - 1];
     return {
       rows: kept.map(toRow),
-      next: more && last ? { createdAt: last.created_at, rowid: last.seq } : undefined,
+      next: more && last ? { createdAt: Number(last.created_at), rowid: Number(last.seq) } : undefined,
     };
   }
 
@@ -302,28 +293,43 @@ export class PgLedger implements LedgerStore {
     );
   }
 
-  async pageAt(offset: number, limit: number): Promise<TaskRow[]> {
-    const rows = await this.db.query<RawRow>(
-      'SELECT * FROM tasks WHERE NOT rejected ORDER BY created_at DESC, seq DESC LIMIT $1 OFFSET $2',
-      [limit, offset],
-    );
-    return rows.map(toRow);
-  }
-
   /** ILIKE: SQLite's LIKE ignores ASCII case, and task ids are ASCII. */
-  async idsStartingWith(prefix: string, limit: number): Promise<string[]> {
-    const esc = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+  async idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    if (prefix.length > MAX_PREFIX) return { ids: [], total: 0 };
+    const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const where = "NOT rejected AND id ILIKE $1 ESCAPE '\\'";
     const rows = await this.db.query<{ id: string }>(
-      "SELECT id FROM tasks WHERE NOT rejected AND id ILIKE $1 ESCAPE '\\' ORDER BY created_at DESC, seq DESC LIMIT $2",
-      [`${esc}%`, limit],
+      `SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, seq DESC LIMIT $2`,
+      [pattern, limit],
     );
-    return rows.map((r) => r.id);
+    if (rows.length < limit) return { ids: rows.map((r) => r.id), total: rows.length };
+    const [n] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE ${where}`, [
+      pattern,
+    ]);
+    return { ids: rows.map((r) => r.id), total: n?.n ?? rows.length };
   }
 
   /** Every task insert or update, by any instance (this one too), arrives with its id. */
   watch(listener: (taskId?: string) => void): () => void {
     return this.feed.add(listener);
   }
+}
+
+/** The statement behind `page` (exported for the query-plan test): one row more than `limit`. */
+export function pgPageQuery(opts: ListOptions & { after?: PageKey }): {
+  sql: string;
+  args: (string | number)[];
+} {
+  const where: string[] = ['NOT rejected'];
+  const args: (string | number)[] = [];
+  const arg = (v: string | number) => `$${args.push(v)}`;
+  if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
+  if (opts.provider) where.push(`provider = ${arg(opts.provider)}`);
+  if (opts.after) where.push(`(created_at, seq) < (${arg(opts.after.createdAt)}, ${arg(opts.after.rowid)})`);
+  return {
+    sql: `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, seq DESC LIMIT ${arg(opts.limit + 1)}`,
+    args,
+  };
 }
 
 function parse<T>(s: string | null): T | null {

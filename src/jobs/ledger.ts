@@ -27,7 +27,7 @@ import type {
   TaskPatch,
   TaskRow,
 } from './store.js';
-import { claimReplaces, TASK_COLUMNS } from './store.js';
+import { claimReplaces, MAX_PREFIX, TASK_COLUMNS } from './store.js';
 
 export type {
   ClaimDecision,
@@ -119,6 +119,45 @@ CREATE TABLE IF NOT EXISTS downloads (
 );
 `;
 
+const SCHEMA_VERSION = 3;
+
+/** How many task changes `task_changes` keeps: a watcher further behind re-reads what it watches. */
+const CHANGES_KEPT = 4096;
+
+/**
+ * v3. Pages read along an index in order (`pageQuery`): all tasks, one provider's, unfinished ones.
+ * Completion counts ids by prefix on a case-blind index (LIKE ignores ASCII case). Every insert or
+ * update of a task logs its id in `task_changes` (a trigger: no write path can forget, and older
+ * processes on the same file log too), so that a watcher in another process reads which tasks changed
+ * instead of re-reading every task it watches; the log keeps the last CHANGES_KEPT entries.
+ */
+const V3 = `
+CREATE INDEX IF NOT EXISTS tasks_page ON tasks(created_at) WHERE rejected = 0;
+CREATE INDEX IF NOT EXISTS tasks_page_provider ON tasks(provider, created_at) WHERE rejected = 0;
+CREATE INDEX IF NOT EXISTS tasks_unfinished ON tasks(created_at)
+  WHERE rejected = 0 AND status NOT IN ('success', 'failed');
+CREATE INDEX IF NOT EXISTS tasks_id_nocase ON tasks(id COLLATE NOCASE) WHERE rejected = 0;
+CREATE TABLE IF NOT EXISTS task_changes (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS tasks_log_insert AFTER INSERT ON tasks
+  BEGIN INSERT INTO task_changes (task_id) VALUES (NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS tasks_log_update AFTER UPDATE ON tasks
+  BEGIN INSERT INTO task_changes (task_id) VALUES (NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS task_changes_bound AFTER INSERT ON task_changes
+  BEGIN DELETE FROM task_changes WHERE seq <= NEW.seq - ${CHANGES_KEPT}; END;
+`;
+
+/**
+ * This connection's own entries in `task_changes` (a TEMP trigger fires for this connection's writes
+ * only), so that a watcher skips them; as bounded as the log itself.
+ */
+const OWN_CHANGES = `
+CREATE TEMP TABLE IF NOT EXISTS own_changes (seq INTEGER PRIMARY KEY);
+CREATE TEMP TRIGGER IF NOT EXISTS own_changes_log AFTER INSERT ON main.task_changes BEGIN
+  INSERT INTO own_changes (seq) VALUES (NEW.seq);
+  DELETE FROM own_changes WHERE seq <= NEW.seq - ${CHANGES_KEPT};
+END;
+`;
+
 /** How the SQLite ledger notices other processes' commits (see `watch`). */
 export interface WatchTiming {
   /** Quiet time after a file event before the check (ms). */
@@ -164,14 +203,17 @@ export class Ledger implements LedgerStore {
   private migrate(): void {
     const version = () =>
       Number((this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
-    if (version() >= 2) return;
+    if (version() >= SCHEMA_VERSION) return;
     this.db.immediate(() => {
-      if (version() >= 2) return;
+      const v = version();
+      if (v >= SCHEMA_VERSION) return;
       const cols = this.db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[];
       // v2: the owner's host, so that a pid is only ever compared on its own machine.
       if (!cols.some((c) => c.name === 'owner_host'))
         this.db.exec('ALTER TABLE tasks ADD COLUMN owner_host TEXT');
-      this.db.exec('PRAGMA user_version = 2');
+      // v3: listing indexes (keyset pages in order, no sort) and the change log of task ids.
+      if (v < 3) this.db.exec(V3);
+      this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     });
   }
 
@@ -314,22 +356,8 @@ export class Ledger implements LedgerStore {
 
   /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
   async page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }> {
-    const where: string[] = ['rejected = 0'];
-    const args: (string | number)[] = [];
-    if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
-    if (opts.provider) {
-      where.push('provider = ?');
-      args.push(opts.provider);
-    }
-    if (opts.after) {
-      where.push('(created_at < ? OR (created_at = ? AND rowid < ?))');
-      args.push(opts.after.createdAt, opts.after.createdAt, opts.after.rowid);
-    }
-    const raws = this.db
-      .prepare(
-        `SELECT rowid AS row_key, * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-      )
-      .all(...args, opts.limit + 1) as (RawRow & { row_key: number })[];
+    const q = pageQuery(opts);
+    const raws = this.db.prepare(q.sql).all(...q.args) as (RawRow & { row_key: number })[];
     const more = raws.length > opts.limit;
     const kept = raws.slice(0, opts.limit);
     const last = kept[kept.length - 1];
@@ -439,19 +467,24 @@ export class Ledger implements LedgerStore {
    */
   watch(listener: (taskId?: string) => void): () => void {
     if (this.file === ':memory:') return () => undefined;
+    this.db.exec(OWN_CHANGES);
     let version = this.dataVersion();
+    let seen = this.lastChange();
     let debounce: NodeJS.Timeout | undefined;
     let watcher: FSWatcher | undefined;
     const check = () => {
-      let v: number;
+      let changed: { seq: number; ids: string[] | undefined };
       try {
-        v = this.dataVersion();
+        const v = this.dataVersion();
+        if (v === version) return;
+        version = v;
+        changed = this.changesSince(seen);
       } catch {
         return; // closing
       }
-      if (v === version) return;
-      version = v;
-      listener();
+      seen = changed.seq;
+      if (!changed.ids) listener();
+      else for (const id of changed.ids) listener(id);
     };
     const name = basename(this.file);
     try {
@@ -477,24 +510,74 @@ export class Ledger implements LedgerStore {
     return stop;
   }
 
-  /** One page of non-rejected tasks, newest first, by offset (resources/list). */
-  async pageAt(offset: number, limit: number): Promise<TaskRow[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM tasks WHERE rejected = 0 ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?')
-      .all(limit, offset) as RawRow[];
-    return rows.map(toRow);
+  private lastChange(): number {
+    const r = this.db.prepare('SELECT max(seq) AS seq FROM task_changes').get() as { seq: number | null };
+    return Number(r.seq ?? 0);
   }
 
-  /** Task ids starting with `prefix`, newest first (completion). */
-  async idsStartingWith(prefix: string, limit: number): Promise<string[]> {
-    const esc = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+  /**
+   * The ids of tasks changed after log entry `after` (each once), and the newest entry; `ids` is
+   * undefined when entries were dropped meanwhile (the watcher fell more than CHANGES_KEPT behind).
+   */
+  private changesSince(after: number): { seq: number; ids: string[] | undefined } {
     const rows = this.db
       .prepare(
-        "SELECT id FROM tasks WHERE rejected = 0 AND id LIKE ? ESCAPE '\\' ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        `SELECT c.seq, c.task_id, o.seq IS NOT NULL AS own FROM task_changes c
+         LEFT JOIN temp.own_changes o ON o.seq = c.seq WHERE c.seq > ? ORDER BY c.seq LIMIT ?`,
       )
-      .all(`${esc}%`, limit) as { id: string }[];
-    return rows.map((r) => r.id);
+      .all(after, CHANGES_KEPT + 1) as { seq: number | bigint; task_id: string; own: number | bigint }[];
+    const first = rows[0];
+    if (!first) return { seq: after, ids: [] };
+    const last = Number(rows[rows.length - 1]!.seq);
+    // Entries are numbered without gaps (one writer at a time; only the oldest are ever deleted).
+    const lost = Number(first.seq) !== after + 1 || rows.length > CHANGES_KEPT;
+    // This process's own writes are not news: the job core told its listeners already.
+    const ids = new Set(rows.filter((r) => !Number(r.own)).map((r) => r.task_id));
+    return { seq: last, ids: lost ? undefined : [...ids] };
   }
+
+  /** Task ids starting with `prefix` (ASCII case ignored), newest first, and how many there are (completion). */
+  async idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }> {
+    // No task id is this long; a longer prefix would only be a pattern SQLite refuses as too complex.
+    if (prefix.length > MAX_PREFIX) return { ids: [], total: 0 };
+    const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const where = "rejected = 0 AND id LIKE ? ESCAPE '\\'";
+    const rows = this.db
+      .prepare(`SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
+      .all(pattern, limit) as { id: string }[];
+    const total =
+      rows.length < limit
+        ? rows.length
+        : Number(
+            (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE ${where}`).get(pattern) as { n: number })
+              .n,
+          );
+    return { ids: rows.map((r) => r.id), total };
+  }
+}
+
+/** The statement behind `page` (exported for the query-plan test): one row more than `limit`. */
+export function pageQuery(opts: ListOptions & { after?: PageKey }): {
+  sql: string;
+  args: (string | number)[];
+} {
+  const where: string[] = ['rejected = 0'];
+  const args: (string | number)[] = [];
+  if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
+  if (opts.provider) {
+    where.push('provider = ?');
+    args.push(opts.provider);
+  }
+  if (opts.after) {
+    // A range on the index's first column, then the tie-break on the rowid it carries.
+    where.push('created_at <= ? AND (created_at < ? OR rowid < ?)');
+    args.push(opts.after.createdAt, opts.after.createdAt, opts.after.rowid);
+  }
+  args.push(opts.limit + 1);
+  return {
+    sql: `SELECT rowid AS row_key, * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    args,
+  };
 }
 
 /** The cost book behind the async `CostStore` contract. */

@@ -115,6 +115,19 @@ CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE ON tasks
   FOR EACH ROW EXECUTE FUNCTION lipsync_task_changed();
 `,
   },
+  {
+    version: 2,
+    name: "listing indexes: pages of all, one provider's and unfinished tasks in order",
+    // Partial, like the pages' WHERE: a page is an index scan with no filter and no sort however deep
+    // its cursor (`pgPageQuery`). A short write lock on tasks while they are built (a transaction may not
+    // build CONCURRENTLY); tasks_order stays for instances still running version 1.
+    sql: `
+CREATE INDEX tasks_page ON tasks (created_at DESC, seq DESC) WHERE NOT rejected;
+CREATE INDEX tasks_page_provider ON tasks (provider, created_at DESC, seq DESC) WHERE NOT rejected;
+CREATE INDEX tasks_unfinished ON tasks (created_at DESC, seq DESC)
+  WHERE NOT rejected AND status NOT IN ('success', 'failed');
+`,
+  },
 ];
 
 /** What `migrate` was doing when PostgreSQL refused: each refusal has its own fix. */

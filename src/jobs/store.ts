@@ -77,6 +77,9 @@ export const TASK_COLUMNS: Partial<Record<keyof TaskRow, { name: string; json?: 
   kind: { name: 'kind' },
 };
 
+/** The longest prefix `idsStartingWith` looks up: no task id is this long (longer ones match nothing). */
+export const MAX_PREFIX = 1000;
+
 /** Fields `update` may write. */
 export type TaskPatch = Partial<Omit<TaskRow, 'id' | 'fingerprint' | 'createdAt'>>;
 
@@ -188,7 +191,10 @@ export interface LedgerStore {
   /** Provider task ids already recorded for this fingerprint (what a forced request replaces). */
   providerTaskIds(fingerprint: string): Promise<string[]>;
   findByProviderTaskId(provider: string, providerTaskId: string): Promise<TaskRow | undefined>;
-  /** Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). */
+  /**
+   * Newest first, keyset-paged: `after` is the previous page's `next` (stable under inserts). Read along
+   * an index in order, whatever the filters and however deep: no backend sorts the ledger for a page.
+   */
   page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }>;
   /** Rows that a recovery pass must look at: unfinished and not rejected, oldest first. */
   unfinished(): Promise<TaskRow[]>;
@@ -212,14 +218,16 @@ export interface LedgerStore {
   ): Promise<void>;
   recordDownload(taskId: string, path: string, sha256: string, size: number, now: number): Promise<void>;
 
-  /** One page of non-rejected tasks, newest first, by offset (resources/list). */
-  pageAt(offset: number, limit: number): Promise<TaskRow[]>;
-  /** Task ids starting with `prefix`, newest first (completion). */
-  idsStartingWith(prefix: string, limit: number): Promise<string[]>;
   /**
-   * Calls `listener` when another process or instance may have changed a task (with its id when the
-   * backend knows it). SQLite watches its file; PostgreSQL listens for a notification. Returns a stop
-   * function.
+   * Task ids starting with `prefix` (ASCII case ignored; `%` and `_` are literal), newest first, at most
+   * `limit`, and how many non-rejected tasks match in all (completion).
+   */
+  idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }>;
+  /**
+   * Calls `listener` when another process or instance changed a task, with its id (both backends log
+   * ids: SQLite's `task_changes`, PostgreSQL's notifications); without an id only when changes may have
+   * been missed (a watcher far behind, a reconnect): then anything may have changed. SQLite watches its
+   * file; PostgreSQL listens for a notification. Returns a stop function.
    */
   watch(listener: (taskId?: string) => void): () => void;
 }

@@ -2,24 +2,34 @@
  * `completion/complete`: provider names, playback types, models, templates, platforms and task ids,
  * for prompt arguments and resource-template variables. The lists come from the providers configured
  * here (their capabilities and `choices`) and from the ledger; nothing is asked of a provider over the network.
- * An unknown prompt or template gets an empty list (completion is a hint, never an error).
+ * An unknown prompt or template gets an empty list (completion is a hint); a value longer than any
+ * real one is invalid params. `total` and `hasMore` are honest: all that match, not just those sent.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CompleteRequestSchema, type CompleteResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CompleteRequestSchema,
+  type CompleteResult,
+  ErrorCode,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import { inTurn } from '../jobs/turns.js';
 import type { TaskKind } from '../providers/provider.js';
 
 /** What an argument holds, whatever the prompt or template calls it. */
 export type ValueKind = 'provider' | 'playback_type' | 'model' | 'template' | 'platform' | 'task_id';
 
 export interface CompletionRef {
-  /** Argument name -> value kind. */
-  args: Record<string, ValueKind>;
+  /** Argument name -> value kind, or the fixed values it may take. */
+  args: Record<string, ValueKind | readonly string[]>;
   /** Providers offered for `provider` arguments: those serving this kind of job. */
   kind?: TaskKind;
 }
 
+/** Values sent at most (the protocol's limit). */
 const MAX = 100;
+/** The longest value completed: longer than any task id, provider, model or template name. */
+export const MAX_VALUE_CHARS = 256;
 
 export class Completer {
   private readonly prompts = new Map<string, CompletionRef>();
@@ -35,33 +45,42 @@ export class Completer {
     this.templates.set(uriTemplate, ref);
   }
 
-  /** The candidate values of one kind (context: the other arguments already chosen). */
+  /** The candidate values of one kind (context: the other arguments already chosen), and how many match. */
   async values(
-    kind: ValueKind,
+    kind: ValueKind | readonly string[],
     typed: string,
     context: Record<string, string> = {},
     jobKind?: TaskKind,
-  ): Promise<string[]> {
+  ): Promise<{ values: string[]; total: number }> {
+    if (kind === 'task_id') {
+      const { ids, total } = await inTurn(() => this.app.ledger.idsStartingWith(typed, MAX));
+      return { values: ids, total };
+    }
+    const low = typed.toLowerCase();
+    const all = [...new Set(this.candidates(kind, context, jobKind))].filter((v) =>
+      v.toLowerCase().startsWith(low),
+    );
+    return { values: all.slice(0, MAX), total: all.length };
+  }
+
+  private candidates(
+    kind: Exclude<ValueKind, 'task_id'> | readonly string[],
+    context: Record<string, string>,
+    jobKind?: TaskKind,
+  ): readonly string[] {
+    if (typeof kind !== 'string') return kind;
     const providers = [...this.app.providers.values()];
     const chosen = context.provider ? providers.filter((p) => p.name === context.provider) : providers;
-    let all: string[];
     switch (kind) {
       case 'provider':
-        all = providers.filter((p) => !jobKind || p.capabilities.kinds.includes(jobKind)).map((p) => p.name);
-        break;
+        return providers.filter((p) => !jobKind || p.capabilities.kinds.includes(jobKind)).map((p) => p.name);
       case 'playback_type':
-        all = chosen.flatMap((p) => p.capabilities.playbackTypes ?? []);
-        break;
+        return chosen.flatMap((p) => p.capabilities.playbackTypes ?? []);
       case 'model':
       case 'template':
       case 'platform':
-        all = chosen.flatMap((p) => p.choices?.[kind] ?? []);
-        break;
-      case 'task_id':
-        return this.app.ledger.idsStartingWith(typed, MAX);
+        return chosen.flatMap((p) => p.choices?.[kind] ?? []);
     }
-    const low = typed.toLowerCase();
-    return [...new Set(all)].filter((v) => v.toLowerCase().startsWith(low)).slice(0, MAX);
   }
 
   async complete(params: {
@@ -69,15 +88,20 @@ export class Completer {
     argument: { name: string; value: string };
     context?: { arguments?: Record<string, string> };
   }): Promise<CompleteResult> {
+    if (params.argument.value.length > MAX_VALUE_CHARS)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `The value to complete is too long (${params.argument.value.length} characters; at most ${MAX_VALUE_CHARS}).`,
+      );
     const ref =
       params.ref.type === 'ref/prompt'
         ? this.prompts.get(params.ref.name ?? '')
         : this.templates.get(params.ref.uri ?? '');
     const kind = ref?.args[params.argument.name];
-    const values = kind
+    const { values, total } = kind
       ? await this.values(kind, params.argument.value, params.context?.arguments ?? {}, ref?.kind)
-      : [];
-    return { completion: { values, total: values.length, hasMore: false } };
+      : { values: [], total: 0 };
+    return { completion: { values, total, hasMore: total > values.length } };
   }
 
   /** Serves `completion/complete` on this server (replacing the SDK's per-registration handler). */

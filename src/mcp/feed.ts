@@ -2,7 +2,8 @@
  * The change feed: which tasks changed, from the ledger, independent of any wire form. It emits
  * `change` with `{ task_id }` whenever a watched task's status, stage, progress, result or error
  * changes — whether this process wrote it (job core `row` events) or another process did (a watch on
- * the ledger's folder, debounced, then SQLite's `data_version`; PostgreSQL's LISTEN/NOTIFY; no busy loop). MCP `resources/subscribe`
+ * the ledger's folder, debounced, then SQLite's `data_version` and its log of changed task ids;
+ * PostgreSQL's LISTEN/NOTIFY, which carries the id; no busy loop). MCP `resources/subscribe`
  * (protocol 2025-11-25) is served from it today; a `subscriptions/listen` stream can be served from the
  * same feed later.
  */
@@ -33,7 +34,9 @@ export class ChangeFeed extends EventEmitter {
     this.setMaxListeners(0);
     jobs.events.on('row', this.onRow);
     jobs.events.on('job', this.onJob);
-    // Other processes' or instances' writes: the backend says when (and which task, when it knows).
+    // Other processes' or instances' writes: the backend says which task changed, so a change costs one
+    // read whatever is watched; only when changes may have been missed (a reconnect, a watcher far
+    // behind) is every watched task looked at again (bounded: LIPSYNC_MAX_SUBSCRIPTIONS per session).
     this.stopWatching = ledger.watch((id) => {
       if (id !== undefined) this.check(id);
       else for (const w of this.watched.keys()) this.check(w);

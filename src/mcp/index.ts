@@ -34,7 +34,7 @@ export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[
   registerViewer(server, app.ledger);
   registerTaskResources(server, app, completer, fixed);
   const { feed, follower } = feedOf(app);
-  serveSubscriptions(server, feed, follower);
+  serveSubscriptions(server, app, feed, follower);
   registerPrompts(server, completer);
   completer.install(server);
 }

@@ -17,8 +17,10 @@ import {
   type Resource,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import { encodeCursor, parseCursor } from '../jobs/cursor.js';
 import type { TaskCost } from '../jobs/spend-gate.js';
 import type { TaskRow } from '../jobs/store.js';
+import { inTurn } from '../jobs/turns.js';
 import type { TaskView } from '../jobs/view.js';
 import type { ProviderName } from '../providers/provider.js';
 import type { Completer } from './completion.js';
@@ -36,11 +38,35 @@ const RESOURCE_NOT_FOUND = -32002;
 export const taskUri = (id: string) => `lipsync://tasks/${encodeURIComponent(id)}`;
 export const cuesUri = (id: string, format: 'json' | 'tsv') => `${taskUri(id)}/mouth-cues.${format}`;
 
-/** The task a resource URI names, or undefined. */
-export function taskIdOf(uri: string): string | undefined {
-  const m = /^lipsync:\/\/tasks\/([^/]+)(?:\/mouth-cues\.(?:json|tsv))?$/.exec(uri);
-  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+/**
+ * The task a resource URI names (a task, its mouth cues or its media); invalid params when the URI
+ * names none of ours or is not well formed.
+ */
+export function taskIdOf(uri: string): string {
+  const m = /^lipsync:\/\/tasks\/([^/]+)(?:\/mouth-cues\.(?:json|tsv)|\/media\/(?:result|original))?$/.exec(
+    uri,
+  );
+  if (!m?.[1])
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `The URI ${clip(uri)} names no task: use lipsync://tasks/<task_id> (resources/list shows them).`,
+    );
+  return decodeId(m[1]);
 }
+
+/** A task id from its URI form (percent-encoded); invalid params when the encoding is broken. */
+export function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `The URI has a broken percent-encoding (${clip(raw)}): encode the task id as resources/list does.`,
+    );
+  }
+}
+
+const clip = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
 type ResourceApp = Pick<App, 'ledger' | 'jobs' | 'redactor' | 'config'>;
 
@@ -52,7 +78,6 @@ export function registerTaskResources(
 ): void {
   const taskTemplate = new ResourceTemplate(TASK_TEMPLATE, {
     list: undefined,
-    complete: { task_id: (v) => app.ledger.idsStartingWith(v, 100) },
   });
   server.registerResource(
     'task',
@@ -73,7 +98,6 @@ export function registerTaskResources(
   );
   const cuesTemplate = new ResourceTemplate(CUES_TEMPLATE, {
     list: undefined,
-    complete: { task_id: (v) => app.ledger.idsStartingWith(v, 100), format: () => ['json', 'tsv'] },
   });
   server.registerResource(
     'mouth_cues',
@@ -94,10 +118,12 @@ export function registerTaskResources(
     },
   );
   registerMedia(server, app);
+  // Completion of every template's variables is served by the Completer (completion.ts).
   completer.template(TASK_TEMPLATE, { args: { task_id: 'task_id' } });
-  completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id' } });
+  completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id', format: ['json', 'tsv'] } });
+  completer.template(MEDIA_TEMPLATE, { args: { task_id: 'task_id', which: ['result', 'original'] } });
   server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
-    listPage(app, fixed, req.params?.cursor),
+    inTurn(() => listPage(app, fixed, req.params?.cursor)),
   );
 }
 
@@ -121,23 +147,17 @@ export async function listPage(
   fixed: Resource[],
   cursor: string | undefined,
 ): Promise<ListResourcesResult> {
-  let offset = 0;
-  if (cursor !== undefined) {
-    offset = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new McpError(
-        ErrorCode.InvalidParams,
-        'Invalid cursor: pass back the nextCursor of resources/list.',
-      );
-  }
-  const rows = await app.ledger.pageAt(offset, PAGE + 1);
-  const resources: Resource[] = offset === 0 ? [...fixed] : [];
-  for (const row of rows.slice(0, PAGE)) resources.push(...rowResources(app, row));
-  const more = rows.length > PAGE;
-  return {
-    resources,
-    ...(more ? { nextCursor: Buffer.from(String(offset + PAGE)).toString('base64url') } : {}),
-  };
+  const after = cursor === undefined ? undefined : parseCursor(cursor);
+  if (cursor !== undefined && !after)
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      'Invalid cursor: pass back the nextCursor of resources/list unchanged, or none for the first page.',
+    );
+  // Keyset paging along an index: a deep page costs what the first one does.
+  const page = await app.ledger.page({ limit: PAGE, after });
+  const resources: Resource[] = after ? [] : [...fixed];
+  for (const row of page.rows) resources.push(...rowResources(app, row));
+  return { resources, ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}) };
 }
 
 function rowResources(app: ResourceApp, row: TaskRow): Resource[] {
@@ -162,7 +182,9 @@ function rowResources(app: ResourceApp, row: TaskRow): Resource[] {
   return out;
 }
 
-async function findRow(app: ResourceApp, id: string): Promise<TaskRow> {
+/** The task a URI variable names (still percent-encoded: the SDK's template match does not decode). */
+async function findRow(app: ResourceApp, raw: string): Promise<TaskRow> {
+  const id = decodeId(raw);
   const row = await app.ledger.get(id);
   if (!row || row.rejected) throw notFound(`No task ${id} in the ledger. list_tasks shows recent tasks.`);
   return row;

@@ -33,9 +33,9 @@ export const VIEWER_RESOURCE: Resource = {
  * media from blob:, data: and the origins of the results of the recent tasks (the player loads a
  * cloud result by its URL).
  */
-export async function viewerCsp(ledger: Pick<LedgerStore, 'pageAt'>): Promise<{ resourceDomains: string[] }> {
+export async function viewerCsp(ledger: Pick<LedgerStore, 'page'>): Promise<{ resourceDomains: string[] }> {
   const origins = new Set<string>();
-  for (const row of await ledger.pageAt(0, RECENT_TASKS)) {
+  for (const row of (await ledger.page({ limit: RECENT_TASKS })).rows) {
     for (const u of [row.snapshot?.resultUrl, row.snapshot?.coverUrl]) {
       const origin = webOrigin(u);
       if (origin && origins.size < MAX_ORIGINS) origins.add(origin);
@@ -54,7 +54,7 @@ function webOrigin(url: string | undefined): string | undefined {
   }
 }
 
-export function registerViewer(server: McpServer, ledger: Pick<LedgerStore, 'pageAt'>): void {
+export function registerViewer(server: McpServer, ledger: Pick<LedgerStore, 'page'>): void {
   // What ext-apps' registerAppResource does (it only adds the MIME type), without importing it.
   server.registerResource(
     VIEWER_RESOURCE.name,

@@ -19,7 +19,9 @@ const apps = (await import('@modelcontextprotocol/ext-apps')) as unknown as {
 const { McpUiResourceCspSchema, McpUiResourceMetaSchema } = apps;
 
 const rows = (urls: (string | undefined)[]) => ({
-  pageAt: async () => urls.map((resultUrl) => ({ snapshot: { status: 'success', resultUrl } }) as TaskRow),
+  page: async () => ({
+    rows: urls.map((resultUrl) => ({ snapshot: { status: 'success', resultUrl } }) as TaskRow),
+  }),
 });
 
 test('the viewer declares its CSP in the fields ext-apps defines: blob:/data: media and the result hosts', async () => {

@@ -56,7 +56,7 @@ const BACKENDS: Backend[] = [
   {
     name: 'sqlite',
     skip: false,
-    watchIds: false,
+    watchIds: true,
     async fresh() {
       const dir = mkdtempSync(join(tmpdir(), 'ledger-contract-'));
       const file = join(dir, 'ledger.sqlite');
@@ -188,8 +188,7 @@ for (const backend of BACKENDS) {
       assert.equal(await l.latest('fp'), undefined);
       assert.deepEqual((await l.page({ limit: 10 })).rows, []);
       assert.deepEqual(await l.unfinished(), []);
-      assert.deepEqual(await l.pageAt(0, 10), []);
-      assert.deepEqual(await l.idsStartingWith('ls_', 10), []);
+      assert.deepEqual(await l.idsStartingWith('ls_', 10), { ids: [], total: 0 });
     });
 
     test('50 concurrent claims of one fingerprint on 5 instances: exactly one is created', async () => {
@@ -490,29 +489,21 @@ for (const backend of BACKENDS) {
       await l.recordDownload(a.id, '/out/b.mp4', 'h3', 30, 3000);
     });
 
-    test('pageAt: by offset, newest first', async () => {
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await seed(`fp${i}`, 1000 + i)).id);
-      assert.deepEqual(
-        (await l.pageAt(1, 2)).map((r) => r.id),
-        [ids[3], ids[2]],
-      );
-      assert.deepEqual(await l.pageAt(5, 2), []);
-    });
-
-    test('idsStartingWith: % and _ in the prefix are literal; ASCII case ignored; newest first', async () => {
+    test('idsStartingWith: % and _ in the prefix are literal; ASCII case ignored; newest first; total', async () => {
       const mk = (id: string, now: number) => seed(id, now, {}, { id });
       await mk('ls_a%b1', 1000);
       await mk('ls_a_b2', 1001);
       await mk('ls_axb3', 1002);
       await mk('ls_a%c4', 1003);
       await mk('ls_a\\d5', 1004);
-      assert.deepEqual(await l.idsStartingWith('ls_a%', 10), ['ls_a%c4', 'ls_a%b1']);
-      assert.deepEqual(await l.idsStartingWith('ls_a_', 10), ['ls_a_b2']);
-      assert.deepEqual(await l.idsStartingWith('ls_a\\', 10), ['ls_a\\d5']);
-      assert.deepEqual(await l.idsStartingWith('LS_AX', 10), ['ls_axb3']);
-      assert.deepEqual(await l.idsStartingWith('ls_', 2), ['ls_a\\d5', 'ls_a%c4']);
-      assert.deepEqual(await l.idsStartingWith('zz', 10), []);
+      await seed('rej', 1005, { rejected: true }, { id: 'ls_rejected' });
+      const ids = async (prefix: string, limit: number) => (await l.idsStartingWith(prefix, limit)).ids;
+      assert.deepEqual(await ids('ls_a%', 10), ['ls_a%c4', 'ls_a%b1']);
+      assert.deepEqual(await ids('ls_a_', 10), ['ls_a_b2']);
+      assert.deepEqual(await ids('ls_a\\', 10), ['ls_a\\d5']);
+      assert.deepEqual(await ids('LS_AX', 10), ['ls_axb3']);
+      assert.deepEqual(await l.idsStartingWith('ls_', 2), { ids: ['ls_a\\d5', 'ls_a%c4'], total: 5 });
+      assert.deepEqual(await l.idsStartingWith('zz', 10), { ids: [], total: 0 });
     });
 
     test('spend: record, totalsSince, list, balanceBefore, others overlapping and active', async () => {

@@ -243,7 +243,7 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
         stop();
         // A new migration (a later version) needs the owner: said so, nothing half-applied.
         const next = {
-          version: 2,
+          version: MIGRATIONS[MIGRATIONS.length - 1]!.version + 1,
           name: 'a later column',
           sql: 'ALTER TABLE tasks ADD COLUMN later INTEGER',
         };
