@@ -335,13 +335,13 @@ export const SETTINGS = {
   LIPSYNC_MAX_INPUT_MB: row(num(2048, 1, 1_000_000), '2048', 'Largest local input file accepted.'),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: row(num(30, 1, 600), '30', 'Timeout of one provider HTTP request.'),
   LIPSYNC_MEDIA_MAX_INFLIGHT_KB: row(
-    num(32_768, 1, 4_194_304, true),
-    '32768',
+    num(16_384, 1, 4_194_304, true),
+    '16384',
     'Most video bytes (KiB) read for media resources and not yet taken by clients, all sessions together.',
   ),
   LIPSYNC_MEDIA_SESSION_INFLIGHT_KB: row(
-    num(16_384, 1, 4_194_304, true),
-    '16384',
+    num(8192, 1, 4_194_304, true),
+    '8192',
     'The same for one session; a read over either cap waits, then is refused with a clear error.',
   ),
   LIPSYNC_MEDIA_WAIT_SECONDS: row(

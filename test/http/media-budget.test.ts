@@ -93,7 +93,13 @@ test('an answer its client does not read is dropped after the send timeout, and 
   const clock = new ManualClock();
   const s = await serve({
     clock,
-    env: { LIPSYNC_MEDIA_SEND_TIMEOUT_SECONDS: '30', LIPSYNC_MEDIA_WAIT_SECONDS: '0' },
+    env: {
+      LIPSYNC_MEDIA_SEND_TIMEOUT_SECONDS: '30',
+      LIPSYNC_MEDIA_WAIT_SECONDS: '0',
+      // Room for all four ranges, so that all of them wait on the unread socket.
+      LIPSYNC_MEDIA_MAX_INFLIGHT_KB: '16384',
+      LIPSYNC_MEDIA_SESSION_INFLIGHT_KB: '16384',
+    },
   });
   try {
     await seedLocal(s, 'unread', randomBytes(4 * 1024 * 1024));
