@@ -56,7 +56,7 @@ export class MediaBudget {
     // Still queued: no room came in time. Otherwise it was woken, and its bytes are already counted.
     if (i < 0) return this.take(session, bytes, true);
     this.waiters.splice(i, 1);
-    throw this.busy(session);
+    throw this.busy(session, bytes);
   }
 
   private fits(session: string, bytes: number): boolean {
@@ -99,10 +99,10 @@ export class MediaBudget {
     }
   }
 
-  private busy(session: string): McpError {
+  private busy(session: string, bytes: number): McpError {
     const mine = this.sessions.get(session) ?? 0;
     const which =
-      mine > 0 && mine + 1 > this.o.sessionBytes
+      mine > 0 && mine + bytes > this.o.sessionBytes
         ? `this session already has ${mib(mine)} of media on its way (its limit is ${mib(this.o.sessionBytes)})`
         : `${mib(this.total)} of media are on their way to clients (the limit is ${mib(this.o.processBytes)})`;
     const hint =
