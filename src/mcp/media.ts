@@ -55,7 +55,7 @@ class MediaUriTemplate extends UriTemplate {
 }
 
 /** When the client has taken the answer to `requestId` (stdio: written out; HTTP: response finished). */
-export type TakenHook = (requestId: RequestId) => Promise<void>;
+export type TakenHook = (requestId: RequestId, signal?: AbortSignal) => Promise<void>;
 
 export type MediaApp = Pick<App, 'ledger' | 'config' | 'clock'>;
 
@@ -114,7 +114,7 @@ export function registerMedia(
         try {
           const bytes = await file.read(offset, want);
           const result = answer(uri.href, row.id, which, mimeType, file.size, offset, bytes, !!range);
-          holdUntilTaken(whenTaken(extra.requestId), extra.signal, release);
+          holdUntilTaken(whenTaken(extra.requestId, extra.signal), extra.signal, release);
           held = true;
           return result;
         } finally {
@@ -214,11 +214,14 @@ function describe(
     mime_type: mimeType,
     size: file.size,
     range_bytes: RANGE_BYTES,
-    message: `This video is ${(file.size / 1048576).toFixed(1)} MiB, more than one read answers (${RANGE_BYTES / 1048576} MiB). Read the ranges below in order and join their bytes, or save it with download_result.`,
+    message:
+      `This video is ${(file.size / 1048576).toFixed(1)} MiB, more than one read answers (${RANGE_BYTES / 1048576} MiB). Read the ranges below in order and join their bytes` +
+      (which === 'result' ? ', or save it with download_result.' : '; it is the input file at input_path.'),
     ranges,
-    download: { tool: 'download_result', arguments: { task_id: id } },
-    path: file.path,
-    ...(which === 'result' ? { saved_path: file.path } : {}),
+    // A local result is already saved in the output folder; download_result copies it where you name.
+    ...(which === 'result'
+      ? { download: { tool: 'download_result', arguments: { task_id: id } }, saved_path: file.path }
+      : { input_path: file.path }),
   };
   return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(doc, null, 2) }] };
 }
@@ -241,7 +244,7 @@ function holdUntilTaken(taken: Promise<void>, signal: AbortSignal, release: () =
 function sendTracker(server: McpServer): TakenHook {
   const waiting = new Map<RequestId, () => void>();
   let wrapped: object | undefined;
-  return (id) => {
+  return (id, signal) => {
     const transport = server.server.transport;
     if (!transport) return Promise.resolve();
     if (wrapped !== transport) {
@@ -262,10 +265,14 @@ function sendTracker(server: McpServer): TakenHook {
       };
     }
     return new Promise<void>((resolve) => {
-      waiting.set(id, () => {
+      const done = () => {
         waiting.delete(id);
+        signal?.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      waiting.set(id, done);
+      // A cancelled request gets no answer: forget it.
+      signal?.addEventListener('abort', done, { once: true });
     });
   };
 }
