@@ -23,7 +23,7 @@ import {
 import type { App } from '../app.js';
 import type { TaskRow } from '../jobs/store.js';
 import type { Refuse } from '../media/inputs.js';
-import { type MediaFile, openMediaFile } from '../media/media-file.js';
+import type { MediaFile } from '../media/media-file.js';
 import { MediaBudget } from './media-budget.js';
 
 export const MEDIA_TEMPLATE = 'lipsync://tasks/{task_id}/media/{which}{?offset,length}';
@@ -166,6 +166,8 @@ async function openMedia(app: MediaApp, row: TaskRow, which: string): Promise<Me
       hint,
     });
   const cap = which === 'original' ? app.config.maxInputBytes : Number.MAX_SAFE_INTEGER;
+  // The input checks load with the first media read, not at start-up (cold-start test).
+  const { openMediaFile } = await import('../media/media-file.js');
   const file = await openMediaFile(path, dirs, cap, refuse);
   if (!VIDEO_TYPES[extname(file.path).toLowerCase()]) {
     await file.close();

@@ -101,10 +101,12 @@ const SCRIPT = `
     if (first.blob !== undefined) return URL.createObjectURL(new Blob([bytes(first.blob)], { type: first.mimeType }));
     const info = JSON.parse(first.text);
     const parts = [];
+    let got = 0;
     let next = info.ranges && info.ranges[0];
-    while (next) {
+    while (next && got < info.size) {
       const c = await read(next);
       parts.push(bytes(c.blob));
+      got += parts[parts.length - 1].length;
       const meta = c._meta && c._meta['lipsync/media'];
       next = meta && meta.next;
     }
