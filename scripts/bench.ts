@@ -10,13 +10,17 @@
  *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time;
  *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat);
  *  - listings at 100,000 tasks (page time, worst event-loop stall), and the CPU one outside change
- *    costs with 1,000 subscriptions, per ledger backend (bench-lists.ts).
- * `--lists` runs only the listings measurement. `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement,
- * `--cold-start` only the cold start (`npm run bench -- --cold-start`).
+ *    costs with 1,000 subscriptions, per ledger backend (bench-lists.ts);
+ *  - media reads: 100 concurrent reads of 60 MiB media (a batch, 100 sessions, 100 unread answers),
+ *    the server's peak RSS against 300 MB.
+ * `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement,
+ * `--cold-start` only the cold start, `--lists` only the listings, `--media` only the media reads
+ * (`npm run bench -- --media`).
  */
 import { BACKENDS, benchClaims } from './bench-claims.js';
 import { benchLists, type ListsFigures } from './bench-lists.js';
 import { benchLocal } from './bench-local.js';
+import { benchMedia, type MediaBench } from './bench-media.js';
 import { benchPolls } from './bench-polls.js';
 import { benchRepeat } from './bench-repeat.js';
 import { benchReuse } from './bench-reuse.js';
@@ -31,6 +35,20 @@ if (process.argv.includes('--sessions')) {
 }
 if (process.argv.includes('--cold-start')) {
   console.log(JSON.stringify({ cold_start: await benchStart(quick ? 5 : 9) }, null, 2));
+  process.exit(0);
+}
+const mediaRow = (m: MediaBench): [string, string, string, string] => [
+  `${m.reads} concurrent reads of ${m.file_mib} MiB media over HTTP: server peak RSS`,
+  `${m.peak_rss_mb} MB (idle ${m.idle_rss_mb}); batch of ${m.reads}: ${m.batch.answered} ranges, ${m.batch.described} descriptions, ${m.batch.refused} refused (cap); ${m.reads} sessions: ${m.sessions.answered} answered, ${m.sessions.refused} refused; ${m.reads} unread answers held ${m.unread.held_s} s`,
+  `${(m.peak_rss_mb / m.goal_mb).toFixed(2)}× the goal`,
+  `< ${m.goal_mb} MB`,
+];
+if (process.argv.includes('--media')) {
+  const media = await benchMedia();
+  console.log(JSON.stringify({ media }, null, 2));
+  console.log(
+    `\n| figure | measured | ratio | goal |\n|---|---|---|---|\n| ${mediaRow(media).join(' | ')} |`,
+  );
   process.exit(0);
 }
 const rows: [string, string, string, string][] = [];
@@ -166,6 +184,9 @@ row(
 const lists = await benchLists();
 console.log(JSON.stringify({ lists }, null, 2));
 listRows(lists);
+const media = await benchMedia();
+console.log(JSON.stringify({ media }, null, 2));
+rows.push(mediaRow(media));
 
 console.log('\n| figure | measured | ratio | goal |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

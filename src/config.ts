@@ -46,6 +46,17 @@ export interface Config {
   maxInputBytes: number;
   /** Timeout for one provider HTTP request (headers and body), ms. */
   requestTimeoutMs: number;
+  /** Media resources (video read through MCP): bytes in flight and how long an answer may wait. */
+  media: {
+    /** Most raw bytes read for media answers not yet taken by their clients, whole process. */
+    maxInFlightBytes: number;
+    /** The same for one session (stdio: the one client). */
+    sessionInFlightBytes: number;
+    /** A read over a cap waits this long for room, then is refused. */
+    waitMs: number;
+    /** An HTTP answer with media not taken by its client within this is dropped (connection closed). */
+    sendTimeoutMs: number;
+  };
   /** `submitting` rows older than this with a dead owner are recovered. */
   submitLeaseMs: number;
   /** Most resource subscriptions one MCP session holds at once. */
@@ -330,6 +341,26 @@ export const SETTINGS = {
   ),
   LIPSYNC_MAX_INPUT_MB: row(num(2048, 1, 1_000_000), '2048', 'Largest local input file accepted.'),
   LIPSYNC_REQUEST_TIMEOUT_SECONDS: row(num(30, 1, 600), '30', 'Timeout of one provider HTTP request.'),
+  LIPSYNC_MEDIA_MAX_INFLIGHT_KB: row(
+    num(16_384, 1, 4_194_304, true),
+    '16384',
+    'Most video bytes (KiB) read for media resources and not yet taken by clients, all sessions together.',
+  ),
+  LIPSYNC_MEDIA_SESSION_INFLIGHT_KB: row(
+    num(8192, 1, 4_194_304, true),
+    '8192',
+    'The same for one session; a read over either cap waits, then is refused with a clear error.',
+  ),
+  LIPSYNC_MEDIA_WAIT_SECONDS: row(
+    num(5, 0, 600),
+    '5',
+    'How long a media read over a cap waits for room before it is refused.',
+  ),
+  LIPSYNC_MEDIA_SEND_TIMEOUT_SECONDS: row(
+    num(60, 1, 3600),
+    '60',
+    'Over HTTP, a media answer its client has not taken after this long is dropped (connection closed).',
+  ),
   JOGG_API_KEY: row(
     text(),
     '(none)',
@@ -515,6 +546,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     logLevel: p.LIPSYNC_LOG_LEVEL,
     maxInputBytes: Math.floor(p.LIPSYNC_MAX_INPUT_MB * 1024 * 1024),
     requestTimeoutMs: p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
+    media: {
+      maxInFlightBytes: p.LIPSYNC_MEDIA_MAX_INFLIGHT_KB * 1024,
+      sessionInFlightBytes: p.LIPSYNC_MEDIA_SESSION_INFLIGHT_KB * 1024,
+      waitMs: p.LIPSYNC_MEDIA_WAIT_SECONDS * 1000,
+      sendTimeoutMs: p.LIPSYNC_MEDIA_SEND_TIMEOUT_SECONDS * 1000,
+    },
     submitLeaseMs: 2 * p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     maxSubscriptions: p.LIPSYNC_MAX_SUBSCRIPTIONS,
     jogg: {

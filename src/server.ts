@@ -13,6 +13,7 @@ import { serveTools } from '../tools/serve.js';
 import type { App } from './app.js';
 import type { JobEvent } from './jobs/service.js';
 import { registerMcpSurface } from './mcp/index.js';
+import type { TakenHook } from './mcp/media.js';
 import { VERSION } from './version.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -37,6 +38,11 @@ export interface ServerOptions {
   tools?: ToolName[];
   /** Default `extend`. */
   roots?: RootsPolicy;
+  /**
+   * When the client has taken the answer to a request (HTTP: its response finished or closed), for the
+   * media budget; default: when the transport's send() resolves (stdio: written out).
+   */
+  mediaTaken?: TakenHook;
 }
 
 export function createServer(app: App, opts: ServerOptions = {}): McpServer {
@@ -78,7 +84,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   forwardJobEvents(app, server, seen);
-  registerMcpSurface(server, app);
+  registerMcpSurface(server, app, undefined, opts.mediaTaken);
   return server;
 }
 

@@ -28,6 +28,7 @@ import {
 } from './chain.js';
 import { allowedHostHeaders, isLoopback, tokenMatches } from './guard.js';
 import { SessionRegistry } from './sessions.js';
+import { PendingResponses } from './taken.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -163,9 +164,18 @@ function health(
 /** Routes a request that passed the guards to its session, or starts a session on initialize. */
 function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry, closing: () => boolean) {
   const notFound: Refusal = { status: 404, message: 'Session not found; initialize a new session.' };
+  const pending = new PendingResponses({
+    timeoutMs: app.config.media.sendTimeoutMs,
+    clock: opts.clock ?? systemClock,
+    onTimeout: (session, requestId) =>
+      app.log.warn({ session, requestId }, 'http answer not taken in time: connection closed'),
+  });
 
   const newSession = (): StreamableHTTPServerTransport => {
-    const server = createServer(app, { roots: opts.trustRoots ? 'within_allowed' : 'ignore' });
+    const server = createServer(app, {
+      roots: opts.trustRoots ? 'within_allowed' : 'ignore',
+      mediaTaken: (requestId) => pending.taken(transport.sessionId, requestId),
+    });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // SSE, not JSON-only: progress notifications travel on the call's own stream.
@@ -187,6 +197,7 @@ function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry
     const s = registry.acquire(id);
     if (!s) return send(res, notFound);
     res.on('close', () => registry.release(id));
+    if (body !== undefined) pending.register(id, body, res);
     return s.transport.handleRequest(req, res, body);
   };
 

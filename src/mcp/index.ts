@@ -8,6 +8,7 @@ import type { App } from '../app.js';
 import { Completer } from './completion.js';
 import { ChangeFeed } from './feed.js';
 import { Follower } from './follow.js';
+import type { TakenHook } from './media.js';
 import { registerPrompts } from './prompts.js';
 import { registerTaskResources } from './resources.js';
 import { serveSubscriptions } from './subscriptions.js';
@@ -29,10 +30,15 @@ export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
 }
 
 /** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
-export function registerMcpSurface(server: McpServer, app: App, fixed: Resource[] = [VIEWER_RESOURCE]): void {
+export function registerMcpSurface(
+  server: McpServer,
+  app: App,
+  fixed: Resource[] = [VIEWER_RESOURCE],
+  taken?: TakenHook,
+): void {
   const completer = new Completer(app);
   registerViewer(server, app.ledger);
-  registerTaskResources(server, app, completer, fixed);
+  registerTaskResources(server, app, completer, fixed, taken);
   const { feed, follower } = feedOf(app);
   serveSubscriptions(server, app, feed, follower);
   registerPrompts(server, completer);

@@ -3,11 +3,11 @@
  * - `lipsync://tasks/{task_id}`: the same JSON as get_task_status, plus `cost` (what list_tasks shows;
  *   `free` for a free job) — the result viewer shows it;
  * - `lipsync://tasks/{task_id}/mouth-cues.{format}` (json | tsv): a finished local task's mouth cues.
+ * - `lipsync://tasks/{task_id}/media/{which}{?offset,length}`: a local task's videos (media.ts).
  * `resources/list` pages through the ledger, newest first (opaque cursor).
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ErrorCode,
@@ -24,13 +24,10 @@ import { inTurn } from '../jobs/turns.js';
 import type { TaskView } from '../jobs/view.js';
 import type { ProviderName } from '../providers/provider.js';
 import type { Completer } from './completion.js';
+import { MEDIA_TEMPLATE, registerMedia, type TakenHook } from './media.js';
 
 export const TASK_TEMPLATE = 'lipsync://tasks/{task_id}';
 export const CUES_TEMPLATE = 'lipsync://tasks/{task_id}/mouth-cues.{format}';
-/** A local task's videos as blobs (`result`, and `original`: its input video), for the viewer. */
-export const MEDIA_TEMPLATE = 'lipsync://tasks/{task_id}/media/{which}';
-/** Larger videos are not sent inline: download_result saves them. */
-const MAX_MEDIA_BYTES = 64 * 1024 * 1024;
 const PAGE = 50;
 /** MCP's "resource not found" error code. */
 const RESOURCE_NOT_FOUND = -32002;
@@ -68,13 +65,14 @@ export function decodeId(raw: string): string {
 
 const clip = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
-type ResourceApp = Pick<App, 'ledger' | 'jobs' | 'redactor' | 'config'>;
+type ResourceApp = Pick<App, 'ledger' | 'jobs' | 'redactor' | 'config' | 'clock'>;
 
 export function registerTaskResources(
   server: McpServer,
   app: ResourceApp,
   completer: Completer,
   fixed: Resource[],
+  taken?: TakenHook,
 ): void {
   const taskTemplate = new ResourceTemplate(TASK_TEMPLATE, {
     list: undefined,
@@ -117,7 +115,7 @@ export function registerTaskResources(
       return { contents: [{ uri: uri.href, mimeType, text }] };
     },
   );
-  registerMedia(server, app);
+  registerMedia(server, app, (id) => findRow(app, id), taken);
   // Completion of every template's variables is served by the Completer (completion.ts).
   completer.template(TASK_TEMPLATE, { args: { task_id: 'task_id' } });
   completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id', format: ['json', 'tsv'] } });
@@ -216,59 +214,6 @@ async function realInside(path: string, dirs: string[]): Promise<string | undefi
     if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return real;
   }
   return undefined;
-}
-
-const VIDEO_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4',
-  '.mov': 'video/quicktime',
-  '.webm': 'video/webm',
-};
-
-/** Where a local task's result (inside the output folder) or input video (inside the allowed folders) is. */
-function mediaPath(
-  app: ResourceApp,
-  row: TaskRow,
-  which: string,
-): { path: string; dirs: string[] } | undefined {
-  if (row.provider !== 'local') return undefined;
-  if (which === 'result') {
-    const url = row.status === 'success' ? row.snapshot?.resultUrl : undefined;
-    if (!url?.startsWith('file:')) return undefined;
-    return { path: fileURLToPath(url), dirs: [app.config.outputDir] };
-  }
-  if (which === 'original') {
-    const video = (row.request.inputs as { video?: { type?: string; path?: string } } | undefined)?.video;
-    if (video?.type !== 'file' || !video.path) return undefined;
-    return { path: video.path, dirs: app.config.inputDirs };
-  }
-  return undefined;
-}
-
-function registerMedia(server: McpServer, app: ResourceApp): void {
-  const template = new ResourceTemplate(MEDIA_TEMPLATE, {
-    list: undefined,
-    complete: { which: () => ['result', 'original'] },
-  });
-  server.registerResource(
-    'task_media',
-    template,
-    {
-      title: 'Local task video',
-      description:
-        "A local task's result or original video (up to 64 MiB), as a blob. For larger ones use download_result.",
-    },
-    async (uri, vars) => {
-      const row = await findRow(app, String(vars.task_id));
-      const where = mediaPath(app, row, String(vars.which));
-      const real = where ? await realInside(where.path, where.dirs) : undefined;
-      const mimeType = real ? VIDEO_TYPES[extname(real).toLowerCase()] : undefined;
-      if (!real || !mimeType)
-        throw notFound(`Task ${row.id} has no local ${String(vars.which)} video to show.`);
-      if ((await stat(real)).size > MAX_MEDIA_BYTES)
-        throw notFound('The video is larger than 64 MiB: save it with download_result instead.');
-      return { contents: [{ uri: uri.href, mimeType, blob: (await readFile(real)).toString('base64') }] };
-    },
-  );
 }
 
 const notFound = (message: string) => new McpError(RESOURCE_NOT_FOUND, message);

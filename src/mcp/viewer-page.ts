@@ -8,7 +8,7 @@
  * finished local task it shows the original next to the result (stacked when narrow) and draws the
  * mouth-cue timeline with a legend (read through the host with `resources/read`:
  * `lipsync://tasks/{id}/mouth-cues.json`, `.../media/result`, `.../media/original`). Opened outside a
- * host, it says what it is.
+ * host, it says what it is. A video over one range is read range by range (see `readMedia`).
  */
 
 /** The MCP Apps protocol version the page announces (ext-apps LATEST_PROTOCOL_VERSION). */
@@ -170,16 +170,38 @@ const SCRIPT = `
   }
 
   function playBlob(video, uri, reveal) {
-    request('resources/read', { uri })
-      .then((r) => {
-        const c = r.contents[0];
-        const bin = atob(c.blob);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        video.src = URL.createObjectURL(new Blob([bytes], { type: c.mimeType }));
+    readMedia(uri)
+      .then((src) => {
+        video.src = src;
         if (reveal) video.hidden = false;
       })
       .catch(() => undefined);
+  }
+
+  // Reads a media resource through the host and returns an object URL. A file over one range (4 MiB)
+  // answers JSON that lists its ranges; each range answers a blob whose _meta names the next one.
+  async function readMedia(uri) {
+    const read = (u) => request('resources/read', { uri: u }).then((r) => r.contents[0]);
+    const bytes = (b64) => {
+      const bin = atob(b64);
+      const out = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+      return out;
+    };
+    const first = await read(uri);
+    if (first.blob !== undefined) return URL.createObjectURL(new Blob([bytes(first.blob)], { type: first.mimeType }));
+    const info = JSON.parse(first.text);
+    const parts = [];
+    let got = 0;
+    let next = info.ranges && info.ranges[0];
+    while (next && got < info.size) {
+      const c = await read(next);
+      parts.push(bytes(c.blob));
+      got += parts[parts.length - 1].length;
+      const meta = c._meta && c._meta['lipsync/media'];
+      next = meta && meta.next;
+    }
+    return URL.createObjectURL(new Blob(parts, { type: info.mime_type }));
   }
 
   function drawCues(doc) {

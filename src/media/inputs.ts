@@ -4,6 +4,7 @@
  * http(s) without credentials, on a host a cloud provider can reach (url-guard.ts). Files are hashed
  * (hash.ts) so the same content under another path has the same fingerprint.
  */
+import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../errors.js';
@@ -116,60 +117,74 @@ async function resolveLocal(given: string, role: InputRole, policy: InputPolicy)
   const expanded =
     given === '~' ? policy.homeDir : given.startsWith('~/') ? join(policy.homeDir, given.slice(2)) : given;
   const absolute = isAbsolute(expanded) ? expanded : resolve(policy.cwd, expanded);
+  const refuse: Refuse = (message, hint) => bad(role, message, hint);
+  const real = await confinedPath(absolute, given, policy.allowedDirs, refuse);
+  checkRegular(await stat(real), given, policy.maxBytes, refuse);
+  const { sha256, size } = await (policy.hasher ?? fileHasher).hash(real, policy.hashCache);
+  const filename = basename(real);
+  return { type: 'file', path: real, filename, mime: mimeFor(filename), size, sha256 };
+}
+
+/** Builds the error for a refused path: inputs say "Video input: …"; media resources say it plainly. */
+export type Refuse = (message: string, hint: string) => Error;
+
+/**
+ * The confinement rules of local inputs: the real path (symlinks resolved) of `absolute` lies under one
+ * of `dirs` (the deepest decides), with no hidden segment below it. `given` is how the caller named it.
+ */
+export async function confinedPath(
+  absolute: string,
+  given: string,
+  dirs: string[],
+  refuse: Refuse,
+): Promise<string> {
   let real: string;
   try {
     real = await realpath(absolute);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw bad(
-        role,
+      throw refuse(
         `file not found: ${given}`,
         'Check the path (absolute paths are safest) and that the file exists.',
       );
     }
     if (code === 'EACCES')
-      throw bad(
-        role,
-        `permission denied: ${given}`,
-        'Make the file readable by the user running the server.',
-      );
-    throw bad(role, `cannot open ${given} (${code ?? 'error'}).`, 'Check the path.');
+      throw refuse(`permission denied: ${given}`, 'Make the file readable by the user running the server.');
+    throw refuse(`cannot open ${given} (${code ?? 'error'}).`, 'Check the path.');
   }
-  const roots = await realRoots(policy.allowedDirs);
+  const roots = await realRoots(dirs);
   // The deepest root decides, so an explicitly allowed folder such as ~/.openclaw/workspace works.
   const root = [...roots].sort((a, b) => b.length - a.length).find((r) => isInside(r, real));
   if (!root) {
-    throw bad(
-      role,
+    throw refuse(
       `${given} is outside the folders this server may read.`,
       `Move the file under ${roots.join(' or ') || '(no allowed folder)'}, or add its folder to LIPSYNC_ALLOWED_DIRS.`,
     );
   }
   const rel = relative(root, real);
   if (rel.split(sep).some((seg) => seg.startsWith('.'))) {
-    throw bad(
-      role,
+    throw refuse(
       `${given} is inside a hidden folder or is a hidden file; those are never read.`,
       'Copy the media to an ordinary folder.',
     );
   }
-  const st = await stat(real);
+  return real;
+}
+
+/** What a local input must be: a non-empty regular file within `maxBytes` (from stat, or fstat of an open file). */
+export function checkRegular(st: Stats, given: string, maxBytes: number, refuse: Refuse): void {
   if (st.isDirectory())
-    throw bad(role, `${given} is a directory, not a file.`, 'Pass the media file inside it.');
-  if (!st.isFile()) throw bad(role, `${given} is not a regular file.`, 'Pass an ordinary media file.');
+    throw refuse(`${given} is a directory, not a file.`, 'Pass the media file inside it.');
+  if (!st.isFile()) throw refuse(`${given} is not a regular file.`, 'Pass an ordinary media file.');
   if (st.size === 0)
-    throw bad(role, `${given} is empty (0 bytes).`, 'Check that the file was written completely.');
-  if (st.size > policy.maxBytes) {
-    throw bad(
-      role,
-      `${given} is ${(st.size / 1048576).toFixed(0)} MiB, above the ${(policy.maxBytes / 1048576).toFixed(0)} MiB limit.`,
+    throw refuse(`${given} is empty (0 bytes).`, 'Check that the file was written completely.');
+  if (st.size > maxBytes) {
+    throw refuse(
+      `${given} is ${(st.size / 1048576).toFixed(0)} MiB, above the ${(maxBytes / 1048576).toFixed(0)} MiB limit.`,
       'Compress or trim the file, or raise LIPSYNC_MAX_INPUT_MB.',
     );
   }
-  const { sha256, size } = await (policy.hasher ?? fileHasher).hash(real, policy.hashCache);
-  const filename = basename(real);
-  return { type: 'file', path: real, filename, mime: mimeFor(filename), size, sha256 };
 }
 
 function isInside(root: string, p: string): boolean {

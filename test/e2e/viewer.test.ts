@@ -4,7 +4,7 @@
  * the real `get_task_status` result, and forwards the page's `resources/read` to the MCP client.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -51,6 +51,15 @@ const HOST = `<!doctype html><html><body><iframe id="app" sandbox="allow-scripts
     frame.srcdoc = html;
   };
 </script></body></html>`;
+
+/** Makes an MP4 larger than one media range (4 MiB) by appending a `free` box, which players skip. */
+function padMp4(path: string, bytes: number): string {
+  const box = Buffer.alloc(bytes);
+  box.writeUInt32BE(bytes, 0);
+  box.write('free', 4, 'latin1');
+  appendFileSync(path, box);
+  return path;
+}
 
 async function launch(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
@@ -114,7 +123,7 @@ test('the viewer loads from its ui:// resource, shows the status and plays the r
   }
 });
 
-test('for a finished local task the viewer shows the original beside the result and the mouth-cue timeline', {
+test('for a finished local task the viewer shows the original beside the result (each larger than one range) and the mouth-cue timeline', {
   skip,
 }, async () => {
   const env = testEnv();
@@ -145,6 +154,10 @@ test('for a finished local task the viewer shows the original beside the result 
         { start: 0.6, end: 1, value: 'B' },
       ],
     };
+    // Both over one 4 MiB range: the page reads them range by range.
+    padMp4(original, 5 * 1024 * 1024);
+    padMp4(result, 6 * 1024 * 1024);
+    assert.ok(statSync(result).size > 4 * 1024 * 1024);
     writeFileSync(join(dir, 'r.mouth.json'), JSON.stringify(cues));
     writeFileSync(join(dir, 'r.mouth.tsv'), '0.00\tX\n');
     await seedTask(h.app.ledger, 'view-local', {
@@ -162,7 +175,11 @@ test('for a finished local task the viewer shows the original beside the result 
     ).text;
     const status = await h.call('get_task_status', { task_id: 'view-local' });
     const tab = await browser.newPage();
-    await tab.exposeFunction('mcpRead', (uri: string) => h.client.readResource({ uri }));
+    const asked: string[] = [];
+    await tab.exposeFunction('mcpRead', (uri: string) => {
+      asked.push(uri);
+      return h.client.readResource({ uri });
+    });
     await tab.setContent(HOST);
     await tab.evaluate(
       ([p, r]) => (globalThis as unknown as { start(h: string, r: unknown): void }).start(p, r),
@@ -179,6 +196,11 @@ test('for a finished local task the viewer shows the original beside the result 
       if (v.paused) v.play().catch(() => undefined);
       return v.currentTime > 0 && v.readyState >= 2 && !v.error;
     }))()`);
+    for (const which of ['result', 'original'])
+      assert.ok(
+        asked.some((u) => u.includes(`/media/${which}?offset=4194304`)),
+        `the page read the ${which} in ranges: ${asked.join(' ')}`,
+      );
   } finally {
     await browser.close();
     await h.close();

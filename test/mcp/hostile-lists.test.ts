@@ -96,12 +96,12 @@ describe('hostile listing, completion and URI parameters', () => {
     });
     assert.deepEqual(format.completion.values, ['tsv']);
     const which = await h.client.complete({
-      ref: { type: 'ref/resource', uri: 'lipsync://tasks/{task_id}/media/{which}' },
+      ref: { type: 'ref/resource', uri: 'lipsync://tasks/{task_id}/media/{which}{?offset,length}' },
       argument: { name: 'which', value: '' },
     });
     assert.deepEqual(which.completion.values, ['result', 'original']);
     const id = await h.client.complete({
-      ref: { type: 'ref/resource', uri: 'lipsync://tasks/{task_id}/media/{which}' },
+      ref: { type: 'ref/resource', uri: 'lipsync://tasks/{task_id}/media/{which}{?offset,length}' },
       argument: { name: 'task_id', value: 'host-11' },
     });
     assert.deepEqual(
