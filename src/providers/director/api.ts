@@ -7,6 +7,7 @@
  */
 import { AppError } from '../../errors.js';
 import { type HttpClient, type HttpResponse, retryAfterMs } from '../../http/client.js';
+import { checkTaskId } from '../ids.js';
 import type { CreateSpec } from './choice.js';
 import { type Answer, classifyCreate, unreadable } from './classify.js';
 import { SERVICE, scrub, tokenHint, urlHint } from './text.js';
@@ -57,6 +58,7 @@ export class DirectorApi {
   /** One status look, always with the api type the task was created with. Returns the parsed body. */
   async query(auth: DirectorAuth, api: ApiType, id: string, signal: AbortSignal): Promise<unknown> {
     const { gatewayUrl, directUrl } = this.opts;
+    checkTaskId(id, `${SERVICE} ${api === 'agent' ? 'chat' : 'task'} id`);
     const idField = api === 'agent' ? { chat_id: id } : { task_id: id };
     const url =
       auth.via === 'gateway'
