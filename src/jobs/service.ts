@@ -233,12 +233,16 @@ export class JobService {
     // One budget for the whole call: max(submit wait, wait_seconds) — at most 50 s in MCP by default.
     const wait = clampWait(req.waitSeconds);
     const started = this.core.now();
-    row = await waiter.whileSubmitting(
-      row.id,
-      Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000),
-      signal,
-      taker,
-    );
+    // The budget is what the agent experiences: real time, like the waits inside it.
+    const budgetMs = Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000);
+    const realStart = performance.now();
+    row = await waiter.whileSubmitting(row.id, budgetMs, signal, taker);
+    // A lost create (here, or by a process that died): ask the provider now, within this call's budget,
+    // so the first re-ask answers the real task as a never-crashed call does. Never a second create.
+    if (row.status === 'unknown') {
+      const left = Math.max(0, budgetMs - (performance.now() - realStart));
+      row = await waiter.settleUnknown(row, left, signal);
+    }
     // The paid request provably never created anything: nothing to reuse, nothing was charged.
     if (row.rejected) throw errorFromRow(row);
     if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true)
