@@ -89,7 +89,11 @@ export class JobService {
         import('./transfers.js'),
       ]);
       const recovery = new Recovery(this.core);
-      const submitter = new Submitter(this.core, (row, p, s) => recovery.reconcile(row, p, s));
+      // Reconciled with the plain provider, not the cost-tracking one a submission uses: a task found
+      // after our paid request left is that request's job, paid (never recorded as a free reuse).
+      const submitter = new Submitter(this.core, (row, p, s) =>
+        recovery.reconcile(row, this.d.providers.get(row.provider) ?? p, s),
+      );
       recovery.submitter = submitter;
       const waiter = new Waiter(this.core, recovery);
       const transfers = new Transfers(this.core, submitter, (raw, roots) => this.resolveInputs(raw, roots));

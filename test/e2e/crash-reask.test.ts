@@ -108,6 +108,11 @@ describe('re-asking after a crash between the paid create and its record', () =>
           assert.equal(v.status === 'unknown' ? `unknown: ${JSON.stringify(v)}` : v.provider_task_id, jobId);
           assert.equal(v.action, 'reused_existing_task');
           assert.equal(fake.count('POST', CREATE) - c0, 1, 'exactly one create');
+          // The task found is the one the crashed call paid for: it still counts as paid (caps, reports).
+          const listed = structured<{ tasks: { task_id: string; cost?: { source: string } }[] }>(
+            await h.call('list_tasks', {}),
+          ).tasks.find((t) => t.task_id === v.task_id);
+          assert.notEqual(listed?.cost?.source, 'reused', `counted as free: ${JSON.stringify(listed?.cost)}`);
         } finally {
           await h.close();
         }
