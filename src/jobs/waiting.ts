@@ -59,10 +59,12 @@ export class Waiter {
     taker: Taker | undefined,
   ): Promise<TaskRow> {
     if (row.status === 'submitting') {
-      row = await this.recovery.settleSubmitting(row, taker);
-      // Taken over elsewhere in this process (the start-up pass) and reconciling: its answer is ours.
-      if (row.status === 'submitting' && !this.recovery.reconcilingNow(row.id)) return row;
+      const settled = await this.recovery.settleSubmitting(row, taker);
+      // Taken over by another path of this process (the start-up pass), which is reconciling it now:
+      // its answer is ours. Any other outcome is answered as it is.
+      if (settled.status !== 'submitting' || !this.recovery.reconcilingNow(row.id)) return settled;
       row = await this.core.row(row.id);
+      if (row.status !== 'unknown') return row;
     }
     if (row.status === 'success' || row.status === 'failed') return row;
     const maxLook = this.core.d.maxLookMs ?? MAX_LOOK_MS;

@@ -125,7 +125,7 @@ const rateLimited = (f: Facts): Decision => {
       hint: `No video was started and nothing was charged. Wait ${secs} s, then make the same call again.`,
       retryable: true,
       retryAfterMs: waitMs,
-      details: { http_status: f.status, retry_after_seconds: secs },
+      details: { http_status: f.status },
       noTaskCreated: true,
     },
   );
