@@ -143,6 +143,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         perProvider: {
           jogg: config.spend.capJoggCredits,
           director: config.spend.capDirectorVideos,
+          director_images_audio: config.spend.capDirectorImagesAudio,
           nemovideo: config.spend.capNemovideoCredits,
         },
         paidCreatesPerDay: config.spend.capPaidCreates,

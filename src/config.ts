@@ -112,6 +112,8 @@ export interface Config {
     /** Daily caps in each provider's unit; absent = off. */
     capJoggCredits?: number;
     capDirectorVideos?: number;
+    /** The Director's images, audio and transcripts: its plans count them apart from videos. */
+    capDirectorImagesAudio?: number;
     capNemovideoCredits?: number;
     capPaidCreates?: number;
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
@@ -451,7 +453,16 @@ export const SETTINGS = {
     'off',
     'Most Jogg credits spent per day (a create past it is refused).',
   ),
-  LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY: row(cap(), 'off', 'Most The Director videos created per day.'),
+  LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY: row(
+    cap(),
+    'off',
+    'Most The Director videos created per day (generated, lip-synced or post-produced; images and audio count apart).',
+  ),
+  LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY: row(
+    cap(),
+    'off',
+    "Most The Director images, audio clips and transcripts created per day (its plans' image+audio limit, apart from videos).",
+  ),
   LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY: row(
     cap(),
     'off',
@@ -601,6 +612,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     spend: {
       capJoggCredits: p.LIPSYNC_CAP_JOGG_CREDITS_PER_DAY,
       capDirectorVideos: p.LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY,
+      capDirectorImagesAudio: p.LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY,
       capNemovideoCredits: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY,
       capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
       confirmPaid:

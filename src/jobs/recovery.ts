@@ -28,6 +28,8 @@ export function inputsHost(row: TaskRow): string | undefined {
 
 export class Recovery {
   submitter!: Submitter;
+  /** Reconciles on their way, per task: a re-ask joins the one running (start-up pass, submission). */
+  private readonly reconciling = new Map<string, Promise<TaskRow>>();
 
   constructor(private readonly core: JobCore) {}
 
@@ -208,8 +210,29 @@ export class Recovery {
     return core.row(row.id);
   }
 
-  /** An `unknown` task: ask the provider whether the lost create exists; never resubmit. */
-  async reconcile(row: TaskRow, provider: Provider, signal: AbortSignal | undefined): Promise<TaskRow> {
+  /**
+   * An `unknown` task: ask the provider whether the lost create exists; never resubmit. One at a time
+   * per task: a caller arriving while one runs gets its answer (or, when its `signal` ends first, the
+   * row as it is then).
+   */
+  reconcile(row: TaskRow, provider: Provider, signal: AbortSignal | undefined): Promise<TaskRow> {
+    const running = this.reconciling.get(row.id);
+    if (running) return signal ? settledOr(running, signal, () => this.core.row(row.id)) : running;
+    const p = this.reconcileOnce(row, provider, signal).finally(() => this.reconciling.delete(row.id));
+    this.reconciling.set(row.id, p);
+    return p;
+  }
+
+  /** Whether a reconcile of this task is on its way in this process. */
+  reconcilingNow(id: string): boolean {
+    return this.reconciling.has(id);
+  }
+
+  private async reconcileOnce(
+    row: TaskRow,
+    provider: Provider,
+    signal: AbortSignal | undefined,
+  ): Promise<TaskRow> {
     const { core } = this;
     if (!provider.findExisting || !row.prepared) return row;
     try {

@@ -92,7 +92,11 @@ export class JobService {
         import('./transfers.js'),
       ]);
       const recovery = new Recovery(this.core);
-      const submitter = new Submitter(this.core, (row, p, s) => recovery.reconcile(row, p, s));
+      // Reconciled with the plain provider, not the cost-tracking one a submission uses: a task found
+      // after our paid request left is that request's job, paid (never recorded as a free reuse).
+      const submitter = new Submitter(this.core, (row, p, s) =>
+        recovery.reconcile(row, this.d.providers.get(row.provider) ?? p, s),
+      );
       recovery.submitter = submitter;
       const waiter = new Waiter(this.core, recovery);
       const transfers = new Transfers(this.core, submitter, (raw, roots) => this.resolveInputs(raw, roots));
@@ -241,12 +245,16 @@ export class JobService {
     // One budget for the whole call: max(submit wait, wait_seconds) — at most 50 s in MCP by default.
     const wait = clampWait(req.waitSeconds);
     const started = this.core.now();
-    row = await waiter.whileSubmitting(
-      row.id,
-      Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000),
-      signal,
-      taker,
-    );
+    // The budget is what the agent experiences: real time, like the waits inside it.
+    const budgetMs = Math.max(this.d.submitWaitMs ?? 25_000, wait * 1000);
+    const realStart = performance.now();
+    row = await waiter.whileSubmitting(row.id, budgetMs, signal, taker);
+    // A lost create (here, or by a process that died): ask the provider now, within this call's budget,
+    // so the first re-ask answers the real task as a never-crashed call does. Never a second create.
+    if (row.status === 'unknown') {
+      const left = Math.max(0, budgetMs - (performance.now() - realStart));
+      row = await waiter.settleUnknown(row, left, signal);
+    }
     // The paid request provably never created anything: nothing to reuse, nothing was charged.
     if (row.rejected) throw errorFromRow(row);
     if (decision.kind !== 'reused' && row.snapshot?.extra?.found_existing === true)

@@ -19,9 +19,11 @@ import {
   buildReport,
   CAP_SETTINGS,
   checkCaps,
+  costText,
   type Estimate,
   estimateCost,
   isPaid,
+  meterOf,
   nearLimitAdvice,
   PAID_CREATES_SETTING,
   type SpendCaps,
@@ -71,15 +73,22 @@ export interface DryRun {
 
 const NO_CAPS: SpendCaps = { perProvider: {} };
 
-async function today(deps: SpendDeps, provider: Provider): Promise<TodaySpend> {
-  return todayFor(await deps.ledger.spend.totalsSince(startOfDay(deps.now())), provider.name);
+async function today(deps: SpendDeps, provider: Provider, kind: TaskKind): Promise<TodaySpend> {
+  const totals = await deps.ledger.spend.totalsSince(startOfDay(deps.now()));
+  return todayFor(totals, provider.name, meteredUnit(provider, kind));
 }
 
-function capsFor(settings: SpendSettings | undefined, provider: Provider) {
+/** The unit whose spend a cap on this job counts: one of The Director's two counts, else all of it. */
+function meteredUnit(provider: Provider, kind: TaskKind): string | undefined {
+  return provider.name === 'director' ? unitOf(provider, kind) : undefined;
+}
+
+function capsFor(settings: SpendSettings | undefined, provider: Provider, kind: TaskKind) {
   const caps = settings?.caps ?? NO_CAPS;
   const out: DryRun['caps'] = [];
-  const mine = caps.perProvider[provider.name];
-  const info = CAP_SETTINGS[provider.name];
+  const meter = meterOf(provider.name, kind);
+  const mine = caps.perProvider[meter];
+  const info = CAP_SETTINGS[meter];
   if (mine !== undefined && info) out.push({ setting: info.setting, limit: mine, unit: info.unit });
   if (caps.paidCreatesPerDay !== undefined && provider.capabilities.paid)
     out.push({ setting: PAID_CREATES_SETTING, limit: caps.paidCreatesPerDay, unit: 'paid jobs' });
@@ -89,7 +98,7 @@ function capsFor(settings: SpendSettings | undefined, provider: Provider) {
 /** What a create would do and cost. Reads only: the ledger, ffprobe, and a free balance read. */
 export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): Promise<DryRun> {
   const { provider } = c;
-  const t = await today(deps, provider);
+  const t = await today(deps, provider, c.req.kind);
   const est: Estimate = c.reuse
     ? {
         provider: provider.name,
@@ -98,7 +107,7 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
         amount: 0,
         basis: 'An identical request already has a task: it is returned, nothing is paid.',
       }
-    : await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
+    : await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal, c.req.params);
   // Jogg's and NemoVideo's balance reads are free GETs; The Director's reads no network on the gateway.
   if (provider.credits && isPaid(provider, c.req.kind)) {
     try {
@@ -130,11 +139,11 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
     cost: est,
     spent_today: {
       amount: t.amount,
-      unit: unitOf(provider),
+      unit: unitOf(provider, c.req.kind),
       unknown_jobs: t.unknown,
       paid_jobs_all_providers: t.allPaidCreates,
     },
-    caps: capsFor(deps.settings, provider),
+    caps: capsFor(deps.settings, provider, c.req.kind),
     warnings: [...warnings, ...advice, ...(capProblem ? [capProblem] : [])],
     next_step: capProblem
       ? 'A real call would be refused by the cap. Ask the user before raising it.'
@@ -150,7 +159,7 @@ function capsOf(deps: SpendDeps): SpendCaps {
 
 function describe(est: Estimate): string {
   if (est.amount === undefined) return `unknown until the job ends (${est.basis})`;
-  return `${est.amount} ${est.unit} (${est.basis})`;
+  return `${costText(est)} (${est.basis})`;
 }
 
 /**
@@ -165,7 +174,7 @@ export async function paidGate(
 ): Promise<Pick<ClaimOptions, 'guard' | 'cost'> | undefined> {
   const { provider } = c;
   if (!isPaid(provider, c.req.kind)) return undefined;
-  const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal);
+  const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal, c.req.params);
   if (deps.settings?.confirmPaid && !opts.confirmed) await confirm(provider, c.req.kind, est, opts);
   const caps = capsOf(deps);
   return {
@@ -173,7 +182,7 @@ export async function paidGate(
     guard: {
       since: startOfDay(deps.now()),
       check: (totals: SpendTotal[]) => {
-        const t = todayFor(totals, provider.name);
+        const t = todayFor(totals, provider.name, meteredUnit(provider, c.req.kind));
         checkCaps(caps, est, t);
         // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
         warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
@@ -288,7 +297,8 @@ export async function spentToday(
   return providers
     .filter((p) => p.capabilities.paid)
     .map((p) => {
-      const t = todayFor(totals, p.name);
+      // The Director's line is its video count (the images+audio count has its own cap and unit).
+      const t = todayFor(totals, p.name, p.name === 'director' ? unitOf(p) : undefined);
       const cap = settings?.caps.perProvider[p.name];
       const info = CAP_SETTINGS[p.name];
       return {

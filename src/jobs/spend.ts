@@ -16,9 +16,15 @@ import type {
 } from '../providers/provider.js';
 import type { CostRow, LedgerStore, SpendTotal } from './store.js';
 
-/** Daily caps, each off when undefined. Per provider in its unit (credits, videos). */
+/**
+ * What a daily cap counts: a provider's spend in its unit, or — for The Director, whose plans limit
+ * videos and images+audio apart (seed 002) — one of its two daily counts.
+ */
+export type CapMeter = ProviderName | 'director_images_audio';
+
+/** Daily caps, each off when undefined. Per meter in its unit (credits, videos, images and audio). */
 export interface SpendCaps {
-  perProvider: Partial<Record<ProviderName, number>>;
+  perProvider: Partial<Record<CapMeter, number>>;
   paidCreatesPerDay?: number;
 }
 
@@ -30,16 +36,40 @@ export interface SpendSettings {
   audioSeconds?: (input: ResolvedInput, signal: AbortSignal) => Promise<number | undefined>;
 }
 
-/** The setting that caps each provider's daily spend, and its unit. */
-export const CAP_SETTINGS: Partial<Record<ProviderName, { setting: string; unit: string }>> = {
+/** The setting that caps each meter's daily spend, and its unit (also the unit its cost rows carry). */
+export const CAP_SETTINGS: Partial<Record<CapMeter, { setting: string; unit: string }>> = {
   jogg: { setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY', unit: 'credits' },
   director: { setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY', unit: 'videos' },
+  director_images_audio: { setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY', unit: 'images and audio' },
   nemovideo: { setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY', unit: 'credits' },
 };
+
+/**
+ * The Director's kinds that count against its image+audio limit, as the provider records a refusal
+ * (director/tier3.ts `bucketOf`): images, audio, and speech to text (an audio tool in seed 002).
+ * Videos — generated, lip-synced, or made by post-production — count against the video limit.
+ */
+const DIRECTOR_IMAGE_AUDIO_KINDS: ReadonlySet<TaskKind> = new Set(['image', 'audio', 'transcript']);
+
+/** The meter a job of `kind` on `provider` counts against. */
+export function meterOf(provider: ProviderName, kind?: TaskKind): CapMeter {
+  return provider === 'director' && kind && DIRECTOR_IMAGE_AUDIO_KINDS.has(kind)
+    ? 'director_images_audio'
+    : provider;
+}
+
+/** The meter an estimate counts against (its unit names it). */
+function meterOfEstimate(e: Pick<Estimate, 'provider' | 'unit'>): CapMeter {
+  return e.provider === 'director' && e.unit === CAP_SETTINGS.director_images_audio?.unit
+    ? 'director_images_audio'
+    : e.provider;
+}
 export const PAID_CREATES_SETTING = 'LIPSYNC_CAP_PAID_CREATES_PER_DAY';
 
 /** The Director's daily videos by plan (seed 002). */
 export const DIRECTOR_TIERS = { starter: 5, pro: 10, power: 30, byok: 5 } as const;
+/** The Director's daily images+audio by plan (seed 002). */
+export const DIRECTOR_IMAGE_AUDIO_TIERS = { starter: 10, pro: 30, power: 100, byok: 15 } as const;
 /** Share of a daily limit from which the answer suggests the cheaper mode. */
 const NEAR_LIMIT = 0.8;
 const JOGG_SECONDS_PER_CREDIT = 125;
@@ -47,10 +77,12 @@ const JOGG_SECONDS_PER_CREDIT = 125;
 export interface Estimate {
   provider: ProviderName;
   display_name: string;
-  /** `credits`, `videos`, or `free`. */
+  /** `credits`, `videos`, `images and audio`, or `free`. */
   unit: string;
   /** Expected cost in `unit`; absent when it cannot be known before the job ends. */
   amount?: number;
+  /** The cost in words when the unit alone would mislead ("1 speech clip" against the image+audio count). */
+  label?: string;
   basis: string;
   balance?: JsonObject;
   balance_summary?: string;
@@ -63,7 +95,49 @@ export function isPaid(provider: Provider, kind: TaskKind): boolean {
 
 export function unitOf(provider: Provider, kind?: TaskKind): string {
   if (!provider.capabilities.paid || kind === 'render') return 'free';
-  return CAP_SETTINGS[provider.name]?.unit ?? 'credits';
+  return CAP_SETTINGS[meterOf(provider.name, kind)]?.unit ?? 'credits';
+}
+
+/** What one Director job makes, in words ("1 image", "1 speech clip"). */
+function directorLabel(kind: TaskKind, params: JsonObject | undefined): string {
+  switch (kind) {
+    case 'image':
+      return '1 image';
+    case 'audio': {
+      const k = params?.kind;
+      return k === 'music' ? '1 music track' : k === 'effect' ? '1 sound effect' : '1 speech clip';
+    }
+    case 'transcript':
+      return '1 transcript';
+    case 'post':
+      return '1 video (post-production)';
+    default:
+      return '1 video';
+  }
+}
+
+function directorEstimate(kind: TaskKind, params: JsonObject | undefined) {
+  const label = directorLabel(kind, params);
+  if (meterOf('director', kind) === 'director_images_audio') {
+    const t = DIRECTOR_IMAGE_AUDIO_TIERS;
+    return {
+      amount: 1,
+      label,
+      basis: `${label}, counted against the daily image+audio quota of your plan (Starter ${t.starter}, Pro ${t.pro}, Power ${t.power}, BYOK ${t.byok} images and audio/day).`,
+    };
+  }
+  const t = DIRECTOR_TIERS;
+  return {
+    amount: 1,
+    label,
+    basis: `One video against the daily quota of your plan (Starter ${t.starter}, Pro ${t.pro}, Power ${t.power}, BYOK ${t.byok} videos/day).`,
+  };
+}
+
+/** An estimate's cost in words: "1 image", "2 credits", "an unknown amount". */
+export function costText(e: Pick<Estimate, 'amount' | 'unit' | 'label'>): string {
+  if (e.amount === undefined) return 'an unknown amount';
+  return e.label ?? `${fmt(e.amount)} ${e.unit}`;
 }
 
 /** Expected cost from what is known before paying. Reads nothing but the inputs (ffprobe). */
@@ -73,6 +147,7 @@ export async function estimateCost(
   inputs: Partial<Record<InputRole, ResolvedInput>>,
   settings: SpendSettings | undefined,
   signal: AbortSignal,
+  params?: JsonObject,
 ): Promise<Estimate> {
   const base = { provider: provider.name, display_name: provider.displayName, unit: unitOf(provider, kind) };
   if (!provider.capabilities.paid) return { ...base, amount: 0, basis: 'Runs on this machine: free.' };
@@ -95,11 +170,7 @@ export async function estimateCost(
       };
     }
     case 'director':
-      return {
-        ...base,
-        amount: 1,
-        basis: `One video against the daily quota of your plan (Starter ${DIRECTOR_TIERS.starter}, Pro ${DIRECTOR_TIERS.pro}, Power ${DIRECTOR_TIERS.power}, BYOK ${DIRECTOR_TIERS.byok} videos/day).`,
-      };
+      return { ...base, ...directorEstimate(kind, params) };
     case 'nemovideo':
       return {
         ...base,
@@ -130,8 +201,9 @@ export interface TodaySpend {
   allPaidCreates: number;
 }
 
-export function todayFor(totals: SpendTotal[], provider: ProviderName): TodaySpend {
-  const mine = totals.filter((t) => t.provider === provider);
+/** Today's spend of `provider`; with `unit`, only what counts in that unit (one of The Director's counts). */
+export function todayFor(totals: SpendTotal[], provider: ProviderName, unit?: string): TodaySpend {
+  const mine = totals.filter((t) => t.provider === provider && (unit === undefined || t.unit === unit));
   return {
     amount: mine.reduce((s, t) => s + t.amount, 0),
     unknown: mine.reduce((s, t) => s + t.unknown, 0),
@@ -142,15 +214,16 @@ export function todayFor(totals: SpendTotal[], provider: ProviderName): TodaySpe
 
 /** Throws `spend_cap` when one more job of `estimate` would pass a cap. Runs inside the claim transaction. */
 export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend): void {
-  const cap = caps.perProvider[estimate.provider];
-  const info = CAP_SETTINGS[estimate.provider];
+  const meter = meterOfEstimate(estimate);
+  const cap = caps.perProvider[meter];
+  const info = CAP_SETTINGS[meter];
   if (cap !== undefined && info) {
     const next = estimate.amount ?? 0;
     // A job of unknown cost still needs room left: at the cap it is refused.
     if (today.amount + next > cap || (next === 0 && today.amount >= cap)) {
       throw capError(
         `${estimate.display_name}'s daily cap of ${cap} ${info.unit} (${info.setting})`,
-        `${fmt(today.amount)} ${info.unit} spent today${today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : ''}; this job would cost ${estimate.amount === undefined ? 'an unknown amount' : `${fmt(next)} ${info.unit}`}`,
+        `${fmt(today.amount)} ${info.unit} spent today${today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : ''}; this job would cost ${costText(estimate)}`,
         info.setting,
       );
     }
@@ -183,14 +256,16 @@ export function nearLimitAdvice(
   today: TodaySpend,
 ): string[] {
   if (provider !== 'director' || params.quality === 'cheap') return [];
-  const cap = caps.perProvider.director;
-  const limit = cap ?? DIRECTOR_TIERS.starter;
+  const media = meterOf(provider, kind) === 'director_images_audio';
+  const cap = caps.perProvider[media ? 'director_images_audio' : 'director'];
+  const limit = cap ?? (media ? DIRECTOR_IMAGE_AUDIO_TIERS.starter : DIRECTOR_TIERS.starter);
   if (today.amount + 1 < NEAR_LIMIT * limit) return [];
+  const things = media ? 'images and audio' : 'videos';
   const what =
-    cap !== undefined ? `your daily cap of ${cap} videos` : `the Starter plan's ${limit} videos a day`;
+    cap !== undefined ? `your daily cap of ${cap} ${things}` : `the Starter plan's ${limit} ${things} a day`;
   const tool = kind === 'generate_video' ? 'generate_video' : 'the call';
   return [
-    `${fmt(today.amount)} video(s) made today: close to ${what}. Suggest the cheaper mode to the user (${tool} with quality: "cheap") for drafts and previews.`,
+    `${fmt(today.amount)} ${media ? 'image/audio job(s)' : 'video(s)'} made today: close to ${what}. Suggest the cheaper mode to the user (${tool} with quality: "cheap") for drafts and previews.`,
   ];
 }
 

@@ -58,15 +58,53 @@ export class Waiter {
     signal: AbortSignal | undefined,
     taker: Taker | undefined,
   ): Promise<TaskRow> {
-    if (row.status === 'submitting') return this.recovery.settleSubmitting(row, taker);
+    if (row.status === 'submitting') {
+      const settled = await this.recovery.settleSubmitting(row, taker);
+      // Taken over by another path of this process (the start-up pass), which is reconciling it now:
+      // its answer is ours. Any other outcome is answered as it is.
+      if (settled.status !== 'submitting' || !this.recovery.reconcilingNow(row.id)) return settled;
+      row = await this.core.row(row.id);
+      if (row.status !== 'unknown') return row;
+    }
     if (row.status === 'success' || row.status === 'failed') return row;
     const maxLook = this.core.d.maxLookMs ?? MAX_LOOK_MS;
     const cap = deadline(remaining === undefined ? maxLook : Math.min(maxLook, remaining), signal);
     try {
+      // A lost create is asked about now, not after a poll interval: the first re-ask gets the task.
+      if (row.status === 'unknown') return await this.reconcileNow(row, cap.signal);
       return await this.recovery.refresh(row, cap.signal);
     } finally {
       cap.clear();
     }
+  }
+
+  /**
+   * An `unknown` task, settled within `maxMs` of real time if the provider can tell: joins a submission
+   * of this process that is still reconciling it, or a reconcile on its way, else asks once. Only the
+   * provider's lookup by inputs is used: nothing is ever sent again.
+   */
+  async settleUnknown(row: TaskRow, maxMs: number, signal: AbortSignal | undefined): Promise<TaskRow> {
+    if (row.status !== 'unknown') return row;
+    const d = deadline(maxMs, signal);
+    try {
+      return await this.reconcileNow(row, d.signal);
+    } finally {
+      d.clear();
+    }
+  }
+
+  private async reconcileNow(row: TaskRow, signal: AbortSignal): Promise<TaskRow> {
+    const { core } = this;
+    const provider = core.d.providers.get(row.provider);
+    if (!provider?.findExisting) return row;
+    const mine = core.inflight.get(row.id);
+    if (mine) {
+      await untilSettledOr(mine, signal);
+      row = await core.row(row.id);
+      if (row.status !== 'unknown' || signal.aborted) return row;
+    }
+    core.lastPollAt.set(row.id, core.now());
+    return this.recovery.reconcile(row, provider, signal);
   }
 
   /**
@@ -81,13 +119,15 @@ export class Waiter {
     const budget = d.signal;
     try {
       for (;;) {
-        let row = await core.row(id);
-        if (row.status !== 'submitting' || budget.aborted) return row;
+        // Our own submission first, to its end: after a lost answer it is still reconciling, and its
+        // answer (the real task) is what this call should return, not the `unknown` it passed through.
         const mine = core.inflight.get(id);
-        if (mine) {
+        if (mine && !budget.aborted) {
           await untilSettledOr(mine, budget);
           continue;
         }
+        let row = await core.row(id);
+        if (row.status !== 'submitting' || budget.aborted) return row;
         row = await this.recovery.settleSubmitting(row, taker);
         if (row.status !== 'submitting' || core.inflight.has(id)) continue;
         await core.sleepOrUpdate(id, 500, budget).catch(() => undefined);

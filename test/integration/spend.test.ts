@@ -244,6 +244,63 @@ describe('spend: dry runs on the other providers', () => {
     }
   });
 
+  test('The Director: images and audio count apart from videos (issue 24 item 9)', async () => {
+    const env = testEnv({
+      GATEWAY_TOKEN: director.token,
+      DIRECTOR_GATEWAY_URL: director.url,
+      LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY: '1',
+      LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY: '2',
+    });
+    const h = await harness(env.env);
+    try {
+      const c0 = director.creates().length;
+      structured<Created>(await h.call('generate_image', { prompt: 'caps: a red fox in snow' }));
+      const v1 = await h.call('generate_video', { prompt: 'caps: the first video' });
+      assert.equal(v1.isError, undefined, `an image used up the video cap: ${JSON.stringify(v1.content)}`);
+      const v2 = errorOf(await h.call('generate_video', { prompt: 'caps: the second video' }));
+      assert.equal(v2.code, 'spend_cap');
+      assert.match(v2.message, /LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY/);
+      structured<Created>(await h.call('generate_audio', { kind: 'speech', text: 'caps: hello there' }));
+      const a2 = errorOf(await h.call('generate_audio', { kind: 'music', prompt: 'caps: calm piano' }));
+      assert.equal(a2.code, 'spend_cap');
+      assert.match(a2.message, /LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY/);
+      assert.equal(director.creates().length - c0, 3, 'an image, a video and a speech clip were sent');
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
+  test('The Director: estimates name what is made (1 image, 1 speech clip...), never "1 videos"', async () => {
+    const env = testEnv({
+      GATEWAY_TOKEN: director.token,
+      DIRECTOR_GATEWAY_URL: director.url,
+      LIPSYNC_CONFIRM_PAID: 'true',
+    });
+    const h = await harness(env.env);
+    try {
+      const from = director.calls.length;
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ['generate_image', { prompt: 'est: a fox' }, /costs 1 image\b/],
+        ['generate_audio', { kind: 'speech', text: 'est: hello' }, /costs 1 speech clip\b/],
+        ['generate_audio', { kind: 'music', prompt: 'est: piano' }, /costs 1 music track\b/],
+        ['generate_audio', { kind: 'effect', prompt: 'est: a door' }, /costs 1 sound effect\b/],
+        ['transcribe', { video: 'https://cdn.example.com/est-talk.mp4' }, /costs 1 transcript\b/],
+        ['generate_video', { prompt: 'est: a lighthouse' }, /costs 1 video\b/],
+      ];
+      for (const [tool, args, want] of cases) {
+        const e = errorOf(await h.call(tool, args));
+        assert.equal(e.code, 'confirmation_required', `${tool}: ${e.message}`);
+        assert.match(e.message, want, `${tool}: ${e.message}`);
+        assert.doesNotMatch(e.message, /1 videos/, `${tool}: ${e.message}`);
+      }
+      assert.equal(director.calls.length, from, 'nothing was sent');
+    } finally {
+      await h.close();
+      env.cleanup();
+    }
+  });
+
   test('NemoVideo: the balance and "unknown until the job ends", only the free balance read', async () => {
     const env = testEnv({ NEMO_BASE_URL: nemo.url });
     const h = await harness(env.env);

@@ -6,7 +6,8 @@
  * reset after sending is thrown, and the JobService marks the task `unknown`.
  */
 import { AppError } from '../../errors.js';
-import type { HttpClient, HttpResponse } from '../../http/client.js';
+import { type HttpClient, type HttpResponse, retryAfterMs } from '../../http/client.js';
+import { checkTaskId } from '../ids.js';
 import type { CreateSpec } from './choice.js';
 import { type Answer, classifyCreate, unreadable } from './classify.js';
 import { SERVICE, scrub, tokenHint, urlHint } from './text.js';
@@ -29,6 +30,8 @@ export interface DirectorApiOptions {
   http: HttpClient;
   gatewayUrl: string;
   directUrl: string;
+  /** For a Retry-After given as an HTTP date. */
+  now(): number;
 }
 
 const MAX_BODY = 256 * 1024;
@@ -49,12 +52,13 @@ export class DirectorApi {
       const error = e.withNoTaskCreated({ hint: e.hint ?? urlHint(auth.via), retryable: true, cause: e });
       return { kind: 'retry', error, reason: 'could not connect' };
     }
-    return classifyCreate(answer, spec, auth.via);
+    return classifyCreate(answer, spec, auth.via, this.opts.now());
   }
 
   /** One status look, always with the api type the task was created with. Returns the parsed body. */
   async query(auth: DirectorAuth, api: ApiType, id: string, signal: AbortSignal): Promise<unknown> {
     const { gatewayUrl, directUrl } = this.opts;
+    checkTaskId(id, `${SERVICE} ${api === 'agent' ? 'chat' : 'task'} id`);
     const idField = api === 'agent' ? { chat_id: id } : { task_id: id };
     const url =
       auth.via === 'gateway'
@@ -77,7 +81,7 @@ export class DirectorApi {
         details: { http_status: 404, api },
       });
     }
-    throw httpError(answer, auth.via, 'status');
+    throw httpError(answer, auth.via, 'status', this.opts.now());
   }
 
   /** Account facts from the direct API (free). The gateway has no such endpoint. */
@@ -88,7 +92,8 @@ export class DirectorApi {
     } catch (err) {
       throw rewrapTransport(err, auth.via);
     }
-    if (answer.status < 200 || answer.status >= 300) throw httpError(answer, auth.via, 'account');
+    if (answer.status < 200 || answer.status >= 300)
+      throw httpError(answer, auth.via, 'account', this.opts.now());
     const env = readEnvelope(answer.body);
     if (!env) throw unreadable(answer.status, 'account');
     if (env.success === false) {
@@ -134,12 +139,14 @@ export class DirectorApi {
     } catch {
       body = undefined;
     }
-    return { status: res.status, text, body };
+    const ra = res.headers['retry-after'];
+    const retryAfter = Array.isArray(ra) ? ra[0] : ra;
+    return { status: res.status, text, body, ...(retryAfter ? { retryAfter } : {}) };
   }
 }
 
 /** Errors for status/account calls (never paid, so the JobService may simply look again later). */
-function httpError(answer: Answer, via: Via, what: 'status' | 'account'): AppError {
+function httpError(answer: Answer, via: Via, what: 'status' | 'account', now: number): AppError {
   const { status, body } = answer;
   const reason = bodyMessage(body);
   const details = { http_status: status };
@@ -154,10 +161,11 @@ function httpError(answer: Answer, via: Via, what: 'status' | 'account'): AppErr
       details,
     });
   if (status === 429) {
+    const wait = retryAfterMs(answer.retryAfter, now) ?? 30_000;
     return new AppError('rate_limited', `${SERVICE} asked to slow down (HTTP 429).`, {
-      hint: 'Wait a little before checking again.',
+      hint: `Wait ${Math.max(1, Math.ceil(wait / 1000))} s before checking again.`,
       retryable: true,
-      retryAfterMs: 30_000,
+      retryAfterMs: wait,
       details,
     });
   }

@@ -4,13 +4,14 @@
  * - `retry`: the answer proves no task and says the failure is transient (503, a JSON 500 without an id,
  *   a 2xx without an id or reason) — safe to send again.
  * - `rejected`: the backend refused on purpose (success:false, 4xx); another model may still work.
- * - `fatal`: no task, and sending again or to another model can't help (401/403/404/429/402).
+ * - `fatal`: no task, and sending again or to another model can't help now (401/403/404/429/402).
  * - `unknown` (thrown): the request may have been accepted (502/504 from a proxy whose upstream may have
  *   the task, an unreadable answer, an id in an error answer). The JobService marks those `unknown`.
  *
  * Each row is keyed by HTTP status and by what the body says ({@link BodyCode}); the first match wins.
  */
 import { AppError } from '../../errors.js';
+import { retryAfterMs } from '../../http/client.js';
 import type { ApiType, CreateOutcome, Via } from './api.js';
 import type { CreateSpec } from './choice.js';
 import { DAILY_LIMIT_HINT, DAILY_LIMIT_MESSAGE, SERVICE, tokenHint, urlHint } from './text.js';
@@ -21,6 +22,8 @@ export interface Answer {
   status: number;
   text: string;
   body: unknown;
+  /** The Retry-After header as sent (seconds or an HTTP date), if any. */
+  retryAfter?: string;
 }
 
 /** What the body says, in order of precedence (an id beats any wording). */
@@ -35,6 +38,8 @@ interface Facts {
   /** The backend's own words (scrubbed), if any. */
   reason: string | undefined;
   via: Via;
+  /** How long the answer asks us to wait (Retry-After), when it says. */
+  waitMs: number | undefined;
 }
 
 type Decision = CreateOutcome | { kind: 'unknown'; error: AppError };
@@ -70,7 +75,7 @@ export function readId(
   return taskId ? { id: taskId, api: 'tool', corrected: false } : undefined;
 }
 
-function factsOf(answer: Answer, spec: CreateSpec, via: Via): Facts {
+function factsOf(answer: Answer, spec: CreateSpec, via: Via, now: number): Facts {
   const { status, body, text } = answer;
   const env = readEnvelope(body);
   const found = readId(body, spec);
@@ -83,7 +88,7 @@ function factsOf(answer: Answer, spec: CreateSpec, via: Via): Facts {
   else if (!env) code = 'not_object';
   else if (saysRefused(env)) code = 'refused';
   else code = 'no_id';
-  return { status, code, found, reason, via };
+  return { status, code, found, reason, via, waitMs: retryAfterMs(answer.retryAfter, now) };
 }
 
 /** An error that proves no task exists (the JobService releases its claim; nothing was charged). */
@@ -102,6 +107,31 @@ const dailyLimit = (f: Facts): Decision => ({
   error: noTask(f, 'daily_limit', DAILY_LIMIT_MESSAGE, DAILY_LIMIT_HINT),
 });
 
+/** The gateway's wait when a 429 gives none (providers.md: NemoVideo's advice for its 429 is 30 s). */
+const DEFAULT_RATE_WAIT_MS = 30_000;
+
+/**
+ * A 429 that does not name the daily limit: too many requests right now. No task was made; the wait is
+ * the answer's Retry-After. Not retried here (a create call must answer within the agent's budget) and
+ * not a reason to try another model (the same account is rate limited on every model).
+ */
+const rateLimited = (f: Facts): Decision => {
+  const waitMs = f.waitMs ?? DEFAULT_RATE_WAIT_MS;
+  const secs = Math.max(1, Math.ceil(waitMs / 1000));
+  const error = new AppError(
+    'rate_limited',
+    `${SERVICE} is receiving too many requests (HTTP 429${f.reason ? `: ${f.reason}` : ''}); try again in ${secs} s.`,
+    {
+      hint: `No video was started and nothing was charged. Wait ${secs} s, then make the same call again.`,
+      retryable: true,
+      retryAfterMs: waitMs,
+      details: { http_status: f.status },
+      noTaskCreated: true,
+    },
+  );
+  return { kind: 'fatal', reason: 'rate limited', error };
+};
+
 // [I] The direct API bills the user's own credits; running out is the same for every model.
 const noCredits = (f: Facts): Decision => ({
   kind: 'fatal',
@@ -119,7 +149,7 @@ const unreadableCreate = (f: Facts): Decision => ({ kind: 'unknown', error: unre
 /** The table. Order matters: the first row whose status and body code match decides. */
 export const CREATE_RULES: readonly CreateRule[] = [
   { name: 'daily limit in the body', status: ['any'], code: ['daily_limit'], decide: dailyLimit },
-  { name: 'HTTP 429', status: [429], code: 'any', decide: dailyLimit },
+  { name: 'HTTP 429 without the daily limit', status: [429], code: 'any', decide: rateLimited },
   { name: 'no credits in the body', status: ['any'], code: ['no_credits'], decide: noCredits },
   { name: 'HTTP 402', status: [402], code: 'any', decide: noCredits },
   {
@@ -273,12 +303,12 @@ function ruleOf(f: Facts): CreateRule {
 
 /** The row that decides this answer (for tests and logs). */
 export function createRuleFor(answer: Answer, spec: CreateSpec, via: Via = 'gateway'): CreateRule {
-  return ruleOf(factsOf(answer, spec, via));
+  return ruleOf(factsOf(answer, spec, via, 0));
 }
 
 /** Classifies one create answer; throws when the answer can't prove whether a task exists. */
-export function classifyCreate(answer: Answer, spec: CreateSpec, via: Via): CreateOutcome {
-  const facts = factsOf(answer, spec, via);
+export function classifyCreate(answer: Answer, spec: CreateSpec, via: Via, now: number): CreateOutcome {
+  const facts = factsOf(answer, spec, via, now);
   const decision = ruleOf(facts).decide(facts);
   if (decision.kind === 'unknown') throw decision.error;
   return decision;

@@ -66,7 +66,12 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   const director: DirectorContext = {
     config,
     clock,
-    api: new DirectorApi({ http: deps.http, gatewayUrl: config.gatewayUrl, directUrl: config.sjinnBaseUrl }),
+    api: new DirectorApi({
+      http: deps.http,
+      gatewayUrl: config.gatewayUrl,
+      directUrl: config.sjinnBaseUrl,
+      now: () => clock.now(),
+    }),
     limits: {
       video: new DailyLimitMemory(clock, log, stateFile),
       image_audio: new DailyLimitMemory(

@@ -137,10 +137,14 @@ export function bodyMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether an answer says "daily video limit" (the gateway's 429 body is `{error:'video_limit_reached'}`). */
+/**
+ * Whether an answer says "daily limit" (the gateway's 429 body is `{error:'video_limit_reached'}`, seed
+ * 002). A plain "rate limit reached" / "too many requests" is not: it passes in seconds, not at midnight.
+ */
 export function saysDailyLimit(body: unknown, raw: string): boolean {
   return (
-    /limit_reached|daily (?:video )?limit/i.test(raw) || readEnvelope(body)?.error === 'video_limit_reached'
+    /\b(?:video|image|audio|media|daily)_limit_reached\b|daily (?:video |image |audio )?limit/i.test(raw) ||
+    readEnvelope(body)?.error === 'video_limit_reached'
   );
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { fileBody } from '../../http/file-body.js';
+import { checkTaskId } from '../ids.js';
 import type {
   Credits,
   ExistingTask,
@@ -175,7 +176,7 @@ export async function status(
   operation: JsonObject,
   ctx: StatusContext,
 ): Promise<Snapshot> {
-  const id = encodeURIComponent(String(operation.task_id));
+  const id = encodeURIComponent(checkTaskId(String(operation.task_id), 'Jogg task id'));
   const data = await call(jogg, {
     method: 'GET',
     url: `${jogg.config.baseUrl}/v2/lip_sync_video/${id}`,
@@ -189,7 +190,7 @@ export async function lookupById(
   providerTaskId: string,
   ctx: StatusContext,
 ): Promise<(ExistingTask & { kind: TaskKind }) | null> {
-  const id = encodeURIComponent(providerTaskId);
+  const id = encodeURIComponent(checkTaskId(providerTaskId, 'Jogg task id'));
   const data = await call(
     jogg,
     { method: 'GET', url: `${jogg.config.baseUrl}/v2/lip_sync_video/${id}`, signal: ctx.signal },

@@ -9,6 +9,7 @@ import { AppError } from '../../errors.js';
 import type { HttpClient } from '../../http/client.js';
 import type { Logger } from '../../logger.js';
 import type { Redactor } from '../../redact.js';
+import { checkTaskId } from '../ids.js';
 import type {
   CredentialState,
   Credits,
@@ -175,6 +176,7 @@ async function lookupById(
   id: string,
   ctx: StatusContext,
 ): Promise<(ExistingTask & { kind: TaskKind }) | null> {
+  checkTaskId(id, 'NemoVideo task id');
   if (!id.startsWith('render_')) return null;
   try {
     const operation: JsonObject = { kind: 'render', render_id: id };

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { AppError, provesNoTask } from '../../errors.js';
+import { checkTaskId } from '../ids.js';
 import type {
   JobRequest,
   JsonObject,
@@ -101,7 +102,7 @@ export async function renderStatus(
   signal: AbortSignal,
   deps: RenderDeps,
 ): Promise<Snapshot> {
-  const id = String(operation.render_id);
+  const id = checkTaskId(String(operation.render_id), 'NemoVideo render id');
   const { data, body } = await deps.api.call({
     method: 'GET',
     path: `/api/render/proxy/lambda/${encodeURIComponent(id)}`,

@@ -4,6 +4,7 @@
 import { openAsBlob } from 'node:fs';
 import { AppError } from '../../errors.js';
 import { FormData } from '../../http/client.js';
+import { checkTaskId } from '../ids.js';
 import type { InputRole, JsonObject, ResolvedInput, UploadResult } from '../provider.js';
 import type { NemoApi } from './api.js';
 import { NEMO_CODE } from './errors.js';
@@ -42,7 +43,7 @@ export class NemoSessions {
     try {
       const { data } = await this.api.call({
         method: 'GET',
-        path: `/api/state/nemo_agent/me/${encodeURIComponent(sessionId)}/latest`,
+        path: `/api/state/nemo_agent/me/${encodeURIComponent(checkTaskId(sessionId, 'NemoVideo session id'))}/latest`,
         action: 'reading the session state',
         signal,
       });
@@ -59,7 +60,7 @@ export class NemoSessions {
     sessionId: string,
     signal?: AbortSignal,
   ): Promise<UploadResult> {
-    const path = `/api/upload-video/nemo_agent/me/${encodeURIComponent(sessionId)}`;
+    const path = `/api/upload-video/nemo_agent/me/${encodeURIComponent(checkTaskId(sessionId, 'NemoVideo session id'))}`;
     const action = `uploading the ${role} "${input.filename}"`;
     const { data } =
       input.type === 'file'

@@ -24,6 +24,8 @@ export type CreateFault =
   | '504'
   /** Daily limit `{error:'video_limit_reached'}`; no task. */
   | '429'
+  /** A plain rate limit: HTTP 429 "too many requests" with `Retry-After: 20`; no task. */
+  | '429-rate'
   | '401'
   /** HTTP 200 without any id; no task. */
   | 'no-id'
@@ -178,7 +180,14 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     `${opts.serveResults ? `${base}/files` : 'https://cdn.example.test'}/${EXT[kindOf(id)].replace('ID', id)}`;
 
   /** Answers and returns true, so handlers can `return send(...)`. */
-  function send(res: ServerResponse, call: FakeCall, status: number, body: unknown, via: Via): true {
+  function send(
+    res: ServerResponse,
+    call: FakeCall,
+    status: number,
+    body: unknown,
+    via: Via,
+    headers: Record<string, string> = {},
+  ): true {
     call.status = status;
     // The direct API wraps everything in its envelope; errors carry success:false + errorMsg.
     let payload = body;
@@ -194,7 +203,11 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
       };
     }
     const text = JSON.stringify(payload);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
     return true;
   }
@@ -240,6 +253,15 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
           429,
           { error: 'video_limit_reached', message: 'Daily video limit reached' },
           via,
+        );
+      case '429-rate':
+        return send(
+          res,
+          call,
+          429,
+          { error: 'too_many_requests', message: 'too many requests, retry after 20 s' },
+          via,
+          { 'retry-after': '20' },
         );
       case '401':
         return send(res, call, 401, { error: 'unauthorized' }, via);

@@ -20,16 +20,18 @@ const TOOL: CreateSpec = { api: 'tool', model: 'veo3', label: 'Veo3', tool_type:
 
 const hit = new Set<string>();
 
-function answer(status: number, body: unknown, text?: string): Answer {
+function answer(status: number, body: unknown, text?: string, retryAfter?: string): Answer {
   const raw = text ?? (body === undefined ? '' : JSON.stringify(body));
-  return { status, text: raw, body };
+  return { status, text: raw, body, ...(retryAfter === undefined ? {} : { retryAfter }) };
 }
+
+const NOW = Date.parse('2025-03-01T10:00:00Z');
 
 /** The outcome, or `{ thrown }` when the answer can't prove whether a task exists. */
 function decide(a: Answer, spec: CreateSpec = AGENT) {
   hit.add(createRuleFor(a, spec).name);
   try {
-    return classifyCreate(a, spec, 'gateway');
+    return classifyCreate(a, spec, 'gateway', NOW);
   } catch (err) {
     assert.ok(err instanceof AppError, 'only AppErrors are thrown');
     return { kind: 'thrown' as const, error: err };
@@ -82,9 +84,28 @@ describe('director create classification table', () => {
     );
   });
 
-  it('HTTP 429 is the daily limit whatever the body', () => {
-    expectNoTask(answer(429, undefined, 'Too Many Requests'), 'fatal', 'daily_limit');
-    expectNoTask(answer(429, { data: { chat_id: 'c1' } }), 'fatal', 'daily_limit');
+  it('HTTP 429 naming the daily limit is the daily limit', () => {
+    expectNoTask(answer(429, { error: 'video_limit_reached' }), 'fatal', 'daily_limit');
+    expectNoTask(answer(429, undefined, 'video_limit_reached'), 'fatal', 'daily_limit');
+  });
+
+  it('any other HTTP 429 is rate_limited, with the wait from Retry-After (seconds or an HTTP date)', () => {
+    const body = { error: 'too_many_requests', message: 'too many requests, retry after 20 s' };
+    const secs = expectNoTask(answer(429, body, undefined, '20'), 'fatal', 'rate_limited');
+    assert.equal(secs.error.retryAfterMs, 20_000);
+    assert.equal(secs.error.retryable, true);
+    assert.match(secs.error.message, /20 s/);
+    assert.doesNotMatch(`${secs.error.message} ${secs.error.hint}`, /midnight|daily/i);
+    const date = new Date(NOW + 45_000).toUTCString();
+    const dated = expectNoTask(answer(429, body, undefined, date), 'fatal', 'rate_limited');
+    assert.equal(dated.error.retryAfterMs, 45_000);
+    assert.match(dated.error.message, /45 s/);
+    // No Retry-After: a wait is still given (the gateway's own advice for a busy backend).
+    const bare = expectNoTask(answer(429, undefined, 'Too Many Requests'), 'fatal', 'rate_limited');
+    assert.ok((bare.error.retryAfterMs ?? 0) > 0);
+    // "rate_limit_reached" is not the daily limit either.
+    expectNoTask(answer(429, { error: 'rate_limit_reached' }, undefined, '5'), 'fatal', 'rate_limited');
+    expectNoTask(answer(429, { data: { chat_id: 'c1' } }), 'fatal', 'rate_limited');
   });
 
   it('no credits named in the body', () => {

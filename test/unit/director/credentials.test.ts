@@ -95,6 +95,19 @@ describe('director credits', () => {
     assert.equal((await h.provider.credits?.(h.startCtx.signal))?.balance?.daily_limit_reached, false);
   });
 
+  it('a plain 429 (too many requests, Retry-After) is no daily limit: check_credits reports none', async () => {
+    const stateFile = join(dir, 'director-state-rate.json');
+    h = await harness({ gatewayToken: 'fake', stateFile });
+    h.fake.faults.create = ['429-rate', '429-rate'];
+    await appErrorOf(() => startJob(h, videoRequest({ prompt: 'p' })));
+    const image = { kind: 'image' as const, inputs: {}, params: { prompt: 'a fox' } };
+    await appErrorOf(() => startJob(h, image));
+    const after429 = await h.provider.credits?.(h.startCtx.signal);
+    assert.equal(after429?.balance?.daily_limit_reached, false);
+    assert.equal(after429?.balance?.image_audio_limit_reached, false);
+    assert.doesNotMatch(after429?.summary ?? '', /limit reached/i);
+  });
+
   it('direct key: reads the account status, never creates', async () => {
     h = await harness({ gatewayToken: undefined, sjinnApiKey: 'fake' });
     const credits = await h.provider.credits?.(h.startCtx.signal);

@@ -31,6 +31,18 @@ describe('director start: retries only when no task exists', () => {
     assert.deepEqual(h.clock.sleeps, []);
   });
 
+  it('a plain 429 with Retry-After: rate_limited with the wait, not the daily limit; one create, no fallback', async () => {
+    h = await harness();
+    h.fake.faults.create = ['429-rate'];
+    const err = await appErrorOf(() => startJob(h, videoRequest({ prompt: 'sunset over Miami' })));
+    assert.equal(err.code, 'rate_limited', err.message);
+    assert.equal(err.retryAfterMs, 20_000);
+    assert.match(err.message, /20 s/);
+    assert.doesNotMatch(`${err.message} ${err.hint}`, /midnight|daily/i);
+    assert.equal(err.noTaskCreated, true);
+    assert.equal(h.fake.creates().length, 1);
+  });
+
   it('a lost create answer throws an error that is NOT noTaskCreated, after exactly one create', async () => {
     h = await harness();
     h.fake.faults.create = ['lose'];
