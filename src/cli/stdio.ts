@@ -1,5 +1,5 @@
 /** The stdio MCP server: stdout is JSON-RPC only; exits when stdin closes or on SIGTERM/SIGINT. */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { createApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { createServer } from '../server.js';

@@ -4,8 +4,7 @@
  * here (their capabilities and `choices`) and from the ledger; nothing is asked of a provider over the network.
  * An unknown prompt or template gets an empty list (completion is a hint, never an error).
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CompleteRequestSchema, type CompleteResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CompleteResult, McpServer } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import type { TaskKind } from '../providers/provider.js';
 
@@ -83,7 +82,7 @@ export class Completer {
   /** Serves `completion/complete` on this server (replacing the SDK's per-registration handler). */
   install(server: McpServer): void {
     server.server.registerCapabilities({ completions: {} });
-    server.server.setRequestHandler(CompleteRequestSchema, async (req) =>
+    server.server.setRequestHandler('completion/complete', async (req) =>
       this.complete(req.params as Parameters<Completer['complete']>[0]),
     );
   }

@@ -7,14 +7,8 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  ErrorCode,
-  ListResourcesRequestSchema,
-  type ListResourcesResult,
-  McpError,
-  type Resource,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ListResourcesResult, McpServer, Resource } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, ResourceTemplate } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import type { TaskRow } from '../jobs/store.js';
 import type { Completer } from './completion.js';
@@ -92,9 +86,7 @@ export function registerTaskResources(
   registerMedia(server, app);
   completer.template(TASK_TEMPLATE, { args: { task_id: 'task_id' } });
   completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id' } });
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
-    listPage(app, fixed, req.params?.cursor),
-  );
+  server.server.setRequestHandler('resources/list', async (req) => listPage(app, fixed, req.params?.cursor));
 }
 
 /** One page of resources: the fixed ones first, then tasks (and their cues), newest first. */
@@ -107,8 +99,8 @@ export async function listPage(
   if (cursor !== undefined) {
     offset = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!Number.isInteger(offset) || offset < 0)
-      throw new McpError(
-        ErrorCode.InvalidParams,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
         'Invalid cursor: pass back the nextCursor of resources/list.',
       );
   }
@@ -231,4 +223,4 @@ function registerMedia(server: McpServer, app: ResourceApp): void {
   );
 }
 
-const notFound = (message: string) => new McpError(RESOURCE_NOT_FOUND, message);
+const notFound = (message: string) => new ProtocolError(RESOURCE_NOT_FOUND, message);

@@ -3,8 +3,7 @@
  * `notifications/resources/updated` for each subscribed URI whose task changed. One per MCP server
  * (session); the feed is shared by every session of the process.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { ChangeFeed, TaskChange } from './feed.js';
 import type { Follower } from './follow.js';
 import { cuesUri, taskIdOf, taskUri } from './resources.js';
@@ -22,7 +21,7 @@ export function serveSubscriptions(server: McpServer, feed: ChangeFeed, follower
   /** Subscribed URI -> its task (undefined for URIs that name no task: accepted, never updated). */
   const subs = new Map<string, string | undefined>();
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+  server.server.setRequestHandler('resources/subscribe', async (req) => {
     const uri = req.params.uri;
     if (!subs.has(uri)) {
       const id = taskIdOf(uri);
@@ -31,7 +30,7 @@ export function serveSubscriptions(server: McpServer, feed: ChangeFeed, follower
     }
     return {};
   });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+  server.server.setRequestHandler('resources/unsubscribe', async (req) => {
     const uri = req.params.uri;
     if (subs.has(uri)) {
       const id = subs.get(uri);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import { createServer } from '../../src/server.js';
 import { ALL_TOOLS } from '../../tools/all.js';
 import { registerTool, type ToolContext } from '../../tools/define.js';
@@ -29,8 +29,9 @@ async function sdkServer(ctx: ToolContext): Promise<{ client: Client; close(): P
   };
 }
 
+// An unknown tool is left out: v2's McpServer throws a protocol error where ours keeps v1's error
+// result (the next test checks it).
 const CALLS: [string, Record<string, unknown> | undefined][] = [
-  ['no_such_tool', {}],
   ['get_task_status', { wait_seconds: 'soon' }],
   ['get_task_status', { task_id: '' }],
   ['get_task_status', { task_id: 'x'.repeat(201) }],
