@@ -17,9 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { type App, createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { encodeCursor } from '../src/jobs/cursor.js';
@@ -280,7 +278,7 @@ async function subscriptions(app: App, outside: string[], subs: number) {
     for (let k = 0; k * perSession < subs; k++) {
       const s = await session(app);
       sessions.push(s);
-      s.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (m) => {
+      s.client.setNotificationHandler('notifications/resources/updated', (m) => {
         heard.push(m.params.uri);
         wake?.();
       });

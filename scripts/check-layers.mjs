@@ -63,15 +63,16 @@ export const DEPS = {
     'src/jobs',
     'tools',
     'zod',
-    '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/server',
     '@modelcontextprotocol/ext-apps',
   ],
-  'src/http-server': ['src', 'tools', '@modelcontextprotocol/sdk'],
+  'src/http-server': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/node'],
   // The MCP surface beyond tools (resources, subscriptions, prompts, the MCP App viewer).
-  'src/mcp': ['src', 'tools', '@modelcontextprotocol/sdk', '@modelcontextprotocol/ext-apps', 'zod'],
-  'src/cli': ['src', 'tools', '@modelcontextprotocol/sdk'],
+  'src/mcp': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/ext-apps', 'zod'],
+  // The CLI's demo drives the server as a client does.
+  'src/cli': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/client'],
   // The composition root (app.ts, server.ts, cli.ts) and the leaf modules beside it.
-  src: ['src', 'tools', '@modelcontextprotocol/sdk', 'pino', 'zod'],
+  src: ['src', 'tools', '@modelcontextprotocol/server', 'pino', 'zod'],
 };
 
 /**

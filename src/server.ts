@@ -1,12 +1,13 @@
 /**
- * createServer(deps) -> McpServer with every tool from tools/. One McpServer per client connection
- * (stdio: one; HTTP: one per session); they share the App (ledger, providers, job service).
+ * createServer(deps) -> McpServer with every tool from tools/: the one factory behind both protocol
+ * eras. The serving entries call it (serveStdio once per connection, plus once for a discarded
+ * `server/discover` probe; HTTP once per 2025 session and once per 2026-07-28 request), so it is cheap
+ * and starts nothing: every instance shares the App (ledger, providers, job service).
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { type CacheHint, McpServer } from '@modelcontextprotocol/server';
 import type { ToolContext } from '../tools/define.js';
 import { TOOL_KINDS, TOOL_NAMES, type ToolName } from '../tools/index.js';
 import { serveTools } from '../tools/serve.js';
@@ -43,12 +44,31 @@ export interface ServerOptions {
    * media budget; default: when the transport's send() resolves (stdio: written out).
    */
   mediaTaken?: TakenHook;
+  /**
+   * The protocol era the instance serves, as the serving entry says (default `legacy`). A `modern`
+   * (2026-07-28) instance has no session: job events reach the client as log messages of the tool call
+   * that concerns them, at the level that request asks for, never unsolicited.
+   */
+  era?: 'legacy' | 'modern';
 }
+
+/**
+ * 2026-07-28 caching hints (`ttlMs` / `cacheScope`; 2025 answers never carry them). The tool list and
+ * the other lists change only with the configuration, so any cache may keep them a while; a resource
+ * read is mostly a task, which moves: short-lived, and the caller's own.
+ */
+export const CACHE_HINTS = {
+  'tools/list': { ttlMs: 10 * 60_000, cacheScope: 'public' },
+  'prompts/list': { ttlMs: 10 * 60_000, cacheScope: 'public' },
+  'resources/templates/list': { ttlMs: 10 * 60_000, cacheScope: 'public' },
+  'resources/list': { ttlMs: 5_000, cacheScope: 'private' },
+  'resources/read': { ttlMs: 2_000, cacheScope: 'private' },
+} as const satisfies Record<string, CacheHint>;
 
 export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'lipsync-mcp', title: 'Lip-sync MCP', version: VERSION },
-    { capabilities: { tools: {}, logging: {} }, instructions: SERVER_INSTRUCTIONS },
+    { capabilities: { tools: {}, logging: {} }, instructions: SERVER_INSTRUCTIONS, cacheHints: CACHE_HINTS },
   );
   const policy = opts.roots ?? 'extend';
   let roots: string[] = [];
@@ -70,7 +90,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   server.server.oninitialized = () => {
     void refreshRoots();
   };
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+  server.server.setNotificationHandler('notifications/roots/list_changed', async () => {
     await refreshRoots();
   });
   const seen = new Set<string>();
@@ -83,7 +103,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     sawTask: (id) => seen.add(id),
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
-  forwardJobEvents(app, server, seen);
+  if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
   registerMcpSurface(server, app, undefined, opts.mediaTaken);
   return server;
 }

@@ -3,15 +3,7 @@
  * side by side. Handlers return `{ structured, text }`; errors are converted here, once, into
  * `isError` results with `{ error: { code, message, hint } }` — never a stack trace, never a secret.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  type CallToolResult,
-  ElicitResultSchema,
-  type ServerNotification,
-  type ServerRequest,
-  type ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, McpServer, ServerContext, ToolAnnotations } from '@modelcontextprotocol/server';
 import { type ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
 import { toUserError } from '../src/errors.js';
@@ -30,7 +22,7 @@ export interface ToolContext {
   sawTask?(taskId: string): void;
 }
 
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type Extra = ServerContext;
 
 export interface ToolOutput<O> {
   structured: O;
@@ -83,23 +75,24 @@ export function inputShape(def: AnyTool): ZodRawShape {
   return { ...def.input, confirm: confirmInput };
 }
 
-/** Asks the user through MCP elicitation (on the same request), when the client declared it. */
+/**
+ * Asks the user through MCP elicitation (on the same request), when a 2025-era client declared it. A
+ * 2026-07-28 request (it carries the per-request envelope) has no server-initiated requests: it gets
+ * `confirmation_required` and confirms with `confirm: true`.
+ */
 function confirmVia(extra: Extra, server: McpServer | undefined): CallOptions['confirm'] {
   return async (message) => {
+    if (extra.mcpReq.envelope) return 'unsupported';
     if (!server?.server.getClientCapabilities()?.elicitation) return 'unsupported';
-    const r = await extra.sendRequest(
+    const r = await extra.mcpReq.elicitInput(
       {
-        method: 'elicitation/create',
-        params: {
-          message,
-          requestedSchema: {
-            type: 'object',
-            properties: { confirm: { type: 'boolean', title: 'Pay for this job', default: true } },
-          },
+        message,
+        requestedSchema: {
+          type: 'object',
+          properties: { confirm: { type: 'boolean', title: 'Pay for this job', default: true } },
         },
       },
-      ElicitResultSchema,
-      { signal: extra.signal },
+      { signal: extra.mcpReq.signal },
     );
     return r.action === 'accept' && r.content?.confirm !== false ? 'accept' : 'decline';
   };
@@ -115,10 +108,10 @@ export function callOptions(
   server?: McpServer,
   confirmed = false,
 ): CallOptions {
-  const token = extra._meta?.progressToken;
+  const token = extra.mcpReq._meta?.progressToken;
   let last = 0;
   return {
-    signal: extra.signal,
+    signal: extra.mcpReq.signal,
     extraRoots: ctx.roots(),
     onTask: ctx.sawTask,
     confirm: confirmVia(extra, server),
@@ -129,8 +122,8 @@ export function callOptions(
         : (message, progress, total) => {
             // Progress must increase; the message carries the human part.
             last = Math.max(last + 1, progress ?? 0);
-            extra
-              .sendNotification({
+            extra.mcpReq
+              .notify({
                 method: 'notifications/progress',
                 params: {
                   progressToken: token,
@@ -180,8 +173,8 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
     {
       title: def.title,
       description: def.description,
-      inputSchema: inputShape(def),
-      outputSchema: def.output,
+      inputSchema: z.object(inputShape(def)),
+      outputSchema: z.object(def.output),
       annotations: { title: def.title, ...def.annotations },
       ...(def.meta ? { _meta: def.meta } : {}),
     },

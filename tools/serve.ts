@@ -2,32 +2,23 @@
  * Serves tools from their catalog: `tools/list` answers with the listing generated from the zod
  * schemas (tools/catalog.ts), and `tools/call` imports the tool on its first call, then validates and
  * runs it as the SDK's McpServer does (same checks, its own zod helpers, the same answers to valid
- * calls and unknown tools). One difference, on purpose: arguments that fail the tool's schema get the
+ * calls and unknown tools, the result projected through the negotiated era's wire codec). One difference, on purpose: arguments that fail the tool's schema get the
  * documented error shape (`invalid_input`, naming the argument), not the SDK's raw text. What a start
  * costs differs too: no tool module, no schema built or converted before the first call.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  type AnyObjectSchema,
-  getParseErrorMessage,
-  objectFromShape,
-  safeParseAsync,
-} from '@modelcontextprotocol/sdk/server/zod-compat.js';
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, McpServer, Tool } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { JobEvent } from '../src/jobs/service.js';
 import { TOOL_CATALOG } from './catalog.js';
 import { type AnyTool, type Extra, errorResult, inputShape, runTool, type ToolContext } from './define.js';
 import { TOOL_LISTING, TOOL_LOADERS, type ToolName } from './index.js';
 
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
 interface Schemas {
-  input: AnyObjectSchema;
-  output: AnyObjectSchema;
+  input: AnyObject;
+  output: AnyObject;
 }
 
 const schemasOf = new WeakMap<AnyTool, Schemas>();
@@ -36,7 +27,7 @@ function schemas(def: AnyTool): Schemas {
   let s = schemasOf.get(def);
   if (!s) {
     // As McpServer.registerTool stores a raw shape (every tool here has one for input and output).
-    s = { input: objectFromShape(inputShape(def)), output: objectFromShape(def.output) };
+    s = { input: z.object(inputShape(def)), output: z.object(def.output) };
     schemasOf.set(def, s);
   }
   return s;
@@ -52,7 +43,7 @@ async function checkInput(
   args: unknown,
   ctx: ToolContext,
 ): Promise<{ args: Record<string, unknown> } | { refused: CallToolResult }> {
-  const parsed = await safeParseAsync(schemas(def).input, args ?? {});
+  const parsed = await schemas(def).input.safeParseAsync(args ?? {});
   if (parsed.success) return { args: parsed.data as Record<string, unknown> };
   const { invalidArguments } = await import('./invalid-args.js');
   const err = invalidArguments(def.name, inputShape(def), args, parsed.error);
@@ -62,16 +53,23 @@ async function checkInput(
 async function checkOutput(def: AnyTool, result: CallToolResult): Promise<void> {
   if (result.isError) return;
   if (!result.structuredContent)
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `Output validation error: Tool ${def.name} has an output schema but no structured content was provided`,
     );
-  const parsed = await safeParseAsync(schemas(def).output, result.structuredContent);
+  const parsed = await schemas(def).output.safeParseAsync(result.structuredContent);
   if (!parsed.success)
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `Output validation error: Invalid structured content for tool ${def.name}: ${getParseErrorMessage(parsed.error)}`,
     );
+}
+
+/** Zod issues as the SDK's McpServer writes them ("path: message", comma-separated). */
+function getParseErrorMessage(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+    .join(', ');
 }
 
 /** The listing of these tools, in catalog order (the order clients always see). */
@@ -82,10 +80,32 @@ export function listingOf(names: readonly ToolName[]): Tool[] {
   return TOOL_CATALOG.filter((t) => names.includes(t.name as ToolName));
 }
 
+/**
+ * On a 2026-07-28 request (it carries the per-request envelope; there is no session to send to later):
+ * the job events of the tasks this call names or touches, as log messages of the call itself, which
+ * the SDK sends at the level the request's envelope asks for (none when it asks for none).
+ */
+function relayJobEvents(ctx: ToolContext, extra: Extra, args: unknown) {
+  const ids = new Set<string>();
+  const named = (args as { task_id?: unknown } | undefined)?.task_id;
+  if (typeof named === 'string') ids.add(named);
+  const onEvent = (e: JobEvent) => {
+    if (ids.has(e.task_id))
+      void extra.mcpReq.log(e.level, e, `lipsync-mcp.${e.provider}`).catch(() => undefined);
+  };
+  ctx.jobs.events.on('job', onEvent);
+  const sawTask = (id: string) => {
+    ids.add(id);
+    ctx.sawTask?.(id);
+  };
+  return { ctx: { ...ctx, sawTask }, stop: () => ctx.jobs.events.off('job', onEvent) };
+}
+
 /** Installs `tools/list` and `tools/call` for these tools on an McpServer that has no tools registered. */
 export function serveTools(server: McpServer, names: readonly ToolName[], ctx: ToolContext): void {
   const tools = listingOf(names);
   const enabled = new Set<string>(names);
+  const listed = new Map(tools.map((t) => [t.name, t]));
   const loaded = new Map<string, Promise<AnyTool>>();
   const load = (name: ToolName) => {
     let p = loaded.get(name);
@@ -96,23 +116,29 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
     }
     return p;
   };
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra: Extra) => {
+  server.server.setRequestHandler('tools/list', () => ({ tools }));
+  server.server.setRequestHandler('tools/call', async (request, extra: Extra) => {
     const { name } = request.params;
+    const relay = extra.mcpReq.envelope ? relayJobEvents(ctx, extra, request.params.arguments) : undefined;
     try {
-      if (!enabled.has(name)) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
+      // An error result, as v1's McpServer answered (v2's throws a protocol error): clients show it.
+      if (!enabled.has(name))
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
       const def = await load(name as ToolName);
       const input = await checkInput(def, request.params.arguments, ctx);
       if ('refused' in input) return input.refused;
-      const result = await runTool(def, input.args, extra, ctx, server);
-      if (!request.params.task) await checkOutput(def, result);
-      return result;
+      const result = await runTool(def, input.args, extra, relay?.ctx ?? ctx, server);
+      await checkOutput(def, result);
+      return server.server.projectCallToolResult(result, listed.get(name)?.outputSchema);
     } catch (error) {
-      if (error instanceof McpError && error.code === ErrorCode.UrlElicitationRequired) throw error;
+      if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired)
+        throw error;
       return {
         content: [{ type: 'text', text: error instanceof Error ? error.message : String(error) }],
         isError: true,
       };
+    } finally {
+      relay?.stop();
     }
   });
 }

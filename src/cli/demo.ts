@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { FFMPEG_FIX, locateFfmpeg, runFfmpeg } from '../media/ffmpeg.js';
@@ -83,7 +83,6 @@ async function waitForTask(client: Client, taskId: string, first: Result, step =
     status = data(
       await client.callTool(
         { name: 'get_task_status', arguments: { task_id: taskId, wait_seconds: 50 } },
-        undefined,
         { onprogress: (p) => say(`   … ${p.message ?? p.progress}`), timeout: 70_000 },
       ),
     );

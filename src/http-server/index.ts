@@ -1,17 +1,23 @@
 /**
- * MCP Streamable HTTP transport (the SDK's StreamableHTTPServerTransport on node:http): one McpServer
- * per session over the shared App, SSE responses so progress notifications reach the client, the
- * guards of chain.ts in front of everything, and a session registry that ends abandoned sessions.
- * Job state lives in the ledger, so a client that comes back with a new session can follow tasks
- * created in an old one.
+ * MCP Streamable HTTP on node:http, both protocol eras on one endpoint, the guards of chain.ts in front
+ * of everything. The SDK's own classification (`isLegacyRequest`) routes each POST:
+ * - 2026-07-28 (per-request envelope): `createMcpHandler`, stateless, one McpServer per request from the
+ *   same factory; `subscriptions/listen` streams hear task changes from the ledger's change feed.
+ * - 2025-11-25 (`initialize`, then `Mcp-Session-Id`): the sessionful transport as before — one McpServer
+ *   per session, SSE responses so progress notifications reach the client, elicitation on the call's
+ *   stream, `resources/subscribe` on the session's GET stream, and a session registry that ends
+ *   abandoned sessions.
+ * Job state lives in the ledger, so a client that comes back with a new session (or none) can follow
+ * tasks created in an old one.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createNodeServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { type Clock, systemClock } from '../clock.js';
+import { ListenWatch, listenedUris } from '../mcp/listen.js';
 import { createServer } from '../server.js';
 import { VERSION } from '../version.js';
 import {
@@ -78,7 +84,8 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
   let hosts = new Set<string>();
   const before = [hostGuard(() => hosts), originGuard(opts.allowedOrigins, isLoopback(opts.host))];
   const after = [authGuard(opts.token), pathGuard, methodGuard];
-  const handleMcp = mcpHandler(app, opts, registry, () => state.closing);
+  const modern = modernLeg(app, opts);
+  const handleMcp = mcpHandler(app, opts, registry, modern, () => state.closing);
 
   const http = createNodeServer((req, res) => {
     const refuse = (r: Refusal) => {
@@ -121,6 +128,8 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     async close(drainMs = 10_000) {
       if (state.closing) return;
       state.closing = true;
+      // Listen streams never end by themselves: end them first, so that only calls are waited for.
+      modern.endListens();
       const stopped = new Promise<void>((r) => http.close(() => r()));
       http.closeIdleConnections();
       if (state.inFlight > 0) {
@@ -131,6 +140,7 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
         });
       }
       await registry.closeAll();
+      await modern.close();
       http.closeAllConnections();
       await stopped;
     },
@@ -161,8 +171,66 @@ function health(
   res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-/** Routes a request that passed the guards to its session, or starts a session on initialize. */
-function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry, closing: () => boolean) {
+interface ModernLeg {
+  /** Serves one 2026-07-28 POST whose body has been read. */
+  serve(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  endListens(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The 2026-07-28 leg: the SDK's stateless handler over the same factory (`legacy: 'reject'`: 2025
+ * traffic never reaches it). A `subscriptions/listen` stream's resource URIs are watched in the change
+ * feed while it is open; each change is published on the handler's bus, which delivers it to the
+ * streams that asked for that URI.
+ */
+function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
+  const onerror = (err: Error) => app.log.debug({ err: app.redactor.redact(String(err)) }, 'mcp request');
+  const handler = createMcpHandler(
+    ({ era }) => createServer(app, { era, roots: opts.trustRoots ? 'within_allowed' : 'ignore' }),
+    { legacy: 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
+  );
+  const node = toNodeHandler(handler, { onerror });
+  const listens = new ListenWatch(app, (uris) => {
+    for (const uri of uris) handler.notify.resourceUpdated(uri);
+  });
+  const streams = new Set<ServerResponse>();
+  let next = 0;
+  return {
+    async serve(req, res, body) {
+      const m = body as { method?: unknown; params?: unknown };
+      if (m && m.method === 'subscriptions/listen') {
+        const key = `listen-${++next}`;
+        listens.open(key, listenedUris(m.params));
+        streams.add(res);
+        res.on('close', () => {
+          streams.delete(res);
+          listens.close(key);
+        });
+      }
+      await node(req, res, body);
+    },
+    endListens() {
+      for (const res of streams) res.destroy();
+    },
+    async close() {
+      listens.closeAll();
+      await handler.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Routes a request that passed the guards: a 2026-07-28 POST to the modern leg; a 2025 one to its
+ * session, or starts a session on initialize.
+ */
+function mcpHandler(
+  app: App,
+  opts: HttpServerOptions,
+  registry: SessionRegistry,
+  modern: ModernLeg,
+  closing: () => boolean,
+) {
   const notFound: Refusal = { status: 404, message: 'Session not found; initialize a new session.' };
   const pending = new PendingResponses({
     timeoutMs: app.config.media.sendTimeoutMs,
@@ -171,12 +239,12 @@ function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry
       app.log.warn({ session, requestId }, 'http answer not taken in time: connection closed'),
   });
 
-  const newSession = (): StreamableHTTPServerTransport => {
+  const newSession = (): NodeStreamableHTTPServerTransport => {
     const server = createServer(app, {
       roots: opts.trustRoots ? 'within_allowed' : 'ignore',
       mediaTaken: (requestId) => pending.taken(transport.sessionId, requestId),
     });
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // SSE, not JSON-only: progress notifications travel on the call's own stream.
       enableJsonResponse: false,
@@ -231,6 +299,10 @@ function mcpHandler(app: App, opts: HttpServerOptions, registry: SessionRegistry
       return;
     }
     if (sessionId) return toSession(sessionId, req, res, read.body);
+    if (!(await isLegacyRequest(await toWebRequest(req, read.body), read.body))) {
+      if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+      return modern.serve(req, res, read.body);
+    }
     if (!isInitializeRequest(read.body))
       return send(res, { status: 400, message: 'No session: send initialize first.' });
     return initialize(req, res, read.body);

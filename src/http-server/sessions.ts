@@ -3,12 +3,12 @@
  * so a session that has had no request for `idleMs` ends by itself, and at most `max` exist at once.
  * Ending a session loses nothing: job state lives in the ledger and a new session can follow it.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { Clock } from '../clock.js';
 
 export interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: McpServer;
 }
 

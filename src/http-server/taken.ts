@@ -5,7 +5,7 @@
  * connection closed), which frees its bytes instead of holding them while the socket stays open.
  */
 import type { ServerResponse } from 'node:http';
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '@modelcontextprotocol/server';
 import type { Clock } from '../clock.js';
 
 export interface TakenOptions {

@@ -5,13 +5,9 @@
  * An unknown prompt or template gets an empty list (completion is a hint); a value longer than any
  * real one is invalid params. `total` and `hasMore` are honest: all that match, not just those sent.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  CompleteRequestSchema,
-  type CompleteResult,
-  ErrorCode,
-  McpError,
-} from '@modelcontextprotocol/sdk/types.js';
+
+import type { CompleteResult, McpServer } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { inTurn } from '../jobs/turns.js';
 import type { TaskKind } from '../providers/provider.js';
@@ -89,8 +85,8 @@ export class Completer {
     context?: { arguments?: Record<string, string> };
   }): Promise<CompleteResult> {
     if (params.argument.value.length > MAX_VALUE_CHARS)
-      throw new McpError(
-        ErrorCode.InvalidParams,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
         `The value to complete is too long (${params.argument.value.length} characters; at most ${MAX_VALUE_CHARS}).`,
       );
     const ref =
@@ -107,7 +103,7 @@ export class Completer {
   /** Serves `completion/complete` on this server (replacing the SDK's per-registration handler). */
   install(server: McpServer): void {
     server.server.registerCapabilities({ completions: {} });
-    server.server.setRequestHandler(CompleteRequestSchema, async (req) =>
+    server.server.setRequestHandler('completion/complete', async (req) =>
       this.complete(req.params as Parameters<Completer['complete']>[0]),
     );
   }

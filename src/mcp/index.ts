@@ -2,8 +2,7 @@
  * The MCP surface beyond tools (design.md §10): task resources and their subscriptions, prompts,
  * completion. One ChangeFeed per App, shared by every session of the process.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer, Resource } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { Completer } from './completion.js';
 import { ChangeFeed } from './feed.js';

@@ -5,7 +5,7 @@
  * either cap waits up to `waitMs` for bytes to be taken, then is refused with a clear error. One read
  * alone always fits, so a single range larger than a cap still goes through when nothing else is sent.
  */
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError } from '@modelcontextprotocol/server';
 import type { Clock } from '../clock.js';
 
 export interface MediaBudgetOptions {
@@ -99,7 +99,7 @@ export class MediaBudget {
     }
   }
 
-  private busy(session: string, bytes: number): McpError {
+  private busy(session: string, bytes: number): ProtocolError {
     const mine = this.sessions.get(session) ?? 0;
     const which =
       mine > 0 && mine + bytes > this.o.sessionBytes
@@ -107,7 +107,7 @@ export class MediaBudget {
         : `${mib(this.total)} of media are on their way to clients (the limit is ${mib(this.o.processBytes)})`;
     const hint =
       'Read the ranges of a video one after another, not all at once, and read each answer; try again in a few seconds.';
-    return new McpError(MEDIA_BUSY, `Too much media is being sent at once: ${which}. ${hint}`, {
+    return new ProtocolError(MEDIA_BUSY, `Too much media is being sent at once: ${which}. ${hint}`, {
       code: 'rate_limited',
       hint,
     });

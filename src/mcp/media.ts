@@ -11,15 +11,13 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { UriTemplate, type Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type { McpServer, ReadResourceResult, RequestId, Variables } from '@modelcontextprotocol/server';
 import {
-  ErrorCode,
-  McpError,
-  type ReadResourceResult,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceTemplate,
+  UriTemplate,
+} from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import type { TaskRow } from '../jobs/store.js';
 import type { Refuse } from '../media/inputs.js';
@@ -94,7 +92,7 @@ export function registerMedia(
       title: 'Local task video',
       description: `A local task's result or original video. A file up to ${RANGE_BYTES / 1048576} MiB is answered as a blob; a larger one answers JSON with its size and the ranges to read (?offset=&length=, at most ${RANGE_BYTES} bytes each), or save it with download_result.`,
     },
-    async (uri, vars, extra) => {
+    async (uri, vars, ctx) => {
       const row = await findRow(String(vars.task_id));
       const which = String(vars.which);
       const range = parseRange(vars);
@@ -104,17 +102,17 @@ export function registerMedia(
         if (!range && file.size > RANGE_BYTES) return describe(uri.href, row.id, which, file, mimeType);
         const offset = range?.offset ?? 0;
         if (offset >= file.size)
-          throw new McpError(
-            ErrorCode.InvalidParams,
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
             `offset ${offset} is past the end of the video (${file.size} bytes).`,
           );
         const want = Math.min(range?.length ?? RANGE_BYTES, file.size - offset);
-        const release = await mediaBudget(app).acquire(extra.sessionId ?? 'stdio', want);
+        const release = await mediaBudget(app).acquire(ctx.sessionId ?? 'stdio', want);
         let held = false;
         try {
           const bytes = await file.read(offset, want);
           const result = answer(uri.href, row.id, which, mimeType, file.size, offset, bytes, !!range);
-          holdUntilTaken(whenTaken(extra.requestId, extra.signal), extra.signal, release);
+          holdUntilTaken(whenTaken(ctx.mcpReq.id, ctx.mcpReq.signal), ctx.mcpReq.signal, release);
           held = true;
           return result;
         } finally {
@@ -133,20 +131,27 @@ function parseRange(vars: Variables): { offset: number; length?: number } | unde
     if (v === undefined) return undefined;
     const s = String(v);
     if (!/^\d{1,15}$/.test(s))
-      throw new McpError(ErrorCode.InvalidParams, `${name} must be a whole number of bytes, not "${s}".`);
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `${name} must be a whole number of bytes, not "${s}".`,
+      );
     return Number(s);
   };
   const offset = num('offset');
   const length = num('length');
   if (length !== undefined && (length < 1 || length > RANGE_BYTES))
-    throw new McpError(ErrorCode.InvalidParams, `length must be between 1 and ${RANGE_BYTES} bytes (4 MiB).`);
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `length must be between 1 and ${RANGE_BYTES} bytes (4 MiB).`,
+    );
   if (offset === undefined && length === undefined) return undefined;
   return { offset: offset ?? 0, ...(length !== undefined ? { length } : {}) };
 }
 
 /** Opens a local task's result (inside the output folder) or input video (inside the input folders). */
 async function openMedia(app: MediaApp, row: TaskRow, which: string): Promise<MediaFile> {
-  const none = () => new McpError(RESOURCE_NOT_FOUND, `Task ${row.id} has no local ${which} video to show.`);
+  const none = () =>
+    new ProtocolError(RESOURCE_NOT_FOUND, `Task ${row.id} has no local ${which} video to show.`);
   if (row.provider !== 'local') throw none();
   let path: string | undefined;
   let dirs: string[] = [];
@@ -161,7 +166,7 @@ async function openMedia(app: MediaApp, row: TaskRow, which: string): Promise<Me
   }
   if (!path) throw none();
   const refuse: Refuse = (message, hint) =>
-    new McpError(RESOURCE_NOT_FOUND, `The ${which} video of task ${row.id}: ${message} ${hint}`, {
+    new ProtocolError(RESOURCE_NOT_FOUND, `The ${which} video of task ${row.id}: ${message} ${hint}`, {
       code: 'invalid_input',
       hint,
     });

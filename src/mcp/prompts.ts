@@ -2,8 +2,7 @@
  * Prompts that encode the workflow that never pays twice and never times out: create once, follow
  * (subscribe to the task resource, or get_task_status with wait_seconds), then download.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { GetPromptResult, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Completer } from './completion.js';
 
@@ -26,7 +25,7 @@ export function registerPrompts(server: McpServer, completer: Completer): void {
       title: 'Dub a video',
       description:
         'Lip-sync a video to a new audio track: create the job once, follow it, download the result.',
-      argsSchema: {
+      argsSchema: z.object({
         video: z.string().describe('The video: a file path in an allowed folder, or an http(s) URL.'),
         audio: z.string().describe('The new audio: a file path or an http(s) URL.'),
         provider: z
@@ -34,7 +33,7 @@ export function registerPrompts(server: McpServer, completer: Completer): void {
           .optional()
           .describe('local, jogg, nemovideo or director (default: the configured one).'),
         playback_type: z.string().optional().describe('How the video fits a longer audio (Jogg and local).'),
-      },
+      }),
     },
     (a) =>
       user(
@@ -53,11 +52,11 @@ export function registerPrompts(server: McpServer, completer: Completer): void {
       title: 'Animate a photo',
       description:
         'Make a talking video from a photo and an audio track (image lip sync): create once, follow, download.',
-      argsSchema: {
+      argsSchema: z.object({
         image: z.string().describe('The photo: a file path or an http(s) URL.'),
         audio: z.string().describe('The speech: a file path or an http(s) URL.'),
         provider: z.string().optional().describe('A provider that animates images (e.g. director).'),
-      },
+      }),
     },
     (a) =>
       user(
@@ -73,7 +72,7 @@ export function registerPrompts(server: McpServer, completer: Completer): void {
       title: 'Make a short video',
       description:
         'Generate a video from a text description for a platform (TikTok, Reels, Shorts, YouTube...): create once, follow, download.',
-      argsSchema: {
+      argsSchema: z.object({
         prompt: z.string().describe('What the video shows and says.'),
         platform: z
           .string()
@@ -88,7 +87,7 @@ export function registerPrompts(server: McpServer, completer: Completer): void {
           .optional()
           .describe('A template (story, kids, podcast single, music video...), only when asked.'),
         provider: z.string().optional().describe('A provider that generates videos (director).'),
-      },
+      }),
     },
     (a) =>
       user(

@@ -8,14 +8,8 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  ErrorCode,
-  ListResourcesRequestSchema,
-  type ListResourcesResult,
-  McpError,
-  type Resource,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ListResourcesResult, McpServer, Resource } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, ResourceTemplate } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { encodeCursor, parseCursor } from '../jobs/cursor.js';
 import type { TaskCost } from '../jobs/spend-gate.js';
@@ -44,8 +38,8 @@ export function taskIdOf(uri: string): string {
     uri,
   );
   if (!m?.[1])
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `The URI ${clip(uri)} names no task: use lipsync://tasks/<task_id> (resources/list shows them).`,
     );
   return decodeId(m[1]);
@@ -56,8 +50,8 @@ export function decodeId(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `The URI has a broken percent-encoding (${clip(raw)}): encode the task id as resources/list does.`,
     );
   }
@@ -120,7 +114,7 @@ export function registerTaskResources(
   completer.template(TASK_TEMPLATE, { args: { task_id: 'task_id' } });
   completer.template(CUES_TEMPLATE, { args: { task_id: 'task_id', format: ['json', 'tsv'] } });
   completer.template(MEDIA_TEMPLATE, { args: { task_id: 'task_id', which: ['result', 'original'] } });
-  server.server.setRequestHandler(ListResourcesRequestSchema, async (req) =>
+  server.server.setRequestHandler('resources/list', async (req) =>
     inTurn(() => listPage(app, fixed, req.params?.cursor)),
   );
 }
@@ -147,8 +141,8 @@ export async function listPage(
 ): Promise<ListResourcesResult> {
   const after = cursor === undefined ? undefined : parseCursor(cursor);
   if (cursor !== undefined && !after)
-    throw new McpError(
-      ErrorCode.InvalidParams,
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       'Invalid cursor: pass back the nextCursor of resources/list unchanged, or none for the first page.',
     );
   // Keyset paging along an index: a deep page costs what the first one does.
@@ -216,4 +210,4 @@ async function realInside(path: string, dirs: string[]): Promise<string | undefi
   return undefined;
 }
 
-const notFound = (message: string) => new McpError(RESOURCE_NOT_FOUND, message);
+const notFound = (message: string) => new ProtocolError(RESOURCE_NOT_FOUND, message);

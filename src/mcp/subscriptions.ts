@@ -6,13 +6,9 @@
  * Bounded: a session holds at most `config.maxSubscriptions` (LIPSYNC_MAX_SUBSCRIPTIONS) URIs, and only
  * URIs of tasks in the ledger (a task, its mouth cues, its media); anything else is invalid params.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  ErrorCode,
-  McpError,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+
+import type { McpServer } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import type { ChangeFeed, TaskChange } from './feed.js';
 import type { Follower } from './follow.js';
@@ -54,20 +50,20 @@ export function serveSubscriptions(
     follower?.unfollow(id);
   };
   const full = () =>
-    new McpError(
-      ErrorCode.InvalidParams,
+    new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
       `This session already holds at most ${max} subscriptions (LIPSYNC_MAX_SUBSCRIPTIONS): unsubscribe from tasks it no longer follows (finished ones) first, or raise the setting.`,
     );
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+  server.server.setRequestHandler('resources/subscribe', async (req) => {
     const uri = req.params.uri;
     if (subs.has(uri)) return {};
     const id = taskIdOf(uri);
     if (subs.size >= max) throw full();
     const row = await app.ledger.get(id);
     if (!row || row.rejected)
-      throw new McpError(
-        ErrorCode.InvalidParams,
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
         `No task ${id} in the ledger to subscribe to: list_tasks or resources/list shows the tasks there are.`,
       );
     // Other subscribes of this session may have run while the ledger answered.
@@ -76,7 +72,7 @@ export function serveSubscriptions(
     add(uri, id);
     return {};
   });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+  server.server.setRequestHandler('resources/unsubscribe', async (req) => {
     remove(req.params.uri);
     return {};
   });

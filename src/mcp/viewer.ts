@@ -1,6 +1,5 @@
 /** Registers the result viewer page as the MCP App resource `ui://lipsync/viewer`. */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Resource } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer, Resource } from '@modelcontextprotocol/server';
 import { RESOURCE_MIME_TYPE, VIEWER_URI } from '../../tools/mcp-apps.js';
 import type { LedgerStore } from '../jobs/store.js';
 import { VIEWER_HTML } from './viewer-page.js';

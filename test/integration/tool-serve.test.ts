@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import { createServer } from '../../src/server.js';
 import { ALL_TOOLS } from '../../tools/all.js';
 import { registerTool, type ToolContext } from '../../tools/define.js';
@@ -31,9 +31,11 @@ async function sdkServer(ctx: ToolContext): Promise<{ client: Client; close(): P
   };
 }
 
-/** Calls every registration answers the same way: valid arguments, and an unknown tool. */
+/**
+ * Calls every registration answers the same way: valid arguments. An unknown tool is left out: v2's
+ * McpServer throws a protocol error where ours keeps v1's error result (the last test checks it).
+ */
 const SAME: [string, Record<string, unknown> | undefined][] = [
-  ['no_such_tool', {}],
   ['get_task_status', { task_id: 'ls_000000000000000000000', extra_key: 1 }],
   ['list_tasks', { limit: 3 }],
   ['list_tasks', undefined],
@@ -82,7 +84,7 @@ function context(h: Awaited<ReturnType<typeof harness>>): ToolContext {
   };
 }
 
-test('valid calls and unknown tools: tools served from the catalog answer exactly as tools registered with the SDK', async () => {
+test('valid calls: tools served from the catalog answer exactly as tools registered with the SDK', async () => {
   const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
   const h = await harness(env.env);
   const sdk = await sdkServer(context(h));
