@@ -91,11 +91,23 @@ describe('lipsync-mcp run --task-id with a provider task id', () => {
       const created = one(
         (
           await runCli(
-            ['run', '--video', video, '--audio', audio, '--provider', 'local', '--no-poll'],
+            // Polled to its end: no worker is left writing under the folder the test removes.
+            [
+              'run',
+              '--video',
+              video,
+              '--audio',
+              audio,
+              '--provider',
+              'local',
+              '--poll-interval-seconds',
+              '1',
+            ],
             env.env,
           )
         ).stdout,
       );
+      assert.equal(created.status, 'success', JSON.stringify(created));
       const gets = fake.count('GET', '/v2/lip_sync_video');
       const r = await runCli(['run', '--task-id', String(created.task_id), '--provider', 'jogg'], env.env);
       assert.equal(r.code, 0, r.stderr);
