@@ -10,7 +10,7 @@ import { LazyLedger } from './jobs/lazy-ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
 import type { LedgerStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
-import { bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
+import { bundledMarker, bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import type { FileHasher } from './media/hash.js';
 import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
@@ -72,7 +72,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       media = { problem: (err as Error).message };
     }
   }
-  const notice = bundledNotice(media);
+  const notice = bundledNotice(media, bundledMarker(config.home, media));
   // The machine's own SQLite file: the ledger by default, and always the input-hash cache (keyed by
   // device and inode, which mean something on this machine only).
   const local = new LazyLedger(join(config.home, 'ledger.sqlite'));

@@ -365,7 +365,7 @@ export const SETTINGS = {
   ),
   JOGG_API_KEY: row(
     text(),
-    '(none)',
+    '~/.openclaw/.env',
     'Jogg API key (alias JOGGAI_API_KEY). https://www.jogg.ai/api-pricing/',
   ),
   JOGG_BASE_URL: row(text(), 'https://api.jogg.ai', 'Jogg API base URL.'),
@@ -387,7 +387,7 @@ export const SETTINGS = {
   ),
   NEMO_TOKEN: row(
     text(),
-    'anonymous token',
+    '~/.openclaw/.env, else anonymous',
     'NemoVideo token; without it a free anonymous token is obtained and cached.',
   ),
   NEMO_BASE_URL: row(text(), 'https://mega-api-prod.nemovideo.ai', 'NemoVideo API base URL.'),
@@ -566,7 +566,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     submitLeaseMs: 2 * p.LIPSYNC_REQUEST_TIMEOUT_SECONDS * 1000,
     maxSubscriptions: p.LIPSYNC_MAX_SUBSCRIPTIONS,
     jogg: {
-      apiKey: secretFrom(p, ['JOGG_API_KEY', 'JOGGAI_API_KEY']),
+      // OpenClaw passes a server only HOME, PATH, PWD, SHELL and TERM: a key can live in ~/.openclaw/.env.
+      apiKey: secretFrom(p, ['JOGG_API_KEY', 'JOGGAI_API_KEY'], openclaw),
       baseUrl: stripSlash(p.JOGG_BASE_URL ?? 'https://api.jogg.ai'),
       platform: p.JOGG_API_PLATFORM === undefined ? 'openclaw' : p.JOGG_API_PLATFORM.trim() || undefined,
       defaultPlaybackType: p.JOGG_LIP_SYNC_DEFAULT_PLAYBACK_TYPE,
@@ -575,7 +576,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       postsPerMinute: 20,
     },
     nemo: {
-      token: secretFrom(p, ['NEMO_TOKEN']),
+      token: secretFrom(p, ['NEMO_TOKEN'], openclaw),
       baseUrl: stripSlash(p.NEMO_BASE_URL ?? 'https://mega-api-prod.nemovideo.ai'),
       tokenFile: join(home, 'nemovideo-token.json'),
       platform: p.LIPSYNC_SKILL_PLATFORM ?? 'lipsync-mcp',

@@ -120,8 +120,10 @@ export function callOptions(
       token === undefined
         ? undefined
         : (message, progress, total) => {
-            // Progress must increase; the message carries the human part.
-            last = Math.max(last + 1, progress ?? 0);
+            // Progress must increase (MCP), yet say what the message says: a percent (of `total`) is
+            // sent as is, and a repeat (or a line with no number) moves by a step too small to change
+            // the percent it rounds to. Without a total the number is only a rising marker.
+            last = Math.max(last + 0.001, total ? (progress ?? 0) : 0);
             extra.mcpReq
               .notify({
                 method: 'notifications/progress',

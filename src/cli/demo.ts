@@ -14,7 +14,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { FFMPEG_FIX, locateFfmpeg, runFfmpeg } from '../media/ffmpeg.js';
+import { bundledMarker, FFMPEG_FIX, firstTime, locateFfmpeg, runFfmpeg } from '../media/ffmpeg.js';
 import { ESPEAK_FIX, locateEspeak } from '../providers/local/index.js';
 import { failJson } from './output.js';
 
@@ -179,6 +179,9 @@ export async function demoCommand(
     const video = join(dir, 'talk.mp4');
     const audio = join(dir, 'dub.wav');
     say('lipsync-mcp demo — offline, no account, no network');
+    // The old bundled build is worth one note, in words (the server started below then stays quiet).
+    const old = tools.ffmpeg.warning ?? tools.ffprobe.warning;
+    if (old && firstTime(bundledMarker(config.home, tools), old)) say(`Note: ${old}\n`);
     if (!existsSync(video) || !existsSync(audio)) {
       say(`1. making sample media in ${dir}`);
       await makeSampleMedia(tools.ffmpeg.path, video, audio);

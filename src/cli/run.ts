@@ -23,7 +23,7 @@ export const RUN: Command = {
   synopsis: [
     'run --video V --audio A [--provider P] [--playback-type T] [--align auto|off]',
     '    [--force-recreate] [--poll | --no-poll] [--poll-interval-seconds N] [--max-wait-seconds N]',
-    'run --task-id ID [--poll]',
+    'run --task-id ID [--provider P] [--poll]',
   ],
   summary:
     'Creates (or reuses) a lip-sync task, or follows one by id. stdout: exactly one JSON object;\n' +
@@ -60,7 +60,11 @@ export const RUN: Command = {
       help: 'stop waiting after N seconds',
       check: setting('JOGG_LIP_SYNC_DEFAULT_MAX_WAIT_SECONDS'),
     },
-    'task-id': { type: 'string', value: 'ID', help: 'follow an existing task' },
+    'task-id': {
+      type: 'string',
+      value: 'ID',
+      help: "follow a task: our task_id, or a provider's own id (--provider P says whose)",
+    },
   },
 };
 
@@ -122,7 +126,7 @@ async function execute(app: App, values: RunValues, maxWaitMs: number): Promise<
   const progress = (m: string) => process.stderr.write(`${app.redactor.redact(m)}\n`);
   const taskId = values['task-id'];
   if (taskId) {
-    let view = await app.jobs.status({ taskId }, 0, { onProgress: progress });
+    let view = await app.jobs.statusByAnyId(taskId, values.provider, 0, { onProgress: progress });
     if (values.poll) view = await pollUntilDone(app, view, maxWaitMs, progress);
     return runOutput('queried_task', false, view);
   }

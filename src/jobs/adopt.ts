@@ -46,3 +46,61 @@ export async function adoptForeign(
   if (decision.kind === 'created') await core.adopt(decision.row.id, found, true);
   return core.row(decision.row.id);
 }
+
+/**
+ * A task by an id of either kind, for callers that cannot say which it is (the CLI's `--task-id`).
+ * Our own ids come first; then, with `provider`, that provider's id (in the ledger, else looked up);
+ * without, a task any provider's id already names in the ledger, then every configured provider that can
+ * look ids up, in turn. `onFound` hears which provider answered. `not_found` names who was asked.
+ */
+export async function findAnywhere(
+  core: JobCore,
+  id: string,
+  provider: string | undefined,
+  opts: { signal?: AbortSignal; onFound?: (message: string) => void },
+): Promise<TaskRow> {
+  const ours = await core.d.ledger.get(id);
+  if (ours) return ours;
+  const candidates = [...core.d.providers.values()].filter((p) => !provider || p.name === provider);
+  for (const p of candidates) {
+    const known = await core.d.ledger.findByProviderTaskId(p.name, id);
+    if (known) return known;
+  }
+  if (provider) {
+    const named = candidates[0];
+    const adopted =
+      named && (await adoptForeign(core, { provider: named.name, providerTaskId: id }, opts.signal));
+    if (adopted) opts.onFound?.(`${named.displayName} has task ${id}; following it as ${adopted.id}`);
+    if (adopted) return adopted;
+    throw new AppError('not_found', `${named?.displayName ?? provider} cannot look up task ${id}.`, {
+      hint: "It is not in this server's ledger either. Use the task_id that `lipsync-mcp run` printed, or list_tasks.",
+    });
+  }
+  const asked: string[] = [];
+  const problems: string[] = [];
+  for (const p of candidates) {
+    if (!p.lookupById || !p.credentials().configured) continue;
+    asked.push(p.displayName);
+    try {
+      const row = await adoptForeign(core, { provider: p.name, providerTaskId: id }, opts.signal);
+      if (row) {
+        opts.onFound?.(`${p.displayName} has task ${id}; following it as ${row.id}`);
+        return row;
+      }
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') continue;
+      problems.push(`${p.displayName}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const where = asked.length ? ` or at ${asked.join(', ')}` : '';
+  throw new AppError('not_found', `No task ${id} in this server's ledger${where}.`, {
+    hint: [
+      problems.length ? `Could not ask ${problems.join('; ')}.` : '',
+      asked.length
+        ? 'Name the provider with --provider P if you know it, or check the id.'
+        : 'No configured provider can look tasks up by their own id: configure one (lipsync-mcp doctor), or use the task_id that `lipsync-mcp run` printed.',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  });
+}

@@ -402,6 +402,20 @@ export class JobService {
   }
 
   /**
+   * Looks at a task named by an id of either kind (ours first, then a provider's; see findAnywhere), then
+   * as `status`. `provider` narrows the provider ids to one provider.
+   */
+  async statusByAnyId(id: string, provider: string | undefined, waitSeconds = 0, opts: CallOptions = {}) {
+    const [{ waiter }, { findAnywhere }] = await Promise.all([this.units(), import('./adopt.js')]);
+    const row = await findAnywhere(this.core, id, provider, {
+      signal: opts.signal,
+      onFound: opts.onProgress,
+    });
+    opts.onTask?.(row.id);
+    return waiter.follow(row, waitSeconds, opts);
+  }
+
+  /**
    * Whether a view is as final as it can get: success or failed, or `unknown` where the provider has
    * no way to look the task up (while it can, a later look may still settle it).
    */

@@ -36,7 +36,8 @@ export class Waiter {
       // A stalled or given-up task answers at once with its advice; the agent decides what to do.
       if (isFinal(row) || core.now() >= deadline || signal?.aborted || view.gave_up || view.stalled)
         return view;
-      opts.onProgress?.(progressLine(view), tick + 1);
+      const note = progressNote(view);
+      opts.onProgress?.(note.message, note.progress, note.total);
       const now = core.now();
       try {
         await core.sleepOrUpdate(
@@ -156,7 +157,13 @@ export function clampWait(s: number | undefined): number {
   return Math.min(s, MAX_WAIT_SECONDS);
 }
 
-function progressLine(v: TaskView): string {
-  const pct = v.progress !== undefined ? ` ${Math.round(v.progress * 100)}%` : '';
-  return `${v.provider} task ${v.task_id}: ${v.stage ?? v.status}${pct}`;
+/**
+ * One progress notification for a wait. With a known fraction: the percent its words say, of 100;
+ * without: no number, no total, no percent (the numbers and the words agree either way).
+ */
+export function progressNote(v: TaskView): { message: string; progress?: number; total?: number } {
+  const head = `${v.provider} task ${v.task_id}: ${v.stage ?? v.status}`;
+  if (v.progress === undefined) return { message: head };
+  const pct = Math.round(v.progress * 100);
+  return { message: `${head} ${pct}%`, progress: pct, total: 100 };
 }

@@ -4,10 +4,10 @@
  * warning — the npm-bundled optional dependencies. This module never reads `process.env` itself: only config.ts does.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, mkdirSync, writeFileSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { abortError } from '../clock.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
@@ -100,23 +100,44 @@ function bundledWarning(name: 'ffmpeg' | 'ffprobe', version: string): string {
   return (
     `Using the bundled ${name} ${version}${built}: an old build without current security fixes, and it ` +
     'decodes your media files. Install a current ffmpeg (`apt-get install ffmpeg`, `brew install ffmpeg`, ' +
-    'or https://ffmpeg.org/download.html) so it is found on PATH, or set FFMPEG_PATH / FFPROBE_PATH.'
+    'or https://ffmpeg.org/download.html) so it is found on PATH, or point FFMPEG_PATH / FFPROBE_PATH at ' +
+    'a newer build. (Said once for this LIPSYNC_HOME; `lipsync-mcp doctor` shows it any time.)'
   );
 }
 
 /**
- * The bundled-build warning for the first job that uses it: returns it on the first call only (one per
- * process, as one per app), then undefined. Nothing when ffmpeg and ffprobe are current system builds.
+ * The bundled-build warning, said once for a LIPSYNC_HOME (every client starts its own server there; a
+ * warning on every start is noise). Returns it on the first call of the first process whose `marker`
+ * file is new, then undefined; `lipsync-mcp doctor` shows it always. Nothing for current system builds.
  */
-export function bundledNotice(tools: FfmpegTools): () => string | undefined {
+export function bundledNotice(tools: FfmpegTools, marker?: string): () => string | undefined {
   const warnings = [tools.ffmpeg?.warning, tools.ffprobe?.warning].filter((w): w is string => !!w);
   let said = false;
   return () => {
     if (said || !warnings.length) return undefined;
     said = true;
     // One warning is enough when both are bundled: the fix is the same.
-    return warnings[0];
+    return marker && !firstTime(marker, warnings[0] ?? '') ? undefined : warnings[0];
   };
+}
+
+/** True for the one caller that creates `file` (atomically, across processes); false once it exists. */
+export function firstTime(file: string, content: string): boolean {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${content}\n`, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    // Any other failure (a read-only home): better to say it again than never.
+    return (err as NodeJS.ErrnoException).code !== 'EEXIST';
+  }
+}
+
+/** Where "the bundled-build warning was said" is kept for a LIPSYNC_HOME (per build: a new one is news). */
+export function bundledMarker(home: string, tools: FfmpegTools): string {
+  const w = tools.ffmpeg?.warning ?? tools.ffprobe?.warning ?? '';
+  const version = /bundled \w+ (\S+)/.exec(w)?.[1]?.replace(/[^\w.-]/g, '') ?? 'unknown';
+  return join(home, 'notices', `bundled-ffmpeg-${version}`);
 }
 
 /** Finds ffmpeg and ffprobe. Missing ones are simply absent from the result. */

@@ -24,4 +24,6 @@ export interface MediaCapabilities {
   formats: Partial<Record<InputRole, string[]>>;
   /** Valid `playback_type` values for lip sync, if the provider has the notion. */
   playbackTypes?: string[];
+  /** False for a provider that keeps the picture as is (the local engine aligns audio, draws no lips). */
+  redrawsLips?: boolean;
 }

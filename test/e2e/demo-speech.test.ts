@@ -8,14 +8,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
-import { locateEspeak } from '../../src/providers/local/index.js';
 import { runCli } from '../helpers/spawn.js';
-
-const espeak = locateEspeak(loadConfig({ env: { PATH: process.env.PATH ?? '' } }).espeak).location;
+import { espeakSkip } from '../helpers/system-tools.js';
 
 test('the demo dubs its sample with offline speech, and a second run reuses every task', {
-  skip: espeak ? false : 'espeak-ng is not installed here (apt-get install espeak-ng; CI installs it)',
+  skip: espeakSkip,
 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'lipsync-demo-'));
   const env = { HOME: root, PATH: process.env.PATH ?? '', LIPSYNC_HOME: join(root, 'home') };

@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 import { CLI } from '../helpers/spawn.js';
+import { nodeSkip } from '../helpers/system-tools.js';
 
 // The MCP Inspector's CLI drives the built server as a real client would. It needs Node >= 22.19, so it
 // runs in CI's Node 24 leg (and is skipped, saying why, on the Node 20 leg).
 const INSPECTOR = '@modelcontextprotocol/inspector@2.12.0';
-const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
-const supported = maj > 22 || (maj === 22 && min >= 19);
+const skip = nodeSkip(22, 19, 'the MCP Inspector');
 
 function inspector(
   args: string[],
@@ -35,9 +35,7 @@ function inspector(
 }
 
 test('MCP Inspector --cli: tools/list, then a full local create -> status flow, JSON out, exit codes', {
-  skip: supported
-    ? false
-    : `the Inspector needs Node >= 22.19 (this is ${process.version}); CI runs it on Node 24`,
+  skip,
   timeout: 300_000,
 }, async () => {
   const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn', LIPSYNC_DEFAULT_PROVIDER: 'local' });

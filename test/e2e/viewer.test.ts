@@ -4,7 +4,7 @@
  * the real `get_task_status` result, and forwards the page's `resources/read` to the MCP client.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,9 +13,9 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { harness, testEnv } from '../helpers/app.js';
 import { makeVideo } from '../helpers/media.js';
+import { CHROMIUM, chromiumSkip } from '../helpers/system-tools.js';
 import { seedTask } from '../mcp/seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -25,9 +25,7 @@ const FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the viewer test`;
+const skip = chromiumSkip;
 
 /** The host side of the MCP Apps protocol, as small as a host can be. */
 const HOST = `<!doctype html><html><body><iframe id="app" sandbox="allow-scripts" style="width:640px;height:480px"></iframe>
@@ -63,7 +61,7 @@ function padMp4(path: string, bytes: number): string {
 
 async function launch(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  return chromium.launch({ executablePath: CHROMIUM ?? 'chromium', args: FLAGS });
 }
 
 test('the viewer loads from its ui:// resource, shows the status and plays the result in headless Chromium', {

@@ -42,3 +42,19 @@ test('a lock missing an optional platform package fails the check, naming it and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every package in the lock with an install script is decided in allowScripts (npm ci warns otherwise)', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    allowScripts?: Record<string, boolean>;
+  };
+  const decided = pkg.allowScripts ?? {};
+  const packages = lock.packages as Record<string, { hasInstallScript?: boolean }>;
+  const undecided = Object.entries(packages)
+    .filter(([path, p]) => path && p.hasInstallScript)
+    .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length))
+    .filter((name) => typeof decided[name] !== 'boolean');
+  assert.deepEqual(undecided, [], 'allow (true) or deny (false) each of these in package.json allowScripts');
+  // esbuild's postinstall only checks (and re-links) its platform binary, which its optional platform
+  // package already provides: denied, and the bundle still builds (the build ran before this test).
+  assert.equal(decided.esbuild, false);
+});

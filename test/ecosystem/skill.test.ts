@@ -1,4 +1,7 @@
-/** The OpenClaw skill: frontmatter gates on node only, and every CLI flag it tells agents to use exists. */
+/**
+ * The OpenClaw skill: its frontmatter declares what it really needs (node and the `lipsync-mcp` command
+ * it calls, so OpenClaw does not show it Ready without them), and every CLI flag it uses exists.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,26 +29,35 @@ function parseSkill(text: string): { meta: Record<string, string>; body: string 
 
 const { meta, body } = parseSkill(readFileSync(SKILL, 'utf8'));
 
-test('skill frontmatter: name, description, metadata gating on node only', () => {
+test('skill frontmatter: name, description, requires node and the lipsync-mcp command it runs', () => {
   assert.equal(meta.name, 'lipsync-mcp');
   assert.ok((meta.description ?? '').length > 20, 'a description');
   const metadata = JSON.parse(meta.metadata ?? '') as {
     openclaw: { requires: Record<string, unknown>; primaryEnv?: string };
   };
-  assert.deepEqual(metadata.openclaw.requires, { bins: ['node'] }, 'gates on node only (no required env)');
+  assert.deepEqual(
+    metadata.openclaw.requires,
+    { bins: ['node', 'lipsync-mcp'] },
+    'gates on the commands it runs (no required env: the local provider needs no key)',
+  );
   assert.equal(metadata.openclaw.primaryEnv, 'JOGG_API_KEY');
 });
 
 test('skill body: create once, query by task id, never recreate, report reused', () => {
-  assert.match(body, /npx -y lipsync-mcp run --video \S+ --audio \S+ --no-poll/);
-  assert.match(body, /npx -y lipsync-mcp run --task-id \S+ --poll/);
+  // The commands it runs are the ones its metadata requires: `lipsync-mcp`, not `npx -y lipsync-mcp`.
+  assert.match(body, /^lipsync-mcp run --video \S+ --audio \S+ --no-poll/m);
+  assert.match(body, /^lipsync-mcp run --task-id \S+ --poll/m);
+  assert.doesNotMatch(body.replace(/openclaw mcp add .*/g, ''), /npx -y lipsync-mcp (run|doctor|credits)/);
   assert.match(body, /[Nn]ever run the create command again/);
   assert.match(body, /`reused`/);
   assert.match(body, /--force-recreate/);
   assert.match(body, /missing_key/);
   assert.match(body, /hint/);
   // OpenClaw 2026.9 rejects `-- npx -y …` ("Too many arguments for this command").
-  assert.match(body, /openclaw mcp add lipsync --command npx --arg=-y --arg lipsync-mcp/);
+  assert.match(
+    body,
+    /openclaw mcp add lipsync --command npx --arg=-y --arg lipsync-mcp --connect-timeout 60/,
+  );
   assert.doesNotMatch(body, /openclaw mcp add lipsync -- /);
   for (const p of ['local', 'jogg', 'nemovideo', 'director']) assert.match(body, new RegExp(`\`${p}\``));
 });
@@ -54,14 +66,16 @@ test('every CLI flag in the skill exists in `lipsync-mcp --help`', () => {
   const res = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(res.status, 0, res.stderr);
   const help = res.stdout;
-  // `openclaw mcp add` lines carry OpenClaw's own flags (--command, --arg), not ours.
+  // `openclaw mcp add` lines (continuations joined) carry OpenClaw's own flags, not ours.
   const ours = body
+    .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .filter((l) => !l.includes('openclaw mcp add'))
     .join('\n');
   const flags = new Set(ours.match(/(?<![\w-])--[a-z][a-z-]+/g) ?? []);
   assert.ok(flags.size >= 5, `found flags: ${[...flags].join(' ')}`);
   for (const flag of flags) assert.ok(help.includes(flag), `${flag} is used in SKILL.md but not in --help`);
-  const commands = new Set([...body.matchAll(/npx -y lipsync-mcp (\w+)/g)].map((m) => m[1] as string));
+  const commands = new Set([...ours.matchAll(/(?:^|`)lipsync-mcp (\w+)/gm)].map((m) => m[1] as string));
+  assert.ok(commands.has('run') && commands.has('doctor'), [...commands].join(' '));
   for (const c of commands) assert.match(help, new RegExp(`lipsync-mcp ${c}\\b`), `command ${c}`);
 });

@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TOOL_CATALOG } from '../../tools/catalog.js';
+import { espeakSkip } from '../helpers/system-tools.js';
 import {
   type Installed,
   installPacked,
@@ -83,7 +84,9 @@ describe('bundle: packed, installed under a path with spaces, run through the .b
     assert.deepEqual(s.badLines, []);
   });
 
-  test('offline speech (generate_audio kind speech, provider local) through the installed bundle', async () => {
+  test('offline speech (generate_audio kind speech, provider local) through the installed bundle', {
+    skip: espeakSkip,
+  }, async () => {
     const s = new Raw(inst.binLink, h.env, [], h.root);
     await s.init();
     const c = await s.call(2, 'generate_audio', {

@@ -78,3 +78,39 @@ test('the first job decoded with the bundled build carries the warning, once per
     env.cleanup();
   }
 });
+
+test('a second start on the same LIPSYNC_HOME does not repeat the warning; doctor always shows it', async () => {
+  const env = testEnv();
+  const media = await locateFfmpeg({ ffmpegPath: undefined, ffprobePath: undefined, pathDirs: [] });
+  const ids: string[] = [];
+  try {
+    for (const [i, seed] of [303, 304].entries()) {
+      const h = await harness(env.env, { media });
+      try {
+        const pair = await makePair(env.work, seed, { video: `s${seed}.mp4`, audio: `s${seed}.wav` });
+        const made = structured<{ task_id: string; warnings: string[] }>(
+          await h.call('create_lip_sync', { ...pair, provider: 'local' }),
+        );
+        ids.push(made.task_id);
+        const warned = made.warnings.some((w) => /bundled ffmpeg/.test(w));
+        assert.equal(warned, i === 0, `start ${i + 1}: ${JSON.stringify(made.warnings)}`);
+        assert.equal(
+          h.logs.some((l) => /bundled ffmpeg/.test(l)),
+          i === 0,
+          `start ${i + 1} logs it only the first time`,
+        );
+        await statusUntil(h, made.task_id, (s) => s.status === 'success' || s.status === 'failed');
+      } finally {
+        await h.close();
+      }
+    }
+    const app = await createApp(loadConfig({ env: env.env }), { media, cwd: env.home });
+    try {
+      assert.match(buildReport(app).ffmpeg.warning ?? '', /bundled ffmpeg 2018.*FFMPEG_PATH/);
+    } finally {
+      await app.close(0);
+    }
+  } finally {
+    env.cleanup();
+  }
+});

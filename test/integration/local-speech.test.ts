@@ -13,11 +13,11 @@ import { createApp } from '../../src/app.js';
 import { buildReport } from '../../src/cli/doctor.js';
 import { loadConfig } from '../../src/config.js';
 import { probe } from '../../src/media/probe.js';
-import { locateEspeak } from '../../src/providers/local/index.js';
 import { availableTools } from '../../src/server.js';
 import { type FakeDirector, startFakeDirector } from '../fakes/director/index.js';
 import { errorOf, type Harness, harness, structured, type TestEnv, testEnv } from '../helpers/app.js';
 import { makeVideo, mediaTools } from '../helpers/media.js';
+import { espeakSkip } from '../helpers/system-tools.js';
 
 interface View {
   action?: string;
@@ -32,10 +32,7 @@ interface View {
   extra?: Record<string, unknown>;
 }
 
-const espeak = locateEspeak(loadConfig({ env: { PATH: process.env.PATH ?? '' } }).espeak).location;
-const NO_ESPEAK = espeak
-  ? false
-  : 'espeak-ng is not installed here (apt-get install espeak-ng; CI installs it): real offline speech not tested';
+const NO_ESPEAK = espeakSkip;
 
 let media: { ffmpeg: { path: string; source: string }; ffprobe: { path: string; source: string } };
 before(async () => {

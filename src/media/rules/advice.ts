@@ -19,14 +19,17 @@ export type AdviceRule = (v: PairView) => string | undefined;
 
 const fmt = (s: number) => `${s.toFixed(1)} s`;
 
-/** Faces in a source below 480p come out blurry. */
-export const lowResolution: AdviceRule = ({ inputs, probes }) => {
+/** Faces in a source below 480p come out blurry where the mouth is redrawn; elsewhere the picture is kept. */
+export const lowResolution: AdviceRule = ({ inputs, probes, provider }) => {
   const video = probes.video?.video ?? probes.image?.video;
   const visual = inputs.video ?? inputs.image;
   if (!video || !visual) return undefined;
   const short = Math.min(video.width, video.height);
   if (short <= 0 || short >= 480) return undefined;
-  return `${visual.filename} is ${video.width}x${video.height}, below 480p: faces this small give a blurry, less convincing lip sync. Use a 720p or larger source if you have one.`;
+  const size = `${visual.filename} is ${video.width}x${video.height}, below 480p`;
+  if (provider.capabilities.redrawsLips === false)
+    return `${size}: ${provider.displayName} keeps the picture as it is (it aligns the audio and does not redraw lips), so the result is as sharp as this source; a provider that redraws the mouth would give a blurry result from faces this small.`;
+  return `${size}: faces this small give a blurry, less convincing lip sync. Use a 720p or larger source if you have one.`;
 };
 
 /** Audio not at 44.1 or 48 kHz gets resampled. */

@@ -64,7 +64,9 @@ export function urlHint(via: 'gateway' | 'direct'): string {
 }
 
 export const MISSING_FIX =
-  "Video generation isn't configured on your agent yet. Contact support to enable it (or set GATEWAY_TOKEN).";
+  "The Director is not configured here. Set GATEWAY_TOKEN in this server's environment (your MCP client's " +
+  '"env" for the server), or put a line GATEWAY_TOKEN=<token> in ~/.openclaw/.env, which lipsync-mcp reads ' +
+  '(an OpenClaw agent gets its token there). Then restart the server.';
 
 /** {@link scrub} over every string in a JSON value (account data shown to the user). */
 export function scrubJson(value: unknown): unknown {

@@ -72,6 +72,7 @@ function capabilities(speech: boolean): ProviderCapabilities {
       audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
     },
     playbackTypes: [...LOCAL_PLAYBACK_TYPES],
+    redrawsLips: false,
     paid: false,
   };
 }

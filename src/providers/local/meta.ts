@@ -24,6 +24,7 @@ export function localMeta(deps: {
         audio: ['wav', 'mp3', 'm4a', 'aac', 'ogg', 'flac'],
       },
       playbackTypes: [...LOCAL_PLAYBACK_TYPES],
+      redrawsLips: false,
       paid: false,
     },
     credentials(): CredentialState {

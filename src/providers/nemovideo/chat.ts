@@ -20,6 +20,7 @@ import type {
 import type { NemoApi } from './api.js';
 import { SERVICE } from './errors.js';
 import { TextCollector, toolActivity } from './events.js';
+import { plainWords } from './gui-words.js';
 import { closedSnapshot, existingFromState, judge } from './outcome.js';
 import { isSessionGone, type NemoSessions, sessionGoneError } from './session.js';
 import { mediaUrls, summarize, summaryJson } from './state.js';
@@ -252,7 +253,9 @@ async function* chatEvents(
         const now = deps.clock.now();
         if (now - lastTextYield >= 2_000) {
           lastTextYield = now;
-          yield { status: 'processing', providerStatus: 'replying', message: text.text() };
+          const sessionId = String(operation.session_id);
+          const message = plainWords(text.text(), { sessionId, rendered: false });
+          yield { status: 'processing', providerStatus: 'replying', message };
         }
         continue;
       }

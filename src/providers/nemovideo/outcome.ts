@@ -5,6 +5,7 @@
  * ceiling it is `failed` with advice. The paid message is never sent again to find out.
  */
 import type { ExistingTask, JsonObject, Snapshot } from '../provider.js';
+import { plainWords } from './gui-words.js';
 import {
   describeChanges,
   describeSummary,
@@ -46,11 +47,12 @@ function deadline(operation: JsonObject): number | undefined {
  * One judgement of a chat job from its session state. `agentText` is the reply of a stream that just
  * closed (an edit the agent answered in words is done, even when the draft did not change).
  */
-export function judge(operation: JsonObject, state: SessionState, now: number, agentText = ''): Snapshot {
+export function judge(operation: JsonObject, state: SessionState, now: number, reply = ''): Snapshot {
   const sessionId = String(operation.session_id);
   const summary = summarize(state);
   const extra: JsonObject = { session_id: sessionId, state: summaryJson(summary) };
   const url = newestVideo(state, mediaBefore(operation));
+  const agentText = plainWords(reply, { sessionId, rendered: Boolean(url) });
   const isEdit = operation.kind === 'edit';
   const before = summaryFromJson(operation.before);
   if (url) {
@@ -115,8 +117,11 @@ export function closedSnapshot(
   now: number,
 ): Snapshot {
   const closed: JsonObject = { ...operation, closed_at: now };
-  if (agentText)
-    closed.reply = agentText.length > MAX_REPLY ? `${agentText.slice(0, MAX_REPLY)}…` : agentText;
+  const said = plainWords(agentText, {
+    sessionId: String(operation.session_id),
+    rendered: Boolean(newestVideo(state, mediaBefore(operation))),
+  });
+  if (said) closed.reply = said.length > MAX_REPLY ? `${said.slice(0, MAX_REPLY)}…` : said;
   return { ...judge(closed, state, now, agentText), operation: closed };
 }
 

@@ -95,7 +95,8 @@ function plan(
         ...(faults.malformedEvent ? ['data: {"type": "text", oops\n\n'] : []),
         ev({ type: 'tool_result', name: 'lip_sync', result: { ok: true } }),
         ev({ type: 'text', text: 'Done! ' }),
-        ev({ type: 'text', text: 'Your lip-synced video is ready.' }),
+        // The real agent writes for its GUI (seed 001); the server must not pass that on as is.
+        ev({ type: 'text', text: 'Your lip-synced video is ready. Click the Export button to download it.' }),
       ],
       apply: () => {
         session.generated_media.push({ type: 'video', url, created_at: now });

@@ -106,6 +106,18 @@ describe('preflight rules', () => {
     assert.equal(lowResolution({ inputs, probes: { video: video(854, 480) }, provider: P }), undefined);
   });
 
+  test('advice: below 480p on a provider that does not redraw lips (local) says what is true there', () => {
+    const local: ProviderView = { ...P, capabilities: { ...P.capabilities, redrawsLips: false } };
+    const w = lowResolution({
+      inputs: { video: file('v.mp4') },
+      probes: { video: video(320, 240) },
+      provider: local,
+    });
+    assert.match(w ?? '', /v\.mp4 is 320x240, below 480p/);
+    assert.doesNotMatch(w ?? '', /blurry, less convincing lip sync/);
+    assert.match(w ?? '', /does not redraw lips/);
+  });
+
   test('advice: sample rates other than 44.1 / 48 kHz warn', () => {
     const inputs = { audio: file('a.wav') };
     assert.match(
