@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { within } from '../../helpers/wait.js';
 
 export interface JoggTask {
   task_id: string;
@@ -120,7 +121,12 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     count: (method, prefix) => calls.filter((c) => c.method === method && c.path.startsWith(prefix)).length,
     seen: (pred) => {
       const done = calls.find(pred);
-      return done ? Promise.resolve(done) : new Promise((resolve) => waiters.push({ pred, resolve }));
+      return done
+        ? Promise.resolve(done)
+        : within(
+            new Promise((resolve) => waiters.push({ pred, resolve })),
+            'a matching call at the Jogg fake',
+          );
     },
     close: async () => {
       server.closeAllConnections();
