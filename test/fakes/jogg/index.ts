@@ -58,6 +58,8 @@ export interface JoggFaults {
   truncateJson?: boolean;
   /** Accept the next N creates, record the task, and never answer (the socket stays open): a create in flight. */
   holdCreates: number;
+  /** Answer latest-matching lookups only once this settles: a pause between a claim and its send. */
+  lookupGate?: Promise<unknown>;
   /** Contract shapes the client must survive: failed tasks carry no `error` at all. */
   failWithoutError: boolean;
   /** Contract shapes: unfinished tasks report this status string (one not in the documented list). */
@@ -262,6 +264,7 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     }
     if (req.method === 'GET' && path === '/v2/lip_sync_video') {
       if (refuse(res, checkLookup(url.searchParams))) return;
+      if (faults.lookupGate) await faults.lookupGate;
       const v = url.searchParams.get('video_url');
       const a = url.searchParams.get('audio_url');
       const p = url.searchParams.get('playback_type') ?? 'normal';
