@@ -4,7 +4,7 @@
  * the real `get_task_status` result, and forwards the page's `resources/read` to the MCP client.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,10 +12,11 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { harness, testEnv } from '../helpers/app.js';
+import { findChromium } from '../helpers/browser.js';
 import { makeVideo } from '../helpers/media.js';
 import { seedTask } from '../mcp/seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = await findChromium();
 const FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -25,9 +26,9 @@ const FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const skip = existsSync(CHROMIUM)
+const skip = CHROMIUM
   ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the viewer test`;
+  : 'no Chromium found (LIPSYNC_TEST_CHROMIUM, CHROME_PATH, or chromium / chromium-browser / google-chrome on PATH): install one (apt-get install -y chromium) to run the viewer test';
 
 /** The host side of the MCP Apps protocol, as small as a host can be. */
 const HOST = `<!doctype html><html><body><iframe id="app" sandbox="allow-scripts" style="width:640px;height:480px"></iframe>
