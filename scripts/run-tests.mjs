@@ -20,9 +20,19 @@ if (!selected.length) {
   console.error('no test files found');
   process.exit(1);
 }
+// A hang fails the run instead of stalling it. Node 22+ applies --test-timeout to every test; Node 20
+// applies it to each test file as a whole, so the bound is sized for the longest file on a loaded
+// machine. Tests that legitimately need longer set their own `timeout`.
+const TEST_TIMEOUT_MS = 600_000;
 const res = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
+  [
+    '--test',
+    '--test-concurrency=2',
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    '--test-reporter=spec',
+    ...selected,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);

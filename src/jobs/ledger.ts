@@ -13,7 +13,7 @@ import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
 import { HASHES_SCHEMA, type HashStore, hashStore } from './hash-store.js';
 import { CostBook } from './ledger-costs.js';
-import { openDatabase, type SqlDatabase, type SqlValue } from './sqlite.js';
+import { openDatabase, retryWhileBusy, type SqlDatabase, type SqlValue } from './sqlite.js';
 import type {
   ClaimDecision,
   ClaimOptions,
@@ -186,12 +186,18 @@ export class Ledger implements LedgerStore {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // The busy timeout is set on open: switching to WAL takes a lock another process may hold right now.
     this.db = openDatabase(file, 10_000, driver);
+    // Processes opening a new file together can still get SQLITE_BUSY at once (no busy wait where
+    // SQLite sees a possible deadlock): every step here is idempotent, so it is retried.
+    retryWhileBusy(() => this.init(), 10_000);
+    this.costs = retryWhileBusy(() => new CostBook(this.db), 10_000);
+    this.spend = asyncCosts(this.costs);
+  }
+
+  private init(): void {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.migrate();
-    this.costs = new CostBook(this.db);
-    this.spend = asyncCosts(this.costs);
     this.db.exec(HASHES_SCHEMA);
   }
 

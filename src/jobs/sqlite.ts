@@ -126,3 +126,32 @@ export function openDatabase(
     close: () => db.close(),
   };
 }
+
+/** Whether `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes), from either driver. */
+export function isBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; errcode?: unknown; message?: unknown } | undefined;
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_BUSY')) return true;
+  if (typeof e?.errcode === 'number' && (e.errcode & 0xff) === 5) return true;
+  return typeof e?.message === 'string' && /database is locked/i.test(e.message);
+}
+
+/**
+ * Runs `fn` (idempotent), retrying while SQLite answers busy, for up to `budgetMs`. Needed on open: a
+ * journal-mode switch or schema read on a file another process is creating at the same moment can
+ * answer SQLITE_BUSY at once, without waiting on the busy timeout (SQLite does not wait where waiting
+ * could deadlock). Synchronous like the drivers: the open happens once, before any other work.
+ */
+export function retryWhileBusy<T>(fn: () => T, budgetMs: number): T {
+  const until = Date.now() + budgetMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= until) throw err;
+      // Jittered backoff (2 ms doubling to 100 ms) so the racing processes do not retry in step.
+      const ms = Math.min(100, 2 * 2 ** attempt) * (0.5 + Math.random());
+      Atomics.wait(pause, 0, 0, ms);
+    }
+  }
+}

@@ -35,12 +35,13 @@ test('run --task-id --poll keeps following an unknown task until the reconcile f
     } finally {
       await h.close();
     }
-    const lookups = () =>
-      fake.calls.filter((c) => c.method === 'GET' && c.path.startsWith('/v2/lip_sync_video?')).length;
-    const l0 = lookups();
+    const n0 = fake.calls.length;
     const cli = runCli(['run', '--task-id', id, '--poll', '--poll-interval-seconds', '1'], env.env);
     // The CLI's first look is still blind (the provider's index lags); the next one finds the task.
-    for (let i = 0; i < 2000 && lookups() === l0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Waits on the look itself (an event at the fake), not on a real-time poll.
+    await fake.seen(
+      (c) => c.method === 'GET' && c.path.startsWith('/v2/lip_sync_video?') && fake.calls.indexOf(c) >= n0,
+    );
     fake.faults.lookupBlind = false;
     const out = await cli;
     assert.equal(out.code, 0, out.stderr);

@@ -9,6 +9,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { locateEspeak } from '../../src/providers/local/index.js';
+import { findChromium } from './browser.js';
 import { pgSkip } from './pg.js';
 
 /** The first executable called one of `names` on PATH (then in `extra` absolute paths), if any. */
@@ -39,12 +40,12 @@ export const espeakSkip: string | false = ESPEAK
   ? false
   : 'needs espeak-ng, which is not installed here (apt-get install espeak-ng; CI installs it)';
 
-/** Chromium on PATH (Debian's `chromium`, or `chromium-browser` / `google-chrome`). */
-export const CHROMIUM = onPath(['chromium', 'chromium-browser', 'google-chrome']);
+/** Chromium, found as the system would (helpers/browser.ts: a set path, the usual names on PATH, playwright's). */
+export const CHROMIUM = await findChromium();
 
 export const chromiumSkip: string | false = CHROMIUM
   ? false
-  : 'needs Chromium, which is not on PATH here (apt-get install -y chromium; CI installs it)';
+  : 'needs Chromium, which is not found here (LIPSYNC_TEST_CHROMIUM, CHROME_PATH, or chromium / chromium-browser / google-chrome on PATH): apt-get install -y chromium; CI installs it';
 
 /** PostgreSQL: a server that LIPSYNC_TEST_DATABASE_URL points at. */
 export const postgresSkip: string | false = pgSkip;

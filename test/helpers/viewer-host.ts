@@ -4,12 +4,11 @@
  * `resources/read` to the MCP client. With `csp`, the page is served over HTTP with the
  * Content-Security-Policy header a host builds from the resource's `_meta.ui.csp` (MCP Apps spec).
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Frame, Page } from 'playwright-core';
+import { CHROMIUM, chromiumSkip } from './system-tools.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -20,13 +19,11 @@ const FLAGS = [
   '--no-first-run',
 ];
 
-export const skipWithoutChromium = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the viewer tests`;
+export const skipWithoutChromium = chromiumSkip;
 
 export async function launch(): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  return chromium.launch({ executablePath: CHROMIUM ?? 'chromium', args: FLAGS });
 }
 
 /** `_meta.ui.csp` of an MCP Apps resource (spec 2026-01-26, McpUiResourceCsp). */

@@ -36,3 +36,20 @@ export async function statusUntil<T extends { status: string }>(
   }
   throw new Error(`task ${taskId} never reached the awaited state; last: ${JSON.stringify(last)}`);
 }
+
+/**
+ * Hang guard for an awaited event (a notification, a log line, a request at a fake): resolves with it,
+ * or fails with `never happened: <what>` after `guardMs` of real time. Not a time limit on the product:
+ * the guard is far above anything a loaded machine needs; it exists so a missing event fails the test
+ * with a message instead of hanging the run.
+ */
+export function within<T>(p: Promise<T>, what: string, guardMs = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`never happened: ${what} (hang guard ${guardMs} ms)`)),
+      guardMs,
+    );
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}

@@ -12,6 +12,7 @@ import {
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
 import { fastClock } from '../helpers/clock.js';
+import { within } from '../helpers/wait.js';
 
 export const TOKEN = 'http-token-CANARY-7f3e9a1b2c';
 export const ALLOWED_ORIGIN = 'https://agents.example';
@@ -89,9 +90,12 @@ function logCapture() {
   const waitForLog = (re: RegExp) =>
     lines.some((l) => re.test(l))
       ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          waiters.add({ re, resolve });
-        });
+      : within(
+          new Promise<void>((resolve) => {
+            waiters.add({ re, resolve });
+          }),
+          `a log line matching ${re}`,
+        );
   return { stream, lines, waitForLog };
 }
 

@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import pg from 'pg';
 import { PgLedger } from '../../src/jobs/ledger-pg.js';
+import { openDatabase } from '../../src/jobs/sqlite.js';
 import type {
   ClaimOptions,
   LedgerStore,
@@ -23,7 +25,17 @@ import { pgSkip, pgTestDatabase } from '../helpers/pg.js';
 interface Shared {
   /** Another instance on the same ledger. */
   open(): Promise<LedgerStore>;
+  /** The download records as stored (the contract has no reader: the product only writes them). */
+  downloads(): Promise<DownloadRecord[]>;
   dispose(): Promise<void>;
+}
+
+interface DownloadRecord {
+  task_id: string;
+  path: string;
+  sha256: string;
+  size: number;
+  created_at: number;
 }
 
 interface Backend {
@@ -35,9 +47,14 @@ interface Backend {
 }
 
 /** Closes every instance a case opened, then removes the ledger. */
-function shared(open: () => Promise<LedgerStore>, remove: () => Promise<void>): Shared {
+function shared(
+  open: () => Promise<LedgerStore>,
+  remove: () => Promise<void>,
+  downloads: () => Promise<DownloadRecord[]>,
+): Shared {
   const opened: LedgerStore[] = [];
   return {
+    downloads,
     async open() {
       const l = await open();
       opened.push(l);
@@ -52,6 +69,8 @@ function shared(open: () => Promise<LedgerStore>, remove: () => Promise<void>): 
 
 import * as sqlite from '../../src/jobs/ledger.js';
 
+const DOWNLOADS_SQL = 'SELECT task_id, path, sha256, size, created_at FROM downloads ORDER BY path';
+
 const BACKENDS: Backend[] = [
   {
     name: 'sqlite',
@@ -63,6 +82,14 @@ const BACKENDS: Backend[] = [
       return shared(
         async () => new sqlite.Ledger(file, undefined, { debounceMs: 5, safetyMs: 200 }),
         async () => rmSync(dir, { recursive: true, force: true }),
+        async () => {
+          const db = openDatabase(file, 10_000);
+          try {
+            return db.prepare(DOWNLOADS_SQL).all() as DownloadRecord[];
+          } finally {
+            db.close();
+          }
+        },
       );
     },
   },
@@ -72,7 +99,20 @@ const BACKENDS: Backend[] = [
     watchIds: true,
     async fresh() {
       const db = await pgTestDatabase('contract');
-      return shared(() => PgLedger.open(db.url, { poolSize: 10 }), db.drop);
+      return shared(
+        () => PgLedger.open(db.url, { poolSize: 10 }),
+        db.drop,
+        async () => {
+          const c = new pg.Client({ connectionString: db.url });
+          await c.connect();
+          try {
+            const r = await c.query(DOWNLOADS_SQL);
+            return r.rows.map((x) => ({ ...x, size: Number(x.size), created_at: Number(x.created_at) }));
+          } finally {
+            await c.end();
+          }
+        },
+      );
     },
   },
 ];
@@ -487,6 +527,10 @@ for (const backend of BACKENDS) {
       await l.recordDownload(a.id, '/out/a.mp4', 'h1', 10, 1000);
       await l.recordDownload(a.id, '/out/a.mp4', 'h2', 20, 2000);
       await l.recordDownload(a.id, '/out/b.mp4', 'h3', 30, 3000);
+      assert.deepEqual(await store.downloads(), [
+        { task_id: a.id, path: '/out/a.mp4', sha256: 'h2', size: 20, created_at: 2000 },
+        { task_id: a.id, path: '/out/b.mp4', sha256: 'h3', size: 30, created_at: 3000 },
+      ]);
     });
 
     test('idsStartingWith: % and _ in the prefix are literal; ASCII case ignored; newest first; total', async () => {

@@ -12,6 +12,7 @@ import { createServer } from '../../src/server.js';
 import { startFakeJogg } from '../fakes/jogg/index.js';
 import { harness, structured, testEnv, writeBytes } from '../helpers/app.js';
 import { CLI } from '../helpers/spawn.js';
+import { within } from '../helpers/wait.js';
 import { serve } from '../http/helpers.js';
 import { seedTask } from './seed.js';
 import { updateFromAnotherProcess } from './updater.js';
@@ -30,10 +31,10 @@ function updates(client: Client) {
     seen,
     next(uri: string, from = seen.length): Promise<void> {
       if (seen.slice(from).includes(uri)) return Promise.resolve();
-      // The feed's file watch does not hold the event loop open by itself: hold it while waiting.
-      const hold = setInterval(() => undefined, 1000);
-      return new Promise<void>((resolve) => waiters.push({ uri, resolve })).finally(() =>
-        clearInterval(hold),
+      // The hang guard's timer also holds the event loop open (the feed's file watch does not).
+      return within(
+        new Promise<void>((resolve) => waiters.push({ uri, resolve })),
+        `resources/updated for ${uri}`,
       );
     },
   };

@@ -11,6 +11,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ContractShapes, createRefusal, defaultShapes, shapeQuery } from './contract.js';
 
 export type CreateFault =
   | 'ok'
@@ -116,6 +117,8 @@ export interface FakeDirectorState {
   wrongApiQueries: { id: string; taskApi: string; queriedAs: string }[];
   unexpected: string[];
   account: Record<string, unknown>;
+  /** Creates refused as malformed (contract.ts): what the real gateway would refuse too. */
+  refusals: string[];
 }
 
 export interface FakeDirector {
@@ -127,6 +130,8 @@ export interface FakeDirector {
   apiKey: string;
   state: FakeDirectorState;
   faults: FakeFaults;
+  /** Awkward answer shapes the contract allows (contract.ts), off by default. */
+  shapes: ContractShapes;
   calls: FakeCall[];
   creates(): FakeCall[];
   queries(): FakeCall[];
@@ -147,6 +152,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     tasks: new Map(),
     wrongApiQueries: [],
     unexpected: [],
+    refusals: [],
     account: { credits: 120, plan: 'Pro', provider_note: 'sjinn account' },
   };
   const faults: FakeFaults = {
@@ -160,6 +166,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     tier3Urls: 'native',
     transcript: 'segments',
   };
+  const shapes = defaultShapes();
   const calls: FakeCall[] = [];
   let counter = 0;
   let base = '';
@@ -224,10 +231,10 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     const { via, body } = call;
     if (api !== 'agent' && api !== 'tool')
       return send(res, call, 400, { error: 'api must be agent or tool' }, via);
-    if (api === 'agent' && typeof body.message !== 'string')
-      return send(res, call, 400, { error: 'message is required' }, via);
-    if (api === 'tool' && (typeof body.tool_type !== 'string' || typeof body.input !== 'object')) {
-      return send(res, call, 400, { error: 'tool_type and input are required' }, via);
+    const refusal = createRefusal(api, body);
+    if (refusal) {
+      state.refusals.push(refusal);
+      return send(res, call, 400, { error: refusal }, via);
     }
     const fault = faults.create.shift() ?? 'ok';
     switch (fault) {
@@ -371,7 +378,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     const data: Record<string, unknown> = { status };
     if (status === 1) Object.assign(data, urlFields(id));
     if (status === -1) data.error = 'sjinn render failed: out of GPU memory';
-    send(res, call, 200, { success: true, data }, via);
+    send(res, call, 200, { success: true, data: shapeQuery(shapes, data) }, via);
   }
 
   async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
@@ -458,6 +465,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     apiKey,
     state,
     faults,
+    shapes,
     calls,
     creates: () => calls.filter((c) => c.action === 'create'),
     queries: () => calls.filter((c) => c.action === 'query'),

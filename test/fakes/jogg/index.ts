@@ -6,6 +6,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { within } from '../../helpers/wait.js';
+import {
+  checkCreate,
+  checkLookup,
+  checkSignedPut,
+  checkUploadRequest,
+  type Refusal,
+  type SignedAsset,
+} from './contract.js';
 
 export interface JoggTask {
   task_id: string;
@@ -49,6 +58,12 @@ export interface JoggFaults {
   truncateJson?: boolean;
   /** Accept the next N creates, record the task, and never answer (the socket stays open): a create in flight. */
   holdCreates: number;
+  /** Answer latest-matching lookups only once this settles: a pause between a claim and its send. */
+  lookupGate?: Promise<unknown>;
+  /** Contract shapes the client must survive: failed tasks carry no `error` at all. */
+  failWithoutError: boolean;
+  /** Contract shapes: unfinished tasks report this status string (one not in the documented list). */
+  unknownStatus?: string;
 }
 
 export interface JoggCall {
@@ -66,6 +81,8 @@ export interface FakeJogg {
   faults: JoggFaults;
   tasks: Map<string, JoggTask>;
   calls: JoggCall[];
+  /** Every request the fake refused as malformed (what the real service would refuse too). */
+  refusals: string[];
   count(method: string, pathPrefix: string): number;
   /** Bytes received per signed upload, and whether any carried the API key. */
   puts: {
@@ -86,9 +103,10 @@ const RESULT_BYTES = Buffer.from('fake-mp4-bytes:'.repeat(64));
 export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<FakeJogg> {
   const apiKey = opts.apiKey ?? 'jogg-test-key-0123456789';
   const tasks = new Map<string, JoggTask>();
-  const assets = new Map<string, { filename: string; uploaded: boolean }>();
+  const assets = new Map<string, SignedAsset>();
   const calls: JoggCall[] = [];
   const puts: FakeJogg['puts'] = [];
+  const refusals: string[] = [];
   const faults: JoggFaults = {
     loseCreateAnswer: 0,
     queriesToFinish: 2,
@@ -98,6 +116,7 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     delayMs: 0,
     wrongTypes: false,
     holdCreates: 0,
+    failWithoutError: false,
   };
   const waiters: { pred: (c: JoggCall) => boolean; resolve: (c: JoggCall) => void }[] = [];
   const record = (c: JoggCall) => {
@@ -115,12 +134,18 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     faults,
     tasks,
     calls,
+    refusals,
     puts,
     quota: 1000,
     count: (method, prefix) => calls.filter((c) => c.method === method && c.path.startsWith(prefix)).length,
     seen: (pred) => {
       const done = calls.find(pred);
-      return done ? Promise.resolve(done) : new Promise((resolve) => waiters.push({ pred, resolve }));
+      return done
+        ? Promise.resolve(done)
+        : within(
+            new Promise((resolve) => waiters.push({ pred, resolve })),
+            'a matching call at the Jogg fake',
+          );
     },
     close: async () => {
       server.closeAllConnections();
@@ -142,6 +167,18 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     send(res, 200, { code: 0, msg: 'success', data });
   };
   const code = (res: ServerResponse, c: number, msg: string) => send(res, 200, { code: c, msg, data: null });
+  /** Answers a contract refusal; true when there was one. */
+  const refuse = (res: ServerResponse, r: Refusal | undefined): boolean => {
+    if (!r) return false;
+    if (r.kind === 'envelope') code(res, r.code, r.msg);
+    else
+      res.writeHead(403, { 'content-type': 'application/xml' }).end(`<Error><Code>${r.msg}</Code></Error>`);
+    refusals.push(r.msg);
+    return true;
+  };
+  const ASSET_HOST = 'https://assets.jogg.example/';
+  const assetOf = (u: string) =>
+    u.startsWith(ASSET_HOST) ? assets.get(u.slice(ASSET_HOST.length).split('/')[0] ?? '') : 'foreign';
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -185,6 +222,7 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
       });
       const id = path.slice('/signed/'.length);
       const a = assets.get(id);
+      if (refuse(res, checkSignedPut(a, url.searchParams.get('sig'), header(req, 'content-type')))) return;
       if (a) a.uploaded = true;
       res.writeHead(200).end();
       return;
@@ -213,20 +251,20 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
     }
 
     if (req.method === 'POST' && path === '/v2/upload/asset') {
-      const b = call.body as { filename?: string; content_type?: string };
-      if (!b?.filename || !b.content_type) {
-        code(res, 40000, 'filename and content_type are required');
-        return;
-      }
+      if (refuse(res, checkUploadRequest(call.body))) return;
+      const b = call.body as { filename: string; content_type: string };
       const id = randomUUID();
-      assets.set(id, { filename: b.filename, uploaded: false });
+      const sig = randomUUID().slice(0, 8);
+      assets.set(id, { filename: b.filename, contentType: b.content_type, sig, uploaded: false });
       ok(res, {
-        sign_url: `${base}/signed/${id}?sig=abc`,
+        sign_url: `${base}/signed/${id}?sig=${sig}`,
         asset_url: `https://assets.jogg.example/${id}/${encodeURIComponent(b.filename)}`,
       });
       return;
     }
     if (req.method === 'GET' && path === '/v2/lip_sync_video') {
+      if (refuse(res, checkLookup(url.searchParams))) return;
+      if (faults.lookupGate) await faults.lookupGate;
       const v = url.searchParams.get('video_url');
       const a = url.searchParams.get('audio_url');
       const p = url.searchParams.get('playback_type') ?? 'normal';
@@ -247,23 +285,13 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
         code(res, faults.createCode, 'create refused');
         return;
       }
-      const b = call.body as { video_url?: string; audio_url?: string; playback_type?: string };
-      const keys = Object.keys(b ?? {})
-        .sort()
-        .join(',');
-      if (!b?.video_url || !b.audio_url || keys !== 'audio_url,playback_type,video_url') {
-        code(res, 40000, `bad parameters: ${keys}`);
-        return;
-      }
-      if (!['normal', 'normal_reverse', 'normal_reverse_by_audio'].includes(b.playback_type ?? '')) {
-        code(res, 40000, 'invalid playback_type');
-        return;
-      }
+      if (refuse(res, checkCreate(call.body, assetOf))) return;
+      const b = call.body as { video_url: string; audio_url: string; playback_type: string };
       const t: JoggTask = {
         task_id: `jt_${randomUUID().slice(0, 8)}`,
         video_url: b.video_url,
         audio_url: b.audio_url,
-        playback_type: b.playback_type ?? 'normal',
+        playback_type: b.playback_type,
         status: 'pending',
         queries: 0,
         created_at: Math.floor(Date.now() / 1000),
@@ -319,7 +347,12 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
   }
 
   function view(t: JoggTask) {
-    const out: Record<string, unknown> = { task_id: t.task_id, status: t.status, created_at: t.created_at };
+    const shown = faults.unknownStatus && (t.status === 'pending' || t.status === 'processing');
+    const out: Record<string, unknown> = {
+      task_id: t.task_id,
+      status: shown ? faults.unknownStatus : t.status,
+      created_at: t.created_at,
+    };
     if (t.status === 'success') {
       out.completed_at = t.completed_at;
       out.data = faults.wrongTypes
@@ -330,7 +363,7 @@ export async function startFakeJogg(opts: { apiKey?: string } = {}): Promise<Fak
             duration_seconds: 12.5,
           };
     }
-    if (t.status === 'failed') out.error = { message: faults.failTasks };
+    if (t.status === 'failed' && !faults.failWithoutError) out.error = { message: faults.failTasks };
     return out;
   }
 

@@ -15,6 +15,7 @@ import {
   stateRead,
   streamChat,
 } from './chat.js';
+import { checkAnonymousToken, checkRunSse, checkSessionBody, type Refusal } from './contract.js';
 import { parseMultipart } from './multipart.js';
 
 export type { FakeSession } from './chat.js';
@@ -66,6 +67,8 @@ export interface FakeNemoState {
   credits: { available: number; frozen: number; total: number };
   missingAttribution: { method: string; path: string; missing: string[] }[];
   unexpected: { method: string; path: string }[];
+  /** Requests refused as malformed (contract.ts): what the real service would refuse too. */
+  refusals: string[];
 }
 
 export interface FakeNemoOptions {
@@ -102,6 +105,7 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
     credits: { available: 100, frozen: 0, total: 100 },
     missingAttribution: [],
     unexpected: [],
+    refusals: [],
   };
   const faults: FakeFaults = { queue: [], renderUrlShape: 'output.url', renderSteps: 3 };
   const calls: FakeCall[] = [];
@@ -143,13 +147,18 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
       return send(res, 200, { code: fault.code, msg: fault.msg ?? `fault ${fault.code}`, data: null });
     }
 
-    if (method === 'POST' && path === '/api/auth/anonymous-token') return anonymousToken(res, headers);
+    if (method === 'POST' && path === '/api/auth/anonymous-token') {
+      const r = checkAnonymousToken(headers['x-client-id'], raw);
+      return r ? refuse(res, r) : anonymousToken(res, headers);
+    }
 
     const userId = authorize(headers.authorization);
     if (!userId) return send(res, 200, { code: 1001, msg: 'token invalid or expired', data: null });
 
     const route = (verb: string, re: RegExp) => (method === verb ? re.exec(path) : null);
     if (method === 'POST' && path === '/api/tasks/me/with-session/nemo_agent') {
+      const r = checkSessionBody(body);
+      if (r) return refuse(res, r);
       const id = `sess_${++seq}_${randomBytes(3).toString('hex')}`;
       state.sessions.set(id, {
         id,
@@ -178,6 +187,8 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
       return upload(res, s, raw, headers, body);
     }
     if (method === 'POST' && path === '/run_sse') {
+      const r = checkRunSse(body);
+      if (r) return refuse(res, r);
       state.runSseCalls++;
       const b = body as { session_id?: string; new_message?: { parts?: { text?: string }[] } } | undefined;
       const s = state.sessions.get(String(b?.session_id));
@@ -193,6 +204,12 @@ export async function startFakeNemo(opts: FakeNemoOptions = {}): Promise<FakeNem
     }
     state.unexpected.push({ method, path });
     return send(res, 500, { code: 500, msg: `fake NemoVideo: unexpected route ${method} ${path}` });
+  }
+
+  /** Answers a contract refusal and records it (what the real service would refuse too). */
+  function refuse(res: ServerResponse, r: Refusal): Done {
+    state.refusals.push(r.msg);
+    return send(res, r.status, { code: r.code, msg: r.msg, data: null });
   }
 
   function takeFault(path: string): FakeFault | undefined {

@@ -48,6 +48,10 @@ export class NemoFake extends FakeServer {
     });
     this.route('POST', '/api/tasks/me/with-session/nemo_agent', (ctx) => {
       if (!this.authed(ctx)) return;
+      const b = ctx.json();
+      // The documented body; an empty or nameless one is a bad request (code 4000 on HTTP 200).
+      if (typeof b.task_name !== 'string' || !b.task_name)
+        return send(ctx, 200, { code: 4000, msg: 'task_name is required' });
       const sid = `sess_${this.sessions.size + 1}`;
       this.sessions.add(sid);
       send(ctx, 200, { code: 0, data: { task_id: `t_${sid}`, session_id: sid, user_id: 'u1' } });
