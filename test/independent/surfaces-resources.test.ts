@@ -1,9 +1,11 @@
 // Issue 24, surfaces 2-5: listings with keyset cursors, subscriptions, completion, percent-encoding.
-// Tasks are made on the Jogg fake from URL inputs (no upload), so many of them are cheap.
+// Many tasks are made cheaply as The Director images (Jogg creates are throttled to 20 a minute); one
+// Jogg task (URL inputs, no upload) is changed by the CLI in another process.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DirectorFake } from './fakes/director.js';
 import { JoggFake } from './fakes/jogg.js';
 import { CANARY, call, type Home, joggEnv, makeHome, runCli } from './helpers.js';
 import {
@@ -29,6 +31,7 @@ const FORGED = [
 
 describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
   let fake: JoggFake;
+  let dir: DirectorFake;
   let h: Home;
   let env: Record<string, string>;
   let m: BinMcp;
@@ -37,11 +40,7 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
 
   const newTask = async (): Promise<string> => {
     n++;
-    const r = await call(m, 'create_lip_sync', {
-      provider: 'jogg',
-      video: `${fake.url}/results/v${n}.mp4`,
-      audio: `${fake.url}/results/a${n}.wav`,
-    });
+    const r = await call(m, 'generate_image', { prompt: `a teapot number ${n}` });
     assert.equal(r.isError, false, `create ${n} failed: ${r.text}`);
     const id = String(r.data.task_id);
     ids.push(id);
@@ -51,14 +50,22 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
   before(async () => {
     fake = await new JoggFake(CANARY.jogg).start();
     fake.finishAfter = 1000; // tasks stay pending
+    dir = await new DirectorFake(CANARY.gateway).start();
+    dir.finishAfter = 1000;
     h = makeHome();
-    env = joggEnv(h, fake.url, { LIPSYNC_ALLOW_PRIVATE_URLS: 'true', LIPSYNC_MAX_SUBSCRIPTIONS: '3' });
+    env = joggEnv(h, fake.url, {
+      LIPSYNC_ALLOW_PRIVATE_URLS: 'true',
+      LIPSYNC_MAX_SUBSCRIPTIONS: '3',
+      GATEWAY_TOKEN: CANARY.gateway,
+      DIRECTOR_GATEWAY_URL: `${dir.url}/gw`,
+    });
     m = await startBin(env);
     for (let i = 0; i < 110; i++) await newTask();
   });
   after(async () => {
     await m.close();
     await fake.close();
+    await dir.close();
     rmSync(h.root, { recursive: true, force: true });
   });
 
@@ -119,7 +126,7 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
       if (!cursor) break;
     }
     const dup = seen.filter((x, i) => seen.indexOf(x) !== i);
-    assert.deepEqual(dup, [], 'a task resource listed twice');
+    assert.deepEqual(dup, [], 'task resources listed twice across pages while tasks were added');
     assert.deepEqual(before.filter((x) => !seen.includes(x)), [], 'task resources skipped');
   });
 
@@ -170,7 +177,13 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
   test('a change made by another process (CLI run --task-id) is heard by a subscriber', async () => {
     const m3 = await startBin(env);
     try {
-      const id = await newTask();
+      const c = await call(m3, 'create_lip_sync', {
+        provider: 'jogg',
+        video: `${fake.url}/results/v-sub.mp4`,
+        audio: `${fake.url}/results/a-sub.wav`,
+      });
+      assert.equal(c.isError, false, c.text);
+      const id = String(c.data.task_id);
       const uri = `lipsync://tasks/${id}`;
       let heard = false;
       let wake: () => void = () => undefined;
@@ -198,7 +211,13 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
     }
   });
 
-  // ---- completion
+  // ---- completion (on the templates the server lists, so a renamed template does not hide the result)
+  const tpl = async (part: string): Promise<string> => {
+    const t = await m.client.listResourceTemplates();
+    const x = t.resourceTemplates.find((r) => r.uriTemplate.includes(part));
+    assert.ok(x, `no template with ${part}`);
+    return x.uriTemplate;
+  };
   const complete = (uri: string, name: string, value: string, context?: Record<string, string>) =>
     m.client.complete(
       { ref: { type: 'ref/resource', uri }, argument: { name, value }, ...(context ? { context: { arguments: context } } : {}) },
@@ -209,8 +228,9 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
     const long = 'a'.repeat(50_000);
     const cases: Array<[string, string]> = [
       ['lipsync://tasks/{task_id}', 'task_id'],
-      ['lipsync://tasks/{task_id}/media/{which}{?offset,length}', 'which'],
-      ['lipsync://tasks/{task_id}/mouth-cues.{format}', 'format'],
+      [await tpl('/media/'), 'which'],
+      [await tpl('/media/'), 'task_id'],
+      [await tpl('mouth-cues'), 'format'],
     ];
     for (const [uri, name] of cases) {
       try {
@@ -228,16 +248,16 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
   });
 
   test('task_id completes on the media template', async () => {
-    const r = await complete('lipsync://tasks/{task_id}/media/{which}{?offset,length}', 'task_id', ids[0]!.slice(0, 4));
+    const r = await complete(await tpl('/media/'), 'task_id', ids[0]!.slice(0, 4));
     assert.ok(r.completion.values.length > 0, `no task ids offered: ${JSON.stringify(r)}`);
   });
 
   test('which completes to original and result; format to json and tsv', async () => {
-    const w = await complete('lipsync://tasks/{task_id}/media/{which}{?offset,length}', 'which', '');
+    const w = await complete(await tpl('/media/'), 'which', '');
     assert.deepEqual([...w.completion.values].sort(), ['original', 'result'], JSON.stringify(w));
-    const w2 = await complete('lipsync://tasks/{task_id}/media/{which}{?offset,length}', 'which', 'r');
+    const w2 = await complete(await tpl('/media/'), 'which', 'r');
     assert.deepEqual(w2.completion.values, ['result'], JSON.stringify(w2));
-    const f = await complete('lipsync://tasks/{task_id}/mouth-cues.{format}', 'format', '');
+    const f = await complete(await tpl('mouth-cues'), 'format', '');
     assert.deepEqual([...f.completion.values].sort(), ['json', 'tsv'], JSON.stringify(f));
   });
 
