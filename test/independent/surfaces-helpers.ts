@@ -80,7 +80,11 @@ export async function rpcError(what: string, p: Promise<unknown>): Promise<RpcEr
 
 /** Asserts a JSON-RPC error is "invalid params" (-32602). */
 export function assertInvalidParams(what: string, e: RpcError): void {
-  assert.equal(e.code, -32602, `${what}: expected JSON-RPC -32602 invalid params, got ${e.code}: ${e.message}`);
+  assert.equal(
+    e.code,
+    -32602,
+    `${what}: expected JSON-RPC -32602 invalid params, got ${e.code}: ${e.message}`,
+  );
 }
 
 /** The server still answers (ping) within a bound. */
@@ -157,7 +161,9 @@ export function toolError(o: ToolOut): { code?: string; message?: string; hint?:
 }
 
 /** `serve --http` on 127.0.0.1, port 0; resolves with its URL once listening. */
-export function serveHttp(env: Record<string, string>): Promise<{ proc: ChildProcess; url: URL; stderr: () => string }> {
+export function serveHttp(
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; url: URL; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [BIN, 'serve', '--http', '--port', '0'], {
       env,

@@ -118,7 +118,11 @@ describe('media reads (stdio, local engine)', () => {
       assert.equal(c.blob, undefined, `a ${bigBytes.length}-byte blob was sent in one message`);
       assert.ok(c.text, 'expected a JSON text');
       const j = JSON.parse(c.text) as Record<string, unknown>;
-      assert.match(JSON.stringify(j), /offset|length|download_result/, `the text does not say how: ${c.text}`);
+      assert.match(
+        JSON.stringify(j),
+        /offset|length|download_result/,
+        `the text does not say how: ${c.text}`,
+      );
       await stillAnswers(own, 'an unranged 12 MiB read');
     } finally {
       await own.close();
@@ -266,7 +270,12 @@ describe('raw stdio: no line over 10 MiB, batches and huge ids', () => {
     r.send(
       JSON.stringify([
         { jsonrpc: '2.0', id: 11, method: 'ping' },
-        { jsonrpc: '2.0', id: 12, method: 'resources/read', params: { uri: `lipsync://tasks/${big}/media/original?offset=0&length=10` } },
+        {
+          jsonrpc: '2.0',
+          id: 12,
+          method: 'resources/read',
+          params: { uri: `lipsync://tasks/${big}/media/original?offset=0&length=10` },
+        },
       ]),
     );
     const p = await r.request(13, 'ping', {}, 15_000);
@@ -282,7 +291,12 @@ describe('raw stdio: no line over 10 MiB, batches and huge ids', () => {
   });
 
   test('a resources/read with a 1 MB task id is refused as invalid params, not internal', async () => {
-    const a = await r.request(31, 'resources/read', { uri: `lipsync://tasks/${'z'.repeat(1_000_000)}/media/original` }, 30_000);
+    const a = await r.request(
+      31,
+      'resources/read',
+      { uri: `lipsync://tasks/${'z'.repeat(1_000_000)}/media/original` },
+      30_000,
+    );
     assert.ok(a.error, `answered: ${JSON.stringify(a).slice(0, 300)}`);
     assert.notEqual(a.error.code, -32603, `internal: ${a.error.message.slice(0, 300)}`);
     assert.ok(a.error.message.length < 2000, `the error echoes ${a.error.message.length} chars`);

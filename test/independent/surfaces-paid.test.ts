@@ -19,7 +19,10 @@ const PAID: Array<[string, Args]> = [
   ['generate_audio', (_f, n) => ({ kind: 'music', prompt: `calm piano ${n}` })],
   ['transcribe', (f, n) => ({ audio: u(f, `speech${n}.wav`) })],
   ['edit_video', (f, n) => ({ provider: 'director', operation: 'subtitles', video: u(f, `clip${n}.mp4`) })],
-  ['create_lip_sync', (f, n) => ({ provider: 'director', image: u(f, `face${n}.png`), audio: u(f, `voice${n}.wav`) })],
+  [
+    'create_lip_sync',
+    (f, n) => ({ provider: 'director', image: u(f, `face${n}.png`), audio: u(f, `voice${n}.wav`) }),
+  ],
 ];
 
 describe('paid tools ask for confirmation (stdio, LIPSYNC_CONFIRM_PAID=true, no elicitation)', () => {
@@ -52,12 +55,20 @@ describe('paid tools ask for confirmation (stdio, LIPSYNC_CONFIRM_PAID=true, no 
       const c0 = fake.creates;
       const first = await call(m, tool, a);
       assert.equal(fake.creates, c0, `${tool} created before confirmation: ${first.text}`);
-      assert.equal(errCode(first), 'confirmation_required', `${tool}: expected confirmation_required, got ${first.text.slice(0, 300)}`);
+      assert.equal(
+        errCode(first),
+        'confirmation_required',
+        `${tool}: expected confirmation_required, got ${first.text.slice(0, 300)}`,
+      );
       const second = await call(m, tool, { ...a, confirm: true });
       assert.equal(second.isError, false, `${tool} with confirm: true failed: ${second.text.slice(0, 300)}`);
       assert.equal(fake.creates - c0, 1, `${tool} with confirm: true made ${fake.creates - c0} creates`);
       if (tool === 'generate_image' || (tool === 'generate_audio' && a.kind === 'speech'))
-        assert.doesNotMatch(first.text, /\bvideos?\b/i, `${tool}'s estimate talks about videos: ${first.text}`);
+        assert.doesNotMatch(
+          first.text,
+          /\bvideos?\b/i,
+          `${tool}'s estimate talks about videos: ${first.text}`,
+        );
     });
   }
 
@@ -85,7 +96,11 @@ describe('force_recreate on a pending task (jogg, confirmation on)', () => {
     const env = joggEnv(h, fake.url, { LIPSYNC_ALLOW_PRIVATE_URLS: 'true', LIPSYNC_CONFIRM_PAID: 'true' });
     const m = await startBin(env, { elicit: 'accept' });
     try {
-      const args = { provider: 'jogg', video: `${fake.url}/results/v.mp4`, audio: `${fake.url}/results/a.wav` };
+      const args = {
+        provider: 'jogg',
+        video: `${fake.url}/results/v.mp4`,
+        audio: `${fake.url}/results/a.wav`,
+      };
       const a = await call(m, 'create_lip_sync', args);
       assert.equal(a.isError, false, a.text);
       const e0 = m.elicitations.length;
@@ -102,7 +117,60 @@ describe('force_recreate on a pending task (jogg, confirmation on)', () => {
   });
 });
 
-describe('The Director: rate limit vs daily limit, and the video cap (stdio)', () => {
+describe('The Director: a plain 429 is a rate limit, video_limit_reached the daily limit (stdio)', () => {
+  let fake: DirectorFake;
+  let h: Home;
+  let m: BinMcp;
+  before(async () => {
+    fake = await new DirectorFake(CANARY.gateway).start();
+    h = makeHome();
+    m = await startBin({
+      ...h.env,
+      GATEWAY_TOKEN: CANARY.gateway,
+      DIRECTOR_GATEWAY_URL: `${fake.url}/gw`,
+      LIPSYNC_ALLOW_PRIVATE_URLS: 'true',
+    });
+  });
+  after(async () => {
+    await m.close();
+    await fake.close();
+    rmSync(h.root, { recursive: true, force: true });
+  });
+
+  const limitsText = async (): Promise<string> =>
+    (await call(m, 'check_credits', { provider: 'director' })).text;
+
+  test('a plain 429 with Retry-After: 20 is rate_limited with the wait; check_credits reports no limit after it', async () => {
+    fake.faults.push({ route: 'POST /gw', kind: 'status429', retryAfter: 20, times: 5 });
+    let r: ToolOut;
+    try {
+      r = await call(m, 'generate_image', { prompt: 'rate limited fox' });
+    } finally {
+      fake.faults.length = 0;
+    }
+    assert.equal(errCode(r), 'rate_limited', `expected rate_limited, got ${r.text.slice(0, 400)}`);
+    assert.match(r.text, /\b20\b/, `the wait (20 s) is not in ${r.text.slice(0, 400)}`);
+    const c = await limitsText();
+    assert.doesNotMatch(
+      c,
+      /daily limit|limit (was )?(hit|reached)|video_limit/i,
+      `check_credits reports a limit after a plain 429: ${c.slice(0, 600)}`,
+    );
+  });
+
+  test('a 429 video_limit_reached is the daily limit', async () => {
+    fake.dailyLimit = true;
+    let r: ToolOut;
+    try {
+      r = await call(m, 'generate_image', { prompt: 'over the daily limit' });
+    } finally {
+      fake.dailyLimit = false;
+    }
+    assert.equal(errCode(r), 'daily_limit', `expected daily_limit, got ${r.text.slice(0, 400)}`);
+  });
+});
+
+describe('The Director: an image does not use up the videos-per-day cap (stdio)', () => {
   let fake: DirectorFake;
   let h: Home;
   let m: BinMcp;
@@ -123,8 +191,6 @@ describe('The Director: rate limit vs daily limit, and the video cap (stdio)', (
     rmSync(h.root, { recursive: true, force: true });
   });
 
-  const limitsText = async (): Promise<string> => (await call(m, 'check_credits', { provider: 'director' })).text;
-
   test('an image does not use up the video cap of 1', async () => {
     const img = await call(m, 'generate_image', { prompt: 'a green kettle' });
     assert.equal(img.isError, false, `generate_image failed: ${img.text.slice(0, 300)}`);
@@ -133,30 +199,5 @@ describe('The Director: rate limit vs daily limit, and the video cap (stdio)', (
     assert.equal(v.isError, false, v.text.slice(0, 300));
     const v2 = await call(m, 'generate_video', { prompt: 'the second video today' });
     assert.equal(errCode(v2), 'spend_cap', `the cap of 1 video did not hold: ${v2.text.slice(0, 300)}`);
-  });
-
-  test('a plain 429 with Retry-After: 20 is rate_limited with the wait; check_credits reports no limit after it', async () => {
-    fake.faults.push({ route: 'POST /gw', kind: 'status429', retryAfter: 20, times: 5 });
-    let r: ToolOut;
-    try {
-      r = await call(m, 'generate_image', { prompt: 'rate limited fox' });
-    } finally {
-      fake.faults.length = 0;
-    }
-    assert.equal(errCode(r), 'rate_limited', `expected rate_limited, got ${r.text.slice(0, 400)}`);
-    assert.match(r.text, /\b20\b/, `the wait (20 s) is not in ${r.text.slice(0, 400)}`);
-    const c = await limitsText();
-    assert.doesNotMatch(c, /daily limit|limit (was )?(hit|reached)|video_limit/i, `check_credits reports a limit after a plain 429: ${c.slice(0, 600)}`);
-  });
-
-  test('a 429 video_limit_reached is the daily limit, and check_credits says so', async () => {
-    fake.dailyLimit = true;
-    let r: ToolOut;
-    try {
-      r = await call(m, 'generate_image', { prompt: 'over the daily limit' });
-    } finally {
-      fake.dailyLimit = false;
-    }
-    assert.equal(errCode(r), 'daily_limit', `expected daily_limit, got ${r.text.slice(0, 400)}`);
   });
 });

@@ -79,7 +79,10 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
       try {
         r = await call(m, 'list_tasks', { cursor: c, limit: 5 }, 15_000);
       } catch (e) {
-        return assertInvalidParams('list_tasks cursor', { code: Number((e as { code?: number }).code), message: String(e) });
+        return assertInvalidParams('list_tasks cursor', {
+          code: Number((e as { code?: number }).code),
+          message: String(e),
+        });
       }
       assert.equal(r.isError, true, `forged cursor silently accepted: ${r.text.slice(0, 300)}`);
       assert.equal(toolError(r).code, 'invalid_input', `expected invalid_input, got ${r.text.slice(0, 300)}`);
@@ -88,7 +91,10 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
 
   test('a real resources/list cursor with one character changed is invalid params', async () => {
     const p1 = await m.client.listResources();
-    assert.ok(p1.nextCursor, `110 tasks fit in one resources/list page (${p1.resources.length}); no cursor to tamper with`);
+    assert.ok(
+      p1.nextCursor,
+      `110 tasks fit in one resources/list page (${p1.resources.length}); no cursor to tamper with`,
+    );
     const c = p1.nextCursor;
     const forged = c.slice(0, -2) + (c.at(-2) === 'A' ? 'B' : 'A') + c.at(-1);
     const e = await rpcError('tampered cursor', m.client.listResources({ cursor: forged }));
@@ -127,7 +133,11 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
     }
     const dup = seen.filter((x, i) => seen.indexOf(x) !== i);
     assert.deepEqual(dup, [], 'task resources listed twice across pages while tasks were added');
-    assert.deepEqual(before.filter((x) => !seen.includes(x)), [], 'task resources skipped');
+    assert.deepEqual(
+      before.filter((x) => !seen.includes(x)),
+      [],
+      'task resources skipped',
+    );
   });
 
   // ---- URIs
@@ -154,7 +164,10 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
       'http://127.0.0.1/x',
       `lipsync://tasks/${'q'.repeat(100_000)}`,
     ]) {
-      const e = await rpcError(`subscribe ${uri.slice(0, 60)}`, m.client.subscribeResource({ uri }, { timeout: 15_000 }));
+      const e = await rpcError(
+        `subscribe ${uri.slice(0, 60)}`,
+        m.client.subscribeResource({ uri }, { timeout: 15_000 }),
+      );
       assert.notEqual(e.code, -32603, `internal error for ${uri.slice(0, 60)}: ${e.message}`);
     }
     await stillAnswers(m, 'refused subscriptions');
@@ -164,9 +177,16 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
     const m2 = await startBin(env);
     try {
       for (const id of ids.slice(0, 3)) await m2.client.subscribeResource({ uri: `lipsync://tasks/${id}` });
-      const e = await rpcError('4th subscription', m2.client.subscribeResource({ uri: `lipsync://tasks/${ids[3]}` }));
+      const e = await rpcError(
+        '4th subscription',
+        m2.client.subscribeResource({ uri: `lipsync://tasks/${ids[3]}` }),
+      );
       assert.notEqual(e.code, -32603, e.message);
-      assert.match(e.message, /LIPSYNC_MAX_SUBSCRIPTIONS|unsubscribe/i, `the refusal does not say what to do: ${e.message}`);
+      assert.match(
+        e.message,
+        /LIPSYNC_MAX_SUBSCRIPTIONS|unsubscribe/i,
+        `the refusal does not say what to do: ${e.message}`,
+      );
       await m2.client.unsubscribeResource({ uri: `lipsync://tasks/${ids[0]}` });
       await m2.client.subscribeResource({ uri: `lipsync://tasks/${ids[3]}` });
     } finally {
@@ -200,7 +220,15 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
       assert.equal(cli.code, 0, `CLI failed: ${cli.stderr.slice(-400)}`);
       if (!heard)
         await new Promise<void>((res, rej) => {
-          const t = setTimeout(() => rej(new Error(`no notifications/resources/updated for ${uri} within 20 s after the CLI changed it`)), 20_000);
+          const t = setTimeout(
+            () =>
+              rej(
+                new Error(
+                  `no notifications/resources/updated for ${uri} within 20 s after the CLI changed it`,
+                ),
+              ),
+            20_000,
+          );
           wake = () => {
             clearTimeout(t);
             res();
@@ -220,7 +248,11 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
   };
   const complete = (uri: string, name: string, value: string, context?: Record<string, string>) =>
     m.client.complete(
-      { ref: { type: 'ref/resource', uri }, argument: { name, value }, ...(context ? { context: { arguments: context } } : {}) },
+      {
+        ref: { type: 'ref/resource', uri },
+        argument: { name, value },
+        ...(context ? { context: { arguments: context } } : {}),
+      },
       { timeout: 15_000 },
     );
 
@@ -237,14 +269,19 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
         const r = await complete(uri, name, long);
         assert.ok(Array.isArray(r.completion.values));
       } catch (e) {
-        assertInvalidParams(`complete ${name} 50k`, { code: Number((e as { code?: number }).code), message: String(e) });
+        assertInvalidParams(`complete ${name} 50k`, {
+          code: Number((e as { code?: number }).code),
+          message: String(e),
+        });
       }
     }
     const p = m.client.complete(
       { ref: { type: 'ref/prompt', name: 'dub_video' }, argument: { name: 'provider', value: long } },
       { timeout: 15_000 },
     );
-    await p.catch((e: { code?: number; message?: string }) => assertInvalidParams('prompt arg 50k', { code: Number(e.code), message: String(e.message) }));
+    await p.catch((e: { code?: number; message?: string }) =>
+      assertInvalidParams('prompt arg 50k', { code: Number(e.code), message: String(e.message) }),
+    );
   });
 
   test('task_id completes on the media template', async () => {
@@ -265,7 +302,11 @@ describe('listings, subscriptions, completion, URIs (stdio, jogg fake)', () => {
     const r = await complete('lipsync://tasks/{task_id}', 'task_id', '');
     const c = r.completion;
     assert.ok(c.values.length <= 100, `${c.values.length} values`);
-    assert.equal(c.hasMore, true, `hasMore must be true with ${ids.length} tasks: ${JSON.stringify({ ...c, values: c.values.length })}`);
+    assert.equal(
+      c.hasMore,
+      true,
+      `hasMore must be true with ${ids.length} tasks: ${JSON.stringify({ ...c, values: c.values.length })}`,
+    );
     if (c.total !== undefined)
       assert.ok(c.total >= ids.length, `total ${c.total} is below the ${ids.length} tasks in the ledger`);
   });

@@ -32,8 +32,18 @@ describe('schema errors and provider_task_id (stdio, jogg fake)', () => {
   const BAD: Array<[string, string, Record<string, unknown>, string]> = [
     ['wrong type', 'list_tasks', { limit: 'x' }, 'limit'],
     ['wrong type (number for string)', 'get_task_status', { task_id: 42 }, 'task_id'],
-    ['unknown enum value', 'create_lip_sync', { video: '/v.mp4', audio: '/a.wav', provider: 'acme' }, 'provider'],
-    ['unknown enum value', 'create_lip_sync', { video: '/v.mp4', audio: '/a.wav', playback_type: 'sideways' }, 'playback_type'],
+    [
+      'unknown enum value',
+      'create_lip_sync',
+      { video: '/v.mp4', audio: '/a.wav', provider: 'acme' },
+      'provider',
+    ],
+    [
+      'unknown enum value',
+      'create_lip_sync',
+      { video: '/v.mp4', audio: '/a.wav', playback_type: 'sideways' },
+      'playback_type',
+    ],
     ['dry_run: "yes"', 'create_lip_sync', { video: '/v.mp4', audio: '/a.wav', dry_run: 'yes' }, 'dry_run'],
     ['missing required', 'create_lip_sync', { video: '/v.mp4' }, 'audio'],
     ['missing required', 'download_result', {}, 'task_id'],
@@ -48,9 +58,17 @@ describe('schema errors and provider_task_id (stdio, jogg fake)', () => {
       const r = await call(m, tool, args, 15_000);
       assert.equal(r.isError, true, `accepted: ${r.text.slice(0, 300)}`);
       const e = toolError(r);
-      assert.equal(e.code, 'invalid_input', `expected JSON {error:{code:"invalid_input"}}, got ${r.text.slice(0, 300)}`);
+      assert.equal(
+        e.code,
+        'invalid_input',
+        `expected JSON {error:{code:"invalid_input"}}, got ${r.text.slice(0, 300)}`,
+      );
       assert.ok(e.message && e.hint, `message and hint expected: ${r.text.slice(0, 300)}`);
-      assert.match(`${e.message} ${e.hint}`, new RegExp(arg), `the error does not name ${arg}: ${r.text.slice(0, 300)}`);
+      assert.match(
+        `${e.message} ${e.hint}`,
+        new RegExp(arg),
+        `the error does not name ${arg}: ${r.text.slice(0, 300)}`,
+      );
       assert.ok(r.text.length < 5000, `the error is ${r.text.length} chars (echoes the input?)`);
       assert.equal(fake.log.length, n, 'the provider was contacted');
     });
@@ -61,12 +79,31 @@ describe('schema errors and provider_task_id (stdio, jogg fake)', () => {
     assert.equal(e.code, -32602, `expected -32602, got ${e.code}: ${e.message}`);
   });
 
-  const IDS = ['../x', 'a/b', '%2e%2e', '..%2fx', '?q=1', 'x#frag', 'a b', 'x\u0000y', 'x\ny', 'x\ty', 'p'.repeat(10_000)];
+  const IDS = [
+    '../x',
+    'a/b',
+    '%2e%2e',
+    '..%2fx',
+    '?q=1',
+    'x#frag',
+    'a b',
+    'x\u0000y',
+    'x\ny',
+    'x\ty',
+    'p'.repeat(10_000),
+  ];
   for (const id of IDS) {
     test(`get_task_status {provider: jogg, provider_task_id: ${JSON.stringify(id.slice(0, 20))}} is invalid_input, nothing sent`, async () => {
       const n = fake.log.length;
       const r = await call(m, 'get_task_status', { provider: 'jogg', provider_task_id: id }, 15_000);
-      assert.equal(fake.log.length, n, `a request reached the fake: ${fake.log.slice(n).map((x) => x.path.slice(0, 80)).join(', ')}`);
+      assert.equal(
+        fake.log.length,
+        n,
+        `a request reached the fake: ${fake.log
+          .slice(n)
+          .map((x) => x.path.slice(0, 80))
+          .join(', ')}`,
+      );
       assert.equal(r.isError, true, `accepted: ${r.text.slice(0, 300)}`);
       assert.equal(toolError(r).code, 'invalid_input', r.text.slice(0, 300));
     });
@@ -76,7 +113,14 @@ describe('schema errors and provider_task_id (stdio, jogg fake)', () => {
     test(`CLI run --task-id ${JSON.stringify(id.slice(0, 20))} --provider jogg is invalid_input, nothing sent`, async () => {
       const n = fake.log.length;
       const r = await runCli(env, ['run', '--task-id', id, '--provider', 'jogg', '--no-poll']);
-      assert.equal(fake.log.length, n, `a request reached the fake: ${fake.log.slice(n).map((x) => x.path.slice(0, 80)).join(', ')}`);
+      assert.equal(
+        fake.log.length,
+        n,
+        `a request reached the fake: ${fake.log
+          .slice(n)
+          .map((x) => x.path.slice(0, 80))
+          .join(', ')}`,
+      );
       assert.notEqual(r.code, 0, `exit 0: ${r.stdout.slice(0, 300)}`);
       const e = lastJson(r.stderr);
       assert.equal(e.code, 'invalid_input', `last stderr line: ${r.stderr.slice(-400)}`);
@@ -86,7 +130,10 @@ describe('schema errors and provider_task_id (stdio, jogg fake)', () => {
   test('a well-formed provider_task_id still reaches the provider (control)', async () => {
     const c = await call(m, 'create_lip_sync', { ...pair, provider: 'jogg' });
     assert.equal(c.isError, false, c.text);
-    const r = await call(m, 'get_task_status', { provider: 'jogg', provider_task_id: String(c.data.provider_task_id) });
+    const r = await call(m, 'get_task_status', {
+      provider: 'jogg',
+      provider_task_id: String(c.data.provider_task_id),
+    });
     assert.equal(r.isError, false, r.text);
   });
 });
@@ -114,7 +161,10 @@ describe('crash between "create accepted" and "answer recorded" (SIGKILL, jogg)'
     const s = new Raw(BIN, env);
     await s.init();
     s.send({ id: 10, method: 'tools/call', params: { name: 'create_lip_sync', arguments: args } });
-    await fake.waitFor((x) => fake.log.indexOf(x) >= from && x.method === 'POST' && x.path === CREATE, 30_000);
+    await fake.waitFor(
+      (x) => fake.log.indexOf(x) >= from && x.method === 'POST' && x.path === CREATE,
+      30_000,
+    );
     s.proc.kill('SIGKILL');
     await s.exited;
     fake.faults.length = 0;
@@ -142,8 +192,16 @@ describe('crash between "create accepted" and "answer recorded" (SIGKILL, jogg)'
         first = structured(a);
         assert.ok(first.status, resultText(a).slice(0, 300));
       }
-      assert.notEqual(first.status, 'unknown', `first re-ask answered unknown: ${JSON.stringify(first).slice(0, 400)}`);
-      assert.equal(first.provider_task_id, real, `not reconciled to the real task ${real}: ${JSON.stringify(first).slice(0, 400)}`);
+      assert.notEqual(
+        first.status,
+        'unknown',
+        `first re-ask answered unknown: ${JSON.stringify(first).slice(0, 400)}`,
+      );
+      assert.equal(
+        first.provider_task_id,
+        real,
+        `not reconciled to the real task ${real}: ${JSON.stringify(first).slice(0, 400)}`,
+      );
       assert.equal(fake.creates - c0, 1, 'paid twice');
       await r.close();
     });
