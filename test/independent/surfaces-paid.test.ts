@@ -72,6 +72,20 @@ describe('paid tools ask for confirmation (stdio, LIPSYNC_CONFIRM_PAID=true, no 
     });
   }
 
+  test('with an elicitation client that accepts, each paid tool makes exactly one create', async () => {
+    const ma = await startBin(env, { elicit: 'accept' });
+    try {
+      for (const [tool, args] of PAID) {
+        const c0 = fake.creates;
+        const r = await call(ma, tool, args(fake, 300));
+        assert.equal(r.isError, false, `${tool} after accepting: ${r.text.slice(0, 300)}`);
+        assert.equal(fake.creates - c0, 1, `${tool} after accepting made ${fake.creates - c0} creates`);
+      }
+    } finally {
+      await ma.close();
+    }
+  });
+
   test('with an elicitation client that declines, no paid tool sends anything', async () => {
     const md = await startBin(env, { elicit: 'decline' });
     try {
