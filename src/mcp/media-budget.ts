@@ -103,8 +103,8 @@ export class MediaBudget {
     const mine = this.sessions.get(session) ?? 0;
     const which =
       mine > 0 && mine + bytes > this.o.sessionBytes
-        ? `this session already has ${mib(mine)} of media on its way (its limit is ${mib(this.o.sessionBytes)})`
-        : `${mib(this.total)} of media are on their way to clients (the limit is ${mib(this.o.processBytes)})`;
+        ? `this session already has ${mib(mine)} of media on its way (its limit is ${mib(this.o.sessionBytes)}, LIPSYNC_MEDIA_SESSION_INFLIGHT_KB)`
+        : `${mib(this.total)} of media are on their way to clients (the limit is ${mib(this.o.processBytes)}, LIPSYNC_MEDIA_MAX_INFLIGHT_KB)`;
     const hint =
       'Read the ranges of a video one after another, not all at once, and read each answer; try again in a few seconds.';
     return new ProtocolError(MEDIA_BUSY, `Too much media is being sent at once: ${which}. ${hint}`, {

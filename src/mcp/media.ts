@@ -57,6 +57,15 @@ export type TakenHook = (requestId: RequestId, signal?: AbortSignal) => Promise<
 
 export type MediaApp = Pick<App, 'ledger' | 'config' | 'clock'>;
 
+/**
+ * The most one read answers: RANGE_BYTES, or less where the in-flight caps are set lower, so that no
+ * single answer holds more than a cap allows (at least 64 KiB).
+ */
+export function rangeBytes(app: MediaApp): number {
+  const m = app.config.media;
+  return Math.max(64 * 1024, Math.min(RANGE_BYTES, m.sessionInFlightBytes, m.maxInFlightBytes));
+}
+
 const budgets = new WeakMap<object, MediaBudget>();
 /** One budget per App: the whole process (every HTTP session's McpServer shares the App). */
 export function mediaBudget(app: MediaApp): MediaBudget {
@@ -96,22 +105,24 @@ export function registerMedia(
       const row = await findRow(String(vars.task_id));
       const which = String(vars.which);
       const range = parseRange(vars);
+      const step = rangeBytes(app);
       const file = await openMedia(app, row, which);
       try {
         const mimeType = VIDEO_TYPES[extname(file.path).toLowerCase()] as string;
-        if (!range && file.size > RANGE_BYTES) return describe(uri.href, row.id, which, file, mimeType);
+        if (!range && file.size > step) return describe(uri.href, row.id, which, file, mimeType, step);
         const offset = range?.offset ?? 0;
         if (offset >= file.size)
           throw new ProtocolError(
             ProtocolErrorCode.InvalidParams,
             `offset ${offset} is past the end of the video (${file.size} bytes).`,
           );
-        const want = Math.min(range?.length ?? RANGE_BYTES, file.size - offset);
+        // A range is cut to what the caps let one read hold (at most RANGE_BYTES); `next` goes on from there.
+        const want = Math.min(range?.length ?? step, step, file.size - offset);
         const release = await mediaBudget(app).acquire(ctx.sessionId ?? 'stdio', want);
         let held = false;
         try {
           const bytes = await file.read(offset, want);
-          const result = answer(uri.href, row.id, which, mimeType, file.size, offset, bytes, !!range);
+          const result = answer(uri.href, row.id, which, mimeType, file.size, offset, bytes, !!range, step);
           holdUntilTaken(whenTaken(ctx.mcpReq.id, ctx.mcpReq.signal), ctx.mcpReq.signal, release);
           held = true;
           return result;
@@ -139,11 +150,9 @@ function parseRange(vars: Variables): { offset: number; length?: number } | unde
   };
   const offset = num('offset');
   const length = num('length');
-  if (length !== undefined && (length < 1 || length > RANGE_BYTES))
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidParams,
-      `length must be between 1 and ${RANGE_BYTES} bytes (4 MiB).`,
-    );
+  // A longer length is answered with what one read holds, and `next` (as an HTTP Range is).
+  if (length !== undefined && length < 1)
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'length must be at least 1 byte.');
   if (offset === undefined && length === undefined) return undefined;
   return { offset: offset ?? 0, ...(length !== undefined ? { length } : {}) };
 }
@@ -190,6 +199,7 @@ function answer(
   offset: number,
   bytes: Buffer,
   ranged: boolean,
+  step: number,
 ): ReadResourceResult {
   const end = offset + bytes.length;
   const meta = {
@@ -197,7 +207,7 @@ function answer(
       size,
       offset,
       length: bytes.length,
-      ...(end < size ? { next: mediaUri(id, which, { offset: end, length: RANGE_BYTES }) } : {}),
+      ...(end < size ? { next: mediaUri(id, which, { offset: end, length: step }) } : {}),
     },
   };
   const content = { uri, mimeType, blob: bytes.toString('base64'), ...(ranged ? { _meta: meta } : {}) };
@@ -211,18 +221,19 @@ function describe(
   which: string,
   file: MediaFile,
   mimeType: string,
+  step: number,
 ): ReadResourceResult {
   const ranges: string[] = [];
-  for (let o = 0; o < file.size; o += RANGE_BYTES)
-    ranges.push(mediaUri(id, which, { offset: o, length: Math.min(RANGE_BYTES, file.size - o) }));
+  for (let o = 0; o < file.size; o += step)
+    ranges.push(mediaUri(id, which, { offset: o, length: Math.min(step, file.size - o) }));
   const doc = {
     task_id: id,
     which,
     mime_type: mimeType,
     size: file.size,
-    range_bytes: RANGE_BYTES,
+    range_bytes: step,
     message:
-      `This video is ${(file.size / 1048576).toFixed(1)} MiB, more than one read answers (${RANGE_BYTES / 1048576} MiB). Read the ranges below in order and join their bytes` +
+      `This video is ${(file.size / 1048576).toFixed(1)} MiB, more than one read answers (${(step / 1048576).toFixed(1)} MiB). Read the ranges below in order and join their bytes` +
       (which === 'result' ? ', or save it with download_result.' : '; it is the input file at input_path.'),
     ranges,
     // A local result is already saved in the output folder; download_result copies it where you name.

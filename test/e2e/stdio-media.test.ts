@@ -118,9 +118,15 @@ test('over stdio a 12 MiB result and an 11 MiB original come in ranges; the SDK 
       { size: result.length, offset: result.length - 5, length: 5 },
       'no next at the end',
     );
+    // A longer length is cut to one range, with next (as an HTTP Range would be).
+    const long = await client.readResource({
+      uri: `lipsync://tasks/big/media/result?offset=0&length=${RANGE + 1}`,
+    });
+    assert.equal(Buffer.from((long.contents[0] as { blob: string }).blob, 'base64').length, RANGE);
+    assert.match(String((long._meta?.['lipsync/media'] as MediaMeta | undefined)?.next), /offset=4194304/);
     await assert.rejects(
-      client.readResource({ uri: `lipsync://tasks/big/media/result?offset=0&length=${RANGE + 1}` }),
-      /length must be between 1 and 4194304/,
+      client.readResource({ uri: 'lipsync://tasks/big/media/result?offset=0&length=0' }),
+      /length must be at least 1/,
     );
     assert.equal(closed, false, `the client is still connected; stderr: ${stderr}`);
     assert.ok((await client.listTools()).tools.length > 0);

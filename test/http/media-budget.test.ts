@@ -68,10 +68,14 @@ test('a batch of media reads over the cap: one is answered, the others are refus
     const headers = { ...JSON_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
     const batch = await raw(s.server.url, {
       headers,
-      body: reads('lipsync://tasks/capped/media/original', 6),
+      // Ranges: an unranged read of a file larger than the caps answers where to get it, no bytes.
+      body: reads('lipsync://tasks/capped/media/original?offset=0', 6),
     });
     const answers = messages(batch.body);
     assert.equal(answers.length, 6, batch.body.slice(0, 300));
+    // A range is cut to what the caps let one read hold (64 KiB here), with next.
+    const first = answers.find((m) => m.result)?.result as { contents: { blob: string }[] } | undefined;
+    assert.equal(Buffer.from(first?.contents[0]?.blob ?? '', 'base64').length, 64 * 1024);
     const served = answers.filter((m) => m.result);
     const refused = answers.filter((m) => m.error);
     assert.equal(served.length, 1, `one read fits the cap: ${answers.map((m) => m.error?.message ?? 'ok')}`);
@@ -80,8 +84,12 @@ test('a batch of media reads over the cap: one is answered, the others are refus
       assert.match(r.error?.message ?? '', /Too much media is being sent at once.*one after another/);
     // The answer was taken: its bytes no longer count, so the next read is served.
     const again = messages(
-      (await raw(s.server.url, { headers, body: reads('lipsync://tasks/capped/media/original', 1, 50) }))
-        .body,
+      (
+        await raw(s.server.url, {
+          headers,
+          body: reads('lipsync://tasks/capped/media/original?offset=0', 1, 50),
+        })
+      ).body,
     );
     assert.ok(again[0]?.result, JSON.stringify(again[0]?.error));
   } finally {

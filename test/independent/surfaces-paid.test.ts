@@ -167,7 +167,8 @@ describe('The Director: a plain 429 is a rate limit, video_limit_reached the dai
     const c = await limitsText();
     assert.doesNotMatch(
       c,
-      /daily limit|limit (was )?(hit|reached)|video_limit/i,
+      // The plan's limits are always listed ("Daily limits by plan: …"); what must not appear is one reached.
+      /daily (video |image and audio )?limit (was )?(hit|reached)|limit (was )?(hit|reached)|video_limit/i,
       `check_credits reports a limit after a plain 429: ${c.slice(0, 600)}`,
     );
   });
