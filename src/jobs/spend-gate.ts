@@ -220,6 +220,9 @@ export function reuseOnly(
   };
 }
 
+/** How an MCP client confirms a paid job (CallOptions.confirmHow's default). */
+const MCP_CONFIRM_HOW = 'call again with the same arguments and confirm: true';
+
 async function confirm(provider: Provider, kind: string, est: Estimate, opts: CallOptions) {
   const job = kind.replace('_', ' ');
   const answer = opts.confirm
@@ -238,7 +241,7 @@ async function confirm(provider: Provider, kind: string, est: Estimate, opts: Ca
     'confirmation_required',
     `This ${job} job on ${provider.displayName} costs ${describe(est)}, and this server asks the user to confirm paid jobs, but this client cannot ask them.`,
     {
-      hint: 'Ask the user whether to pay for it. Only if they agree, call again with the same arguments and confirm: true.',
+      hint: `Ask the user whether to pay for it. Only if they agree, ${opts.confirmHow ?? MCP_CONFIRM_HOW}.`,
       noTaskCreated: true,
     },
   );
