@@ -442,7 +442,7 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
       const r = structured<Created>(await c.call('create_lip_sync', clip(env.work)));
       assert.equal(r.action, 'created_new_task');
       assert.equal(c.asked.length, 1);
-      assert.match(c.asked[0]!, /Jogg\? Expected cost: 1 credits/);
+      assert.match(c.asked[0]!, /Jogg\? Expected cost: 1 credit \(/);
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - creates, 1);
     } finally {
       await c.close();
