@@ -2,9 +2,11 @@
  * Serves tools from their catalog: `tools/list` answers with the listing generated from the zod
  * schemas (tools/catalog.ts), and `tools/call` imports the tool on its first call, then validates and
  * runs it as the SDK's McpServer does (same checks, its own zod helpers, the same answers to valid
- * calls and unknown tools). One difference, on purpose: arguments that fail the tool's schema get the
- * documented error shape (`invalid_input`, naming the argument), not the SDK's raw text. What a start
- * costs differs too: no tool module, no schema built or converted before the first call.
+ * calls). Two differences, on purpose: arguments that fail the tool's schema get the documented error
+ * shape (`invalid_input`, naming the argument), not the SDK's raw text; and an unknown tool is a
+ * protocol error, JSON-RPC -32602 `Unknown tool: <name>`, as the MCP spec (2025-11-25, tools, "Error
+ * Handling") lists it, where SDK 1.32's McpServer wraps its own -32602 into an isError result. What a
+ * start costs differs too: no tool module, no schema built or converted before the first call.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
@@ -99,8 +101,9 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra: Extra) => {
     const { name } = request.params;
+    // Outside the try: a protocol error, answered as a JSON-RPC error, not as a tool result.
+    if (!enabled.has(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     try {
-      if (!enabled.has(name)) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
       const def = await load(name as ToolName);
       const input = await checkInput(def, request.params.arguments, ctx);
       if ('refused' in input) return input.refused;
