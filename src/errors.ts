@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   unsupported: 'The provider does not support this kind of job or input.',
   spend_cap: 'A daily spend cap (`setting` names it) would be passed; nothing was sent. Ask the user.',
   confirmation_required:
-    'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true`.',
+    'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true` (CLI: `--confirm`).',
   declined: 'The user declined the paid job; nothing was created.',
   internal:
     'A bug in lipsync-mcp. Nothing was charged by the error itself; run `lipsync-mcp doctor` and report it.',
