@@ -143,7 +143,8 @@ export function renderConfigTable(docs: typeof CONFIG_DOCS = CONFIG_DOCS): strin
 export function renderErrorsTable(): string {
   return [
     'A tool error is `{ "error": { "code", "message", "hint", "details"? } }` with `isError: true`; a CLI',
-    'failure is `{ "error", "code", "hint", "missing_key"?, "flag"? }` on stderr. `code` is one of:',
+    'failure is `{ "error", "code", "hint", "missing_key"?, "flag"?, "retry_after_seconds"? }` on stderr.',
+    '`code` is one of:',
     '',
     table(
       ['code', 'meaning'],

@@ -472,7 +472,7 @@ export const SETTINGS = {
   LIPSYNC_CONFIRM_PAID: row(
     bool(),
     'on for `serve --http`, off for stdio',
-    'Ask the user (MCP elicitation) before a paid job that is not a reuse; clients without elicitation must pass confirm: true.',
+    'Ask the user (MCP elicitation) before a paid job that is not a reuse; clients without elicitation must pass confirm: true, and `lipsync-mcp run` --confirm.',
   ),
 } satisfies Record<string, Setting>;
 

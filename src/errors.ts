@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   auth: 'The provider refused the key. Check or replace it.',
   insufficient_credits: 'The provider account has too few credits for this job. Nothing was started.',
   plan_required: "The provider's plan does not include this feature.",
-  rate_limited: 'Too many requests; retry after the wait the message gives.',
+  rate_limited: 'Too many requests; retry after `retry_after_seconds` (the message gives the same wait).',
   daily_limit: "The provider's daily limit is reached; retry tomorrow or use another provider.",
   invalid_input:
     'An argument, file, URL or setting is not acceptable; the message says which (`flag`, `role`).',
@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   unsupported: 'The provider does not support this kind of job or input.',
   spend_cap: 'A daily spend cap (`setting` names it) would be passed; nothing was sent. Ask the user.',
   confirmation_required:
-    'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true`.',
+    'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true` (CLI: `--confirm`).',
   declined: 'The user declined the paid job; nothing was created.',
   internal:
     'A bug in lipsync-mcp. Nothing was charged by the error itself; run `lipsync-mcp doctor` and report it.',
@@ -58,6 +58,8 @@ export const DETAIL_KEY_DOCS = {
   missing_key: 'The environment variable to set.',
   models_tried: 'The Director models tried before giving up.',
   provider_code: "The provider's own error code.",
+  retry_after_seconds:
+    "Seconds to wait before trying again (rate_limited: the provider's Retry-After, or its rule).",
   role: 'Which input is concerned: video, audio or image.',
   session_id: 'The NemoVideo session concerned.',
   setting: 'The setting concerned (e.g. the spend cap that refused a job).',
@@ -125,7 +127,8 @@ export function toUserError(err: unknown, redact: (s: string) => string = (s) =>
   if (isAppError(err)) {
     const out: UserError = { code: err.code, message: redact(err.message) };
     if (err.hint) out.hint = redact(err.hint);
-    const details = publicDetails(err.details);
+    const wait = err.retryAfterMs === undefined ? {} : { retry_after_seconds: waitSeconds(err.retryAfterMs) };
+    const details = publicDetails({ ...err.details, ...wait });
     if (details) out.details = JSON.parse(redact(JSON.stringify(details))) as Record<string, unknown>;
     return out;
   }
@@ -137,6 +140,11 @@ export function toUserError(err: unknown, redact: (s: string) => string = (s) =>
     message: 'Unexpected internal error. Nothing was charged by this error itself.',
     hint: 'Run `lipsync-mcp doctor`, and report the problem with the log (stderr) if it repeats.',
   };
+}
+
+/** A wait in whole seconds (at least 1), for `retry_after_seconds`. */
+function waitSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 /** Only the documented keys leave the process; anything else in `details` stays internal. */

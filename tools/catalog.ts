@@ -828,7 +828,7 @@ export const TOOL_CATALOG: readonly Tool[] = [
                 "type": "string"
               },
               "spent_today": {
-                "description": "Today's spend from the local ledger, in the provider's unit.",
+                "description": "Today's spend from the local ledger, in the provider's unit (The Director: videos).",
                 "type": "object",
                 "properties": {
                   "amount": {
@@ -856,6 +856,47 @@ export const TOOL_CATALOG: readonly Tool[] = [
                     "required": [
                       "setting",
                       "limit"
+                    ],
+                    "additionalProperties": false
+                  },
+                  "images_audio": {
+                    "description": "The Director only: today's images, audio and transcripts, counted apart from videos.",
+                    "type": "object",
+                    "properties": {
+                      "amount": {
+                        "type": "number"
+                      },
+                      "unit": {
+                        "type": "string"
+                      },
+                      "unknown_jobs": {
+                        "type": "number"
+                      },
+                      "paid_jobs": {
+                        "type": "number"
+                      },
+                      "cap": {
+                        "type": "object",
+                        "properties": {
+                          "setting": {
+                            "type": "string"
+                          },
+                          "limit": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "setting",
+                          "limit"
+                        ],
+                        "additionalProperties": false
+                      }
+                    },
+                    "required": [
+                      "amount",
+                      "unit",
+                      "unknown_jobs",
+                      "paid_jobs"
                     ],
                     "additionalProperties": false
                   }

@@ -3,6 +3,15 @@ import type { SpentToday } from '../src/jobs/service.js';
 import { defineTool } from './define.js';
 import { choice, PROVIDERS } from './schemas.js';
 
+/** Today's spend of one count (a provider's, or one of The Director's two). */
+const meterToday = z.object({
+  amount: z.number(),
+  unit: z.string(),
+  unknown_jobs: z.number(),
+  paid_jobs: z.number(),
+  cap: z.object({ setting: z.string(), limit: z.number() }).optional(),
+});
+
 export const checkCredits = defineTool({
   name: 'check_credits',
   title: 'Check credits',
@@ -21,16 +30,16 @@ export const checkCredits = defineTool({
         summary: z.string(),
         balance: z.record(z.string(), z.unknown()).optional(),
         fix: z.string().optional(),
-        spent_today: z
-          .object({
-            amount: z.number(),
-            unit: z.string(),
-            unknown_jobs: z.number(),
-            paid_jobs: z.number(),
-            cap: z.object({ setting: z.string(), limit: z.number() }).optional(),
+        spent_today: meterToday
+          .extend({
+            images_audio: meterToday
+              .optional()
+              .describe(
+                "The Director only: today's images, audio and transcripts, counted apart from videos.",
+              ),
           })
           .optional()
-          .describe("Today's spend from the local ledger, in the provider's unit."),
+          .describe("Today's spend from the local ledger, in the provider's unit (The Director: videos)."),
       }),
     ),
   },
@@ -48,9 +57,11 @@ export const checkCredits = defineTool({
       .map((p) => {
         const line = `${p.display_name}: ${p.configured ? p.summary : `not configured — ${p.fix ?? ''}`}`;
         const s = p.spent_today;
-        return s
-          ? `${line} Spent today: ${s.amount} ${s.unit}${s.cap ? ` of ${s.cap.limit} (${s.cap.setting})` : ''}.`
-          : line;
+        if (!s) return line;
+        const parts = [s, ...(s.images_audio ? [s.images_audio] : [])].map(
+          (m) => `${m.amount} ${m.unit}${m.cap ? ` of ${m.cap.limit} (${m.cap.setting})` : ''}`,
+        );
+        return `${line} Spent today: ${parts.join('; ')}.`;
       })
       .join('\n');
     return { structured: { providers }, text };

@@ -2,9 +2,12 @@
  * Serves tools from their catalog: `tools/list` answers with the listing generated from the zod
  * schemas (tools/catalog.ts), and `tools/call` imports the tool on its first call, then validates and
  * runs it as the SDK's McpServer does (same checks, its own zod helpers, the same answers to valid
- * calls and unknown tools, the result projected through the negotiated era's wire codec). One difference, on purpose: arguments that fail the tool's schema get the
- * documented error shape (`invalid_input`, naming the argument), not the SDK's raw text. What a start
- * costs differs too: no tool module, no schema built or converted before the first call.
+ * calls, the result projected through the negotiated era's wire codec). Two differences, on purpose:
+ * arguments that fail the tool's schema get the documented error shape (`invalid_input`, naming the
+ * argument), not the SDK's raw text; and an unknown tool is a protocol error, JSON-RPC -32602
+ * `Unknown tool: <name>`, as the MCP spec (2025-11-25, tools, "Error Handling") lists it and v2's
+ * McpServer answers. What a start costs differs too: no tool module, no schema built or converted
+ * before the first call.
  */
 import type { CallToolResult, McpServer, Tool } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
@@ -119,11 +122,10 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
   server.server.setRequestHandler('tools/list', () => ({ tools }));
   server.server.setRequestHandler('tools/call', async (request, extra: Extra) => {
     const { name } = request.params;
+    // Outside the try: a protocol error, answered as a JSON-RPC error, not as a tool result.
+    if (!enabled.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const relay = extra.mcpReq.envelope ? relayJobEvents(ctx, extra, request.params.arguments) : undefined;
     try {
-      // An error result, as v1's McpServer answered (v2's throws a protocol error): clients show it.
-      if (!enabled.has(name))
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
       const def = await load(name as ToolName);
       const input = await checkInput(def, request.params.arguments, ctx);
       if ('refused' in input) return input.refused;

@@ -10,7 +10,7 @@ export function cliFailure(
   const ue = toUserError(err, redactor?.redact);
   const json: Record<string, unknown> = { error: ue.message, code: ue.code };
   if (ue.hint) json.hint = ue.hint;
-  for (const key of ['missing_key', 'flag'] as const) {
+  for (const key of ['missing_key', 'flag', 'retry_after_seconds'] as const) {
     const v = ue.details?.[key];
     if (v) json[key] = v;
   }
@@ -18,8 +18,8 @@ export function cliFailure(
 }
 
 /**
- * CLI failure contract: one JSON object `{error, code, hint?, missing_key?, flag?}` as the last line of
- * stderr. Exit 1, or 2 for a usage error (whose usage text is printed above the JSON, for people).
+ * CLI failure contract: one JSON object `{error, code, hint?, missing_key?, flag?, retry_after_seconds?}`
+ * as the last line of stderr. Exit 1, or 2 for a usage error (whose usage text is printed above the JSON, for people).
  */
 export function failJson(err: unknown, redactor: Redactor | undefined): never {
   const f = cliFailure(err, redactor);

@@ -22,7 +22,7 @@ export const RUN: Command = {
   name: 'run',
   synopsis: [
     'run --video V --audio A [--provider P] [--playback-type T] [--align auto|off]',
-    '    [--force-recreate] [--poll | --no-poll] [--poll-interval-seconds N] [--max-wait-seconds N]',
+    '    [--force-recreate] [--confirm] [--poll | --no-poll] [--poll-interval-seconds N] [--max-wait-seconds N]',
     'run --task-id ID [--provider P] [--poll]',
   ],
   summary:
@@ -46,6 +46,10 @@ export const RUN: Command = {
       check: oneOf(['auto', 'off']),
     },
     'force-recreate': { type: 'boolean', help: 'create a new task even if one exists (pays again)' },
+    confirm: {
+      type: 'boolean',
+      help: 'the user agrees to pay for a new paid job (needed when LIPSYNC_CONFIRM_PAID is on)',
+    },
     poll: { type: 'boolean', help: 'wait until the task finishes (default for a create)' },
     'no-poll': { type: 'boolean', help: 'answer as soon as the task exists' },
     'poll-interval-seconds': {
@@ -102,6 +106,7 @@ interface RunValues {
   'playback-type'?: string;
   align?: 'auto' | 'off';
   'force-recreate'?: boolean;
+  confirm?: boolean;
   poll?: boolean;
   'no-poll'?: boolean;
   'poll-interval-seconds'?: string;
@@ -122,6 +127,9 @@ function checkCombination(v: RunValues): void {
     throw new UsageError(RUN, 'Pass --video (or --image) and --audio, or --task-id.', '--video');
 }
 
+/** The refusal's hint, in CLI words (confirmation_required): a shell user cannot pass `confirm: true`. */
+const CLI_CONFIRM_HOW = 'run the same `lipsync-mcp run` command again with --confirm';
+
 async function execute(app: App, values: RunValues, maxWaitMs: number): Promise<Record<string, unknown>> {
   const progress = (m: string) => process.stderr.write(`${app.redactor.redact(m)}\n`);
   const taskId = values['task-id'];
@@ -140,7 +148,7 @@ async function execute(app: App, values: RunValues, maxWaitMs: number): Promise<
       align: values.align,
       forceRecreate: values['force-recreate'],
     },
-    { onProgress: progress },
+    { onProgress: progress, confirmed: values.confirm === true, confirmHow: CLI_CONFIRM_HOW },
   );
   let view: TaskView = res;
   if (!values['no-poll']) view = await pollUntilDone(app, view, maxWaitMs, progress);

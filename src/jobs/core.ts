@@ -84,6 +84,11 @@ export interface CallOptions {
   confirm?: (message: string) => Promise<'accept' | 'decline' | 'unsupported'>;
   /** The user already agreed to pay for this call's job (a tool's `confirm: true`): nobody is asked. */
   confirmed?: boolean;
+  /**
+   * How this caller's user says yes, for the hint of `confirmation_required` (it must fit the surface):
+   * MCP (the default) calls again with `confirm: true`; the CLI runs the command again with `--confirm`.
+   */
+  confirmHow?: string;
 }
 
 /** A job event, for observers (MCP logging notifications, future subscriptions). */

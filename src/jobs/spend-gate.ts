@@ -18,6 +18,7 @@ import type { CallOptions } from './core.js';
 import {
   buildReport,
   CAP_SETTINGS,
+  type CapMeter,
   checkCaps,
   costText,
   type Estimate,
@@ -220,6 +221,9 @@ export function reuseOnly(
   };
 }
 
+/** How an MCP client confirms a paid job (CallOptions.confirmHow's default). */
+const MCP_CONFIRM_HOW = 'call again with the same arguments and confirm: true';
+
 async function confirm(provider: Provider, kind: string, est: Estimate, opts: CallOptions) {
   const job = kind.replace('_', ' ');
   const answer = opts.confirm
@@ -238,7 +242,7 @@ async function confirm(provider: Provider, kind: string, est: Estimate, opts: Ca
     'confirmation_required',
     `This ${job} job on ${provider.displayName} costs ${describe(est)}, and this server asks the user to confirm paid jobs, but this client cannot ask them.`,
     {
-      hint: 'Ask the user whether to pay for it. Only if they agree, call again with the same arguments and confirm: true.',
+      hint: `Ask the user whether to pay for it. Only if they agree, ${opts.confirmHow ?? MCP_CONFIRM_HOW}.`,
       noTaskCreated: true,
     },
   );
@@ -278,13 +282,19 @@ export async function spendReport(ledger: LedgerStore, now: number, days: number
   return buildReport(await ledger.spend.list(since), since);
 }
 
-export interface SpentToday {
-  provider: string;
+/** Today's spend of one meter: a provider's, or one of The Director's two counts. */
+export interface MeterToday {
   amount: number;
   unit: string;
   unknown_jobs: number;
   paid_jobs: number;
   cap?: { setting: string; limit: number };
+}
+
+/** A paid provider's spend today; The Director's line is its videos, with images+audio beside them. */
+export interface SpentToday extends MeterToday {
+  provider: string;
+  images_audio?: MeterToday;
 }
 
 export async function spentToday(
@@ -294,20 +304,28 @@ export async function spentToday(
   settings: SpendSettings | undefined,
 ): Promise<SpentToday[]> {
   const totals = await ledger.spend.totalsSince(startOfDay(now));
+  const line = (p: Provider, meter: CapMeter, unit: string | undefined): MeterToday => {
+    const t = todayFor(totals, p.name, unit);
+    const cap = settings?.caps.perProvider[meter];
+    const info = CAP_SETTINGS[meter];
+    return {
+      amount: t.amount,
+      unit: unit ?? unitOf(p),
+      unknown_jobs: t.unknown,
+      paid_jobs: t.paidCreates,
+      ...(cap !== undefined && info ? { cap: { setting: info.setting, limit: cap } } : {}),
+    };
+  };
   return providers
     .filter((p) => p.capabilities.paid)
     .map((p) => {
-      // The Director's line is its video count (the images+audio count has its own cap and unit).
-      const t = todayFor(totals, p.name, p.name === 'director' ? unitOf(p) : undefined);
-      const cap = settings?.caps.perProvider[p.name];
-      const info = CAP_SETTINGS[p.name];
+      if (p.name !== 'director') return { provider: p.name, ...line(p, p.name, undefined) };
+      // The Director counts videos and images+audio apart (two plan limits, two caps).
+      const media = 'director_images_audio' as const;
       return {
         provider: p.name,
-        amount: t.amount,
-        unit: unitOf(p),
-        unknown_jobs: t.unknown,
-        paid_jobs: t.paidCreates,
-        ...(cap !== undefined && info ? { cap: { setting: info.setting, limit: cap } } : {}),
+        ...line(p, 'director', unitOf(p)),
+        images_audio: line(p, media, CAP_SETTINGS[media]?.unit),
       };
     });
 }

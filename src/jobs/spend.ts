@@ -109,8 +109,12 @@ function directorLabel(kind: TaskKind, params: JsonObject | undefined): string {
     }
     case 'transcript':
       return '1 transcript';
-    case 'post':
-      return '1 video (post-production)';
+    case 'post': {
+      // Post-production counts against the video quota whatever it makes (tier3.ts `bucketOf`).
+      const op = typeof params?.operation === 'string' ? params.operation : undefined;
+      if (op === 'extract_frame') return '1 video (post-production: extract frame; the output is an image)';
+      return op ? `1 video (post-production: ${op.replace('_', ' ')})` : '1 video (post-production)';
+    }
     default:
       return '1 video';
   }
@@ -137,8 +141,11 @@ function directorEstimate(kind: TaskKind, params: JsonObject | undefined) {
 /** An estimate's cost in words: "1 image", "2 credits", "an unknown amount". */
 export function costText(e: Pick<Estimate, 'amount' | 'unit' | 'label'>): string {
   if (e.amount === undefined) return 'an unknown amount';
-  return e.label ?? `${fmt(e.amount)} ${e.unit}`;
+  return e.label ?? `${fmt(e.amount)} ${e.amount === 1 ? (SINGULAR[e.unit] ?? e.unit) : e.unit}`;
 }
+
+/** One of a unit, where the plural is not the word for one ("1 credit", never "1 credits"). */
+const SINGULAR: Record<string, string> = { credits: 'credit', videos: 'video' };
 
 /** Expected cost from what is known before paying. Reads nothing but the inputs (ffprobe). */
 export async function estimateCost(

@@ -97,6 +97,34 @@ describe('lipsync-mcp run (the CLI contract)', () => {
     }
   });
 
+  test('with LIPSYNC_CONFIRM_PAID a paid run is refused (hint names --confirm, nothing sent); --confirm makes one create', async () => {
+    const env = testEnv({
+      JOGG_API_KEY: fake.apiKey,
+      JOGG_BASE_URL: fake.url,
+      LIPSYNC_CONFIRM_PAID: 'true',
+    });
+    try {
+      const { video, audio } = await makePair(env.work, 103, { video: 'c.mp4', audio: 'c.wav' });
+      const c0 = fake.count('POST', '/v2/create_lip_sync_video');
+      const refused = await runCli(['run', '--video', video, '--audio', audio, '--no-poll'], env.env);
+      assert.notEqual(refused.code, 0, 'a refused paid run exits non-zero');
+      assert.equal(refused.stdout, '');
+      const err = lastJson(refused.stderr);
+      assert.equal(err.code, 'confirmation_required', refused.stderr);
+      assert.match(String(err.hint), /--confirm/, 'the hint names the CLI flag');
+      assert.doesNotMatch(String(err.hint), /confirm: true/, 'not the MCP argument');
+      assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - c0, 0, 'nothing created');
+
+      const ok = await runCli(['run', '--video', video, '--audio', audio, '--no-poll', '--confirm'], env.env);
+      assert.equal(ok.code, 0, ok.stderr);
+      const out = JSON.parse(ok.stdout);
+      assert.equal(out.action, 'created_new_task');
+      assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - c0, 1, 'one create with --confirm');
+    } finally {
+      env.cleanup();
+    }
+  });
+
   test('errors are one JSON object on stderr with a non-zero exit: missing key names JOGG_API_KEY, no request', async () => {
     const env = testEnv({ JOGG_BASE_URL: fake.url, LIPSYNC_DEFAULT_PROVIDER: 'jogg' });
     try {

@@ -35,7 +35,7 @@ describe('bundle tools/call: hostile arguments (offline)', () => {
     assert.deepEqual(leaks(s.err + s.lines.join('\n')), []);
   });
 
-  test('unknown tools, including Object.prototype names, are isError results naming the tool', async () => {
+  test('unknown tools, including Object.prototype names, are JSON-RPC errors -32602 naming the tool (MCP 2025-11-25: a protocol error)', async () => {
     let id = 100;
     for (const name of [
       'nope',
@@ -47,11 +47,13 @@ describe('bundle tools/call: hostile arguments (offline)', () => {
       '',
     ]) {
       const a = await s.call(id++, name, {});
-      assertToolError(
-        a,
-        name ? new RegExp(`${name.replace(/_/g, '_')}.*not found|not found.*${name}`) : /not found/,
-      );
+      assert.equal(a.result, undefined, `a tool result instead of a protocol error: ${JSON.stringify(a)}`);
+      assert.equal(a.error?.code, -32602, JSON.stringify(a));
+      assert.equal(a.error?.message, `MCP error -32602: Unknown tool: ${name}`);
+      assert.doesNotMatch(a.error?.message ?? '', STACK);
     }
+    const still = await s.call(id++, 'list_tasks', {});
+    assert.notEqual(still.result?.isError, true, resultText(still));
   });
 
   test('wrong types, missing and extra arguments: isError naming the argument, server keeps serving', async () => {

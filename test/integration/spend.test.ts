@@ -265,6 +265,26 @@ describe('spend: dry runs on the other providers', () => {
       assert.equal(a2.code, 'spend_cap');
       assert.match(a2.message, /LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY/);
       assert.equal(director.creates().length - c0, 3, 'an image, a video and a speech clip were sent');
+      const credits = await h.call('check_credits', { provider: 'director' });
+      const line = structured<{ providers: { provider: string; spent_today?: unknown }[] }>(
+        credits,
+      ).providers.find((p) => p.provider === 'director');
+      assert.deepEqual(line?.spent_today, {
+        amount: 1,
+        unit: 'videos',
+        unknown_jobs: 0,
+        paid_jobs: 1,
+        cap: { setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY', limit: 1 },
+        images_audio: {
+          amount: 2,
+          unit: 'images and audio',
+          unknown_jobs: 0,
+          paid_jobs: 2,
+          cap: { setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY', limit: 2 },
+        },
+      });
+      const text = (credits.content[0] as { text: string }).text;
+      assert.match(text, /2 images and audio of 2 \(LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY\)/, text);
     } finally {
       await h.close();
       env.cleanup();
@@ -442,7 +462,7 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
       const r = structured<Created>(await c.call('create_lip_sync', clip(env.work)));
       assert.equal(r.action, 'created_new_task');
       assert.equal(c.asked.length, 1);
-      assert.match(c.asked[0]!, /Jogg\? Expected cost: 1 credits/);
+      assert.match(c.asked[0]!, /Jogg\? Expected cost: 1 credit \(/);
       assert.equal(fake.count('POST', '/v2/create_lip_sync_video') - creates, 1);
     } finally {
       await c.close();

@@ -1,15 +1,16 @@
 /**
  * The server lists its tools from tools/catalog.ts and imports each on its first call (tools/serve.ts).
  * A client must not see the difference from tools registered the SDK's own way (McpServer.registerTool)
- * for an unknown tool, an extra argument and a good call. Arguments that fail a tool's schema are
- * refused by both; ours say so in the documented error shape, `{ error: { code: "invalid_input",
- * message, hint } }`, naming the argument and what it accepts, where the SDK answers its raw text.
+ * for an extra argument and a good call. Arguments that fail a tool's schema are refused by both; ours
+ * say so in the documented error shape, `{ error: { code: "invalid_input", message, hint } }`, naming
+ * the argument and what it accepts, where the SDK answers its raw text. An unknown tool is a protocol
+ * error (JSON-RPC -32602, as MCP 2025-11-25 says), where SDK 1.32's McpServer answers an isError result.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { McpServer } from '@modelcontextprotocol/server';
 import { createServer } from '../../src/server.js';
 import { ALL_TOOLS } from '../../tools/all.js';
@@ -31,10 +32,7 @@ async function sdkServer(ctx: ToolContext): Promise<{ client: Client; close(): P
   };
 }
 
-/**
- * Calls every registration answers the same way: valid arguments. An unknown tool is left out: v2's
- * McpServer throws a protocol error where ours keeps v1's error result (the last test checks it).
- */
+/** Calls every registration answers the same way: valid arguments. */
 const SAME: [string, Record<string, unknown> | undefined][] = [
   ['get_task_status', { task_id: 'ls_000000000000000000000', extra_key: 1 }],
   ['list_tasks', { limit: 3 }],
@@ -94,6 +92,31 @@ test('valid calls: tools served from the catalog answer exactly as tools registe
       const theirs = (await sdk.client.callTool({ name, arguments: args })) as CallToolResult;
       assert.deepEqual(ours, theirs, `${name} ${JSON.stringify(args)}`);
     }
+  } finally {
+    await sdk.close();
+    await h.close();
+    env.cleanup();
+  }
+});
+
+test('an unknown tool is a JSON-RPC error -32602 "Unknown tool: name" (the SDK wraps its own in an isError result)', async () => {
+  const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
+  const h = await harness(env.env);
+  const sdk = await sdkServer(context(h));
+  try {
+    for (const name of ['no_such_tool', 'toString', '']) {
+      const theirs = (await sdk.client.callTool({ name, arguments: {} })) as CallToolResult;
+      assert.equal(theirs.isError, true, `SDK 1.32 answers a result for ${name}`);
+      await assert.rejects(h.client.callTool({ name, arguments: {} }), (err: unknown) => {
+        assert.ok(err instanceof McpError, String(err));
+        assert.equal(err.code, ErrorCode.InvalidParams);
+        // The server's McpError says `MCP error -32602: Unknown tool: …`; the client's adds its prefix again.
+        assert.match(err.message, new RegExp(`^(MCP error -32602: )+Unknown tool: ${name}$`));
+        return true;
+      });
+    }
+    const listed = (await h.client.callTool({ name: 'list_tasks', arguments: {} })) as CallToolResult;
+    assert.equal(listed.isError, undefined, 'the server keeps serving');
   } finally {
     await sdk.close();
     await h.close();
@@ -172,9 +195,13 @@ test('a server given some tools lists and runs only those', async () => {
       (await client.listTools()).tools.map((t) => t.name),
       ['get_task_status', 'list_tasks'],
     );
-    const r = (await client.callTool({ name: 'create_lip_sync', arguments: {} })) as CallToolResult;
-    assert.equal(r.isError, true);
-    assert.match(JSON.stringify(r.content), /Tool create_lip_sync not found/);
+    // A tool this server does not serve is unknown to it: a protocol error (MCP 2025-11-25), no result.
+    await assert.rejects(client.callTool({ name: 'create_lip_sync', arguments: {} }), (err: unknown) => {
+      assert.ok(err instanceof McpError, String(err));
+      assert.equal(err.code, ErrorCode.InvalidParams);
+      assert.match(err.message, /Unknown tool: create_lip_sync/);
+      return true;
+    });
   } finally {
     await client.close();
     await server.close();
