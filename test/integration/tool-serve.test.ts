@@ -99,18 +99,18 @@ test('valid calls: tools served from the catalog answer exactly as tools registe
   }
 });
 
-test('an unknown tool is a JSON-RPC error -32602 "Unknown tool: name" (the SDK wraps its own in an isError result)', async () => {
+test('an unknown tool is a JSON-RPC error -32602 "Unknown tool: name", as v2\'s McpServer answers too', async () => {
   const env = testEnv({ LIPSYNC_LOG_LEVEL: 'silent' });
   const h = await harness(env.env);
   const sdk = await sdkServer(context(h));
   try {
     for (const name of ['no_such_tool', 'toString', '']) {
-      const theirs = (await sdk.client.callTool({ name, arguments: {} })) as CallToolResult;
-      assert.equal(theirs.isError, true, `SDK 1.32 answers a result for ${name}`);
+      // v2's McpServer also throws a protocol error here (SDK 1.32's wrapped it into an isError result).
+      await assert.rejects(sdk.client.callTool({ name, arguments: {} }), McpError, `the SDK refuses ${name}`);
       await assert.rejects(h.client.callTool({ name, arguments: {} }), (err: unknown) => {
         assert.ok(err instanceof McpError, String(err));
         assert.equal(err.code, ErrorCode.InvalidParams);
-        // The server's McpError says `MCP error -32602: Unknown tool: …`; the client's adds its prefix again.
+        // The server says `Unknown tool: …`; the 1.x client adds its `MCP error -32602: ` prefix.
         assert.match(err.message, new RegExp(`^(MCP error -32602: )+Unknown tool: ${name}$`));
         return true;
       });
