@@ -10,21 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { Browser } from 'playwright-core';
 import { harness, testEnv } from '../helpers/app.js';
 import { makeVideo } from '../helpers/media.js';
-import { CHROMIUM, chromiumSkip } from '../helpers/system-tools.js';
+import { chromiumSkip } from '../helpers/system-tools.js';
+import { launch } from '../helpers/viewer-host.js';
 import { seedTask } from '../mcp/seed.js';
 
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const skip = chromiumSkip;
 
 /** The host side of the MCP Apps protocol, as small as a host can be. */
@@ -57,11 +48,6 @@ function padMp4(path: string, bytes: number): string {
   box.write('free', 4, 'latin1');
   appendFileSync(path, box);
   return path;
-}
-
-async function launch(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM ?? 'chromium', args: FLAGS });
 }
 
 test('the viewer loads from its ui:// resource, shows the status and plays the result in headless Chromium', {

@@ -13,11 +13,14 @@ type Params = { progress: number; total?: number; message: string };
 
 function client(): { extra: never; sent: Params[] } {
   const sent: Params[] = [];
+  // The v2 SDK's ServerContext: the request's parts under mcpReq.
   const extra = {
-    _meta: { progressToken: 't1' },
-    signal: new AbortController().signal,
-    sendNotification: async (n: { params: Params }) => {
-      sent.push(n.params);
+    mcpReq: {
+      _meta: { progressToken: 't1' },
+      signal: new AbortController().signal,
+      notify: async (n: { params: Params }) => {
+        sent.push(n.params);
+      },
     },
   };
   return { extra: extra as never, sent };
