@@ -91,7 +91,11 @@ export class Publisher implements Publish {
     await mkdir(this.o.dir, { recursive: true, mode: 0o755 });
     await mkdir(this.o.ownersDir, { recursive: true, mode: 0o700 });
     // Recorded before the copy exists, so a crash never leaves a copy nobody owns (the sweep would still).
-    await appendFile(join(this.o.ownersDir, `${owner}.list`), `${name}\n`, { mode: 0o600 });
+    const list = join(this.o.ownersDir, `${owner}.list`);
+    await appendFile(list, `${name}\n`, { mode: 0o600 });
+    const now = this.o.now();
+    // Ages are measured on the injected clock (the sweep compares against it).
+    await utimes(list, new Date(now), new Date(now));
     const dest = join(this.o.dir, name);
     try {
       await this.copyChecked(input, role, dest, signal);
@@ -99,8 +103,6 @@ export class Publisher implements Publish {
       await unlink(dest).catch(() => undefined);
       throw err;
     }
-    const now = this.o.now();
-    // The copy's age is measured on the injected clock (the sweep compares against it).
     await utimes(dest, new Date(now), new Date(now));
     const exp = Math.floor((now + this.o.ttlMs) / 1000);
     return { url: this.urlFor(name, exp), expiresAt: exp * 1000 };
