@@ -167,6 +167,28 @@ export class Publisher implements Publish {
     }
   }
 
+  /**
+   * A small probe file under a publisher name (doctor fetches it through the base URL to see whether it
+   * answers from this machine). Its link lives a minute; `remove()` deletes it (the sweep would anyway).
+   */
+  async writeProbe(): Promise<{ name: string; bytes: Buffer; exp: number; remove(): Promise<void> }> {
+    await mkdir(this.o.dir, { recursive: true, mode: 0o755 });
+    const bytes = Buffer.from(`lipsync-mcp probe ${randomBytes(12).toString('hex')}\n`);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const name = `${hash.slice(0, 16)}-${randomBytes(16).toString('base64url')}.txt`;
+    const path = join(this.o.dir, name);
+    await writeFile(path, bytes, { flag: 'wx', mode: 0o644 });
+    await chmod(path, 0o644);
+    const now = this.o.now();
+    await utimes(path, new Date(now), new Date(now));
+    return {
+      name,
+      bytes,
+      exp: Math.floor(now / 1000) + 60,
+      remove: () => unlink(path).catch(() => undefined),
+    };
+  }
+
   /** The file a signed request names, or undefined (bad name, bad signature, expired, gone). */
   async resolve(name: string, exp: string | null, sig: string | null): Promise<string | undefined> {
     if (!NAME_RE.test(name) || !exp || !/^\d{1,12}$/.test(exp) || !sig) return undefined;

@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { probePublic } from '../../src/cli/doctor.js';
 import { servePublic } from '../../src/http-server/files.js';
 import type { Publisher } from '../../src/media/publish.js';
 import { type FakeDirector, startFakeDirector } from '../fakes/director/index.js';
@@ -170,6 +171,26 @@ describe('The Director with a local file served at a signed, expiring URL', () =
     } finally {
       director.faults.fail = 'none';
     }
+  });
+
+  test('doctor fetches a probe file through the base URL, and says so when it does not answer', async () => {
+    const ok = await probePublic(h.app);
+    assert.equal(ok?.answers, true, JSON.stringify(ok));
+    assert.equal(ok?.base_url, base);
+    const wrong = await probePublic({
+      ...h.app,
+      config: {
+        ...h.app.config,
+        publicFiles: { ...h.app.config.publicFiles, baseUrl: `${base}/elsewhere` },
+      },
+    });
+    assert.equal(wrong?.answers, false);
+    assert.match(wrong?.detail ?? '', /404/);
+    assert.deepEqual(
+      exposed().filter((n) => n.endsWith('.txt')),
+      [],
+      'the probe file is removed',
+    );
   });
 
   test('a path outside the allowed folders is refused before anything is exposed', async () => {
