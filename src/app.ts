@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.js';
-import type { Config } from './config.js';
+import { type Config, isUsableSecret } from './config.js';
 import { createHttpClient, type HttpClient } from './http/client.js';
 import { LazyLedger } from './jobs/lazy-ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
@@ -12,6 +12,7 @@ import type { LedgerStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { bundledMarker, bundledNotice, type FfmpegTools, locateFfmpeg } from './media/ffmpeg.js';
 import type { FileHasher } from './media/hash.js';
+import type { Publisher } from './media/publish.js';
 import type { HostLookup } from './media/url-guard.js';
 import { closeProviders, createProviders } from './providers/index.js';
 import type { Provider, ProviderName } from './providers/provider.js';
@@ -30,6 +31,8 @@ export interface App {
   jobs: JobService;
   /** ffmpeg/ffprobe as found (absent ones missing), and why not when the lookup failed. */
   media: FfmpegTools & { problem?: string };
+  /** LIPSYNC_PUBLIC_BASE_URL: local inputs for The Director at signed, expiring links (else absent). */
+  publisher?: Publisher;
   close(drainMs?: number): Promise<void>;
 }
 
@@ -87,8 +90,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       throw err;
     }
   }
-  const base = { config, redactor, log, clock, http, ledger, media };
-  let providers = createProviders({ config, http, clock, log, redactor, version: VERSION, ffmpeg: media });
+  const exposed = await startPublisher(config, clock, log);
+  const publisher = exposed?.publisher;
+  const base = { config, redactor, log, clock, http, ledger, media, publisher };
+  let providers = createProviders({
+    config,
+    http,
+    clock,
+    log,
+    redactor,
+    version: VERSION,
+    ffmpeg: media,
+    publisher,
+  });
   if (opts.providers) providers = opts.providers(providers, base);
   const jobs = new JobService({
     ledger,
@@ -159,12 +173,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     submitWaitMs: opts.submitWaitMs,
     maxLookMs: opts.maxLookMs,
     callBudgetMs: opts.callBudgetMs,
+    // A final task's exposed inputs are removed at once (the sweep catches what another process ended).
+    ...(publisher ? { onFinal: (id: string) => publisher.release(id) } : {}),
   });
   return {
     ...base,
     providers,
     jobs,
     async close(drainMs = 5000) {
+      exposed?.stop();
       await jobs.drain(drainMs);
       await closeProviders(providers);
       await ledger.close();
@@ -172,4 +189,38 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await http.close();
     },
   };
+}
+
+/**
+ * The public folder for The Director's local inputs, when LIPSYNC_PUBLIC_BASE_URL is set: its signing key
+ * (the setting's, else generated once, mode 0600), a sweep of copies past their lifetime now, and then
+ * every quarter of that lifetime (at most every 10 minutes).
+ */
+async function startPublisher(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+): Promise<{ publisher: Publisher; stop(): void } | undefined> {
+  const pf = config.publicFiles;
+  if (!pf.baseUrl) return undefined;
+  const { Publisher: Impl, loadOrCreateKey } = await import('./media/publish.js');
+  const key = await loadOrCreateKey(pf.keyFile, isUsableSecret(pf.key) ? pf.key.value : undefined);
+  const publisher = new Impl({
+    dir: pf.dir,
+    baseUrl: pf.baseUrl,
+    ownersDir: pf.ownersDir,
+    key,
+    ttlMs: pf.ttlMs,
+    maxBytes: config.maxInputBytes,
+    now: () => clock.now(),
+  });
+  const sweep = () =>
+    publisher
+      .sweep()
+      .then((n) => n > 0 && log.info({ removed: n }, 'removed expired copies from the public folder'))
+      .catch((err) => log.warn({ err: String(err) }, 'could not sweep the public folder'));
+  await sweep();
+  const timer = setInterval(sweep, Math.min(pf.ttlMs / 4, 10 * 60_000));
+  timer.unref();
+  return { publisher, stop: () => clearInterval(timer) };
 }

@@ -85,6 +85,18 @@ export interface Config {
     /** Opt-in: upload local files for The Director through this provider's public asset storage. */
     uploadVia?: 'jogg' | undefined;
   };
+  /** Opt-in: local inputs for The Director exposed at signed, expiring URLs (media/publish.ts). */
+  publicFiles: {
+    /** Absent: the feature is off and local files are refused by The Director. */
+    baseUrl: string | undefined;
+    dir: string;
+    /** Which task each copy belongs to (never exposed). */
+    ownersDir: string;
+    key: Secret | TemplateSecret | undefined;
+    /** Where the generated key is kept when no key is set. */
+    keyFile: string;
+    ttlMs: number;
+  };
   ffmpeg: {
     ffmpegPath: string | undefined;
     ffprobePath: string | undefined;
@@ -284,6 +296,24 @@ const databaseUrl =
     return u;
   };
 
+/** A public base URL: http(s), no credentials, no query or fragment; unset or empty is undefined. */
+const publicBaseUrl =
+  () =>
+  (v: string | undefined): string | undefined => {
+    const t = trimmed(v);
+    if (t === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      return refuse('must be an http(s) URL such as https://media.example.com/lipsync');
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
+    if (u.username || u.password) refuse('must not contain a user name or password');
+    if (u.search || u.hash) refuse('must not have a query or fragment');
+    return stripSlash(u.toString());
+  };
+
 /** One setting: how its value is read and checked, its default (as documented) and what it means. */
 export interface Setting {
   /** The value the config uses; throws (with a message for "NAME is not valid: …") when refused. */
@@ -404,6 +434,26 @@ export const SETTINGS = {
     oneOf(['jogg']),
     '(none)',
     "Opt-in: local files given to The Director are first uploaded to this provider's public asset storage (jogg: needs JOGG_API_KEY; assets are stored permanently).",
+  ),
+  LIPSYNC_PUBLIC_BASE_URL: row(
+    publicBaseUrl(),
+    '(none: local files are refused by The Director)',
+    'Opt-in: the public http(s) URL of LIPSYNC_PUBLIC_DIR (your Caddy or nginx, or `serve --http` on /files/). Local files given to The Director are copied there under an unguessable name and sent as a signed link that expires.',
+  ),
+  LIPSYNC_PUBLIC_DIR: row(
+    text(),
+    '$LIPSYNC_HOME/public',
+    'The folder published at LIPSYNC_PUBLIC_BASE_URL. It holds only copies of job inputs, removed when their task is final and after LIPSYNC_PUBLIC_URL_TTL_SECONDS anyway.',
+  ),
+  LIPSYNC_PUBLIC_URL_KEY: row(
+    text(),
+    'generated once in $LIPSYNC_HOME (mode 0600)',
+    'Key that signs the links (HMAC-SHA256). Set the same value on every instance behind one URL.',
+  ),
+  LIPSYNC_PUBLIC_URL_TTL_SECONDS: row(
+    num(21_600, 60, 7 * 86_400, true),
+    '21600',
+    'How long a link works; a copy older than this is removed even if its task never finished.',
   ),
   FFMPEG_PATH: row(text(), 'PATH, then bundled', 'ffmpeg for the local engine.'),
   FFPROBE_PATH: row(text(), 'PATH, then bundled', 'ffprobe for preflight checks.'),
@@ -588,6 +638,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       sjinnBaseUrl: stripSlash(p.SJINN_BASE_URL ?? 'https://sjinn.ai/api/un-api'),
       uploadVia: p.DIRECTOR_UPLOAD_VIA,
     },
+    publicFiles: {
+      baseUrl: p.LIPSYNC_PUBLIC_BASE_URL,
+      dir: resolve(expandHome(p.LIPSYNC_PUBLIC_DIR ?? join(home, 'public'), homeDir)),
+      ownersDir: join(home, 'public-owners'),
+      key: secretFrom(p, ['LIPSYNC_PUBLIC_URL_KEY']),
+      keyFile: join(home, 'public-url.key'),
+      ttlMs: p.LIPSYNC_PUBLIC_URL_TTL_SECONDS * 1000,
+    },
     ffmpeg: {
       ffmpegPath: p.FFMPEG_PATH,
       ffprobePath: p.FFPROBE_PATH,
@@ -627,7 +685,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 }
 
 function collectSecrets(c: Config): string[] {
-  const all = [c.jogg.apiKey, c.nemo.token, c.director.gatewayToken, c.director.sjinnApiKey, c.http.token];
+  const all = [
+    c.jogg.apiKey,
+    c.nemo.token,
+    c.director.gatewayToken,
+    c.director.sjinnApiKey,
+    c.http.token,
+    c.publicFiles.key,
+  ];
   const keys = all.filter(isUsableSecret).map((s) => s.value);
   // The whole URL too: a password shorter than the redactor's minimum still hides inside it.
   // The URL is a secret when it carries a password (then the password alone is one too); without one it

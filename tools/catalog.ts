@@ -1134,7 +1134,7 @@ export const TOOL_CATALOG: readonly Tool[] = [
   {
     "name": "generate_video",
     "title": "Generate video (The Director)",
-    "description": "Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs. No model named -> the auto model (Seedance 2.0); \"veo3\", \"sora2\" or \"sora2 pro\" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result. Each video counts against the daily quota of the user's plan: dry_run: true tells the cost first without paying.",
+    "description": "Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs (local paths too when LIPSYNC_PUBLIC_BASE_URL is set). No model named -> the auto model (Seedance 2.0); \"veo3\", \"sora2\" or \"sora2 pro\" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result. Each video counts against the daily quota of the user's plan: dry_run: true tells the cost first without paying.",
     "inputSchema": {
       "type": "object",
       "properties": {
@@ -1145,7 +1145,7 @@ export const TOOL_CATALOG: readonly Tool[] = [
           "description": "What the video should show."
         },
         "image": {
-          "description": "Optional starting image as an http(s) URL (image-to-video).",
+          "description": "Optional starting image (image-to-video): an http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set.",
           "type": "string",
           "minLength": 1,
           "maxLength": 4096
@@ -1467,7 +1467,7 @@ export const TOOL_CATALOG: readonly Tool[] = [
   {
     "name": "generate_image",
     "title": "Generate or edit an image (The Director)",
-    "description": "Make a still image with The Director from a text prompt, or edit a source image (give image: an http(s) URL) following the prompt. Models: nano banana, nano banana pro, seedream 4.5 (leave out to let The Director pick). Answers at once with a task_id; identical requests reuse the same task and never pay twice. Then call get_task_status with wait_seconds: 50 until success (images take under 5 minutes), and download_result. Images count against the daily image+audio limit, not the video one.",
+    "description": "Make a still image with The Director from a text prompt, or edit a source image (give image: an http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set) following the prompt. Models: nano banana, nano banana pro, seedream 4.5 (leave out to let The Director pick). Answers at once with a task_id; identical requests reuse the same task and never pay twice. Then call get_task_status with wait_seconds: 50 until success (images take under 5 minutes), and download_result. Images count against the daily image+audio limit, not the video one.",
     "inputSchema": {
       "type": "object",
       "properties": {
@@ -1890,7 +1890,7 @@ export const TOOL_CATALOG: readonly Tool[] = [
   {
     "name": "transcribe",
     "title": "Transcribe speech (The Director)",
-    "description": "Speech to text with The Director: give an audio or a video (http(s) URL). Answers at once with a task_id; the same file is never transcribed (or paid) twice. Call get_task_status with wait_seconds: 50 until success: extra.text holds the transcript, extra.segments the timings (seconds), extra.srt and extra.vtt ready-made subtitles. For dubbing: translate extra.text, then generate_audio kind \"speech\", then create_lip_sync with the new audio.",
+    "description": "Speech to text with The Director: give an audio or a video (http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set). Answers at once with a task_id; the same file is never transcribed (or paid) twice. Call get_task_status with wait_seconds: 50 until success: extra.text holds the transcript, extra.segments the timings (seconds), extra.srt and extra.vtt ready-made subtitles. For dubbing: translate extra.text, then generate_audio kind \"speech\", then create_lip_sync with the new audio.",
     "inputSchema": {
       "type": "object",
       "properties": {

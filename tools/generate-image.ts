@@ -8,7 +8,7 @@ export const generateImage = defineTool({
   name: 'generate_image',
   title: 'Generate or edit an image (The Director)',
   description:
-    'Make a still image with The Director from a text prompt, or edit a source image (give image: an http(s) URL) following the prompt. ' +
+    'Make a still image with The Director from a text prompt, or edit a source image (give image: an http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set) following the prompt. ' +
     'Models: nano banana, nano banana pro, seedream 4.5 (leave out to let The Director pick). Answers at once with a task_id; identical requests reuse the same task and never pay twice. ' +
     'Then call get_task_status with wait_seconds: 50 until success (images take under 5 minutes), and download_result. ' +
     'Images count against the daily image+audio limit, not the video one.',

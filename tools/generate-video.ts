@@ -10,7 +10,7 @@ export const generateVideo = defineTool({
   name: 'generate_video',
   title: 'Generate video (The Director)',
   description:
-    'Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs. ' +
+    'Make a new AI video with The Director from a text prompt, optionally starting from an image, a source clip (extend templates) or an audio track (music video template), as http(s) URLs (local paths too when LIPSYNC_PUBLIC_BASE_URL is set). ' +
     'No model named -> the auto model (Seedance 2.0); "veo3", "sora2" or "sora2 pro" pick that model; a template (story, extend, kids, podcast single/dual, music video) uses that template. ' +
     'Name the platform (tiktok, reels, shorts, youtube, instagram, twitter, product_demo, podcast) or an aspect_ratio. Answers at once with a task_id; identical requests reuse the same task. ' +
     'Then call get_task_status with wait_seconds: 50 until success (videos take a few minutes), and download_result. ' +
@@ -22,7 +22,9 @@ export const generateVideo = defineTool({
       .min(1)
       .max(4096)
       .optional()
-      .describe('Optional starting image as an http(s) URL (image-to-video).'),
+      .describe(
+        'Optional starting image (image-to-video): an http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set.',
+      ),
     video: mediaInput('Optional source clip (for the extend templates, or to build on)').optional(),
     audio: mediaInput('Optional audio track (for the music video template: the song)').optional(),
     model: z

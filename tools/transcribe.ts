@@ -9,7 +9,7 @@ export const transcribe = defineTool({
   name: 'transcribe',
   title: 'Transcribe speech (The Director)',
   description:
-    'Speech to text with The Director: give an audio or a video (http(s) URL). Answers at once with a task_id; the same file is never transcribed (or paid) twice. ' +
+    'Speech to text with The Director: give an audio or a video (http(s) URL, or a local path when LIPSYNC_PUBLIC_BASE_URL is set). Answers at once with a task_id; the same file is never transcribed (or paid) twice. ' +
     'Call get_task_status with wait_seconds: 50 until success: extra.text holds the transcript, extra.segments the timings (seconds), extra.srt and extra.vtt ready-made subtitles. ' +
     'For dubbing: translate extra.text, then generate_audio kind "speech", then create_lip_sync with the new audio.',
   input: {

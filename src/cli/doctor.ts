@@ -22,7 +22,51 @@ export interface DoctorReport {
   ffprobe: { path?: string; source?: string; fix?: string; warning?: string };
   /** Offline speech (generate_audio kind "speech" on the local engine): found, and offered or why not. */
   espeak: { path?: string; source?: string; offered: boolean; fix?: string };
+  /** LIPSYNC_PUBLIC_BASE_URL: whether a probe file fetched through it answers from this machine. */
+  public_files?: PublicProbe;
   problems: string[];
+}
+
+export interface PublicProbe {
+  base_url: string;
+  dir: string;
+  answers: boolean;
+  detail: string;
+}
+
+/**
+ * Writes a probe file into the public folder and fetches it through LIPSYNC_PUBLIC_BASE_URL (signed, as
+ * The Director would get it). From this machine only: a firewall or NAT may still hide it from the
+ * internet, and `serve --http`'s own /files/ route answers only while it runs.
+ */
+export async function probePublic(
+  app: Pick<App, 'config' | 'publisher'>,
+  signal: AbortSignal = AbortSignal.timeout(10_000),
+): Promise<PublicProbe | undefined> {
+  const pf = app.config.publicFiles;
+  if (!pf.baseUrl || !app.publisher) return undefined;
+  const out = { base_url: pf.baseUrl, dir: pf.dir };
+  const probe = await app.publisher.writeProbe();
+  try {
+    const url = `${pf.baseUrl}/${probe.name}?exp=${probe.exp}&sig=${app.publisher.sign(probe.name, probe.exp)}`;
+    const res = await fetch(url, { signal, redirect: 'follow' });
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status === 200 && body.equals(probe.bytes))
+      return { ...out, answers: true, detail: `a probe file in ${pf.dir} was fetched through ${pf.baseUrl}` };
+    return {
+      ...out,
+      answers: false,
+      detail: `${pf.baseUrl} answered HTTP ${res.status}${res.status === 200 ? ' with other bytes' : ''} for a probe file written to ${pf.dir}: check that your web server publishes that folder at that URL (or that \`serve --http\` runs, for its /files/ route).`,
+    };
+  } catch (err) {
+    return {
+      ...out,
+      answers: false,
+      detail: `${pf.baseUrl} did not answer from this machine (${(err as Error).message}): start the web server that publishes ${pf.dir} (or \`serve --http\`, for its /files/ route).`,
+    };
+  } finally {
+    await probe.remove();
+  }
 }
 
 export async function doctorCommand(argv: string[]): Promise<void> {
@@ -30,6 +74,11 @@ export async function doctorCommand(argv: string[]): Promise<void> {
   const app = await createApp(config, appOptionsForCli(config));
   try {
     const report = buildReport(app);
+    const exposed = await probePublic(app);
+    if (exposed) {
+      report.public_files = exposed;
+      if (!exposed.answers) report.problems.push(`LIPSYNC_PUBLIC_BASE_URL: ${exposed.detail}`);
+    }
     if (argv.includes('--json')) {
       process.stdout.write(`${app.redactor.redact(JSON.stringify(report, null, 2))}\n`);
       return;
@@ -51,12 +100,18 @@ export async function doctorCommand(argv: string[]): Promise<void> {
       `ffmpeg:  ${report.ffmpeg.path ? `${report.ffmpeg.path} (${report.ffmpeg.source})` : `not found — ${report.ffmpeg.fix}`}`,
       `ffprobe: ${report.ffprobe.path ? `${report.ffprobe.path} (${report.ffprobe.source})` : `not found — ${report.ffprobe.fix}`}`,
       `espeak-ng: ${espeakLine(report.espeak)}`,
+      `public folder: ${publicLine(report.public_files)}`,
     ];
     if (report.problems.length) lines.push('', 'problems:', ...report.problems.map((p) => `  - ${p}`));
     process.stdout.write(`${app.redactor.redact(lines.join('\n'))}\n`);
   } finally {
     await app.close(0);
   }
+}
+
+function publicLine(p: PublicProbe | undefined): string {
+  if (!p) return 'off (LIPSYNC_PUBLIC_BASE_URL unset: The Director takes URLs only)';
+  return `${p.dir} at ${p.base_url}: ${p.answers ? 'answers from this machine' : 'does NOT answer (see problems)'}`;
 }
 
 function espeakLine(e: DoctorReport['espeak']): string {

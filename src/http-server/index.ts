@@ -32,6 +32,7 @@ import {
   readJsonBody,
   runGuards,
 } from './chain.js';
+import { servePublic } from './files.js';
 import { allowedHostHeaders, isLoopback, tokenMatches } from './guard.js';
 import { SessionRegistry } from './sessions.js';
 import { PendingResponses } from './taken.js';
@@ -92,6 +93,9 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
       if (r.log) app.log.warn(r.log.fields, r.log.msg);
       send(res, r);
     };
+    // The public folder's signed links (LIPSYNC_PUBLIC_BASE_URL): fetched by a cloud service that has no
+    // token and names this host by its public name; the signature and expiry are the check (files.ts).
+    if (app.publisher && servePublic(app.publisher, req, res)) return;
     // Rebinding and cross-site checks come first: they protect even the health endpoint.
     const early = runGuards(req, before);
     if (early) return refuse(early);

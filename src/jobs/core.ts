@@ -67,6 +67,8 @@ export interface JobServiceDeps {
   recoveryConcurrency?: number;
   /** Spend caps, confirmation, audio length for estimates (spend.ts). */
   spend?: SpendSettings;
+  /** Called once a task is final (success, failed, or released unsent): e.g. removes its exposed inputs. */
+  onFinal?: (taskId: string) => Promise<unknown>;
 }
 
 export interface CallOptions {
@@ -280,7 +282,15 @@ export class JobCore {
       event: 'rejected',
       message: `not submitted: ${error.message}`,
     });
+    this.finalized(id);
     this.wake(id);
+  }
+
+  /** Runs the final-task hook in the background (tracked, so a drain waits for it); never throws. */
+  finalized(id: string): void {
+    const hook = this.d.onFinal;
+    if (!hook) return;
+    this.track(hook(id).catch((err) => this.warn(id, err, 'clean-up after the task ended failed')));
   }
 
   async applySnapshot(id: string, snap: Snapshot, counted: boolean) {
@@ -314,6 +324,7 @@ export class JobCore {
         status,
         message: `${row.provider} task ${id}: ${row.status} -> ${status}${snap.error ? ` (${snap.error.message})` : ''}`,
       });
+      if (terminal) this.finalized(id);
     }
     this.wake(id);
   }

@@ -161,6 +161,7 @@ export class Submitter {
         { kind: row.kind, inputs: sub.inputs, params: (row.request.params ?? {}) as JsonObject },
         {
           asset: (input, role, scope) => this.asset(provider, input, role, scope, signal, progress),
+          taskId: row.id,
           signal,
           log,
           progress,

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { HttpClient } from '../http/client.js';
 import type { Logger } from '../logger.js';
 import type { FfmpegTools } from '../media/ffmpeg.js';
+import type { Publish } from '../media/publish.js';
 import type { Redactor } from '../redact.js';
 import { directorMeta } from './director/meta.js';
 import { joggMeta } from './jogg/meta.js';
@@ -22,6 +23,8 @@ export interface ProviderFactoryDeps {
   version: string;
   /** Resolved ffmpeg/ffprobe: the local engine is registered only when both are there. */
   ffmpeg: FfmpegTools;
+  /** LIPSYNC_PUBLIC_BASE_URL: exposes local inputs for The Director at signed, expiring links. */
+  publisher?: Publish;
 }
 
 /**
@@ -85,6 +88,7 @@ export function createProviders(deps: ProviderFactoryDeps): Map<ProviderName, Pr
         log: log('director'),
         stateFile: join(config.home, 'director-state.json'),
         uploadVia,
+        publisher: deps.publisher,
       });
     }),
   );

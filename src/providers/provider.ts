@@ -109,6 +109,8 @@ export interface PrepareContext {
    * (provider, scope, sha256, size). Calls `provider.upload` only on a miss. Returns the asset URL.
    */
   asset(input: ResolvedInput, role: InputRole, scope?: string): Promise<string>;
+  /** This server's task id: what a published input is bound to (removed when the task is final). */
+  taskId?: string;
   signal: AbortSignal;
   log: Logger;
   /** Progress lines for the user (stderr in the CLI, progress notifications in MCP). */

@@ -35,7 +35,7 @@ export async function prepare(
 ): Promise<JsonObject> {
   mustAuth(director.config);
   const { params } = request;
-  const { urls, notes: uploadNotes } = await resolveMedia(request.inputs, director.uploadVia, ctx);
+  const { urls, notes: uploadNotes } = await resolveMedia(request.inputs, director, ctx);
   let plan: PreparedPlan;
   if (request.kind === 'generate_video') {
     const prompt = typeof params.prompt === 'string' ? params.prompt.trim() : '';

@@ -81,6 +81,7 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
       ),
     },
     uploadVia: deps.uploadVia,
+    publisher: deps.publisher,
   };
   return {
     name: 'director',

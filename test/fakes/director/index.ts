@@ -8,6 +8,7 @@
  * strings deliberately contain the vendor's name so tests prove the provider scrubs them.
  * Unexpected routes are answered 404 and make `close()` reject, so they can't go unnoticed.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -112,8 +113,20 @@ export interface FakeCall {
   status: number;
 }
 
+/** One input URL the fake fetched on create, as the real service fetches every input itself. */
+export interface FakeFetch {
+  url: string;
+  /** HTTP status of the GET (0: the request failed). */
+  status: number;
+  /** sha256 (hex) of the bytes received, when the answer was 200. */
+  sha256?: string;
+  size?: number;
+}
+
 export interface FakeDirectorState {
   tasks: Map<string, FakeTask>;
+  /** Input URLs on this machine (loopback) fetched at create time; other hosts are not reachable here. */
+  fetched: FakeFetch[];
   wrongApiQueries: { id: string; taskApi: string; queriedAs: string }[];
   unexpected: string[];
   account: Record<string, unknown>;
@@ -150,6 +163,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
   const progression = opts.progression ?? [0, 2, 1];
   const state: FakeDirectorState = {
     tasks: new Map(),
+    fetched: [],
     wrongApiQueries: [],
     unexpected: [],
     refusals: [],
@@ -227,8 +241,39 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
     return task;
   }
 
-  function handleCreate(req: IncomingMessage, res: ServerResponse, call: FakeCall, api: string | undefined) {
+  /** GETs `url` as the service would and records what it received (bounded: inputs are small in tests). */
+  async function fetchInput(url: string): Promise<FakeFetch> {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const bytes = Buffer.from(await r.arrayBuffer());
+      if (r.status !== 200) return { url, status: r.status };
+      return {
+        url,
+        status: 200,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        size: bytes.length,
+      };
+    } catch {
+      return { url, status: 0 };
+    }
+  }
+
+  /** Every loopback http URL of a create (tool input fields, or the agent message's text). */
+  function inputUrls(body: Record<string, unknown>): string[] {
+    const text = JSON.stringify([body.input ?? null, body.message ?? null]);
+    const found = text.match(/http:\/\/127\.0\.0\.1:\d+\/[^\s"\\]+/g) ?? [];
+    // Not this fake's own result URLs (a compose of earlier results): only inputs from elsewhere.
+    return [...new Set(found)].filter((u) => !u.startsWith(`${base}/`));
+  }
+
+  async function handleCreate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: FakeCall,
+    api: string | undefined,
+  ) {
     const { via, body } = call;
+    for (const u of inputUrls(body)) state.fetched.push(await fetchInput(u));
     if (api !== 'agent' && api !== 'tool')
       return send(res, call, 400, { error: 'api must be agent or tool' }, via);
     const refusal = createRefusal(api, body);
@@ -444,7 +489,7 @@ export async function startFakeDirector(opts: FakeDirectorOptions = {}): Promise
       const call: FakeCall = { via, action, api, body, authorized, status: 0 };
       calls.push(call);
       if (!authorized) return send(res, call, 401, { error: 'invalid or missing token' }, via);
-      if (action === 'create') return handleCreate(req, res, call, api);
+      if (action === 'create') return await handleCreate(req, res, call, api);
       if (action === 'query') return handleQuery(res, call, api);
       send(res, call, 200, { success: true, data: state.account }, via);
     })().catch((err: unknown) => {
