@@ -87,7 +87,10 @@ export async function stdioCommand(): Promise<void> {
   const onMessage = (m: JSONRPCMessage) => {
     if (!started && usesConnection(m)) {
       started = true;
-      setTimeout(() => startBackground(app, () => closing), RECOVERY_DELAY_MS);
+      // The era the client chose, for the ready line: a 2025 client completes `initialize`.
+      const protocol =
+        'method' in m && m.method === 'notifications/initialized' ? '2025 (initialize)' : '2026-07-28';
+      setTimeout(() => startBackground(app, protocol, () => closing), RECOVERY_DELAY_MS);
     }
     if (!('method' in m)) return;
     if (m.method === 'subscriptions/listen' && 'id' in m)
@@ -129,9 +132,9 @@ export async function stdioCommand(): Promise<void> {
  * `tools/list` wait for none of it: recovery (take over dead owners' claims, look at unfinished tasks
  * once), which opens the ledger, and the start-up line of the log, whose first line loads the logger.
  */
-function startBackground(app: App, closing: () => boolean): void {
+function startBackground(app: App, protocol: string, closing: () => boolean): void {
   if (closing()) return;
-  app.log.info({ providers: [...app.providers.keys()] }, 'lipsync-mcp ready on stdio');
+  app.log.info({ providers: [...app.providers.keys()], protocol }, 'lipsync-mcp ready on stdio');
   app.jobs
     .recover()
     .then((r) => {

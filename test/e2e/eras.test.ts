@@ -176,12 +176,23 @@ test('over stdio (the bundle): a client pinned to 2026-07-28 and a 2025-11-25 cl
   const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn' });
   const ledger = join(env.env.LIPSYNC_HOME as string, 'ledger.sqlite');
   try {
-    const modern = await modernFace(
-      new Stdio2({ command: process.execPath, args: [BIN], env: env.env, stderr: 'ignore' }),
-    );
+    const t2 = new Stdio2({
+      command: process.execPath,
+      args: [BIN],
+      env: { ...env.env, LIPSYNC_LOG_LEVEL: 'info' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    t2.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const modern = await modernFace(t2);
     try {
       assert.equal(modern.era, 'modern');
       await localJob(modern, env.work, ledger, 711);
+      // The start-up line says which era the client chose (README: "Protocol eras").
+      const ready = stderr.split('\n').find((l) => l.includes('ready on stdio'));
+      assert.equal(JSON.parse(ready ?? '{}').protocol, '2026-07-28', stderr.slice(-2000));
     } finally {
       await modern.close();
     }

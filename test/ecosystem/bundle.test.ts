@@ -74,6 +74,8 @@ test('the bundle answers a client exactly as the compiled modules do', async () 
     );
     assert.equal(line.level, 30);
     assert.deepEqual(line.providers, ['local', 'jogg', 'nemovideo', 'director']);
+    // The 1.x client opens with initialize: the line names the era a user can check.
+    assert.equal(line.protocol, '2025 (initialize)');
   } finally {
     await a.client.close();
     await b.client.close();

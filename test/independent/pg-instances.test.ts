@@ -2,7 +2,7 @@
 // stdio servers and CLI runs, each with its own disk (LIPSYNC_HOME, media paths), one database.
 // Never pay twice, tell the same truth everywhere, hear changes made elsewhere, hold caps across them.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { JoggFake } from './fakes/jogg.js';
@@ -295,6 +295,14 @@ describe('spend caps across instances on one ledger', { skip: pgSkip }, () => {
     const calls = [0, 1, 2, 3, 4, 5].map((k) => {
       const i = k % 3;
       const p = mediaPair(homes[i]!.media, 100 + k);
+      // Every pair's video is the same base clip: make each one's bytes its own (a trailing MP4 `free`
+      // box), or a second accepted job may take the video from the shared upload cache and the count
+      // below would depend on timing.
+      const box = Buffer.alloc(16);
+      box.writeUInt32BE(16, 0);
+      box.write('free', 4, 'latin1');
+      box.writeUInt32BE(k, 8);
+      appendFileSync(p.video, box);
       return timedCall(xs[i]!, 'create_lip_sync', { ...p, provider: 'jogg', confirm: true });
     });
     const rs = await Promise.all(calls);

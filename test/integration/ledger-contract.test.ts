@@ -527,10 +527,14 @@ for (const backend of BACKENDS) {
       await l.recordDownload(a.id, '/out/a.mp4', 'h1', 10, 1000);
       await l.recordDownload(a.id, '/out/a.mp4', 'h2', 20, 2000);
       await l.recordDownload(a.id, '/out/b.mp4', 'h3', 30, 3000);
-      assert.deepEqual(await store.downloads(), [
-        { task_id: a.id, path: '/out/a.mp4', sha256: 'h2', size: 20, created_at: 2000 },
-        { task_id: a.id, path: '/out/b.mp4', sha256: 'h3', size: 30, created_at: 3000 },
-      ]);
+      // Plain objects: node:sqlite (Node 24) returns rows with a null prototype.
+      assert.deepEqual(
+        (await store.downloads()).map((r) => ({ ...r })),
+        [
+          { task_id: a.id, path: '/out/a.mp4', sha256: 'h2', size: 20, created_at: 2000 },
+          { task_id: a.id, path: '/out/b.mp4', sha256: 'h3', size: 30, created_at: 3000 },
+        ],
+      );
     });
 
     test('idsStartingWith: % and _ in the prefix are literal; ASCII case ignored; newest first; total', async () => {
