@@ -53,3 +53,37 @@ export function within<T>(p: Promise<T>, what: string, guardMs = 60_000): Promis
   });
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * What a callback was called with, as events: `push` is the callback; `when(match, what)` resolves with
+ * the first value that matches, already seen or still to come, and fails with `never happened: <what>`
+ * at the hang guard. Bounded: it keeps at most `max` values (a test that hears more is broken anyway).
+ */
+export class Heard<T> {
+  readonly seen: T[] = [];
+  private waiters = new Set<{ match: (v: T) => boolean; resolve: (v: T) => void }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  readonly push = (v: T): void => {
+    if (this.seen.length < this.max) this.seen.push(v);
+    for (const w of [...this.waiters]) {
+      if (!w.match(v)) continue;
+      this.waiters.delete(w);
+      w.resolve(v);
+    }
+  };
+
+  when(match: (v: T) => boolean, what: string, guardMs?: number): Promise<T> {
+    const i = this.seen.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.seen[i] as T);
+    let waiter: { match: (v: T) => boolean; resolve: (v: T) => void } | undefined;
+    const p = new Promise<T>((resolve) => {
+      waiter = { match, resolve };
+      this.waiters.add(waiter);
+    });
+    return within(p, what, guardMs).finally(() => {
+      if (waiter) this.waiters.delete(waiter);
+    });
+  }
+}
