@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { within } from './wait.js';
 
 /** An administrator's URL (may create databases); tests never write to its own database. */
 export const PG_ADMIN_URL = process.env.LIPSYNC_TEST_DATABASE_URL?.trim() || undefined;
@@ -70,5 +71,44 @@ export async function pgRole(): Promise<PgTestRole> {
       }
     },
     drop: () => admin((c) => c.query(`DROP ROLE IF EXISTS ${name}`)).then(() => {}),
+  };
+}
+
+/**
+ * A PostgreSQL change feed's LISTEN, as an event. The product says nothing when its feed starts
+ * listening (connecting and LISTEN run in the background after `watch`), and a notification sent
+ * before that is not delivered; so the test hears the answer to the `LISTEN` statement on pg's own
+ * Client, which the feed uses. `next(what)` resolves once a LISTEN that starts after the call has been
+ * answered (by any client in this process), and fails with a message at the hang guard. Call
+ * `restore()` when done (in a `finally`).
+ */
+export function pgListens(): { next(what: string): Promise<void>; restore(): void } {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const waiters = new Set<() => void>();
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const out = original.apply(this, args);
+    const text = typeof args[0] === 'string' ? args[0] : '';
+    if (/^\s*LISTEN\b/i.test(text) && out instanceof Promise) {
+      const now = [...waiters];
+      void out.then(
+        () => {
+          for (const w of now) {
+            waiters.delete(w);
+            w();
+          }
+        },
+        () => undefined,
+      );
+    }
+    return out;
+  };
+  return {
+    next(what) {
+      return within(new Promise<void>((r) => waiters.add(r)), what);
+    },
+    restore() {
+      proto.query = original;
+    },
   };
 }

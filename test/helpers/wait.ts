@@ -2,6 +2,8 @@
  * Waiting on events, not on time: a test that needs background work done waits for the state it needs
  * (a ledger row, a log line, a request seen by a fake), however slow the machine is.
  */
+import { existsSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /** Resolves once `check()` is true; fails with `what` if it never becomes true (a hang guard, not a time limit). */
@@ -52,4 +54,70 @@ export function within<T>(p: Promise<T>, what: string, guardMs = 60_000): Promis
     );
   });
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What a callback was called with, as events: `push` is the callback; `when(match, what)` resolves with
+ * the first value that matches, already seen or still to come, and fails with `never happened: <what>`
+ * at the hang guard. Bounded: it keeps at most `max` values (a test that hears more is broken anyway).
+ */
+export class Heard<T> {
+  readonly seen: T[] = [];
+  private waiters = new Set<{ match: (v: T, index: number) => boolean; resolve: (v: T) => void }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  readonly push = (v: T): void => {
+    const index = this.seen.length;
+    if (index < this.max) this.seen.push(v);
+    for (const w of [...this.waiters]) {
+      if (!w.match(v, index)) continue;
+      this.waiters.delete(w);
+      w.resolve(v);
+    }
+  };
+
+  /** `index` is the value's place in `seen` (clearing `seen` starts the count again). */
+  when(match: (v: T, index: number) => boolean, what: string, guardMs?: number): Promise<T> {
+    const i = this.seen.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.seen[i] as T);
+    let waiter: { match: (v: T, index: number) => boolean; resolve: (v: T) => void } | undefined;
+    const p = new Promise<T>((resolve) => {
+      waiter = { match, resolve };
+      this.waiters.add(waiter);
+    });
+    return within(p, what, guardMs).finally(() => {
+      if (waiter) this.waiters.delete(waiter);
+    });
+  }
+}
+
+/**
+ * Resolves once `check()` holds for the file at `path`, re-checked on every change the file system
+ * reports in its folder (and once at the start, after the watch is set: no change can slip between);
+ * fails with `never happened: <what>` at the hang guard. `check` defaults to "the file exists".
+ */
+export function fileEvent(
+  path: string,
+  what: string,
+  check: () => boolean = () => existsSync(path),
+  guardMs?: number,
+): Promise<void> {
+  const name = basename(path);
+  let watcher: ReturnType<typeof watch> | undefined;
+  const seen = new Promise<void>((resolve, reject) => {
+    const look = () => {
+      try {
+        if (check()) resolve();
+      } catch (err) {
+        reject(err);
+      }
+    };
+    watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+      if (!changed || String(changed) === name) look();
+    });
+    watcher.on('error', reject);
+    look();
+  });
+  return within(seen, what, guardMs).finally(() => watcher?.close());
 }

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { within } from '../helpers/wait.js';
 import { CANARY, CLI, leaks, leaksInTree, makeHome, STACK } from './helpers.js';
 
 interface Served {
@@ -12,7 +13,12 @@ interface Served {
   url: URL;
   stderr: () => string;
   stdout: () => string;
+  /** Resolves once `check(stderr so far)` holds, re-checked on every chunk; fails with `what` at the hang guard. */
+  stderrUntil: (check: (err: string) => boolean, what: string) => Promise<void>;
 }
+
+/** How many sessions the server has logged as ended (expired, closed or shut down) in `err`. */
+const sessionsEnded = (err: string) => err.match(/"msg":"http session ended"/g)?.length ?? 0;
 
 function serve(env: Record<string, string>): Promise<Served> {
   return new Promise((resolve, reject) => {
@@ -22,12 +28,25 @@ function serve(env: Record<string, string>): Promise<Served> {
     });
     let out = '';
     let err = '';
+    const onErr = new Set<() => void>();
+    const stderrUntil = (ok: (e: string) => boolean, what: string) => {
+      let look: (() => void) | undefined;
+      const seen = new Promise<void>((res) => {
+        look = () => {
+          if (ok(err)) res();
+        };
+        onErr.add(look);
+        look();
+      });
+      return within(seen, what).finally(() => onErr.delete(look!));
+    };
     const check = () => {
       const m = /"listening":"([^"]+)"/.exec(out + err);
-      if (m) resolve({ proc, url: new URL(m[1]!), stderr: () => err, stdout: () => out });
+      if (m) resolve({ proc, url: new URL(m[1]!), stderr: () => err, stdout: () => out, stderrUntil });
     };
     proc.stderr.on('data', (d: Buffer) => {
       err += d.toString();
+      for (const look of [...onErr]) look();
       check();
     });
     proc.stdout.on('data', (d: Buffer) => {
@@ -206,16 +225,17 @@ describe('serve --http: sessions, tools and idle expiry', () => {
   });
 
   // The expiry test leaves an abandoned session behind (cap 2, idle 1 s): a client that finds the cap
-  // full waits for the event "a slot is free" (the server says 503) rather than failing at random.
+  // full waits for the event "a session ended" (the server logs it) and tries again.
   const connect = async () => {
-    for (let i = 0; ; i++) {
+    for (;;) {
+      const ended = sessionsEnded(s.stderr());
       const c = new Client({ name: 'http-tester', version: '1' });
       try {
         await c.connect(new StreamableHTTPClientTransport(s.url));
         return c;
       } catch (err) {
-        if (i >= 50 || !/Too many open sessions/.test(String(err))) throw err;
-        await new Promise((res) => setTimeout(res, 100));
+        if (!/Too many open sessions/.test(String(err))) throw err;
+        await s.stderrUntil((e) => sessionsEnded(e) > ended, 'a session to end and free a place');
       }
     }
   };
@@ -231,14 +251,15 @@ describe('serve --http: sessions, tools and idle expiry', () => {
     // Fill both slots and abandon them (no DELETE, no more requests).
     await raw(s.url, BASE, INIT);
     await raw(s.url, BASE, INIT);
-    // Wait on the event "a new session is accepted" rather than on a clock.
-    let accepted: Raw | undefined;
-    for (let i = 0; i < 100 && !accepted; i++) {
-      const r = await raw(s.url, BASE, INIT);
-      if (r.status === 200) accepted = r;
-      else await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.ok(accepted, 'a new session is accepted once an abandoned one expires');
+    // Wait on the event "an abandoned session expired" (the server logs it), not on a clock. Counted
+    // from here: any expiry from now on frees a place that nobody else takes.
+    const before = s.stderr().match(/"why":"expired"/g)?.length ?? 0;
+    await s.stderrUntil(
+      (e) => (e.match(/"why":"expired"/g)?.length ?? 0) > before,
+      'an abandoned session to expire (log "http session ended", why "expired")',
+    );
+    const accepted = await raw(s.url, BASE, INIT);
+    assert.equal(accepted.status, 200, 'a new session is accepted once an abandoned one expired');
     // End the accepted session: the abandoned ones expire a few ms apart, so the later one may still
     // hold the other place when the next test connects (a 503 there, about one run in three).
     const id = accepted.headers['mcp-session-id'];

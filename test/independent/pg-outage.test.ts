@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Heard } from '../helpers/wait.js';
 import { JoggFake } from './fakes/jogg.js';
 import { CANARY, errCode, type Home, joggEnv, makeHome, STACK } from './helpers.js';
 import {
@@ -232,10 +233,10 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
     const made = await callOn(D, 'create_lip_sync', args('D', 53));
     const id = String(made.data.task_id);
     const uri = `lipsync://tasks/${id}`;
-    const updates: string[] = [];
-    P2.mcp.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
+    const updates = new Heard<string>();
+    P2.mcp.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+      updates.push(n.params.uri),
+    );
     await P2.mcp.client.subscribeResource({ uri });
     await proxy.down();
     await proxy.heal();
@@ -248,14 +249,17 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
       },
       30_000,
     );
-    updates.length = 0;
+    updates.seen.length = 0;
     fake.finishAfter = 1;
     await finish(D, id);
-    await until('P2 to be told', async () => (updates.includes(uri) ? true : undefined), 20_000).catch(
-      () => undefined,
-    );
-    fake.finishAfter = 2;
-    assert.ok(updates.includes(uri), 'no notifications/resources/updated after the database came back');
+    try {
+      await updates.when(
+        (u) => u === uri,
+        'notifications/resources/updated on P2 after the database came back',
+      );
+    } finally {
+      fake.finishAfter = 2;
+    }
   });
 });
 

@@ -20,7 +20,8 @@ import type {
   TaskPatch,
   TaskRow,
 } from '../../src/jobs/store.js';
-import { pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { pgListens, pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { Heard } from '../helpers/wait.js';
 
 interface Shared {
   /** Another instance on the same ledger. */
@@ -625,19 +626,20 @@ for (const backend of BACKENDS) {
 
     test('watch: another instance hears of a change, by task id', async () => {
       const watcher = await store.open();
-      const heard: (string | undefined)[] = [];
-      const stop = watcher.watch((id) => heard.push(id));
+      const heard = new Heard<string | undefined>();
+      // SQLite watches its folder from the call on; PostgreSQL's LISTEN starts in the background: the
+      // write waits for it (a notification sent before it is not delivered, by design).
+      const listens = pgListens();
+      const listening = backend.name === 'postgres' ? listens.next('the change feed to LISTEN') : undefined;
+      const stop = watcher.watch(heard.push);
       try {
+        await listening;
         const a = await seed('fp', 1000);
-        // The subscription starts in the background: write until it is heard (a hang guard, not a timer).
-        for (let i = 0; i < 400 && !heard.includes(a.id) && !(heard.length && !backend.watchIds); i++) {
-          await l.update(a.id, { polls: i }, 1000 + i);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        if (backend.watchIds) assert.ok(heard.includes(a.id), `heard ${JSON.stringify(heard)}`);
-        else assert.ok(heard.length > 0);
+        if (backend.watchIds) await heard.when((id) => id === a.id, `the watcher to hear ${a.id}`);
+        else await heard.when(() => true, 'the watcher to hear of a change');
       } finally {
         stop();
+        listens.restore();
       }
     });
   });

@@ -11,7 +11,8 @@ import { AppError, toUserError } from '../../src/errors.js';
 import { PgLedger } from '../../src/jobs/ledger-pg.js';
 import { grantTables, LEDGER_TABLES, PgDb, pgTarget } from '../../src/jobs/pg-db.js';
 import { MIGRATIONS, migrate } from '../../src/jobs/pg-migrations.js';
-import { PG_ADMIN_URL, pgRole, pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { PG_ADMIN_URL, pgListens, pgRole, pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { Heard } from '../helpers/wait.js';
 
 const PASSWORD = 'pw-s3cret-Xy9';
 
@@ -116,9 +117,14 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
     const b = await PgLedger.open(db.url);
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
+    const listens = pgListens();
     try {
-      const heard: (string | undefined)[] = [];
-      const stop = b.watch((id) => heard.push(id));
+      const heard = new Heard<string | undefined>();
+      // The feed LISTENs in the background (the product says nothing when it does): wait for that, so
+      // that one write is enough to be heard.
+      const listening = listens.next("b's change feed to LISTEN");
+      const stop = b.watch(heard.push);
+      await listening;
       const t = await a.claim(
         {
           id: 'ls_feed',
@@ -134,25 +140,21 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
         },
         { force: false, isOwnerAlive: () => true },
       );
-      const hear = async (what: (string | undefined)[]) => {
-        for (let i = 0; i < 500 && !what.every((w) => heard.includes(w)); i++) {
-          await a.update(t.row.id, { polls: i }, i);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        assert.ok(
-          what.every((w) => heard.includes(w)),
-          `heard ${JSON.stringify(heard)}`,
-        );
-      };
-      await hear(['ls_feed']);
+      await heard.when((id) => id === 'ls_feed', 'b to hear the claim of ls_feed');
+      heard.seen.length = 0;
+      // Asked before the kill: the reconnect's LISTEN cannot come first, however the machine orders things.
+      const relistened = listens.next("b's change feed to LISTEN again after its connection was killed");
       const { rowCount } = await admin.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lipsync-mcp changes' AND datname = current_database()",
       );
       assert.equal(rowCount, 1);
-      heard.length = 0;
-      await hear([undefined, 'ls_feed']);
+      await relistened;
+      await heard.when((id) => id === undefined, 'b to be told that something may have changed');
+      await a.update(t.row.id, { polls: 1 }, 1);
+      await heard.when((id) => id === 'ls_feed', 'b to hear ls_feed after the reconnect');
       stop();
     } finally {
+      listens.restore();
       await admin.end();
       await Promise.all([a.close(), b.close()]);
       await db.drop();
@@ -213,8 +215,11 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
       const l = await PgLedger.open(asUser.href);
       const other = await PgLedger.open(db.url);
       try {
-        const heard: (string | undefined)[] = [];
-        const stop = other.watch((id) => heard.push(id));
+        const heard = new Heard<string | undefined>();
+        const listens = pgListens();
+        const listening = listens.next("the owner's change feed to LISTEN");
+        const stop = other.watch(heard.push);
+        await listening.finally(() => listens.restore());
         const d = await l.claim(
           {
             id: 'ls_granted',
@@ -235,11 +240,8 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
         await l.uploadStore('jogg', '', 'sha', 1, 'https://x.test/a', undefined, 2);
         await l.recordDownload('ls_granted', '/out/a.mp4', 'sha', 1, 2);
         assert.ok(await l.markSent('ls_granted', { pid: 1, host: 'h' }, 3));
-        for (let i = 0; i < 500 && !heard.includes('ls_granted'); i++) {
-          await l.update('ls_granted', { polls: i }, 4);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        assert.ok(heard.includes('ls_granted'), "the owner's instance hears this user's writes");
+        await l.update('ls_granted', { polls: 1 }, 4);
+        await heard.when((id) => id === 'ls_granted', "the owner's instance to hear this user's writes");
         stop();
         // A new migration (a later version) needs the owner: said so, nothing half-applied.
         const next = {

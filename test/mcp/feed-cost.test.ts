@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Ledger } from '../../src/jobs/ledger.js';
 import { ChangeFeed } from '../../src/mcp/feed.js';
 import { harness, testEnv } from '../helpers/app.js';
-import { until } from '../helpers/wait.js';
+import { Heard } from '../helpers/wait.js';
 import { seedTask } from './seed.js';
 import { updateFromAnotherProcess } from './updater.js';
 
@@ -28,7 +28,7 @@ test('an outside change to one of 50 watched tasks reads that task only', async 
     },
     h.app.jobs,
   );
-  const changed: string[] = [];
+  const changed = new Heard<string>();
   feed.on('change', (c: { task_id: string }) => changed.push(c.task_id));
   // The feed's file watch does not hold the event loop open by itself.
   const hold = setInterval(() => undefined, 1000);
@@ -38,7 +38,7 @@ test('an outside change to one of 50 watched tasks reads that task only', async 
     await feed.settled();
     reads.length = 0;
     await updateFromAnotherProcess(file, 'cost-7', { snapshot: { status: 'processing', progress: 0.7 } });
-    await until(() => changed.includes('cost-7'), 'the outside change was heard');
+    await changed.when((id) => id === 'cost-7', 'the outside change was heard');
     await feed.settled();
     assert.deepEqual(reads, ['cost-7']);
   } finally {

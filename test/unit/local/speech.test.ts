@@ -4,7 +4,6 @@
  * the user (a message with a fix, no stack trace, bounded by the timeout).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +19,7 @@ import {
 import { speechParams } from '../../../src/providers/local/speech.js';
 import type { Snapshot } from '../../../src/providers/provider.js';
 import { makeAudio, makeSpeechLike, mediaTools, tempDir } from '../../helpers/media.js';
+import { fileEvent } from '../../helpers/wait.js';
 
 let dir = '';
 let cleanup = async () => {};
@@ -163,8 +163,7 @@ test('closing the engine stops a running speech job (the abort signal reaches es
   const bin = await fakeEspeak('hangs2', `touch '${started}'\nexec sleep 30`);
   const p = await providerWith(bin, 60_000);
   const job = speak(p, { kind: 'speech', text: 'Hello' });
-  for (let i = 0; i < 500 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(existsSync(started), 'espeak-ng was running');
+  await fileEvent(started, 'the fake espeak-ng to start (it touches a file first)');
   await p.close();
   const final = await job;
   assert.equal(final.status, 'failed');

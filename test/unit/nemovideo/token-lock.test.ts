@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import { createLogger } from '../../../src/logger.js';
 import { TokenFile } from '../../../src/providers/nemovideo/token-file.js';
 import { Redactor } from '../../../src/redact.js';
 import { startFakeNemo } from '../../fakes/nemovideo/index.js';
+import { fileEvent } from '../../helpers/wait.js';
 import { FakeClock, LogCapture } from './helpers.js';
 
 const RACER = fileURLToPath(new URL('../../fakes/nemovideo/token-racer.js', import.meta.url));
@@ -39,15 +41,6 @@ function race(url: string, home: string, speed: number, staleMs: number) {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err }));
   });
-}
-
-/** Polls `check` on real time until it holds (an event wait, bounded). */
-async function until(check: () => Promise<boolean>, what: string, tries = 400): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 function tokenFile(home: string, staleMs?: number, waitMs?: number) {
@@ -89,7 +82,12 @@ describe('NemoVideo token lock across processes', () => {
     await file.withLock(async () => {
       const old = new Date(Date.now() - 60_000);
       await utimes(file.lockPath, old, old);
-      await until(async () => Date.now() - (await stat(file.lockPath)).mtimeMs < 1_000, 'a heartbeat');
+      // The heartbeat's utimes is a change in the lock's folder: wait for it, not for a time.
+      await fileEvent(
+        file.lockPath,
+        'a heartbeat on the lock',
+        () => statSync(file.lockPath).mtimeMs > old.getTime() + 30_000,
+      );
     });
   });
 
