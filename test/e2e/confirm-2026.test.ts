@@ -7,11 +7,14 @@
  * client, which fulfils `input_required` with its own elicitation handler.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { createRequestStateCodec } from '@modelcontextprotocol/server';
+import { loadConfig } from '../../src/config.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
@@ -192,5 +195,46 @@ describe('paid jobs confirmed through input_required (2026-07-28 clients)', () =
       await client.close();
       env.cleanup();
     }
+  });
+
+  test('without LIPSYNC_CONFIRM_KEY a key is generated once in LIPSYNC_HOME (0600); another process on that home honours the answer', async () => {
+    const env = confirmEnv();
+    delete env.env.LIPSYNC_CONFIRM_KEY;
+    const one = new Raw(BIN, env.env);
+    const two = new Raw(BIN, env.env);
+    try {
+      const a = {
+        ...(await makePair(env.work, 921, { video: 'v921.mp4', audio: 'a921.wav' })),
+        provider: 'jogg',
+      };
+      const call = async (s: Raw, id: number, extra: Record<string, unknown> = {}) =>
+        (
+          await s.request(id, 'tools/call', {
+            name: 'create_lip_sync',
+            arguments: a,
+            ...extra,
+            ...envelope(),
+          })
+        ).result as Res;
+      const c0 = creates();
+      const first = await call(one, 1);
+      assert.equal(first.resultType, 'input_required', JSON.stringify(first));
+      const file = join(env.env.LIPSYNC_HOME as string, 'confirm.key');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const ok = await call(two, 2, {
+        inputResponses: { confirm: { action: 'accept', content: { confirm: true } } },
+        requestState: first.requestState,
+      });
+      assert.notEqual(ok.isError, true, JSON.stringify(ok));
+      assert.equal(creates(), c0 + 1, 'the second process ran the job the first one asked about');
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+      env.cleanup();
+    }
+  });
+
+  test('LIPSYNC_CONFIRM_KEY is a secret (redacted by value)', () => {
+    const config = loadConfig({ env: { HOME: '/tmp', LIPSYNC_CONFIRM_KEY: KEY } });
+    assert.ok(config.secrets.includes(KEY));
   });
 });
