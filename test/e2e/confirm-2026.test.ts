@@ -19,6 +19,8 @@ import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 import { Raw } from '../independent/bundle-helpers.js';
+import { DirectorFake } from '../independent/fakes/director.js';
+import { CANARY } from '../independent/helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/lipsync-mcp.js', import.meta.url));
 const KEY = 'confirm-key-for-tests-0123456789-abcdefghij';
@@ -236,5 +238,47 @@ describe('paid jobs confirmed through input_required (2026-07-28 clients)', () =
   test('LIPSYNC_CONFIRM_KEY is a secret (redacted by value)', () => {
     const config = loadConfig({ env: { HOME: '/tmp', LIPSYNC_CONFIRM_KEY: KEY } });
     assert.ok(config.secrets.includes(KEY));
+  });
+
+  test('every paid tool (The Director) asks through input_required and runs exactly one create on yes', async () => {
+    const fake = await new DirectorFake(CANARY.gateway).start();
+    const env = testEnv({
+      LIPSYNC_CONFIRM_PAID: 'true',
+      LIPSYNC_CONFIRM_KEY: KEY,
+      LIPSYNC_LOG_LEVEL: 'warn',
+      LIPSYNC_ALLOW_PRIVATE_URLS: 'true',
+      GATEWAY_TOKEN: CANARY.gateway,
+      DIRECTOR_GATEWAY_URL: `${fake.url}/gw`,
+    });
+    const s = new Raw(BIN, env.env);
+    const u = (name: string) => `${fake.url}/media/${name}`;
+    const paid: [string, Record<string, unknown>][] = [
+      ['generate_video', { prompt: 'a red fox running 2026' }],
+      ['generate_image', { prompt: 'a blue teapot 2026' }],
+      ['generate_audio', { kind: 'speech', text: 'hello there 2026' }],
+      ['generate_audio', { kind: 'music', prompt: 'calm piano 2026' }],
+      ['transcribe', { audio: u('speech2026.wav') }],
+      ['edit_video', { provider: 'director', operation: 'subtitles', video: u('clip2026.mp4') }],
+      ['create_lip_sync', { provider: 'director', image: u('face2026.png'), audio: u('voice2026.wav') }],
+    ];
+    let id = 0;
+    const call = async (name: string, args: unknown, extra: Record<string, unknown> = {}) =>
+      (await s.request(++id, 'tools/call', { name, arguments: args, ...extra, ...envelope() })).result as Res;
+    try {
+      for (const [tool, args] of paid) {
+        const c0 = fake.creates;
+        const first = await call(tool, args);
+        assert.equal(first.resultType, 'input_required', `${tool}: ${JSON.stringify(first)}`);
+        assert.equal(fake.creates, c0, `${tool} created before the answer`);
+        const yes = { confirm: { action: 'accept', content: { confirm: true } } };
+        const ok = await call(tool, args, { inputResponses: yes, requestState: first.requestState });
+        assert.notEqual(ok.isError, true, `${tool}: ${JSON.stringify(ok)}`);
+        assert.equal(fake.creates, c0 + 1, `${tool}: one create on yes`);
+      }
+    } finally {
+      await s.close();
+      await fake.close();
+      env.cleanup();
+    }
   });
 });
