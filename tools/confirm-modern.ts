@@ -54,13 +54,6 @@ async function codecOf(signing: ConfirmSigning): Promise<RequestStateCodec<Pendi
   return c;
 }
 
-/** Whether the 2026-07-28 request's client declared elicitation (it then fulfils `input_required`). */
-export function canElicit(extra: ServerContext): boolean {
-  const env = extra.mcpReq.envelope as Record<string, unknown> | undefined;
-  const caps = env?.['io.modelcontextprotocol/clientCapabilities'] as { elicitation?: unknown } | undefined;
-  return !!caps?.elicitation;
-}
-
 function refuse(why: string): AppError {
   return new AppError('confirmation_required', `${why} Nothing was sent or paid.`, {
     hint: 'Call again with the same arguments and no requestState: the user is asked again, with the current cost.',
@@ -72,7 +65,7 @@ function refuse(why: string): AppError {
 function mismatch(p: PendingConfirm, tool: string, job: ConfirmJob, now: number): string | undefined {
   if (p.exp < now) return 'The confirmation expired before it came back.';
   if (p.provider !== job.provider) return `The confirmation was given for another provider (${p.provider}).`;
-  if (p.tool !== tool || p.fingerprint !== job.fingerprint)
+  if (p.tool !== tool || p.fingerprint !== job.fingerprint || p.force !== job.force)
     return 'The confirmation was given for a job with other inputs or settings.';
   const higher =
     p.unit !== job.unit ||

@@ -16,13 +16,8 @@ import { toUserError } from '../src/errors.js';
 import type { CallOptions, JobService } from '../src/jobs/service.js';
 import type { Logger } from '../src/logger.js';
 import type { Redactor } from '../src/redact.js';
-import {
-  type ConfirmSigning,
-  canElicit,
-  confirmationRequest,
-  modernAsker,
-  NeedsConfirmation,
-} from './confirm-modern.js';
+// Loaded on a 2026-07-28 paid confirmation only (a start loads no tool code).
+import type { ConfirmSigning } from './confirm-modern.js';
 
 export interface ToolContext {
   jobs: JobService;
@@ -90,6 +85,13 @@ export function inputShape(def: AnyTool): ZodRawShape {
   return { ...def.input, confirm: confirmInput };
 }
 
+/** Whether a 2026-07-28 request's client declared elicitation (it then fulfils `input_required`). */
+function canElicit(extra: Extra): boolean {
+  const env = extra.mcpReq.envelope as Record<string, unknown> | undefined;
+  const caps = env?.['io.modelcontextprotocol/clientCapabilities'] as { elicitation?: unknown } | undefined;
+  return !!caps?.elicitation;
+}
+
 /**
  * Asks the user through MCP elicitation (on the same request), when a 2025-era client declared it. A
  * 2026-07-28 request (it carries the per-request envelope) has no server-initiated requests: a client
@@ -102,7 +104,9 @@ function confirmVia(
   tool: string | undefined,
   signing: ConfirmSigning | undefined,
 ): CallOptions['confirm'] {
-  if (extra.mcpReq.envelope && tool && signing && canElicit(extra)) return modernAsker(extra, tool, signing);
+  if (extra.mcpReq.envelope && tool && signing && canElicit(extra))
+    return async (message, job) =>
+      (await import('./confirm-modern.js')).modernAsker(extra, tool, signing)(message, job);
   return async (message) => {
     if (extra.mcpReq.envelope) return 'unsupported';
     if (!server?.server.getClientCapabilities()?.elicitation) return 'unsupported';
@@ -227,10 +231,13 @@ export async function runTool(
       structuredContent: structured,
     };
   } catch (err) {
-    if (err instanceof NeedsConfirmation && ctx.confirmSigning)
-      return confirmationRequest(err, ctx.confirmSigning).catch((e: unknown) =>
-        errorResult(e, ctx, def.name),
-      );
+    if (def.paid && ctx.confirmSigning && extra.mcpReq.envelope) {
+      const { NeedsConfirmation, confirmationRequest } = await import('./confirm-modern.js');
+      if (err instanceof NeedsConfirmation)
+        return confirmationRequest(err, ctx.confirmSigning).catch((e: unknown) =>
+          errorResult(e, ctx, def.name),
+        );
+    }
     return errorResult(err, ctx, def.name);
   }
 }

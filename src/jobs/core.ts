@@ -101,6 +101,8 @@ export interface ConfirmJob {
   /** The job's fingerprint: provider, kind, inputs by content, params (fingerprint.ts). */
   fingerprint: string;
   provider: string;
+  /** A force_recreate (a new paid job although one exists for these inputs). */
+  force: boolean;
   /** The estimate the user is asked to agree to (null: unknown until the job ends). */
   amount: number | null;
   unit: string;

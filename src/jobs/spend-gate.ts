@@ -177,7 +177,13 @@ export async function paidGate(
   if (!isPaid(provider, c.req.kind)) return undefined;
   const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal, c.req.params);
   if (deps.settings?.confirmPaid && !opts.confirmed) {
-    const job = { fingerprint: c.fp, provider: provider.name, amount: est.amount ?? null, unit: est.unit };
+    const job = {
+      fingerprint: c.fp,
+      provider: provider.name,
+      force: c.force,
+      amount: est.amount ?? null,
+      unit: est.unit,
+    };
     await confirm(provider, c.req.kind, est, job, opts);
   }
   const caps = capsOf(deps);

@@ -51,6 +51,14 @@ function payloadOf(state: string): Record<string, unknown> {
   return (JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { p: Record<string, unknown> }).p;
 }
 
+/** The same state with its payload's estimate raised, and the original signature kept. */
+function tampered(state: string): string {
+  const [v, body = '', mac] = state.split('.');
+  const env = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { p: { amount: number } };
+  env.p.amount += 1000;
+  return `${v}.${Buffer.from(JSON.stringify(env)).toString('base64url')}.${mac}`;
+}
+
 describe('paid jobs confirmed through input_required (2026-07-28 clients)', () => {
   let jogg: FakeJogg;
   before(async () => {
@@ -108,7 +116,13 @@ describe('paid jobs confirmed through input_required (2026-07-28 clients)', () =
       const codec = createRequestStateCodec<Record<string, unknown>>({ key: KEY });
       const replays: [string, Record<string, unknown>, unknown, RegExp][] = [
         ['other inputs', { inputResponses: yes, requestState: state }, b, /other inputs/],
-        ['tampered', { inputResponses: yes, requestState: `${state.slice(0, -2)}AA` }, a, /altered/],
+        ['tampered', { inputResponses: yes, requestState: tampered(state) }, a, /altered/],
+        [
+          'a force_recreate',
+          { inputResponses: yes, requestState: state },
+          { ...a, force_recreate: true },
+          /other inputs or settings/,
+        ],
         [
           'another provider',
           { inputResponses: yes, requestState: await codec.mint({ ...p, provider: 'director' }) },
