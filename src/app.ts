@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.js';
 import { type Config, isUsableSecret } from './config.js';
+import { AppError } from './errors.js';
 import { createHttpClient, type HttpClient } from './http/client.js';
 import { LazyLedger } from './jobs/lazy-ledger.js';
 import { JobService, type PreflightFn } from './jobs/service.js';
@@ -33,6 +34,11 @@ export interface App {
   media: FfmpegTools & { problem?: string };
   /** LIPSYNC_PUBLIC_BASE_URL: local inputs for The Director at signed, expiring links (else absent). */
   publisher?: Publisher;
+  /**
+   * The key that signs a 2026-07-28 client's pending confirmation of a paid job (`requestState`):
+   * LIPSYNC_CONFIRM_KEY, else generated once into LIPSYNC_HOME (mode 0600). Read on first use.
+   */
+  confirmKey(): Promise<Buffer>;
   close(drainMs?: number): Promise<void>;
 }
 
@@ -42,7 +48,7 @@ export interface AppOptions {
   /** Replace or add providers (tests). */
   providers?: (
     built: Map<ProviderName, Provider>,
-    app: Omit<App, 'providers' | 'jobs' | 'close'>,
+    app: Omit<App, 'providers' | 'jobs' | 'close' | 'confirmKey'>,
   ) => Map<ProviderName, Provider>;
   /** Skip the ffmpeg lookup and use these (tests). */
   media?: FfmpegTools;
@@ -176,10 +182,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // A final task's exposed inputs are removed at once (the sweep catches what another process ended).
     ...(publisher ? { onFinal: (id: string) => publisher.release(id) } : {}),
   });
+  let confirmKey: Promise<Buffer> | undefined;
   return {
     ...base,
     providers,
     jobs,
+    confirmKey() {
+      confirmKey ??= loadConfirmKey(config);
+      confirmKey.catch(() => {
+        confirmKey = undefined;
+      });
+      return confirmKey;
+    },
     async close(drainMs = 5000) {
       exposed?.stop();
       await jobs.drain(drainMs);
@@ -189,6 +203,20 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await http.close();
     },
   };
+}
+
+async function loadConfirmKey(config: Config): Promise<Buffer> {
+  const { loadOrCreateKey } = await import('./util/key-file.js');
+  const set = config.spend.confirmKey;
+  const tooShort = (where: string) =>
+    new AppError('invalid_input', `The confirmation signing key in ${where} is shorter than 32 characters.`, {
+      hint:
+        where === 'LIPSYNC_CONFIRM_KEY'
+          ? 'Set LIPSYNC_CONFIRM_KEY to at least 32 random characters (or unset it to have one generated).'
+          : `Delete ${where}; a new one is generated on the next paid job.`,
+    });
+  if (isUsableSecret(set) && Buffer.byteLength(set.value) < 32) throw tooShort('LIPSYNC_CONFIRM_KEY');
+  return loadOrCreateKey(config.spend.confirmKeyFile, isUsableSecret(set) ? set.value : undefined, tooShort);
 }
 
 /**

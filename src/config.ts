@@ -130,6 +130,9 @@ export interface Config {
     capPaidCreates?: number;
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
     confirmPaid: boolean | undefined;
+    /** Signs a 2026-07-28 client's pending confirmation (`requestState`); else generated in `confirmKeyFile`. */
+    confirmKey: Secret | TemplateSecret | undefined;
+    confirmKeyFile: string;
   };
   /** The ledger's backend: PostgreSQL when `url` is set (several instances share it), else SQLite. */
   database: {
@@ -522,7 +525,12 @@ export const SETTINGS = {
   LIPSYNC_CONFIRM_PAID: row(
     bool(),
     'on for `serve --http`, off for stdio',
-    'Ask the user (MCP elicitation) before a paid job that is not a reuse; clients without elicitation must pass confirm: true, and `lipsync-mcp run` --confirm.',
+    'Ask the user before a paid job that is not a reuse (2025 clients: MCP elicitation; 2026-07-28 clients: an input_required answer); clients without either must pass confirm: true, and `lipsync-mcp run` --confirm.',
+  ),
+  LIPSYNC_CONFIRM_KEY: row(
+    text(),
+    'generated once in $LIPSYNC_HOME (mode 0600)',
+    "Key (at least 32 characters) that signs a 2026-07-28 client's pending confirmation of a paid job (HMAC-SHA256). Set the same value on every instance sharing a PostgreSQL ledger without sharing LIPSYNC_HOME.",
   ),
 } satisfies Record<string, Setting>;
 
@@ -676,6 +684,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
       confirmPaid:
         p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
+      confirmKey: secretFrom(p, ['LIPSYNC_CONFIRM_KEY']),
+      confirmKeyFile: join(home, 'confirm.key'),
     },
     database: { url: p.LIPSYNC_DATABASE_URL, poolSize: Math.floor(p.LIPSYNC_DATABASE_POOL_SIZE) },
     secrets: [],
@@ -692,6 +702,7 @@ function collectSecrets(c: Config): string[] {
     c.director.sjinnApiKey,
     c.http.token,
     c.publicFiles.key,
+    c.spend.confirmKey,
   ];
   const keys = all.filter(isUsableSecret).map((s) => s.value);
   // The whole URL too: a password shorter than the redactor's minimum still hides inside it.

@@ -101,6 +101,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     log: app.log,
     roots: () => roots,
     sawTask: (id) => seen.add(id),
+    confirmSigning: { key: () => app.confirmKey(), now: () => app.clock.now() },
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   if (opts.era !== 'modern') forwardJobEvents(app, server, seen);

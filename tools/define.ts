@@ -3,13 +3,21 @@
  * side by side. Handlers return `{ structured, text }`; errors are converted here, once, into
  * `isError` results with `{ error: { code, message, hint } }` — never a stack trace, never a secret.
  */
-import type { CallToolResult, McpServer, ServerContext, ToolAnnotations } from '@modelcontextprotocol/server';
+import type {
+  CallToolResult,
+  InputRequiredResult,
+  McpServer,
+  ServerContext,
+  ToolAnnotations,
+} from '@modelcontextprotocol/server';
 import { type ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
 import { toUserError } from '../src/errors.js';
 import type { CallOptions, JobService } from '../src/jobs/service.js';
 import type { Logger } from '../src/logger.js';
 import type { Redactor } from '../src/redact.js';
+// Loaded on a 2026-07-28 paid confirmation only (a start loads no tool code).
+import type { ConfirmSigning } from './confirm-modern.js';
 
 export interface ToolContext {
   jobs: JobService;
@@ -20,6 +28,8 @@ export interface ToolContext {
   roots(): string[];
   /** Called with every task id a tool result shows this client (its job events are then sent to it). */
   sawTask?(taskId: string): void;
+  /** Signs a 2026-07-28 client's pending confirmation of a paid job (absent: such clients pass confirm). */
+  confirmSigning?: ConfirmSigning;
 }
 
 export type Extra = ServerContext;
@@ -75,12 +85,28 @@ export function inputShape(def: AnyTool): ZodRawShape {
   return { ...def.input, confirm: confirmInput };
 }
 
+/** Whether a 2026-07-28 request's client declared elicitation (it then fulfils `input_required`). */
+function canElicit(extra: Extra): boolean {
+  const env = extra.mcpReq.envelope as Record<string, unknown> | undefined;
+  const caps = env?.['io.modelcontextprotocol/clientCapabilities'] as { elicitation?: unknown } | undefined;
+  return !!caps?.elicitation;
+}
+
 /**
  * Asks the user through MCP elicitation (on the same request), when a 2025-era client declared it. A
- * 2026-07-28 request (it carries the per-request envelope) has no server-initiated requests: it gets
+ * 2026-07-28 request (it carries the per-request envelope) has no server-initiated requests: a client
+ * that declared elicitation gets `input_required` (tools/confirm-modern.ts); one that did not gets
  * `confirmation_required` and confirms with `confirm: true`.
  */
-function confirmVia(extra: Extra, server: McpServer | undefined): CallOptions['confirm'] {
+function confirmVia(
+  extra: Extra,
+  server: McpServer | undefined,
+  tool: string | undefined,
+  signing: ConfirmSigning | undefined,
+): CallOptions['confirm'] {
+  if (extra.mcpReq.envelope && tool && signing && canElicit(extra))
+    return async (message, job) =>
+      (await import('./confirm-modern.js')).modernAsker(extra, tool, signing)(message, job);
   return async (message) => {
     if (extra.mcpReq.envelope) return 'unsupported';
     if (!server?.server.getClientCapabilities()?.elicitation) return 'unsupported';
@@ -107,6 +133,7 @@ export function callOptions(
   ctx: ToolContext,
   server?: McpServer,
   confirmed = false,
+  tool?: string,
 ): CallOptions {
   const token = extra.mcpReq._meta?.progressToken;
   let last = 0;
@@ -114,7 +141,7 @@ export function callOptions(
     signal: extra.mcpReq.signal,
     extraRoots: ctx.roots(),
     onTask: ctx.sawTask,
-    confirm: confirmVia(extra, server),
+    confirm: confirmVia(extra, server, tool, ctx.confirmSigning),
     confirmed,
     onProgress:
       token === undefined
@@ -180,7 +207,8 @@ export function registerTool(server: McpServer, def: AnyTool, ctx: ToolContext):
       annotations: { title: def.title, ...def.annotations },
       ...(def.meta ? { _meta: def.meta } : {}),
     },
-    (args: Record<string, unknown>, extra: Extra) => runTool(def, args, extra, ctx, server),
+    // A paid tool's first round with a 2026-07-28 client may be `input_required`, which the SDK serves.
+    ((args: Record<string, unknown>, extra: Extra) => runTool(def, args, extra, ctx, server)) as never,
   );
 }
 
@@ -191,10 +219,10 @@ export async function runTool(
   extra: Extra,
   ctx: ToolContext,
   server: McpServer,
-): Promise<CallToolResult> {
+): Promise<CallToolResult | InputRequiredResult> {
   try {
     const { confirm, ...own } = args;
-    const call = callOptions(extra, ctx, server, def.paid && confirm === true);
+    const call = callOptions(extra, ctx, server, def.paid && confirm === true, def.name);
     const out = await def.handle(def.paid ? own : args, ctx, call);
     const structured = ctx.redactor.redactJson(out.structured) as Record<string, unknown>;
     noteTasks(structured, ctx);
@@ -203,6 +231,13 @@ export async function runTool(
       structuredContent: structured,
     };
   } catch (err) {
+    if (def.paid && ctx.confirmSigning && extra.mcpReq.envelope) {
+      const { NeedsConfirmation, confirmationRequest } = await import('./confirm-modern.js');
+      if (err instanceof NeedsConfirmation)
+        return confirmationRequest(err, ctx.confirmSigning).catch((e: unknown) =>
+          errorResult(e, ctx, def.name),
+        );
+    }
     return errorResult(err, ctx, def.name);
   }
 }

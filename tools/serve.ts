@@ -10,7 +10,7 @@
  * before the first call.
  */
 import type { CallToolResult, McpServer, Tool } from '@modelcontextprotocol/server';
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { isInputRequiredResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { JobEvent } from '../src/jobs/service.js';
 import { TOOL_CATALOG } from './catalog.js';
@@ -130,6 +130,8 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
       const input = await checkInput(def, request.params.arguments, ctx);
       if ('refused' in input) return input.refused;
       const result = await runTool(def, input.args, extra, relay?.ctx ?? ctx, server);
+      // A 2026-07-28 client's paid job to confirm: the question and the signed pending job, as is.
+      if (isInputRequiredResult(result)) return result;
       await checkOutput(def, result);
       return server.server.projectCallToolResult(result, listed.get(name)?.outputSchema);
     } catch (error) {

@@ -83,7 +83,7 @@ export interface CallOptions {
    * Asks the user to confirm a paid job (MCP elicitation): `accept`, `decline`, or `unsupported` when
    * the client cannot be asked. Absent: nobody can be asked.
    */
-  confirm?: (message: string) => Promise<'accept' | 'decline' | 'unsupported'>;
+  confirm?: (message: string, job: ConfirmJob) => Promise<'accept' | 'decline' | 'unsupported'>;
   /** The user already agreed to pay for this call's job (a tool's `confirm: true`): nobody is asked. */
   confirmed?: boolean;
   /**
@@ -91,6 +91,21 @@ export interface CallOptions {
    * MCP (the default) calls again with `confirm: true`; the CLI runs the command again with `--confirm`.
    */
   confirmHow?: string;
+}
+
+/**
+ * The paid job a confirmation is about: what a 2026-07-28 client's signed pending confirmation binds
+ * (its answer must come back for the same job, at no higher cost).
+ */
+export interface ConfirmJob {
+  /** The job's fingerprint: provider, kind, inputs by content, params (fingerprint.ts). */
+  fingerprint: string;
+  provider: string;
+  /** A force_recreate (a new paid job although one exists for these inputs). */
+  force: boolean;
+  /** The estimate the user is asked to agree to (null: unknown until the job ends). */
+  amount: number | null;
+  unit: string;
 }
 
 /** A job event, for observers (MCP logging notifications, future subscriptions). */

@@ -25,7 +25,7 @@ import type { Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
 import type { Waiter } from './waiting.js';
 
-export type { CallOptions, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
+export type { CallOptions, ConfirmJob, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreditsEntry } from './credits.js';
 export type { LipSyncRequest } from './requests.js';
 export type { SpendReport } from './spend.js';

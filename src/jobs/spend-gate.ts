@@ -14,7 +14,7 @@ import type {
   TaskStatus,
 } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
-import type { CallOptions } from './core.js';
+import type { CallOptions, ConfirmJob } from './core.js';
 import {
   buildReport,
   CAP_SETTINGS,
@@ -176,7 +176,16 @@ export async function paidGate(
   const { provider } = c;
   if (!isPaid(provider, c.req.kind)) return undefined;
   const est = await estimateCost(provider, c.req.kind, c.inputs, deps.settings, c.signal, c.req.params);
-  if (deps.settings?.confirmPaid && !opts.confirmed) await confirm(provider, c.req.kind, est, opts);
+  if (deps.settings?.confirmPaid && !opts.confirmed) {
+    const job = {
+      fingerprint: c.fp,
+      provider: provider.name,
+      force: c.force,
+      amount: est.amount ?? null,
+      unit: est.unit,
+    };
+    await confirm(provider, c.req.kind, est, job, opts);
+  }
   const caps = capsOf(deps);
   return {
     cost: { amount: est.amount ?? null, unit: est.unit, paid: true },
@@ -224,11 +233,18 @@ export function reuseOnly(
 /** How an MCP client confirms a paid job (CallOptions.confirmHow's default). */
 const MCP_CONFIRM_HOW = 'call again with the same arguments and confirm: true';
 
-async function confirm(provider: Provider, kind: string, est: Estimate, opts: CallOptions) {
+async function confirm(
+  provider: Provider,
+  kind: string,
+  est: Estimate,
+  bound: ConfirmJob,
+  opts: CallOptions,
+) {
   const job = kind.replace('_', ' ');
   const answer = opts.confirm
     ? await opts.confirm(
         `Start a new paid ${job} job on ${provider.displayName}? Expected cost: ${describe(est)}.`,
+        bound,
       )
     : 'unsupported';
   if (answer === 'accept') return;

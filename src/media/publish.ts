@@ -18,7 +18,6 @@ import { constants } from 'node:fs';
 import {
   appendFile,
   chmod,
-  link,
   mkdir,
   open,
   opendir,
@@ -30,7 +29,7 @@ import {
 } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { AppError } from '../errors.js';
-import { tempNameFor } from '../util/atomic-write.js';
+import { loadOrCreateKey as loadKeyFile } from '../util/key-file.js';
 import { checkRegular, confinedPath } from './inputs.js';
 import type { InputRole, ResolvedInput } from './types.js';
 
@@ -253,26 +252,13 @@ export class Publisher implements Publish {
 }
 
 /** The signing key: the setting's, else one generated once and kept mode 0600 in LIPSYNC_HOME. */
-export async function loadOrCreateKey(file: string, fromSetting: string | undefined): Promise<Buffer> {
-  if (fromSetting) return Buffer.from(fromSetting, 'utf8');
-  // Written whole under a temp name, then linked into place (never over an existing key): another
-  // process starting at the same moment reads either no key or a complete one.
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = tempNameFor(file);
-  try {
-    await writeFile(tmp, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await link(tmp, file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-  const text = (await readFile(file, 'utf8')).trim();
-  if (text.length < 32) {
-    throw new AppError('internal', `The URL signing key in ${file} is too short.`, {
-      hint: `Delete ${file}; a new one is generated at the next start.`,
-    });
-  }
-  return Buffer.from(text, 'utf8');
+export function loadOrCreateKey(file: string, fromSetting: string | undefined): Promise<Buffer> {
+  return loadKeyFile(
+    file,
+    fromSetting,
+    (f) =>
+      new AppError('internal', `The URL signing key in ${f} is too short.`, {
+        hint: `Delete ${f}; a new one is generated at the next start.`,
+      }),
+  );
 }
