@@ -27,9 +27,11 @@ const hasBuiltin = (() => {
     return false;
   }
 })();
+// Its JS loads on any Node; its native part only where it was built (Node 20 here, not the Node 24 leg).
 const hasBetter = (() => {
   try {
-    createRequire(import.meta.url)('better-sqlite3');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (f: string) => { close(): void };
+    new Database(':memory:').close();
     return true;
   } catch {
     return false;
