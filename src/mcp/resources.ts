@@ -12,11 +12,8 @@ import type { ListResourcesResult, McpServer, Resource } from '@modelcontextprot
 import { ProtocolError, ProtocolErrorCode, ResourceTemplate } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { encodeCursor, parseCursor } from '../jobs/cursor.js';
-import type { TaskCost } from '../jobs/spend-gate.js';
 import type { TaskRow } from '../jobs/store.js';
 import { inTurn } from '../jobs/turns.js';
-import type { TaskView } from '../jobs/view.js';
-import type { ProviderName } from '../providers/provider.js';
 import type { Completer } from './completion.js';
 import { MEDIA_TEMPLATE, registerMedia, type TakenHook } from './media.js';
 
@@ -82,7 +79,7 @@ export function registerTaskResources(
     },
     async (uri, vars) => {
       const row = await findRow(app, String(vars.task_id));
-      const view = app.redactor.redactJson(await withCost(app, app.jobs.viewOf(row)));
+      const view = app.redactor.redactJson(await app.jobs.withCost(app.jobs.viewOf(row)));
       return {
         contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(view, null, 2) }],
       };
@@ -117,20 +114,6 @@ export function registerTaskResources(
   server.server.setRequestHandler('resources/list', async (req) =>
     inTurn(() => listPage(app, fixed, req.params?.cursor)),
   );
-}
-
-/** The view with what the task cost: its cost record, else `free` when the provider or job is free. */
-async function withCost(app: ResourceApp, view: TaskView): Promise<TaskView & { cost?: TaskCost }> {
-  const [{ withCosts }, { isPaid }] = await Promise.all([
-    import('../jobs/spend-gate.js'),
-    import('../jobs/spend.js'),
-  ]);
-  const [costed] = await withCosts(app.ledger, [view]);
-  if (costed?.cost) return costed;
-  const provider = app.jobs.providers.get(view.provider as ProviderName);
-  if (provider && !isPaid(provider, view.kind))
-    return { ...view, cost: { amount: 0, unit: 'free', source: 'estimate' } };
-  return view;
 }
 
 /** One page of resources: the fixed ones first, then tasks (and their cues), newest first. */
