@@ -11,20 +11,10 @@ import { checkTaskId } from '../ids.js';
 import type { CreateSpec } from './choice.js';
 import { type Answer, classifyCreate, unreadable } from './classify.js';
 import { SERVICE, scrub, tokenHint, urlHint } from './text.js';
+import type { ApiType, CreateOutcome, DirectorAuth, Via } from './types.js';
 import { bodyMessage, readEnvelope } from './wire.js';
 
-export type Via = 'gateway' | 'direct';
-export type ApiType = 'agent' | 'tool';
-
-export interface DirectorAuth {
-  via: Via;
-  token: string;
-  source: string;
-}
-
-export type CreateOutcome =
-  | { kind: 'created'; id: string; api: ApiType; corrected: boolean }
-  | { kind: 'retry' | 'rejected' | 'fatal'; error: AppError; reason: string };
+export type { ApiType, CreateOutcome, DirectorAuth, Via } from './types.js';
 
 export interface DirectorApiOptions {
   http: HttpClient;

@@ -8,8 +8,8 @@ import type { Config } from '../../config.js';
 import { isUsableSecret } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { CredentialState } from '../provider.js';
-import type { DirectorAuth, Via } from './api.js';
 import { MISSING_FIX } from './text.js';
+import type { DirectorAuth, Via } from './types.js';
 
 type DirectorConfig = Config['director'];
 

@@ -12,9 +12,9 @@
  */
 import { AppError } from '../../errors.js';
 import { retryAfterMs } from '../../http/client.js';
-import type { ApiType, CreateOutcome, Via } from './api.js';
 import type { CreateSpec } from './choice.js';
 import { DAILY_LIMIT_HINT, DAILY_LIMIT_MESSAGE, SERVICE, tokenHint, urlHint } from './text.js';
+import type { ApiType, CreateOutcome, Via } from './types.js';
 import { bodyMessage, readEnvelope, saysDailyLimit, saysRefused } from './wire.js';
 
 /** One HTTP answer: its status, raw text (bounded), and the parsed JSON (undefined when not JSON). */

@@ -8,7 +8,6 @@
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { JobRequest, JsonObject, PrepareContext, StartContext, StartResult } from '../provider.js';
-import type { CreateOutcome, DirectorAuth, Via } from './api.js';
 import { mustAuth } from './auth.js';
 import {
   buildGenerateSpec,
@@ -23,6 +22,7 @@ import { limitError } from './rules.js';
 import { type PreparedPlan, readPlan } from './stored.js';
 import { SERVICE } from './text.js';
 import { bucketOf, buildTier3Spec, isTier3, MEDIA_OF } from './tier3.js';
+import type { CreateOutcome, DirectorAuth, Via } from './types.js';
 
 /** Seed rule: a create is retried at most twice, 30 s apart, and only when no task could exist. */
 export const CREATE_RETRIES = 2;

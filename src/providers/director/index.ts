@@ -11,18 +11,16 @@
  * context once and binds them to it.
  */
 
-import type { Provider, ProviderCapabilities, TaskKind, Timing } from '../provider.js';
+import type { Provider } from '../provider.js';
 import { DirectorApi } from './api.js';
 import { credentialState } from './auth.js';
-import { MODEL_LABELS, TEMPLATE_LABELS } from './choice.js';
 import type { DirectorContext, DirectorProviderDeps } from './context.js';
 import { prepare, start } from './create.js';
 import { DailyLimitMemory } from './limit.js';
-import { PLATFORMS } from './platform.js';
+import { DIRECTOR_CAPABILITIES, DIRECTOR_CHOICES, directorTiming } from './meta.js';
 import { credits, lookupById, status } from './query.js';
 import { normalizeParams } from './rules.js';
 import { SERVICE } from './text.js';
-import { TIER3_KINDS } from './tier3.js';
 
 export {
   aspectFromPlatform,
@@ -34,32 +32,6 @@ export {
 export type { DirectorProviderDeps } from './context.js';
 export { CREATE_RETRIES, CREATE_RETRY_DELAY_MS } from './create.js';
 export { namesVendor } from './text.js';
-
-const VIDEO_TIMING: Timing = { pollIntervalMs: 15_000, stallPolls: 20, giveUpAfterMs: 10 * 60_000 };
-const IMAGE_AUDIO_TIMING: Timing = { pollIntervalMs: 10_000, stallPolls: 20, giveUpAfterMs: 5 * 60_000 };
-
-const CAPABILITIES: ProviderCapabilities = {
-  kinds: ['generate_video', 'lip_sync', ...TIER3_KINDS],
-  formats: {
-    image: ['jpg', 'jpeg', 'png', 'webp'],
-    audio: ['mp3', 'wav', 'm4a', 'aac'],
-    video: ['mp4', 'mov', 'webm'],
-  },
-  paid: true,
-};
-
-const CHOICES: Provider['choices'] = {
-  model: Object.keys(MODEL_LABELS),
-  template: Object.keys(TEMPLATE_LABELS),
-  platform: PLATFORMS,
-};
-
-/** Seed 002: videos (and post-production, which makes videos) 15 s / 10 min; images and audio 10 s / 5 min. */
-function timing(kind: TaskKind): Timing {
-  return {
-    ...(kind === 'image' || kind === 'audio' || kind === 'transcript' ? IMAGE_AUDIO_TIMING : VIDEO_TIMING),
-  };
-}
 
 export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   const { config, clock, log, stateFile } = deps;
@@ -86,12 +58,12 @@ export function createDirectorProvider(deps: DirectorProviderDeps): Provider {
   return {
     name: 'director',
     displayName: SERVICE,
-    capabilities: CAPABILITIES,
-    choices: CHOICES,
+    capabilities: DIRECTOR_CAPABILITIES,
+    choices: DIRECTOR_CHOICES,
     credentials: () => credentialState(config),
     lookupById: (id, ctx) => lookupById(director, id, ctx),
     normalizeParams,
-    timing,
+    timing: directorTiming,
     prepare: (request, ctx) => prepare(director, request, ctx),
     ...(deps.uploadVia?.upload ? { upload: deps.uploadVia.upload } : {}),
     start: (prepared, ctx) => start(director, prepared, ctx),

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { JsonObject, TaskKind } from '../provider.js';
-import type { ApiType, Via } from './api.js';
 import type { CreateSpec } from './choice.js';
+import type { ApiType, Via } from './types.js';
 
 export interface PreparedPlan {
   kind: TaskKind;

@@ -26,13 +26,13 @@ import type {
   StartResult,
   StatusContext,
   TaskKind,
-  Timing,
   UploadResult,
 } from '../provider.js';
 import { NemoApi } from './api.js';
 import { NemoAuth } from './auth.js';
 import { type ChatDeps, chatStatus, findChat, prepareEdit, prepareLipSync, startChat } from './chat.js';
 import { FORMATS } from './errors.js';
+import { nemoTiming } from './meta.js';
 import { prepareRender, type RenderDeps, renderStatus, startRender } from './render.js';
 import { creditsSchema } from './schemas.js';
 import { NemoSessions } from './session.js';
@@ -54,17 +54,6 @@ export interface NemoVideoDeps {
   /** Overrides the cross-process token lock's timing (tests). */
   tokenLock?: LockTiming;
 }
-
-const MINUTE = 60_000;
-
-const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
-  // An agent job: state changes only at the end; 90 unchanged polls = the 15-minute stream ceiling.
-  // Both outlast the provider's own ceiling for a missing result (outcome.ts), so it is reported.
-  lip_sync: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
-  edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
-  // The vendor's own guidance: poll an export every 30 s.
-  render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
-};
 
 const CAPABILITIES: ProviderCapabilities = {
   kinds: ['lip_sync', 'edit', 'render'],
@@ -108,7 +97,7 @@ export function createNemoVideoProvider(deps: NemoVideoDeps): Provider {
     displayName: 'NemoVideo',
     capabilities: CAPABILITIES,
     credentials: () => credentials(nemo),
-    timing,
+    timing: nemoTiming,
     prepare: (request, ctx) => prepare(nemo, request, ctx),
     findExisting: (prepared, ctx) => findExisting(nemo, prepared, ctx),
     start: (prepared, ctx) => start(nemo, prepared, ctx),
@@ -136,10 +125,6 @@ function credentials(nemo: NemoContext): CredentialState {
     };
   }
   return { configured: true, source: nemo.auth.source() };
-}
-
-function timing(kind: TaskKind): Timing {
-  return kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync;
 }
 
 async function prepare(nemo: NemoContext, request: JobRequest, ctx: PrepareContext): Promise<JsonObject> {

@@ -13,11 +13,17 @@ const MINUTE = 60_000;
 
 const TIMING: Record<'lip_sync' | 'edit' | 'render', Timing> = {
   // An agent job: state changes only at the end; 90 unchanged polls = the 15-minute stream ceiling.
+  // Both outlast the provider's own ceiling for a missing result (outcome.ts), so it is reported.
   lip_sync: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
   edit: { pollIntervalMs: 10_000, stallPolls: 90, giveUpAfterMs: 30 * MINUTE },
   // The vendor's own guidance: poll an export every 30 s.
   render: { pollIntervalMs: 30_000, stallPolls: 40, giveUpAfterMs: 30 * MINUTE },
 };
+
+/** How long and how often to look at a job, per kind (the implementation uses this too). */
+export function nemoTiming(kind: TaskKind): Timing {
+  return kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync;
+}
 
 export function nemoVideoMeta(deps: AuthDeps): ProviderMeta {
   // Only `source()` is used here (a read of the token cache); the implementation has its own NemoAuth
@@ -43,8 +49,7 @@ export function nemoVideoMeta(deps: AuthDeps): ProviderMeta {
       }
       return { configured: true, source: auth.source() };
     },
-    timing: (kind: TaskKind): Timing =>
-      kind === 'render' ? TIMING.render : kind === 'edit' ? TIMING.edit : TIMING.lip_sync,
+    timing: nemoTiming,
     optional: ['findExisting', 'lookupById', 'upload', 'credits'],
   };
 }
