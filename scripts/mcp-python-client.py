@@ -5,6 +5,8 @@ Connects over stdio (`--stdio NODE BIN`) or Streamable HTTP (`--url URL`), pinne
 (`--mode 2026-07-28`: no handshake) or through the 2025 `initialize` handshake (`--mode legacy`);
 lists the tools, runs a local job from create to download, watches its task resource (`listen` on
 2026-07-28, `resources/subscribe` on 2025), reads it, and prints one JSON line of what it saw on stdout.
+With `--paid accept|decline` it instead asks for a paid Jogg job with elicitation offered, answers the
+confirmation (`input_required` on 2026-07-28, `elicitation/create` on 2025) and reports the outcome.
 Any failure exits 1 with the reason on stderr. test/ecosystem/python-client.test.ts runs it.
 """
 
@@ -18,6 +20,7 @@ import warnings
 from typing import Any
 
 import anyio
+import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -87,6 +90,26 @@ async def run(client: Client, video: str, audio: str, era: str) -> dict[str, Any
     return seen
 
 
+async def paid(client: Client, video: str, audio: str, asked: list[str]) -> dict[str, Any]:
+    """One paid create_lip_sync (Jogg); the elicitation callback gives the answer and records the ask."""
+    seen: dict[str, Any] = {"protocol": client.protocol_version}
+    result = await client.call_tool(
+        "create_lip_sync",
+        {"video": video, "audio": audio, "provider": "jogg"},
+        read_timeout_seconds=CALL_TIMEOUT_S,
+    )
+    seen["asked"] = asked
+    if result.is_error:
+        text = "".join(getattr(c, "text", "") for c in result.content)
+        try:
+            seen["error"] = json.loads(text)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            raise Failed(f"create_lip_sync failed without an error code: {text[:500]}") from None
+    else:
+        seen["task_id"] = data(result, "create_lip_sync")["task_id"]
+    return seen
+
+
 async def wait_done(client: Client, task_id: str, status: dict[str, Any]) -> dict[str, Any]:
     for _ in range(30):
         if status.get("status") in ("success", "failed"):
@@ -112,7 +135,16 @@ async def main() -> int:
     ap.add_argument("--mode", required=True, choices=["2026-07-28", "legacy"])
     ap.add_argument("--video", required=True)
     ap.add_argument("--audio", required=True)
+    ap.add_argument("--paid", choices=["accept", "decline"])
     args = ap.parse_args()
+    asked: list[str] = []
+
+    async def answer(_context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(getattr(params, "message", ""))
+        if args.paid == "accept":
+            return types.ElicitResult(action="accept", content={"confirm": True})
+        return types.ElicitResult(action="decline")
+
     server: Any = (
         args.url
         if args.url
@@ -121,8 +153,16 @@ async def main() -> int:
     era = "legacy" if args.mode == "legacy" else "modern"
     try:
         with anyio.fail_after(WHOLE_RUN_S):
-            async with Client(server, mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_S) as client:
-                seen = await run(client, args.video, args.audio, era)
+            async with Client(
+                server,
+                mode=args.mode,
+                read_timeout_seconds=CALL_TIMEOUT_S,
+                elicitation_callback=answer if args.paid else None,
+            ) as client:
+                if args.paid:
+                    seen = await paid(client, args.video, args.audio, asked)
+                else:
+                    seen = await run(client, args.video, args.audio, era)
     except TimeoutError:
         print(f"the run took longer than {WHOLE_RUN_S} s", file=sys.stderr)
         return 1

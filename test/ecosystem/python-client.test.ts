@@ -2,13 +2,16 @@
  * The Python MCP SDK 2.x client (PyPI `mcp`) against the built server (issue 25, item 6): over stdio
  * and over HTTP (`serve --http`), pinned to 2026-07-28 and through the 2025 handshake, it lists the
  * tools, runs a local job from create to download, watches the task (listen / resources/subscribe) and
- * reads it (scripts/mcp-python-client.py). The Python is LIPSYNC_TEST_PYTHON, else python3 on PATH;
+ * reads it; then it asks for a paid job (the Jogg fake, LIPSYNC_CONFIRM_PAID) and answers the confirmation
+ * through its elicitation callback: "no" sends nothing, "yes" runs exactly one create
+ * (scripts/mcp-python-client.py). The Python is LIPSYNC_TEST_PYTHON, else python3 on PATH;
  * where it has no `mcp` 2.x the test skips, saying so (.ci/run installs it in a venv and sets it).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 
@@ -30,7 +33,58 @@ function pythonSkip(): string | false {
 }
 const skip = pythonSkip();
 
-type Seen = { protocol: string; tools: number; status: string; bytes: number; heard_by: string };
+type Seen = {
+  protocol: string;
+  tools: number;
+  status: string;
+  bytes: number;
+  heard_by: string;
+  asked?: string[];
+  error?: string;
+  task_id?: string;
+};
+
+let jogg: FakeJogg | undefined;
+before(async () => {
+  if (!skip) jogg = await startFakeJogg();
+});
+after(async () => {
+  await jogg?.close();
+});
+
+/** The sandbox, with paid jobs confirmed and Jogg answered by its fake. */
+function clientEnv() {
+  if (!jogg) throw new Error('the Jogg fake did not start');
+  return testEnv({
+    LIPSYNC_LOG_LEVEL: 'warn',
+    LIPSYNC_CONFIRM_PAID: 'true',
+    JOGG_API_KEY: jogg.apiKey,
+    JOGG_BASE_URL: jogg.url,
+  });
+}
+
+/** A paid job declined, then accepted, through the client's elicitation callback. */
+async function confirmPaid(
+  target: string[],
+  mode: string,
+  media: { video: string; audio: string },
+  env: Record<string, string>,
+) {
+  const fake = jogg as FakeJogg;
+  const creates = () => fake.count('POST', '/v2/create_lip_sync_video');
+  const args = [...target, '--mode', mode, '--video', media.video, '--audio', media.audio, '--paid'];
+  const c0 = creates();
+  const no = await runClient([...args, 'decline'], env);
+  assert.equal(no.error, 'declined', JSON.stringify(no));
+  assert.equal(no.asked?.length, 1, 'the client was asked once');
+  assert.match(no.asked?.[0] ?? '', /Expected cost/);
+  assert.equal(creates(), c0, 'no sends nothing');
+  const yes = await runClient([...args, 'accept'], env);
+  assert.ok(yes.task_id, JSON.stringify(yes));
+  assert.equal(yes.asked?.length, 1, 'the client was asked once');
+  assert.equal(creates(), c0 + 1, 'yes runs exactly one create');
+  console.log(`python mcp client (${mode}): paid job asked, declined (0 creates), accepted (1 create)`);
+}
 
 function runClient(args: string[], env: Record<string, string>): Promise<Seen> {
   return new Promise((resolve, reject) => {
@@ -92,28 +146,31 @@ function check(seen: Seen, mode: string): void {
 }
 
 for (const mode of ['2026-07-28', 'legacy']) {
-  test(`Python SDK client over stdio (${mode}): tools, a local job to download, its task resource`, {
+  test(`Python SDK client over stdio (${mode}): tools, a local job to download, its task resource, a paid job confirmed`, {
     skip,
     timeout: 400_000,
   }, async () => {
-    const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn' });
+    const env = clientEnv();
     try {
       const { video, audio } = await makePair(env.work, mode === 'legacy' ? 821 : 822);
-      const seen = await runClient(
-        ['--stdio', process.execPath, BIN, '--mode', mode, '--video', video, '--audio', audio],
-        env.env,
-      );
+      const target = ['--stdio', process.execPath, BIN];
+      const seen = await runClient([...target, '--mode', mode, '--video', video, '--audio', audio], env.env);
       check(seen, mode);
+      const paid = await makePair(env.work, mode === 'legacy' ? 831 : 832, {
+        video: 'p.mp4',
+        audio: 'p.wav',
+      });
+      await confirmPaid(target, mode, paid, env.env);
     } finally {
       env.cleanup();
     }
   });
 
-  test(`Python SDK client over HTTP (${mode}): tools, a local job to download, its task resource`, {
+  test(`Python SDK client over HTTP (${mode}): tools, a local job to download, its task resource, a paid job confirmed`, {
     skip,
     timeout: 400_000,
   }, async () => {
-    const env = testEnv({ LIPSYNC_LOG_LEVEL: 'warn' });
+    const env = clientEnv();
     const { url, child } = await serveHttp(env.env);
     try {
       const { video, audio } = await makePair(env.work, mode === 'legacy' ? 823 : 824);
@@ -122,6 +179,11 @@ for (const mode of ['2026-07-28', 'legacy']) {
         env.env,
       );
       check(seen, mode);
+      const paid = await makePair(env.work, mode === 'legacy' ? 833 : 834, {
+        video: 'p.mp4',
+        audio: 'p.wav',
+      });
+      await confirmPaid(['--url', url], mode, paid, env.env);
     } finally {
       await stop(child);
       env.cleanup();
