@@ -4,8 +4,9 @@
 #  1. the official conformance suite, newest release that has the 2026 scenarios (a pre-release), once
 #     per era (--requirements 2025-11-25 and 2026-07-28), each against its expected-failures baseline
 #     (.ci/conformance-<era>.yml, one reason per entry): a newly failing check fails the run;
-#  2. the Python MCP SDK 2.x client (PyPI `mcp`) in a venv, over stdio and HTTP in both modes
-#     (test/ecosystem/python-client.test.ts); where pip cannot install it, the run says so plainly.
+#  2. the Python MCP SDK 2.x client (PyPI `mcp`) in a venv, over stdio and HTTP in both modes: a local
+#     job to download, a paid job confirmed against the Jogg fake (test/ecosystem/python-client.test.ts);
+#     where pip cannot install it, the run says so plainly.
 # The v2 TypeScript client pinned to 2026-07-28, the 1.x client (test/e2e/eras.test.ts,
 # confirm-2026.test.ts) and the MCP Inspector 2.x CLI (test/e2e/inspector.test.ts, Node 24 leg) run in
 # the test suites. Every step prints its figures. Needs `npm run build` done (dist/).
