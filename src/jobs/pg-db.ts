@@ -18,7 +18,7 @@ export const LOCK_MIGRATIONS = 1;
 export const LOCK_SPEND = 2;
 
 /**
- * The tables the ledger uses (pg-migrations.ts creates them; a test checks this list against them).
+ * The tables the ledger uses (migrations.ts creates them; a test checks this list against them).
  * A user other than their owner needs SELECT, INSERT and UPDATE on these and nothing more: row
  * numbers are identity columns (no right on a sequence), the change trigger fires whoever writes,
  * LISTEN and advisory locks need no right, and USAGE on schema public is everyone's by default.

@@ -1,16 +1,11 @@
 /**
- * The PostgreSQL ledger's schema, as versioned migrations. `PgLedger.open` applies the ones a database
- * lacks, in one transaction that holds an advisory lock, so instances starting together apply each
- * exactly once; `schema_migrations` records them. Append only: a migration that shipped never changes
- * (a database that has it would not run it again), and each must be safe for an older instance still
- * running against the database during a rolling upgrade (add, do not rename or drop).
- *
- * The tables and columns are SQLite's (ledger.ts, ledger-costs.ts) plus `seq`, the row sequence that
- * plays SQLite's `rowid` (page order, cost order). Input hashes are not here: they stay per machine.
- * Times are epoch milliseconds (BIGINT); JSON columns are TEXT so that a row reads back exactly as
- * written (JSONB would reorder keys), as in SQLite.
+ * Applying the ledger's migrations (migrations.ts, one list for both backends) to PostgreSQL.
+ * `PgLedger.open` applies the steps a database lacks, in one transaction that holds an advisory lock,
+ * so instances starting together apply each exactly once; `schema_migrations` records them. Refusals
+ * (rights, read-only servers) are said with the one statement that fixes them.
  */
 import { AppError } from '../errors.js';
+import { stepsOf } from './migrations.js';
 import {
   grantTables,
   LEDGER_TABLES,
@@ -23,112 +18,15 @@ import {
   sqlIdent,
 } from './pg-db.js';
 
-/** The channel a task's id is notified on when its row changes (see the trigger below). */
-export const TASKS_CHANNEL = 'lipsync_tasks';
-
+/** One PostgreSQL step: its number in `schema_migrations`, and its SQL. */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'tasks, costs, uploads, downloads; change notifications',
-    sql: `
-CREATE TABLE tasks (
-  id TEXT PRIMARY KEY,
-  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-  fingerprint TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  status TEXT NOT NULL,
-  phase TEXT,
-  rejected BOOLEAN NOT NULL DEFAULT false,
-  provider_task_id TEXT,
-  request TEXT NOT NULL,
-  prepared TEXT,
-  operation TEXT,
-  snapshot TEXT,
-  warnings TEXT,
-  error TEXT,
-  provider_status TEXT,
-  unchanged_polls INTEGER NOT NULL DEFAULT 0,
-  polls INTEGER NOT NULL DEFAULT 0,
-  owner_pid INTEGER,
-  owner_host TEXT,
-  lease_until BIGINT,
-  created_at BIGINT NOT NULL,
-  updated_at BIGINT NOT NULL,
-  completed_at BIGINT
-);
-CREATE INDEX tasks_fp ON tasks (fingerprint, created_at DESC, seq DESC);
-CREATE INDEX tasks_order ON tasks (created_at DESC, seq DESC);
-CREATE INDEX tasks_status ON tasks (status);
-CREATE INDEX tasks_ptid ON tasks (provider, provider_task_id);
-
-CREATE TABLE costs (
-  task_id TEXT PRIMARY KEY,
-  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-  provider TEXT NOT NULL,
-  amount DOUBLE PRECISION,
-  unit TEXT NOT NULL,
-  source TEXT NOT NULL,
-  paid BOOLEAN NOT NULL DEFAULT true,
-  balance_before DOUBLE PRECISION,
-  balance_at BIGINT,
-  created_at BIGINT NOT NULL,
-  updated_at BIGINT NOT NULL
-);
-CREATE INDEX costs_time ON costs (created_at);
-
-CREATE TABLE uploads (
-  provider TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size BIGINT NOT NULL,
-  url TEXT NOT NULL,
-  meta TEXT,
-  created_at BIGINT NOT NULL,
-  PRIMARY KEY (provider, scope, sha256, size)
-);
-
-CREATE TABLE downloads (
-  task_id TEXT NOT NULL,
-  path TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size BIGINT NOT NULL,
-  created_at BIGINT NOT NULL,
-  PRIMARY KEY (task_id, path)
-);
-
--- Every insert or update of a task notifies its id, in the writing transaction (delivered at commit),
--- whatever statement wrote it: no write path can forget to.
-CREATE FUNCTION lipsync_task_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('${TASKS_CHANNEL}', NEW.id);
-  RETURN NULL;
-END;
-$$;
-CREATE TRIGGER tasks_notify AFTER INSERT OR UPDATE ON tasks
-  FOR EACH ROW EXECUTE FUNCTION lipsync_task_changed();
-`,
-  },
-  {
-    version: 2,
-    name: "listing indexes: pages of all, one provider's and unfinished tasks in order",
-    // Partial, like the pages' WHERE: a page is an index scan with no filter and no sort however deep
-    // its cursor (`pgPageQuery`). A short write lock on tasks while they are built (a transaction may not
-    // build CONCURRENTLY); tasks_order stays for instances still running version 1.
-    sql: `
-CREATE INDEX tasks_page ON tasks (created_at DESC, seq DESC) WHERE NOT rejected;
-CREATE INDEX tasks_page_provider ON tasks (provider, created_at DESC, seq DESC) WHERE NOT rejected;
-CREATE INDEX tasks_unfinished ON tasks (created_at DESC, seq DESC)
-  WHERE NOT rejected AND status NOT IN ('success', 'failed');
-`,
-  },
-];
+/** PostgreSQL's steps of the ledger's one list (migrations.ts), in order. */
+export const MIGRATIONS: readonly Migration[] = stepsOf('postgres');
 
 /** What `migrate` was doing when PostgreSQL refused: each refusal has its own fix. */
 type Stage = 'create' | 'upgrade' | 'use';

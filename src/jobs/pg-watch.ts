@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL ledger's change feed: one dedicated connection LISTENs on the tasks channel (a trigger
- * notifies every task insert and update, see pg-migrations.ts) and hands each task id to the
+ * notifies every task insert and update, see migrations.ts) and hands each task id to the
  * listeners. A lost connection is re-made with a growing delay, and the listeners are then told that
  * something may have changed (no id: notifications sent meanwhile are gone). It never throws into the
  * process: a failing server is logged.

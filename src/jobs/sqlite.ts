@@ -11,6 +11,8 @@ import { AppError } from '../errors.js';
 export type SqlValue = string | number | null | bigint | Uint8Array;
 
 export interface SqlStatement {
+  /** better-sqlite3: false for a statement that returns no rows (its `all` throws); node:sqlite has none (`all` gives []). */
+  readonly reader?: boolean;
   get(...params: SqlValue[]): unknown;
   all(...params: SqlValue[]): unknown[];
   run(...params: SqlValue[]): unknown;

@@ -1,8 +1,8 @@
 /**
  * What the job service needs from a ledger backend. Two implement it: SQLite (`ledger.ts`, the
  * embedded default; one machine, several processes) and PostgreSQL (`ledger-pg.ts`, several
- * instances on several machines). Every method is asynchronous, so a networked backend fits; the
- * SQLite one answers from synchronous calls.
+ * instances on several machines), both with the one logic of `ledger-core.ts`. Every method is
+ * asynchronous, so a networked backend fits; the SQLite one answers from synchronous calls.
  *
  * The semantics both must keep (the parameterised suite in test/integration/ledger-contract.test.ts
  * runs against each):
