@@ -13,6 +13,7 @@ import type {
   ResolvedInput,
   TaskKind,
 } from '../providers/provider.js';
+import type { CancelOutcome, TaskFacts } from './cancel.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import type { CreditsEntry } from './credits.js';
 import type { Recovery, Taker } from './recovery.js';
@@ -25,6 +26,7 @@ import type { Transfers } from './transfers.js';
 import type { TaskView } from './view.js';
 import type { Waiter } from './waiting.js';
 
+export type { CancelOutcome, ClientCancel, TaskFacts } from './cancel.js';
 export type { CallOptions, ConfirmJob, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreditsEntry } from './credits.js';
 export type { LipSyncRequest } from './requests.js';
@@ -468,6 +470,30 @@ export class JobService {
 
   viewOf(row: TaskRow): TaskView {
     return this.core.viewOf(row);
+  }
+
+  /**
+   * A task as the MCP Tasks extension shows it (cancel.ts). `look`: one look first, as get_task_status
+   * with no wait does (a provider look when one is due). `resume`: a new call asked for this task
+   * again, so a client's earlier cancel of the waiting no longer applies.
+   */
+  async taskFacts(
+    taskId: string,
+    opts: CallOptions = {},
+    how: { look?: boolean; resume?: boolean } = {},
+  ): Promise<TaskFacts> {
+    const { factsOf, resumeTask } = await import('./cancel.js');
+    if (how.look !== false) await this.status({ taskId }, 0, opts);
+    let row = await this.lookup({ taskId });
+    if (how.resume) row = await resumeTask(this.core, row);
+    const view = this.core.viewOf(row);
+    return factsOf(this.core, row, view, this.isSettled(view));
+  }
+
+  /** A client's cancel (MCP `tasks/cancel`): stops a local job; a paid one is never undone (cancel.ts). */
+  async cancel(taskId: string, signal?: AbortSignal): Promise<CancelOutcome> {
+    const { cancelTask } = await import('./cancel.js');
+    return cancelTask(this.core, await this.lookup({ taskId }), signal ?? new AbortController().signal);
   }
 
   /**
