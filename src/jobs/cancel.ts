@@ -83,7 +83,9 @@ export async function cancelTask(core: JobCore, row: TaskRow, signal: AbortSigna
     const message = `Task ${row.id} had already ended (${row.status}) before the cancel: nothing was changed.`;
     return { task_id: row.id, at, stopped: false, message, ended_first: true };
   }
-  if (provider && !provider.capabilities.paid && provider.stop && row.operation) {
+  // A local job runs on the machine that submitted it: another machine on a shared ledger cannot stop it.
+  const host = typeof row.request.inputs_host === 'string' ? row.request.inputs_host : core.host;
+  if (provider && !provider.capabilities.paid && provider.stop && row.operation && host === core.host) {
     const ctx = { signal, log: core.d.log };
     const how = await provider.stop(row.operation, ctx);
     // The job may have finished just before it could be stopped: then that is its outcome.
@@ -104,18 +106,18 @@ export async function cancelTask(core: JobCore, row: TaskRow, signal: AbortSigna
     await record(core, row.id, cancel, { error });
     return { ...cancel, task_id: row.id, ended_first: false };
   }
-  const message = waitingOnlyMessage(row, name, !!provider?.capabilities.paid);
+  const message = waitingOnlyMessage(row, name, !!provider?.capabilities.paid, host);
   const cancel = { at, stopped: false, message };
   await record(core, row.id, cancel, { warnings: [...row.warnings, message] });
   core.wake(row.id);
   return { ...cancel, task_id: row.id, ended_first: false };
 }
 
-function waitingOnlyMessage(row: TaskRow, name: string, paid: boolean): string {
+function waitingOnlyMessage(row: TaskRow, name: string, paid: boolean, host: string): string {
   const which = row.providerTaskId ? ` (${name} task ${row.providerTaskId})` : '';
   const fate = paid
     ? `was not cancelled at ${name}: it may still ${row.status === 'submitting' ? 'be sent, ' : ''}run and finish, and ${name} may still charge for it`
-    : `could not be stopped from here: it may still run and finish`;
+    : `could not be stopped from here (it runs on ${host}): it may still run and finish, for free`;
   return `Stopped waiting for this task at the client's request. The ${name} job${which} ${fate}. This server keeps following it: get_task_status and list_tasks still show it, and download_result saves its result once it is done.`;
 }
 

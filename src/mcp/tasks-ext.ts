@@ -188,7 +188,8 @@ export async function taskAnswer(
   if (typeof sc?.task_id !== 'string' || sc.dry_run === true) return undefined;
   const facts = await app.jobs.taskFacts(sc.task_id, {}, { look: false, resume: true });
   if (mcpStatus(facts) !== 'working') return undefined;
-  const first = result.content[0];
-  const line = first?.type === 'text' ? first.text : summarize(facts.view);
-  return { resultType: 'task', ...taskFields(facts, line) };
+  // Said from the task as it is now (a cancel the call just lifted is no longer in its warnings).
+  const reused = (sc as { reused?: unknown }).reused === true;
+  const line = `${reused ? 'Reused existing task (nothing new was paid)' : 'Created task'} — ${summarize(facts.view)}`;
+  return { resultType: 'task', ...taskFields(facts, app.redactor.redact(line)) };
 }

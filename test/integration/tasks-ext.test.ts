@@ -409,6 +409,17 @@ describe('Tasks extension: paid jobs and clients without it', () => {
         row?.warnings.some((w) => /not cancelled at Jogg/.test(w)),
         JSON.stringify(row?.warnings),
       );
+
+      // The same request again: the same task (never a second paid job), followed again.
+      const creates = jogg.count('POST', '/v2/create_lip_sync_video');
+      const again = await c.call('create_lip_sync', { ...pair, provider: 'jogg', confirm: true });
+      assert.ok(isTask(again), JSON.stringify(again));
+      assert.equal(again.taskId, created.taskId);
+      assert.equal(again.status, 'working');
+      assert.equal(jogg.count('POST', '/v2/create_lip_sync_video'), creates, 'nothing sent again');
+      assert.equal((await c.get(created.taskId)).status, 'working', 'the earlier cancel no longer applies');
+      const resumed = await a.app.ledger.get(created.taskId);
+      assert.ok(!resumed?.warnings.some((w) => /not cancelled at Jogg/.test(w)));
     } finally {
       await c.close();
       await a.close();
