@@ -38,7 +38,6 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { summarize } from '../../tools/summary.js';
 import type { App } from '../app.js';
 import { isAppError, toUserError } from '../errors.js';
 import type { TaskFacts } from '../jobs/service.js';
@@ -55,6 +54,10 @@ const LONG_TOOLS = new Set([
   'edit_video',
   'export_render',
 ]);
+
+type Summarize = typeof import('../../tools/summary.js')['summarize'];
+/** The one-line task summary the tools write, loaded with the first task answer (a start loads no tool code). */
+const summarizer = async (): Promise<Summarize> => (await import('../../tools/summary.js')).summarize;
 
 type McpTaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
 
@@ -87,7 +90,7 @@ function taskFields(f: TaskFacts, statusMessage: string) {
 }
 
 /** The tool's answer once the job is over: the task as the long tools return it (createShape). */
-function finalResult(app: App, f: TaskFacts): CallToolResult {
+function finalResult(app: App, f: TaskFacts, summarize: Summarize): CallToolResult {
   const v = f.view;
   const action = f.foundExisting ? 'reused_existing_task' : 'created_new_task';
   const structured = app.redactor.redactJson({ action, reused: f.foundExisting, ...v }) as Record<
@@ -106,14 +109,14 @@ function finalResult(app: App, f: TaskFacts): CallToolResult {
 }
 
 /** What tasks/get answers: the task, with its result once it is over (a DetailedTask). */
-function detailedTask(app: App, f: TaskFacts) {
+function detailedTask(app: App, f: TaskFacts, summarize: Summarize) {
   const status = mcpStatus(f);
   if (status === 'cancelled') {
     const since = f.view.completed ? ` Since then the job ended: ${f.view.status}.` : '';
     return taskFields(f, app.redactor.redact(`${f.cancel?.message ?? 'Cancelled.'}${since}`));
   }
   const fields = taskFields(f, app.redactor.redact(summarize(f.view)));
-  return status === 'completed' ? { ...fields, result: finalResult(app, f) } : fields;
+  return status === 'completed' ? { ...fields, result: finalResult(app, f, summarize) } : fields;
 }
 
 /** tasks/* need the extension declared on the request (spec: -32021 otherwise). */
@@ -151,7 +154,7 @@ export function registerTasksExtension(server: McpServer, app: App): void {
     const facts = await forTask(app, taskId, () =>
       app.jobs.taskFacts(taskId, { signal: extra.mcpReq.signal }),
     );
-    return detailedTask(app, facts);
+    return detailedTask(app, facts, await summarizer());
   });
   server.server.setRequestHandler('tasks/cancel', { params: TaskParams }, async ({ taskId }, extra) => {
     requireDeclared(extra, 'tasks/cancel');
@@ -190,6 +193,7 @@ export async function taskAnswer(
   if (mcpStatus(facts) !== 'working') return undefined;
   // Said from the task as it is now (a cancel the call just lifted is no longer in its warnings).
   const reused = (sc as { reused?: unknown }).reused === true;
+  const summarize = await summarizer();
   const line = `${reused ? 'Reused existing task (nothing new was paid)' : 'Created task'} — ${summarize(facts.view)}`;
   return { resultType: 'task', ...taskFields(facts, app.redactor.redact(line)) };
 }
