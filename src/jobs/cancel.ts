@@ -117,7 +117,7 @@ function waitingOnlyMessage(row: TaskRow, name: string, paid: boolean, host: str
   const which = row.providerTaskId ? ` (${name} task ${row.providerTaskId})` : '';
   const fate = paid
     ? `was not cancelled at ${name}: it may still ${row.status === 'submitting' ? 'be sent, ' : ''}run and finish, and ${name} may still charge for it`
-    : `could not be stopped from here (it runs on ${host}): it may still run and finish, for free`;
+    : `could not be stopped ${row.operation ? `from here (it runs on ${host})` : '(it was still being started)'}: it may still run and finish, for free`;
   return `Stopped waiting for this task at the client's request. The ${name} job${which} ${fate}. This server keeps following it: get_task_status and list_tasks still show it, and download_result saves its result once it is done.`;
 }
 
