@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   confirmation_required:
     'A paid job needs the user to confirm it: ask the user, then call again with `confirm: true` (CLI: `--confirm`).',
   declined: 'The user declined the paid job; nothing was created.',
+  cancelled:
+    'The client cancelled the task (MCP tasks/cancel): a local job was stopped. A paid job is never undone.',
   internal:
     'A bug in lipsync-mcp. Nothing was charged by the error itself; run `lipsync-mcp doctor` and report it.',
 } as const;

@@ -15,6 +15,7 @@ import type { App } from './app.js';
 import type { JobEvent } from './jobs/service.js';
 import { registerMcpSurface } from './mcp/index.js';
 import type { TakenHook } from './mcp/media.js';
+import { registerTasksExtension, taskAnswer } from './mcp/tasks-ext.js';
 import { VERSION } from './version.js';
 
 export const SERVER_INSTRUCTIONS = [
@@ -102,10 +103,15 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     roots: () => roots,
     sawTask: (id) => seen.add(id),
     confirmSigning: { key: () => app.confirmKey(), now: () => app.clock.now() },
+    ...(opts.era === 'modern'
+      ? { taskAnswer: (tool, result, extra) => taskAnswer(app, tool, result, extra) }
+      : {}),
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
   registerMcpSurface(server, app, undefined, opts.mediaTaken);
+  // The Tasks extension is a 2026-07-28 one (per-request capabilities); 2025 clients never see it.
+  if (opts.era === 'modern') registerTasksExtension(server, app);
   return server;
 }
 

@@ -30,6 +30,15 @@ export interface ToolContext {
   sawTask?(taskId: string): void;
   /** Signs a 2026-07-28 client's pending confirmation of a paid job (absent: such clients pass confirm). */
   confirmSigning?: ConfirmSigning;
+  /**
+   * The MCP Tasks extension (2026-07-28 instances): a long tool's answer as a task, when the client
+   * declared the extension and the job still runs; undefined keeps the ordinary answer.
+   */
+  taskAnswer?(
+    tool: string,
+    result: CallToolResult,
+    extra: Extra,
+  ): Promise<Record<string, unknown> | undefined>;
 }
 
 export type Extra = ServerContext;

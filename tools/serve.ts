@@ -133,6 +133,9 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
       // A 2026-07-28 client's paid job to confirm: the question and the signed pending job, as is.
       if (isInputRequiredResult(result)) return result;
       await checkOutput(def, result);
+      // A client of the Tasks extension: a job that still runs is answered as a task.
+      const task = await ctx.taskAnswer?.(name, result, extra);
+      if (task) return task as CallToolResult;
       return server.server.projectCallToolResult(result, listed.get(name)?.outputSchema);
     } catch (error) {
       if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired)

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { ProviderName } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
 import { adoptForeign, findAnywhere } from './adopt.js';
+import { type CancelOutcome, cancelTask, factsOf, resumeTask, type TaskFacts } from './cancel.js';
 import type { CallOptions, JobCore, JobEvent } from './core.js';
 import { type CreateRequest, type CreateResult, Creator } from './create.js';
 import { type CreditsEntry, readCredits } from './credits.js';
@@ -154,6 +155,25 @@ export class JobEngine {
     } finally {
       budget.clear();
     }
+  }
+
+  /** A task as the MCP Tasks extension shows it (cancel.ts); see JobService.taskFacts. */
+  async taskFacts(
+    taskId: string,
+    opts: CallOptions,
+    how: { look?: boolean; resume?: boolean },
+    settled: (view: TaskView) => boolean,
+  ): Promise<TaskFacts> {
+    if (how.look !== false) await this.status({ taskId }, 0, opts);
+    let row = await this.lookup({ taskId });
+    if (how.resume) row = await resumeTask(this.core, row);
+    const view = this.core.viewOf(row);
+    return factsOf(this.core, row, view, settled(view));
+  }
+
+  /** A client's cancel (MCP `tasks/cancel`): stops a local job; a paid one is never undone. */
+  async cancel(taskId: string, signal: AbortSignal): Promise<CancelOutcome> {
+    return cancelTask(this.core, await this.lookup({ taskId }), signal);
   }
 
   private async lookup(ref: TaskRef): Promise<TaskRow> {

@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { InputRole, Provider, ProviderName, ResolvedInput, TaskKind } from '../providers/provider.js';
+import type { CancelOutcome, TaskFacts } from './cancel.js';
 import { type CallOptions, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import type { CreateRequest, CreateResult } from './create.js';
 import type { CreditsEntry } from './credits.js';
@@ -18,6 +19,7 @@ import type { DryRun, SpentToday, TaskCost } from './spend-gate.js';
 import type { TaskRow } from './store.js';
 import type { TaskView } from './view.js';
 
+export type { CancelOutcome, ClientCancel, TaskFacts } from './cancel.js';
 export type { CallOptions, ConfirmJob, JobEvent, JobServiceDeps, PreflightFn } from './core.js';
 export type { CreateAction, CreateRequest, CreateResult } from './create.js';
 export type { CreditsEntry } from './credits.js';
@@ -149,6 +151,24 @@ export class JobService {
 
   viewOf(row: TaskRow): TaskView {
     return this.core.viewOf(row);
+  }
+
+  /**
+   * A task as the MCP Tasks extension shows it (cancel.ts). `look`: one look first, as get_task_status
+   * with no wait does (a provider look when one is due). `resume`: a new call asked for this task
+   * again, so a client's earlier cancel of the waiting no longer applies.
+   */
+  async taskFacts(
+    taskId: string,
+    opts: CallOptions = {},
+    how: { look?: boolean; resume?: boolean } = {},
+  ): Promise<TaskFacts> {
+    return (await this.engine()).taskFacts(taskId, opts, how, (view) => this.isSettled(view));
+  }
+
+  /** A client's cancel (MCP `tasks/cancel`): stops a local job; a paid one is never undone (cancel.ts). */
+  async cancel(taskId: string, signal?: AbortSignal): Promise<CancelOutcome> {
+    return (await this.engine()).cancel(taskId, signal ?? new AbortController().signal);
   }
 
   /**

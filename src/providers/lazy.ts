@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import type { Provider } from './provider.js';
 
 /** The optional methods whose presence callers test (`if (provider.upload)`). */
-export type OptionalMethod = 'findExisting' | 'lookupById' | 'upload' | 'credits';
+export type OptionalMethod = 'findExisting' | 'lookupById' | 'upload' | 'credits' | 'stop';
 
 /**
  * What a provider is, without its implementation: everything a caller reads synchronously. Each
@@ -79,5 +79,6 @@ export function lazyProvider(meta: ProviderMeta, load: () => Promise<Provider>):
     provider.upload = async (input, role, scope, signal) =>
       (await method('upload'))(input, role, scope, signal);
   if (has('credits')) provider.credits = async (signal) => (await method('credits'))(signal);
+  if (has('stop')) provider.stop = async (operation, ctx) => (await method('stop'))(operation, ctx);
   return provider;
 }

@@ -177,6 +177,13 @@ export interface Provider {
   start(prepared: JsonObject, ctx: StartContext): Promise<StartResult>;
   status(operation: JsonObject, ctx: StatusContext): Promise<Snapshot>;
   /**
+   * Optional, free providers only: stops a job that runs on this machine (the local engine's worker
+   * process) and resolves once it has stopped: `stopped`, or `not_running` when it had already ended
+   * (or runs nowhere this process can reach). A paid job is never stopped from here: once sent, it
+   * cannot be undone, and nothing may pretend it was.
+   */
+  stop?(operation: JsonObject, ctx: StatusContext): Promise<'stopped' | 'not_running'>;
+  /**
    * Optional: a task created elsewhere (the provider's own id), looked up at the provider so it can be
    * recorded and followed. Null when the provider has no such task.
    */

@@ -21,10 +21,11 @@ import type {
   Snapshot,
   StartContext,
   StartResult,
+  StatusContext,
   Timing,
 } from '../provider.js';
 import type { LocalTools } from './engine.js';
-import { type InlineJob, launch, type Runtime, readJobState, toSnapshot } from './launch.js';
+import { type InlineJob, launch, type Runtime, readJobState, stopJob, toSnapshot } from './launch.js';
 import { isSpeech, LOCAL_PLAYBACK_TYPES, parsePrepared, parseRequest } from './request.js';
 import { ESPEAK_FIX, locateEspeak, SPEECH_TIMEOUT_MS, type SpeechTools, speechParams } from './speech.js';
 
@@ -173,6 +174,10 @@ export function createLocalProvider(deps: LocalProviderDeps): LocalProvider {
       if (running) return toSnapshot(running.state);
       const pid = typeof operation.worker_pid === 'number' ? operation.worker_pid : undefined;
       return toSnapshot(await readJobState(out, pid, log));
+    },
+
+    stop(operation: JsonObject, ctx: StatusContext): Promise<'stopped' | 'not_running'> {
+      return stopJob(rt, operation, ctx.signal);
     },
 
     async close(): Promise<void> {

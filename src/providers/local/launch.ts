@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -200,4 +201,54 @@ export async function launch(
   }
   operation.worker_pid = spawnWorker(specPath(out), rt.log);
   return { operation, providerTaskId, snapshot: toSnapshot(initial) };
+}
+
+/** How long a worker asked to stop may take to record it and end (ms) before it is killed outright. */
+const STOP_GRACE_MS = 5000;
+const STOP_CHECK_MS = 50;
+
+/**
+ * Stops a running local job: an inline one through its controller; a worker (on this machine: its pid
+ * runs this job's spec file) with SIGTERM, which makes it stop its ffmpeg and record the stop, then
+ * SIGKILL for its whole process group if it has not ended within STOP_GRACE_MS. Resolves once the job
+ * is no longer running; `not_running` when it had already ended, or is not a process this machine runs.
+ */
+export async function stopJob(
+  rt: Runtime,
+  operation: JsonObject,
+  signal: AbortSignal,
+): Promise<'stopped' | 'not_running'> {
+  const job = typeof operation.job === 'string' ? operation.job : undefined;
+  const out = typeof operation.out === 'string' ? operation.out : undefined;
+  if (!job || !out) return 'not_running';
+  const inline = rt.inline.get(job);
+  if (inline) {
+    inline.controller.abort();
+    await inline.done.catch(() => undefined);
+    return 'stopped';
+  }
+  const state = await readJson<JobState>(statePath(out));
+  if (isFinalState(state)) return 'not_running';
+  const pid = state?.pid ?? (typeof operation.worker_pid === 'number' ? operation.worker_pid : undefined);
+  const marker = specPath(out);
+  if (!pid || !(await workerAlive(pid, marker))) return 'not_running';
+  signalTo(pid, 'SIGTERM');
+  for (let waited = 0; waited < STOP_GRACE_MS; waited += STOP_CHECK_MS) {
+    if (!(await workerAlive(pid, marker))) return 'stopped';
+    await delay(STOP_CHECK_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) break;
+  }
+  rt.log.warn({ pid }, 'local worker did not stop in time: killed');
+  // Detached, the worker leads its own process group: its ffmpeg goes with it.
+  signalTo(-pid, 'SIGKILL');
+  signalTo(pid, 'SIGKILL');
+  return 'stopped';
+}
+
+function signalTo(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
 }

@@ -41,6 +41,7 @@ export function localMeta(deps: {
     timing: (kind) => ({ pollIntervalMs: kind === 'audio' ? 500 : 2000 }),
     // The speech job's fingerprint is its canonical text and voice, so "voice: EN" and no voice are one job.
     normalizeParams: (kind, params) => (kind === 'audio' && deps.espeakPath ? speechParams(params) : params),
-    optional: [],
+    // `stop`: a local job (its worker process) can be stopped; it is free, nothing is undone.
+    optional: ['stop'],
   };
 }

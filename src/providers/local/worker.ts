@@ -36,8 +36,14 @@ async function main(specFile: string | undefined): Promise<void> {
     await fail(stateFile, new AppError('internal', 'The local job description could not be read.'));
     return;
   }
-  const signal = new AbortController().signal;
-  await runAndRecord(spec, stateFile, signal).catch((err: unknown) => fail(stateFile, err));
+  // SIGTERM (a cancelled job, a shutdown): stop the job's ffmpeg and record the stop, then end. A
+  // step that does not watch the signal (pure computation) is cut off a moment later.
+  const controller = new AbortController();
+  process.once('SIGTERM', () => {
+    controller.abort();
+    setTimeout(() => process.exit(143), 3000).unref();
+  });
+  await runAndRecord(spec, stateFile, controller.signal).catch((err: unknown) => fail(stateFile, err));
 }
 
 await main(process.argv[2]);

@@ -97,6 +97,10 @@ const SAMPLES: Record<ErrorCode, AppError | Error> = {
     hint: 'Check status.',
     details: { stream: 'aborted' },
   }),
+  cancelled: new AppError('cancelled', 'Cancelled at the client request: the local job was stopped.', {
+    hint: 'Send the same request again to run it again (free).',
+    details: { task_id: 't1' },
+  }),
   conflict: new AppError('conflict', 'The session is busy.', {
     hint: 'Wait.',
     details: { session_id: 's1' },

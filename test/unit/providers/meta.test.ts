@@ -33,7 +33,7 @@ const KINDS: TaskKind[] = [
   'transcript',
   'post',
 ];
-const OPTIONAL = ['findExisting', 'lookupById', 'upload', 'credits'] as const;
+const OPTIONAL = ['findExisting', 'lookupById', 'upload', 'credits', 'stop'] as const;
 const FFMPEG = {
   ffmpeg: { path: '/opt/ff/ffmpeg', source: 'PATH' },
   ffprobe: { path: '/opt/ff/ffprobe', source: 'PATH' },
