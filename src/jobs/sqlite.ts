@@ -79,7 +79,7 @@ function statementCache(prepare: (sql: string) => SqlStatement): (sql: string) =
 
 /** What to do on a Node without node:sqlite: the words of the ledger's error and of `doctor`. */
 export const SQLITE_FIX =
-  'Use Node 22.13 or newer (Node 24 LTS recommended), which has SQLite built in; or, on Node 20, install better-sqlite3 beside lipsync-mcp: `npm i -g lipsync-mcp better-sqlite3` (it compiles for about two minutes and needs python3, make and a C++ compiler), or `npm i --no-save better-sqlite3@12` in a clone of the repository.';
+  'Use Node 22.13 or newer (Node 24 LTS recommended), which has SQLite built in; or, on Node 20, install better-sqlite3 beside lipsync-mcp: `npm i -g lipsync-mcp better-sqlite3` (it compiles for about two minutes and needs python3, make and a C++ compiler), or `npm i --no-save --save-optional better-sqlite3@12` in a clone of the repository.';
 
 function noDriver(cause: unknown, why: string): AppError {
   return new AppError(
