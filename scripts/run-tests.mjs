@@ -20,6 +20,15 @@ if (!selected.length) {
   console.error('no test files found');
   process.exit(1);
 }
+// The ledger's SQLite is built into Node from 22.13; below that (Node 20) better-sqlite3 is installed by
+// hand. Without either, say so once, with the fix, rather than fail hundreds of tests one by one.
+const sqlite = await import('../dist/src/jobs/sqlite.js')
+  .then((m) => m.sqliteProblem())
+  .catch(() => undefined);
+if (sqlite) {
+  console.error(`The tests cannot run on this Node: ${sqlite}`);
+  process.exit(1);
+}
 // A hang fails the run instead of stalling it. Node 22+ applies --test-timeout to every test; Node 20
 // applies it to each test file as a whole, so the bound is sized for the longest file on a loaded
 // machine. Tests that legitimately need longer set their own `timeout`.

@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { type App, createApp } from '../app.js';
 import { loadConfig } from '../config.js';
+import { sqliteProblem } from '../jobs/sqlite.js';
 import { ESPEAK_FIX, locateEspeak } from '../providers/local/index.js';
 import { VERSION } from '../version.js';
 import { appOptionsForCli, CLI_DEFAULTS } from './shared.js';
@@ -158,6 +159,9 @@ export function buildReport(app: App): DoctorReport {
       ...(c.fix ? { fix: c.fix } : {}),
     };
   });
+  // The ledger opens lazily, on the first job: say now if it cannot (Node 20 without better-sqlite3).
+  const sqlite = sqliteProblem();
+  if (sqlite) problems.push(sqlite);
   if (ff.problem) problems.push(ff.problem);
   if (!ff.ffmpeg) problems.push(`the local engine is unavailable: ffmpeg not found; ${fix}`);
   // The bundled builds are a last resort: warn with the version and the way to a current one.

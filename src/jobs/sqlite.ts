@@ -1,9 +1,14 @@
 /**
- * The SQLite driver under the ledger. Node's built-in `node:sqlite` where the runtime has it (22.5+),
- * else better-sqlite3 (Node 20). Why not better-sqlite3 everywhere: its 12.x line (the last one that
- * supports Node 20) aborts the process at exit on Node 24 (`Assertion failed: (env) != nullptr` in a
- * Statement destructor), and 13.x requires Node 22. Both drivers are synchronous; this file narrows them
- * to the few calls the ledger makes.
+ * The SQLite driver under the ledger. Node's built-in `node:sqlite` where the runtime has it (22.13+
+ * without a flag; the supported floor, see package.json `engines`), else better-sqlite3, which the
+ * package no longer installs: it is an optional peer dependency, so that installing lipsync-mcp compiles
+ * nothing on a current Node (issue 27 item 6). On Node 20 (end of life April 2026) a person installs it
+ * beside lipsync-mcp (`npm i -g lipsync-mcp better-sqlite3`); without it the ledger says so, with that
+ * fix, and `doctor` lists it as a problem. Why not better-sqlite3 everywhere: its 12.x line (the last
+ * one that supports Node 20) aborts the process at exit on Node 24 (`Assertion failed: (env) != nullptr`
+ * in a Statement destructor), and it builds from source (about 100 s, a C++ toolchain) wherever no
+ * prebuilt binary can be fetched. Both drivers are synchronous; this file narrows them to the few calls
+ * the ledger makes.
  */
 import { createRequire } from 'node:module';
 import { AppError } from '../errors.js';
@@ -74,6 +79,49 @@ function statementCache(prepare: (sql: string) => SqlStatement): (sql: string) =
   };
 }
 
+/** What to do on a Node without node:sqlite: the words of the ledger's error and of `doctor`. */
+export const SQLITE_FIX =
+  'Use Node 22.13 or newer (Node 24 LTS recommended), which has SQLite built in; or, on Node 20, install better-sqlite3 beside lipsync-mcp: `npm i -g lipsync-mcp better-sqlite3` (it compiles for about two minutes and needs python3, make and a C++ compiler), or `npm i --no-save --save-optional better-sqlite3@12` in a clone of the repository.';
+
+function noDriver(cause: unknown, why: string): AppError {
+  return new AppError(
+    'unavailable',
+    `The task ledger needs SQLite: this Node (${process.version}) has no built-in node:sqlite, and better-sqlite3 is not usable (${why}).`,
+    { hint: SQLITE_FIX, cause },
+  );
+}
+
+function isNativeLoadError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  return (
+    e?.code === 'ERR_DLOPEN_FAILED' ||
+    (typeof e?.message === 'string' && /NODE_MODULE_VERSION|bindings file|\.node\b/.test(e.message))
+  );
+}
+
+function loadBetterSqlite(): typeof import('better-sqlite3') {
+  try {
+    return require('better-sqlite3') as typeof import('better-sqlite3');
+  } catch (err) {
+    throw noDriver(err, 'it is not installed');
+  }
+}
+
+/**
+ * Why the ledger could not open on this Node, in words with the fix; undefined when a driver is there.
+ * Cheap (no file is opened), for `doctor`.
+ */
+export function sqliteProblem(): string | undefined {
+  if (builtinSqlite()) return undefined;
+  try {
+    new (loadBetterSqlite())(':memory:').close();
+    return undefined;
+  } catch (err) {
+    const e = isNativeLoadError(err) ? noDriver(err, 'its native part does not load on this Node') : err;
+    return e instanceof AppError ? `${e.message} ${e.hint ?? ''}`.trim() : String(err);
+  }
+}
+
 /** Opens (creating if needed) a database file with a busy timeout so concurrent processes wait, not fail. */
 export function openDatabase(
   file: string,
@@ -102,21 +150,15 @@ export function openDatabase(
       close: () => db.close(),
     };
   }
-  let Better: typeof import('better-sqlite3');
+  const Better = loadBetterSqlite();
+  let db: InstanceType<typeof Better>;
   try {
-    Better = require('better-sqlite3') as typeof import('better-sqlite3');
+    db = new Better(file, { timeout: busyTimeoutMs });
   } catch (err) {
-    // An optional dependency: Node 22.13+ never needs it, Node 20 does.
-    throw new AppError(
-      'unavailable',
-      `The task ledger needs SQLite: this Node (${process.version}) has no built-in node:sqlite and better-sqlite3 could not be loaded.`,
-      {
-        hint: 'Use Node 22.13 or newer, or reinstall lipsync-mcp so its optional dependency better-sqlite3 builds (it needs python3, make and a C++ compiler when no prebuilt binary fits).',
-        cause: err,
-      },
-    );
+    // Its JS loads anywhere; its native part only on the Node it was built for.
+    if (isNativeLoadError(err)) throw noDriver(err, 'its native part does not load on this Node');
+    throw err;
   }
-  const db = new Better(file, { timeout: busyTimeoutMs });
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   return {
     driver: 'better-sqlite3',

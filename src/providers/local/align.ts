@@ -7,8 +7,10 @@
  *
  * Speed: the search runs on audio decimated to 4 kHz (speech's fundamentals and first formants are
  * there, and both signals lose the same band), so 60 s is a 2^19-point transform instead of 2^21.
- * The parabola through the peak gives a fraction of a 0.25 ms sample, far below a video frame.
+ * That search says whether the two match and roughly where; align-fine.ts then measures the lag one
+ * second at a time near it, clean of aliasing and of a drifting clock, to within a few ms.
  */
+import { refineLag } from './align-fine.js';
 import { fft, nextPowerOfTwo } from './fft.js';
 
 export interface AlignOptions {
@@ -173,15 +175,17 @@ export function estimateOffset(
   // r[k] peaks at k = d when candidate(t) = reference(t - d): the new audio runs d samples late.
   const corrAt = (lag: number) => r[lag >= 0 ? lag : n + lag]!;
   const peak = findPeak(corrAt, maxLag, rate);
-  const measuredMs = Math.round(-refine(corrAt, peak, rate) * 1000);
+  const coarse = refine(corrAt, peak, rate);
   const c = peak.confidence.toFixed(2);
   if (peak.confidence < minConfidence) {
     return notAligned(
       `not aligned: no clear match between the new audio and the video's own soundtrack (confidence ${c} < ${minConfidence}); it is probably a different recording, so it was kept as is.`,
-      measuredMs,
+      Math.round(-coarse * 1000),
       peak.confidence,
     );
   }
+  const fine = refineLag(reference, candidate, sampleRate, coarse, EXCLUSION_MS / 1000, nx / sampleRate);
+  const measuredMs = Math.round(-(fine ?? coarse) * 1000);
   return {
     offsetMs: measuredMs,
     measuredMs,

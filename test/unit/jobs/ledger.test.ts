@@ -9,10 +9,22 @@ import { openDatabase } from '../../../src/jobs/sqlite.js';
 
 const hasBuiltin = openDatabase(':memory:', 100).driver === 'node:sqlite';
 const major = Number(process.versions.node.split('.')[0]);
-// better-sqlite3 12 aborts at exit on Node >= 24, which is why the built-in driver is preferred there.
+/**
+ * better-sqlite3 is not installed by `npm ci` (an optional peer): tested where it was added and loads,
+ * below Node 24 only (12.x aborts at exit on Node >= 24, which is why the built-in driver is used there).
+ */
+const hasBetter = (() => {
+  if (major >= 24) return false;
+  try {
+    openDatabase(':memory:', 100, 'better-sqlite3').close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const drivers: ('node:sqlite' | 'better-sqlite3')[] = [
   ...(hasBuiltin ? (['node:sqlite'] as const) : []),
-  ...(major < 24 ? (['better-sqlite3'] as const) : []),
+  ...(hasBetter ? (['better-sqlite3'] as const) : []),
 ];
 
 function task(id: string, fp: string, now: number): NewTask {
