@@ -119,6 +119,10 @@ export interface Config {
     maxSessions: number;
     /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
     trustRoots: boolean;
+    /** OAuth 2.1 resource-server mode (issue 29); absent: the single-user bearer token (or none). */
+    oauth?: OAuthSettings;
+    /** Whether a paid result one principal made may be reused for another (default off). */
+    teamReuse: boolean;
   };
   spend: {
     /** Daily caps in each provider's unit; absent = off. */
@@ -128,6 +132,8 @@ export interface Config {
     capDirectorImagesAudio?: number;
     capNemovideoCredits?: number;
     capPaidCreates?: number;
+    /** Paid creates per day of one principal (an OAuth user). */
+    capPaidCreatesPerPrincipal?: number;
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
     confirmPaid: boolean | undefined;
     /** Signs a 2026-07-28 client's pending confirmation (`requestState`); else generated in `confirmKeyFile`. */
@@ -317,6 +323,24 @@ const publicBaseUrl =
     return stripSlash(u.toString());
   };
 
+/** An http(s) URL kept exactly as written (an OAuth issuer is compared as a string, trailing slash too). */
+const httpUrl =
+  () =>
+  (v: string | undefined): string | undefined => {
+    const t = trimmed(v);
+    if (t === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      return refuse('must be an http(s) URL such as https://auth.example.com');
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
+    if (u.username || u.password) refuse('must not contain a user name or password');
+    if (u.hash) refuse('must not have a fragment');
+    return t;
+  };
+
 /** One setting: how its value is read and checked, its default (as documented) and what it means. */
 export interface Setting {
   /** The value the config uses; throws (with a message for "NAME is not valid: …") when refused. */
@@ -501,6 +525,49 @@ export const SETTINGS = {
     'false',
     "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
   ),
+  LIPSYNC_OAUTH_ISSUER: row(
+    httpUrl(),
+    '(none)',
+    'OAuth 2.1 for `serve --http`: the issuer (authorization server) whose access tokens it accepts; each user then sees only their own tasks. Unset: the single-user LIPSYNC_HTTP_TOKEN.',
+  ),
+  LIPSYNC_OAUTH_RESOURCE: row(
+    httpUrl(),
+    'the server URL',
+    "This server as the issuer names it (the tokens' audience, RFC 8707), e.g. https://lipsync.example.com/mcp.",
+  ),
+  LIPSYNC_OAUTH_READ_SCOPE: row(text(), 'tasks:read', 'Scope every request needs (tasks, status, results).'),
+  LIPSYNC_OAUTH_PAY_SCOPE: row(text(), 'tasks:pay', 'Scope a paid tool call needs besides the read scope.'),
+  LIPSYNC_OAUTH_INTROSPECTION_URL: row(
+    httpUrl(),
+    "the issuer's",
+    'Token introspection endpoint (RFC 7662), for issuers whose tokens are not JWTs.',
+  ),
+  LIPSYNC_OAUTH_CLIENT_ID: row(text(), '(none)', "This server's client id at the issuer, for introspection."),
+  LIPSYNC_OAUTH_CLIENT_SECRET: row(
+    text(),
+    '(none)',
+    "This server's client secret at the issuer, for introspection.",
+  ),
+  LIPSYNC_OAUTH_CLOCK_SKEW_SECONDS: row(
+    num(60, 0, 600),
+    '60',
+    "How far the issuer's clock may be from this one (token expiry and not-before).",
+  ),
+  LIPSYNC_OAUTH_JWKS_CACHE_SECONDS: row(
+    num(600, 0, 86_400),
+    '600',
+    "How long the issuer's signing keys are kept before they are fetched again (an unknown key id fetches them at once).",
+  ),
+  LIPSYNC_TEAM_REUSE: row(
+    bool('false'),
+    'false',
+    "With OAuth: a paid result one user made is reused for another user's identical job (the answer says so). Off: each user pays for their own.",
+  ),
+  LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    'With OAuth: most paid jobs one user creates per day (LIPSYNC_CAP_PAID_CREATES_PER_DAY still caps them all).',
+  ),
   LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: row(
     cap(),
     'off',
@@ -675,6 +742,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
       maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
       trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
+      oauth: oauthFrom(p),
+      teamReuse: p.LIPSYNC_TEAM_REUSE === 'true' || p.LIPSYNC_TEAM_REUSE === '1',
     },
     spend: {
       capJoggCredits: p.LIPSYNC_CAP_JOGG_CREDITS_PER_DAY,
@@ -682,6 +751,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       capDirectorImagesAudio: p.LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY,
       capNemovideoCredits: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY,
       capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
+      capPaidCreatesPerPrincipal: p.LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY,
       confirmPaid:
         p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
       confirmKey: secretFrom(p, ['LIPSYNC_CONFIRM_KEY']),
@@ -694,6 +764,38 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return config;
 }
 
+export interface OAuthSettings {
+  issuer: string;
+  /** The resource (audience) tokens must name; undefined: the server's own /mcp URL. */
+  resource: string | undefined;
+  readScope: string;
+  payScope: string;
+  introspectionUrl: string | undefined;
+  client: { id: string; secret: Secret | TemplateSecret | undefined } | undefined;
+  clockSkewSeconds: number;
+  jwksCacheMs: number;
+}
+
+function oauthFrom(
+  p: {
+    [K in SettingName]?: unknown;
+  } & Record<string, unknown>,
+): OAuthSettings | undefined {
+  const issuer = p.LIPSYNC_OAUTH_ISSUER as string | undefined;
+  if (!issuer) return undefined;
+  const clientId = p.LIPSYNC_OAUTH_CLIENT_ID as string | undefined;
+  return {
+    issuer,
+    resource: p.LIPSYNC_OAUTH_RESOURCE as string | undefined,
+    readScope: (p.LIPSYNC_OAUTH_READ_SCOPE as string | undefined) ?? 'tasks:read',
+    payScope: (p.LIPSYNC_OAUTH_PAY_SCOPE as string | undefined) ?? 'tasks:pay',
+    introspectionUrl: p.LIPSYNC_OAUTH_INTROSPECTION_URL as string | undefined,
+    client: clientId ? { id: clientId, secret: secretFrom(p, ['LIPSYNC_OAUTH_CLIENT_SECRET']) } : undefined,
+    clockSkewSeconds: p.LIPSYNC_OAUTH_CLOCK_SKEW_SECONDS as number,
+    jwksCacheMs: (p.LIPSYNC_OAUTH_JWKS_CACHE_SECONDS as number) * 1000,
+  };
+}
+
 function collectSecrets(c: Config): string[] {
   const all = [
     c.jogg.apiKey,
@@ -701,6 +803,7 @@ function collectSecrets(c: Config): string[] {
     c.director.gatewayToken,
     c.director.sjinnApiKey,
     c.http.token,
+    c.http.oauth?.client?.secret,
     c.publicFiles.key,
     c.spend.confirmKey,
   ];

@@ -50,6 +50,8 @@ export interface ServerOptions {
    * that concerns them, at the level that request asks for, never unsolicited.
    */
   era?: 'legacy' | 'modern';
+  /** Who this instance acts for (HTTP with OAuth: the token's user); default the local principal. */
+  principal?: string;
 }
 
 /**
