@@ -12,6 +12,7 @@ import type { ToolContext } from '../tools/define.js';
 import { TOOL_KINDS, TOOL_NAMES, type ToolName } from '../tools/index.js';
 import { serveTools } from '../tools/serve.js';
 import type { App } from './app.js';
+import { LOCAL_PRINCIPAL, scopeOf } from './jobs/principal.js';
 import type { JobEvent } from './jobs/service.js';
 import { registerMcpSurface } from './mcp/index.js';
 import type { TakenHook } from './mcp/media.js';
@@ -96,7 +97,9 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     await refreshRoots();
   });
   const seen = new Set<string>();
+  const scope = scopeOf(opts.principal ?? LOCAL_PRINCIPAL, app.config.http.teamReuse);
   const ctx: ToolContext = {
+    principal: scope,
     jobs: app.jobs,
     config: app.config,
     redactor: app.redactor,
@@ -107,7 +110,7 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
-  registerMcpSurface(server, app, undefined, opts.mediaTaken);
+  registerMcpSurface(server, app, undefined, opts.mediaTaken, scope);
   return server;
 }
 

@@ -89,15 +89,22 @@ export class CostBook {
   }
 
   /** Spend of tasks claimed at or after `since` (ms), per provider and unit. */
-  totalsSince(since: number): SpendTotal[] {
+  totalsSince(since: number, principal?: string): SpendTotal[] {
+    const mine = principal === undefined ? '' : ' AND t.principal = ?';
     const rows = this.db
       .prepare(
         `SELECT c.provider AS provider, c.unit AS unit, COALESCE(SUM(c.amount), 0) AS amount,
                 SUM(CASE WHEN c.amount IS NULL THEN 1 ELSE 0 END) AS unknown, SUM(c.paid) AS paid
          FROM costs c JOIN tasks t ON t.id = c.task_id
-         WHERE t.rejected = 0 AND c.created_at >= ? GROUP BY c.provider, c.unit`,
+         WHERE t.rejected = 0 AND c.created_at >= ?${mine} GROUP BY c.provider, c.unit`,
       )
-      .all(since) as { provider: string; unit: string; amount: number; unknown: number; paid: number }[];
+      .all(...(principal === undefined ? [since] : [since, principal])) as {
+      provider: string;
+      unit: string;
+      amount: number;
+      unknown: number;
+      paid: number;
+    }[];
     return rows.map((r) => ({
       provider: r.provider as ProviderName,
       unit: r.unit,

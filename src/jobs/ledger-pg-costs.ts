@@ -23,15 +23,18 @@ SELECT c.provider AS provider, c.unit AS unit, COALESCE(SUM(c.amount), 0)::float
 FROM costs c JOIN tasks t ON t.id = c.task_id
 WHERE NOT t.rejected AND c.created_at >= $1 GROUP BY c.provider, c.unit ORDER BY c.provider, c.unit`;
 
-/** Spend since `since`, read through `q` (the pool, or a claim's transaction). */
-export async function totalsSince(q: Queryable, since: number): Promise<SpendTotal[]> {
+/** The same, of one principal's tasks only. */
+const OWN_TOTALS = TOTALS.replace('c.created_at >= $1', 'c.created_at >= $1 AND t.principal = $2');
+
+/** Spend since `since` (only `principal`'s when given), read through `q` (the pool, or a claim's transaction). */
+export async function totalsSince(q: Queryable, since: number, principal?: string): Promise<SpendTotal[]> {
   const { rows } = await q.query<{
     provider: string;
     unit: string;
     amount: number;
     unknown: number;
     paid: number;
-  }>(TOTALS, [since]);
+  }>(principal === undefined ? TOTALS : OWN_TOTALS, principal === undefined ? [since] : [since, principal]);
   return rows.map((r) => ({
     provider: r.provider as ProviderName,
     unit: r.unit,
@@ -70,8 +73,8 @@ export class PgCostBook implements CostStore {
     );
   }
 
-  async totalsSince(since: number): Promise<SpendTotal[]> {
-    return this.db.read((q) => totalsSince(q, since));
+  async totalsSince(since: number, principal?: string): Promise<SpendTotal[]> {
+    return this.db.read((q) => totalsSince(q, since, principal));
   }
 
   async list(since: number, until = Number.MAX_SAFE_INTEGER, taskIds?: string[]): Promise<CostRow[]> {

@@ -50,6 +50,7 @@ interface RawRow {
   created_at: number;
   updated_at: number;
   completed_at: number | null;
+  principal?: string | null;
 }
 
 const LATEST =
@@ -133,11 +134,13 @@ export class PgLedger implements LedgerStore {
         // Claims that check a cap run one at a time (after their fingerprint lock: always in that
         // order, so no deadlock), each reading the totals its predecessors committed.
         await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, LOCK_SPEND]);
-        opts.guard.check(await totalsSince(c, opts.guard.since));
+        const { since, principal } = opts.guard;
+        const own = principal === undefined ? undefined : await totalsSince(c, since, principal);
+        opts.guard.check(await totalsSince(c, since), own);
       }
       const { rows } = await c.query<RawRow>(
-        `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'submitting', 'preparing', $5, $6, $7, $8, $9, $10, $10) RETURNING *`,
+        `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at, principal)
+         VALUES ($1, $2, $3, $4, 'submitting', 'preparing', $5, $6, $7, $8, $9, $10, $10, $11) RETURNING *`,
         [
           task.id,
           task.fingerprint,
@@ -149,6 +152,7 @@ export class PgLedger implements LedgerStore {
           task.ownerHost,
           task.leaseUntil,
           task.now,
+          task.principal ?? null,
         ],
       );
       if (opts.cost) await insertEstimate(c, task.id, task.provider, opts.cost, task.now);
@@ -294,18 +298,26 @@ export class PgLedger implements LedgerStore {
   }
 
   /** ILIKE: SQLite's LIKE ignores ASCII case, and task ids are ASCII. */
-  async idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }> {
+  async idsStartingWith(
+    prefix: string,
+    limit: number,
+    principal?: string | null,
+  ): Promise<{ ids: string[]; total: number }> {
     if (prefix.length > MAX_PREFIX) return { ids: [], total: 0 };
     const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const where = "NOT rejected AND id ILIKE $1 ESCAPE '\\'";
+    const mine = principal === undefined ? '' : ' AND principal IS NOT DISTINCT FROM $3';
+    const where = `NOT rejected AND id ILIKE $1 ESCAPE '\\'${mine}`;
+    const extra = principal === undefined ? [] : [principal];
     const rows = await this.db.query<{ id: string }>(
       `SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, seq DESC LIMIT $2`,
-      [pattern, limit],
+      [pattern, limit, ...extra],
     );
     if (rows.length < limit) return { ids: rows.map((r) => r.id), total: rows.length };
-    const [n] = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM tasks WHERE ${where}`, [
-      pattern,
-    ]);
+    const countWhere = where.replace('$3', '$2');
+    const [n] = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasks WHERE ${countWhere}`,
+      [pattern, ...extra],
+    );
     return { ids: rows.map((r) => r.id), total: n?.n ?? rows.length };
   }
 
@@ -318,11 +330,14 @@ export class PgLedger implements LedgerStore {
 /** The statement behind `page` (exported for the query-plan test): one row more than `limit`. */
 export function pgPageQuery(opts: ListOptions & { after?: PageKey }): {
   sql: string;
-  args: (string | number)[];
+  args: (string | number | null)[];
 } {
   const where: string[] = ['NOT rejected'];
-  const args: (string | number)[] = [];
-  const arg = (v: string | number) => `$${args.push(v)}`;
+  const args: (string | number | null)[] = [];
+  const arg = (v: string | number | null) => `$${args.push(v)}`;
+  // `=` and `IS NULL` (not IS NOT DISTINCT FROM): both can walk tasks_page_principal.
+  if (opts.principal === null) where.push('principal IS NULL');
+  else if (opts.principal !== undefined) where.push(`principal = ${arg(opts.principal)}`);
   if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
   if (opts.provider) where.push(`provider = ${arg(opts.provider)}`);
   if (opts.after) where.push(`(created_at, seq) < (${arg(opts.after.createdAt)}, ${arg(opts.after.rowid)})`);
@@ -366,5 +381,6 @@ function toRow(r: RawRow): TaskRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    principal: r.principal ?? null,
   };
 }

@@ -68,6 +68,7 @@ interface RawRow {
   created_at: number;
   updated_at: number;
   completed_at: number | null;
+  principal?: string | null;
 }
 
 const SCHEMA = `
@@ -119,7 +120,13 @@ CREATE TABLE IF NOT EXISTS downloads (
 );
 `;
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
+
+/** v4 (issue 29): who created each task (null: the local principal), and its own listing index. */
+const V4 = `
+ALTER TABLE tasks ADD COLUMN principal TEXT;
+CREATE INDEX IF NOT EXISTS tasks_page_principal ON tasks(principal, created_at) WHERE rejected = 0;
+`;
 
 /** How many task changes `task_changes` keeps: a watcher further behind re-reads what it watches. */
 const CHANGES_KEPT = 4096;
@@ -219,6 +226,7 @@ export class Ledger implements LedgerStore {
         this.db.exec('ALTER TABLE tasks ADD COLUMN owner_host TEXT');
       // v3: listing indexes (keyset pages in order, no sort) and the change log of task ids.
       if (v < 3) this.db.exec(V3);
+      if (!cols.some((c) => c.name === 'principal')) this.db.exec(V4);
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     });
   }
@@ -259,11 +267,15 @@ export class Ledger implements LedgerStore {
         }
         if (!claimReplaces(row, opts)) return { kind: 'reused', row };
       }
-      if (opts.guard) opts.guard.check(this.costs.totalsSince(opts.guard.since));
+      if (opts.guard) {
+        const { since, principal } = opts.guard;
+        const own = principal === undefined ? undefined : this.costs.totalsSince(since, principal);
+        opts.guard.check(this.costs.totalsSince(since), own);
+      }
       this.db
         .prepare(
-          `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at, principal)
+           VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           task.id,
@@ -277,6 +289,7 @@ export class Ledger implements LedgerStore {
           task.leaseUntil,
           task.now,
           task.now,
+          task.principal ?? null,
         );
       if (opts.cost) this.costs.insertEstimate(task.id, task.provider, opts.cost, task.now);
       return { kind: 'created', row: this.getSync(task.id)! };
@@ -543,19 +556,25 @@ export class Ledger implements LedgerStore {
   }
 
   /** Task ids starting with `prefix` (ASCII case ignored), newest first, and how many there are (completion). */
-  async idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }> {
+  async idsStartingWith(
+    prefix: string,
+    limit: number,
+    principal?: string | null,
+  ): Promise<{ ids: string[]; total: number }> {
     // No task id is this long; a longer prefix would only be a pattern SQLite refuses as too complex.
     if (prefix.length > MAX_PREFIX) return { ids: [], total: 0 };
     const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const where = "rejected = 0 AND id LIKE ? ESCAPE '\\'";
+    const mine = principal === undefined ? '' : ' AND principal IS ?';
+    const where = `rejected = 0 AND id LIKE ? ESCAPE '\\'${mine}`;
+    const args: SqlValue[] = principal === undefined ? [pattern] : [pattern, principal];
     const rows = this.db
       .prepare(`SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
-      .all(pattern, limit) as { id: string }[];
+      .all(...args, limit) as { id: string }[];
     const total =
       rows.length < limit
         ? rows.length
         : Number(
-            (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE ${where}`).get(pattern) as { n: number })
+            (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE ${where}`).get(...args) as { n: number })
               .n,
           );
     return { ids: rows.map((r) => r.id), total };
@@ -565,10 +584,14 @@ export class Ledger implements LedgerStore {
 /** The statement behind `page` (exported for the query-plan test): one row more than `limit`. */
 export function pageQuery(opts: ListOptions & { after?: PageKey }): {
   sql: string;
-  args: (string | number)[];
+  args: (string | number | null)[];
 } {
   const where: string[] = ['rejected = 0'];
-  const args: (string | number)[] = [];
+  const args: (string | number | null)[] = [];
+  if (opts.principal !== undefined) {
+    where.push('principal IS ?');
+    args.push(opts.principal);
+  }
   if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
   if (opts.provider) {
     where.push('provider = ?');
@@ -590,7 +613,7 @@ export function pageQuery(opts: ListOptions & { after?: PageKey }): {
 function asyncCosts(book: CostBook): CostStore {
   return {
     record: async (taskId, patch, now) => book.record(taskId, patch, now),
-    totalsSince: async (since) => book.totalsSince(since),
+    totalsSince: async (since, principal) => book.totalsSince(since, principal),
     list: async (since, until, taskIds) => book.list(since, until, taskIds),
     markBalanceBefore: async (taskId, balance, at) => book.markBalanceBefore(taskId, balance, at),
     balanceBefore: async (taskId) => book.balanceBefore(taskId),
@@ -634,5 +657,6 @@ function toRow(r: RawRow): TaskRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    principal: r.principal ?? null,
   };
 }

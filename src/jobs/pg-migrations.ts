@@ -128,6 +128,16 @@ CREATE INDEX tasks_unfinished ON tasks (created_at DESC, seq DESC)
   WHERE NOT rejected AND status NOT IN ('success', 'failed');
 `,
   },
+  {
+    version: 3,
+    name: 'who created each task (issue 29): a principal column (null: the local one) and its listing index',
+    // Adding a nullable column without a default rewrites nothing; instances still on version 2 insert
+    // null (the local principal), which is what they are.
+    sql: `
+ALTER TABLE tasks ADD COLUMN principal TEXT;
+CREATE INDEX tasks_page_principal ON tasks (principal, created_at DESC, seq DESC) WHERE NOT rejected;
+`,
+  },
 ];
 
 /** What `migrate` was doing when PostgreSQL refused: each refusal has its own fix. */

@@ -3,6 +3,7 @@
  * bounded waits, recovery — each in its own unit (submission.ts, waiting.ts, recovery.ts) sharing one
  * JobCore; this file only decides which of them a call needs.
  */
+
 import type { EventEmitter } from 'node:events';
 import { AppError } from '../errors.js';
 import type {
@@ -15,6 +16,15 @@ import type {
 } from '../providers/provider.js';
 import { type CallOptions, isFinal, JobCore, type JobEvent, type JobServiceDeps } from './core.js';
 import type { CreditsEntry } from './credits.js';
+import {
+  fingerprintFor,
+  heldByAnother,
+  notFound,
+  owns,
+  type PrincipalScope,
+  sees,
+  TEAM_REUSE_WARNING,
+} from './principal.js';
 import type { Recovery, Taker } from './recovery.js';
 import type { LipSyncRequest } from './requests.js';
 import type { SpendReport } from './spend.js';
@@ -178,7 +188,7 @@ export class JobService {
     const inputs = await this.resolveInputs(req.inputs, opts.extraRoots);
     // Spellings of one choice are one job: the provider's canonical params go into the fingerprint.
     req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
-    const fp = fingerprint(provider.name, req.kind, inputs, req.params);
+    const fp = fingerprintFor(opts.principal, fingerprint(provider.name, req.kind, inputs, req.params));
     const force = !!req.forceRecreate;
     // What the claim will return (the ledger's own rule): without force, any earlier task (an `unknown`
     // one included) is reused; a free provider's failed task is run again; a task still running is
@@ -219,7 +229,7 @@ export class JobService {
     const spend = checked.reuse
       ? reuseOnly(this.spendDeps(), checked, checked.reuse)
       : await paidGate(this.spendDeps(), checked, warnings, opts);
-    const decision = await this.claim(fp, provider, req, inputs, warnings, spend);
+    const decision = await this.claim(fp, provider, req, inputs, warnings, spend, opts.principal?.owner);
     let row = decision.row;
     opts.onTask?.(row.id);
     let action: CreateAction = decision.kind === 'created' ? 'created_new_task' : 'reused_existing_task';
@@ -265,6 +275,8 @@ export class JobService {
     // force_recreate that found the task still running: say that nothing new was sent.
     if (force && decision.kind === 'reused')
       view.warnings = [...view.warnings, forceNotApplied(decision.row)];
+    if (decision.kind === 'reused' && !owns(opts.principal, decision.row))
+      view.warnings = [...view.warnings, TEAM_REUSE_WARNING];
     return { ...view, action, reused: action === 'reused_existing_task' };
   }
 
@@ -294,7 +306,9 @@ export class JobService {
       ledger: this.d.ledger,
       now: () => this.core.now(),
       log: this.d.log,
-      adoptable: (found) => adoptable(row, found, force),
+      adoptable: async (found) =>
+        adoptable(row, found, force) &&
+        !(await heldByAnother(this.d.ledger, row, found, opts.principal?.team)),
     });
     submitter.start({ row, provider: tracked, inputs, force, opts });
   }
@@ -326,6 +340,7 @@ export class JobService {
     inputs: Partial<Record<InputRole, ResolvedInput>>,
     warnings: string[],
     spend?: Pick<ClaimOptions, 'guard' | 'cost'>,
+    principal?: string,
   ) {
     const now = this.core.now();
     const force = !!req.forceRecreate;
@@ -351,6 +366,7 @@ export class JobService {
         ownerHost: this.core.host,
         leaseUntil: now + this.d.leaseMs,
         now,
+        principal,
       },
       {
         force,
@@ -391,12 +407,15 @@ export class JobService {
   /** Looks at a task; with `waitSeconds` > 0 waits (bounded) for it to finish, reporting progress. */
   async status(ref: TaskRef, waitSeconds = 0, opts: CallOptions = {}): Promise<TaskView> {
     const [{ waiter }, { adoptForeign }] = await Promise.all([this.units(), import('./adopt.js')]);
+    // A user (OAuth) never adopts a task the ledger lacks: it would be the provider account's, not theirs.
+    const local = opts.principal?.owner === undefined;
     const row =
       'taskId' in ref
-        ? await this.lookup(ref)
+        ? await this.lookup(ref, opts.principal)
         : ((await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId)) ??
-          (await adoptForeign(this.core, ref, opts.signal)) ??
-          (await this.lookup(ref)));
+          (local ? await adoptForeign(this.core, ref, opts.signal) : undefined) ??
+          (await this.lookup(ref, opts.principal)));
+    if (!sees(opts.principal, row)) throw notFound();
     opts.onTask?.(row.id);
     return waiter.follow(row, waitSeconds, opts);
   }
@@ -406,6 +425,7 @@ export class JobService {
    * as `status`. `provider` narrows the provider ids to one provider.
    */
   async statusByAnyId(id: string, provider: string | undefined, waitSeconds = 0, opts: CallOptions = {}) {
+    if (opts.principal?.owner !== undefined) return this.status({ taskId: id }, waitSeconds, opts);
     const [{ waiter }, { findAnywhere }] = await Promise.all([this.units(), import('./adopt.js')]);
     const row = await findAnywhere(this.core, id, provider, {
       signal: opts.signal,
@@ -431,6 +451,8 @@ export class JobService {
     unfinishedOnly?: boolean;
     provider?: string;
     cursor?: string;
+    /** Only this principal's tasks (the local principal: everyone's). */
+    principal?: PrincipalScope;
   }): Promise<{
     tasks: (TaskView & { cost?: TaskCost })[];
     nextCursor?: string;
@@ -443,6 +465,7 @@ export class JobService {
       limit: Math.min(opts.limit ?? 20, 200),
       unfinishedOnly: opts.unfinishedOnly,
       provider: opts.provider,
+      principal: opts.principal?.owner,
       after: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
     });
     return {
@@ -455,9 +478,9 @@ export class JobService {
   }
 
   /** Spend per provider per day and per task, over the last `days` days (today included). */
-  async spendReport(days = 7): Promise<SpendReport> {
+  async spendReport(days = 7, scope?: PrincipalScope): Promise<SpendReport> {
     const { spendReport } = await import('./spend-gate.js');
-    return spendReport(this.d.ledger, this.core.now(), days);
+    return spendReport(this.d.ledger, this.core.now(), days, scope?.owner);
   }
 
   /** Today's spend per provider, with the caps that apply. */
@@ -485,7 +508,7 @@ export class JobService {
    */
   async download(taskId: string, filename: string | undefined, opts: CallOptions = {}) {
     const { transfers } = await this.units();
-    return transfers.download(await this.lookup({ taskId }), filename, opts);
+    return transfers.download(await this.lookup({ taskId }, opts.principal), filename, opts);
   }
 
   /** Every provider's configuration state and balance, within one overall budget. Never spends. */
@@ -524,16 +547,13 @@ export class JobService {
     return (await this.units()).recovery.recover();
   }
 
-  private async lookup(ref: TaskRef): Promise<TaskRow> {
+  /** The task `ref` names, if `scope` may see it: another user's is answered as one that does not exist. */
+  private async lookup(ref: TaskRef, scope?: PrincipalScope): Promise<TaskRow> {
     const row =
       'taskId' in ref
         ? await this.d.ledger.get(ref.taskId)
         : await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
-    if (!row) {
-      throw new AppError('not_found', "No such task in this server's ledger.", {
-        hint: 'Use the task_id returned by create_lip_sync (or list_tasks to see recent ones).',
-      });
-    }
+    if (!row || !sees(scope, row)) throw notFound();
     return row;
   }
 }
