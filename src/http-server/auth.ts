@@ -34,9 +34,12 @@ import {
   jwtVerify,
 } from 'jose';
 import { TOOL_LISTING } from '../../tools/index.js';
+import type { App } from '../app.js';
 import type { Clock } from '../clock.js';
 import type { OAuthSettings } from '../config.js';
-import { LOCAL_PRINCIPAL } from '../jobs/principal.js';
+import { LOCAL_PRINCIPAL, scopedLedger, scopeOf } from '../jobs/principal.js';
+import { MAX_URIS_PER_LISTEN } from '../mcp/listen.js';
+import { taskIdOf } from '../mcp/resources.js';
 import type { Refusal } from './chain.js';
 
 /** What a request carries past the gate (read by the SDK's transports as `req.auth`). */
@@ -385,5 +388,37 @@ export function createOAuthGate(o: GateOptions): OAuthGate {
       }
       return undefined;
     },
+  };
+}
+
+/**
+ * A 2026-07-28 `subscriptions/listen` request as its user may make it: the task URIs of tasks they
+ * cannot see are dropped from its filter before the SDK reads it (it then honours only the rest), so
+ * no stream hears when another user's task changes. The body is returned unchanged for the local one.
+ */
+export async function listenAsSeen(
+  app: Pick<App, 'ledger' | 'config'>,
+  auth: AuthInfo | undefined,
+  body: unknown,
+): Promise<unknown> {
+  const scope = scopeOf(principalOf(auth), app.config.http.teamReuse);
+  const m = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
+  const uris = m?.params?.notifications?.resourceSubscriptions;
+  if (scope.owner === undefined || !Array.isArray(uris)) return body;
+  const ledger = scopedLedger(app.ledger, scope);
+  const kept: unknown[] = [];
+  for (const uri of uris.slice(0, MAX_URIS_PER_LISTEN)) {
+    let id: string | undefined;
+    try {
+      id = typeof uri === 'string' ? taskIdOf(uri) : undefined;
+    } catch {
+      id = undefined;
+    }
+    if (id !== undefined && (await ledger.get(id))) kept.push(uri);
+  }
+  const params = m.params as { notifications: Record<string, unknown> };
+  return {
+    ...m,
+    params: { ...params, notifications: { ...params.notifications, resourceSubscriptions: kept } },
   };
 }

@@ -21,7 +21,7 @@ import type { OAuthSettings } from '../config.js';
 import { ListenWatch, listenedUris } from '../mcp/listen.js';
 import { createServer } from '../server.js';
 import { VERSION } from '../version.js';
-import { type AuthedRequest, createOAuthGate, type OAuthGate, principalOf } from './auth.js';
+import { type AuthedRequest, createOAuthGate, listenAsSeen, type OAuthGate, principalOf } from './auth.js';
 import {
   authGuard,
   hostGuard,
@@ -229,6 +229,9 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
     async serve(req, res, body) {
       const m = body as { method?: unknown; params?: unknown };
       if (m && m.method === 'subscriptions/listen') {
+        // A user listens only to their own tasks (auth.ts).
+        body = await listenAsSeen(app, (req as AuthedRequest).auth, body);
+        m.params = (body as { params?: unknown }).params;
         const key = `listen-${++next}`;
         listens.open(key, listenedUris(m.params));
         streams.add(res);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client as Client2, StreamableHTTPClientTransport as Http2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -134,6 +135,7 @@ describe('two OAuth users on one server', () => {
   let a: Client;
   let b: Client;
   let pairs: { video: string; audio: string }[] = [];
+  const tasks = { alice: '', bob: '' };
   before(async () => {
     issuer = await startIssuer({ clients: [alice, bob] });
     s = await serveOAuth(issuer.issuer, { LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY: '2' });
@@ -157,6 +159,8 @@ describe('two OAuth users on one server', () => {
     const mine = structured<Created>(await call(a, 'create_lip_sync', { ...pairs[0], provider: 'jogg' }));
     const theirs = structured<Created>(await call(b, 'create_lip_sync', { ...pairs[0], provider: 'jogg' }));
     assert.notEqual(mine.task_id, theirs.task_id, 'no reuse across users (LIPSYNC_TEAM_REUSE is off)');
+    tasks.alice = mine.task_id;
+    tasks.bob = theirs.task_id;
     assert.equal(theirs.reused, false);
     assert.equal(s.fake.count('POST', '/v2/create_lip_sync_video'), 2, 'each user pays for their own job');
 
@@ -166,6 +170,43 @@ describe('two OAuth users on one server', () => {
       `${JSON.stringify({ attacks: bobOnAlice.tried.length * 2, tried: bobOnAlice.tried, crossReads: bobOnAlice.crossReads + aliceOnBob.crossReads })}\n`,
     );
     assert.equal(bobOnAlice.crossReads + aliceOnBob.crossReads, 0);
+  });
+
+  test("a 2026-07-28 client of one user reaches none of the other's tasks either, nor hears them", async () => {
+    assert.ok(tasks.alice && tasks.bob, 'the test before made both tasks');
+    const url = s.server.url;
+    const token = await issuer.token(bob, { resource: url, scope: BOTH });
+    const transport = new Http2(new URL(url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    const modern = new Client2(
+      { name: 'bob-2026', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await modern.connect(transport);
+    try {
+      assert.equal(modern.getProtocolEra(), 'modern');
+      const tool = async (name: string, args: Record<string, unknown>) =>
+        (await modern.callTool({ name, arguments: args }, { timeout: 60_000 })) as CallToolResult;
+      assert.equal(errorOf(await tool('get_task_status', { task_id: tasks.alice })).code, 'not_found');
+      assert.equal(errorOf(await tool('download_result', { task_id: tasks.alice })).code, 'not_found');
+      await assert.rejects(modern.readResource({ uri: `lipsync://tasks/${tasks.alice}` }));
+      const listed = structured<{ tasks: { task_id: string }[] }>(await tool('list_tasks', {}));
+      assert.deepEqual(
+        listed.tasks.map((t) => t.task_id).filter((id) => id === tasks.alice || id === tasks.bob),
+        [tasks.bob],
+      );
+      const mineUri = `lipsync://tasks/${tasks.bob}`;
+      const sub = await modern.listen({ resourceSubscriptions: [`lipsync://tasks/${tasks.alice}`, mineUri] });
+      assert.deepEqual(
+        sub.honoredFilter.resourceSubscriptions,
+        [mineUri],
+        "another user's task is not listened to",
+      );
+      await sub.close();
+    } finally {
+      await modern.close();
+    }
   });
 
   test("each user's daily cap holds on its own", async () => {
