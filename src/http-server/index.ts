@@ -211,12 +211,15 @@ interface ModernLeg {
 function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
   const onerror = (err: Error) => app.log.debug({ err: app.redactor.redact(String(err)) }, 'mcp request');
   const handler = createMcpHandler(
-    ({ era, authInfo }) =>
-      createServer(app, {
+    ({ era, authInfo }) => {
+      // With OAuth every request past the gate carries its user; never fall back to the operator.
+      if (opts.oauth && !authInfo) throw new Error('OAuth request without a verified token');
+      return createServer(app, {
         era,
         roots: opts.trustRoots ? 'within_allowed' : 'ignore',
         principal: principalOf(authInfo),
-      }),
+      });
+    },
     { legacy: 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
   );
   const node = toNodeHandler(handler, { onerror });
@@ -312,6 +315,9 @@ function mcpHandler(
 
   const initialize = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+    // With OAuth a session belongs to a verified user; never to the operator by default.
+    if (opts.oauth && !(req as AuthedRequest).auth)
+      return send(res, { status: 401, message: 'Unauthorized.' });
     if (!registry.reserve()) {
       const wait = registry.retryAfterSeconds();
       app.log.warn({ sessions: registry.size }, 'http session refused: too many open sessions');
