@@ -66,7 +66,7 @@ export const DEPS = {
     '@modelcontextprotocol/server',
     '@modelcontextprotocol/ext-apps',
   ],
-  'src/http-server': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/node'],
+  'src/http-server': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/node', 'jose'],
   // The MCP surface beyond tools (resources, subscriptions, prompts, the MCP App viewer).
   'src/mcp': ['src', 'tools', '@modelcontextprotocol/server', '@modelcontextprotocol/ext-apps', 'zod'],
   // The CLI's demo drives the server as a client does.

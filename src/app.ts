@@ -167,6 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           nemovideo: config.spend.capNemovideoCredits,
         },
         paidCreatesPerDay: config.spend.capPaidCreates,
+        paidCreatesPerPrincipal: config.spend.capPaidCreatesPerPrincipal,
       },
       confirmPaid: config.spend.confirmPaid ?? false,
       audioSeconds: async (input, signal) => {

@@ -129,6 +129,10 @@ export interface Config {
     maxSessions: number;
     /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
     trustRoots: boolean;
+    /** OAuth 2.1 resource-server mode (issue 29); absent: the single-user bearer token (or none). */
+    oauth?: OAuthSettings;
+    /** Whether a paid result one principal made may be reused for another (default off). */
+    teamReuse: boolean;
   };
   spend: {
     /** Daily caps in each provider's unit; absent = off. */
@@ -138,6 +142,8 @@ export interface Config {
     capDirectorImagesAudio?: number;
     capNemovideoCredits?: number;
     capPaidCreates?: number;
+    /** Paid creates per day of one principal (an OAuth user). */
+    capPaidCreatesPerPrincipal?: number;
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
     confirmPaid: boolean | undefined;
     /** Signs a 2026-07-28 client's pending confirmation (`requestState`); else generated in `confirmKeyFile`. */
@@ -297,6 +303,37 @@ function httpConfig(p: Parsed): Config['http'] {
     sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
     maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
     trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
+    oauth: oauthConfig(p),
+    teamReuse: p.LIPSYNC_TEAM_REUSE === 'true' || p.LIPSYNC_TEAM_REUSE === '1',
+  };
+}
+
+export interface OAuthSettings {
+  issuer: string;
+  /** The resource (audience) tokens must name; undefined: the server's own /mcp URL. */
+  resource: string | undefined;
+  readScope: string;
+  payScope: string;
+  introspectionUrl: string | undefined;
+  client: { id: string; secret: Secret | TemplateSecret | undefined } | undefined;
+  clockSkewSeconds: number;
+  jwksCacheMs: number;
+}
+
+/** `serve --http` as an OAuth 2.1 resource server (issue 29): only when an issuer is set. */
+function oauthConfig(p: Parsed): OAuthSettings | undefined {
+  const issuer = p.LIPSYNC_OAUTH_ISSUER;
+  if (!issuer) return undefined;
+  const clientId = p.LIPSYNC_OAUTH_CLIENT_ID;
+  return {
+    issuer,
+    resource: p.LIPSYNC_OAUTH_RESOURCE,
+    readScope: p.LIPSYNC_OAUTH_READ_SCOPE ?? 'tasks:read',
+    payScope: p.LIPSYNC_OAUTH_PAY_SCOPE ?? 'tasks:pay',
+    introspectionUrl: p.LIPSYNC_OAUTH_INTROSPECTION_URL,
+    client: clientId ? { id: clientId, secret: secretFrom(p, ['LIPSYNC_OAUTH_CLIENT_SECRET']) } : undefined,
+    clockSkewSeconds: p.LIPSYNC_OAUTH_CLOCK_SKEW_SECONDS,
+    jwksCacheMs: p.LIPSYNC_OAUTH_JWKS_CACHE_SECONDS * 1000,
   };
 }
 
@@ -308,6 +345,7 @@ function spendConfig(p: Parsed, home: string): Config['spend'] {
     capDirectorImagesAudio: p.LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY,
     capNemovideoCredits: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY,
     capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
+    capPaidCreatesPerPrincipal: p.LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY,
     confirmPaid:
       p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
     confirmKey: secretFrom(p, ['LIPSYNC_CONFIRM_KEY']),
@@ -322,6 +360,7 @@ function collectSecrets(c: Config): string[] {
     c.director.gatewayToken,
     c.director.sjinnApiKey,
     c.http.token,
+    c.http.oauth?.client?.secret,
     c.publicFiles.key,
     c.spend.confirmKey,
   ];

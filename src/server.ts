@@ -12,6 +12,7 @@ import type { ToolContext } from '../tools/define.js';
 import { TOOL_KINDS, TOOL_NAMES, type ToolName } from '../tools/index.js';
 import { serveTools } from '../tools/serve.js';
 import type { App } from './app.js';
+import { LOCAL_PRINCIPAL, scopeOf } from './jobs/principal.js';
 import type { JobEvent } from './jobs/service.js';
 import { registerMcpSurface } from './mcp/index.js';
 import type { TakenHook } from './mcp/media.js';
@@ -51,6 +52,8 @@ export interface ServerOptions {
    * that concerns them, at the level that request asks for, never unsolicited.
    */
   era?: 'legacy' | 'modern';
+  /** Who this instance acts for (HTTP with OAuth: the token's user); default the local principal. */
+  principal?: string;
 }
 
 /**
@@ -95,7 +98,9 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     await refreshRoots();
   });
   const seen = new Set<string>();
+  const scope = scopeOf(opts.principal ?? LOCAL_PRINCIPAL, app.config.http.teamReuse);
   const ctx: ToolContext = {
+    principal: scope,
     jobs: app.jobs,
     config: app.config,
     redactor: app.redactor,
@@ -104,14 +109,14 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     sawTask: (id) => seen.add(id),
     confirmSigning: { key: () => app.confirmKey(), now: () => app.clock.now() },
     ...(opts.era === 'modern'
-      ? { taskAnswer: (tool, result, extra) => taskAnswer(app, tool, result, extra) }
+      ? { taskAnswer: (tool, result, extra) => taskAnswer(app, tool, result, extra, scope) }
       : {}),
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
-  registerMcpSurface(server, app, undefined, opts.mediaTaken);
+  registerMcpSurface(server, app, undefined, opts.mediaTaken, scope);
   // The Tasks extension is a 2026-07-28 one (per-request capabilities); 2025 clients never see it.
-  if (opts.era === 'modern') registerTasksExtension(server, app);
+  if (opts.era === 'modern') registerTasksExtension(server, app, scope);
   return server;
 }
 

@@ -3,6 +3,7 @@
  * side by side. Handlers return `{ structured, text }`; errors are converted here, once, into
  * `isError` results with `{ error: { code, message, hint } }` — never a stack trace, never a secret.
  */
+
 import type {
   CallToolResult,
   InputRequiredResult,
@@ -13,6 +14,7 @@ import type {
 import { type ZodRawShape, z } from 'zod';
 import type { Config } from '../src/config.js';
 import { toUserError } from '../src/errors.js';
+import type { PrincipalScope } from '../src/jobs/principal.js';
 import type { CallOptions, JobService } from '../src/jobs/service.js';
 import type { Logger } from '../src/logger.js';
 import type { Redactor } from '../src/redact.js';
@@ -39,6 +41,8 @@ export interface ToolContext {
     result: CallToolResult,
     extra: Extra,
   ): Promise<Record<string, unknown> | undefined>;
+  /** Who the calls act for (OAuth: the token's user; absent: the local principal). */
+  principal?: PrincipalScope;
 }
 
 export type Extra = ServerContext;
@@ -152,6 +156,7 @@ export function callOptions(
     onTask: ctx.sawTask,
     confirm: confirmVia(extra, server, tool, ctx.confirmSigning),
     confirmed,
+    principal: ctx.principal,
     onProgress:
       token === undefined
         ? undefined

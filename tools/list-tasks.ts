@@ -42,6 +42,7 @@ export const listTasks = defineTool({
         unfinishedOnly: args.unfinished_only,
         provider: args.provider,
         cursor: args.cursor,
+        principal: ctx.principal,
       }),
     );
     const lines = tasks.map(

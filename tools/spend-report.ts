@@ -95,7 +95,7 @@ export const spendReportTool = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(args, ctx) {
-    const report = await ctx.jobs.spendReport(args.days ?? 7);
+    const report = await ctx.jobs.spendReport(args.days ?? 7, ctx.principal);
     const lines = report.days.map(
       (d) =>
         `${d.day} ${d.provider}: ${d.amount} ${d.unit} over ${d.tasks} task(s)${d.unknown ? `, ${d.unknown} of unknown cost` : ''}`,

@@ -54,10 +54,11 @@ export async function httpCommand(argv: string[]): Promise<void> {
       undefined,
     );
   const token = isUsableSecret(tok) ? tok.value : undefined;
-  if (!isLoopback(host) && token === undefined)
+  const oauth = config.http.oauth;
+  if (!isLoopback(host) && token === undefined && oauth === undefined)
     failJson(
       new AppError('missing_credentials', `Refusing to listen on ${host} without LIPSYNC_HTTP_TOKEN.`, {
-        hint: 'Set LIPSYNC_HTTP_TOKEN (clients then send Authorization: Bearer <token>), or bind 127.0.0.1.',
+        hint: 'Set LIPSYNC_HTTP_TOKEN (clients then send Authorization: Bearer <token>), or LIPSYNC_OAUTH_ISSUER (each user signs in), or bind 127.0.0.1.',
         details: { missing_key: 'LIPSYNC_HTTP_TOKEN' },
       }),
       undefined,
@@ -74,7 +75,9 @@ export async function httpCommand(argv: string[]): Promise<void> {
     server = await startHttpServer(app, {
       host,
       port,
-      token,
+      // With OAuth, the issuer's tokens replace the shared one.
+      token: oauth ? undefined : token,
+      oauth,
       allowedOrigins: config.http.allowedOrigins,
       maxBodyBytes: config.http.maxBodyBytes,
       sessionIdleMs: config.http.sessionIdleMs,

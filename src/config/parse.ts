@@ -107,6 +107,24 @@ export const publicBaseUrl =
     return stripSlash(u.toString());
   };
 
+/** An http(s) URL kept exactly as written (an OAuth issuer is compared as a string, trailing slash too). */
+export const httpUrl =
+  () =>
+  (v: string | undefined): string | undefined => {
+    const t = trimmed(v);
+    if (t === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(t);
+    } catch {
+      return refuse('must be an http(s) URL such as https://auth.example.com');
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
+    if (u.username || u.password) refuse('must not contain a user name or password');
+    if (u.hash) refuse('must not have a fragment');
+    return t;
+  };
+
 /** One setting: how its value is read and checked, its default (as documented) and what it means. */
 export interface Setting {
   /** The value the config uses; throws (with a message for "NAME is not valid: …") when refused. */

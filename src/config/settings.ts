@@ -12,6 +12,7 @@ import {
   bool,
   cap,
   databaseUrl,
+  httpUrl,
   Invalid,
   num,
   oneOf,
@@ -193,6 +194,49 @@ export const SETTINGS = {
     bool('false'),
     'false',
     "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
+  ),
+  LIPSYNC_OAUTH_ISSUER: row(
+    httpUrl(),
+    '(none)',
+    'OAuth 2.1 for `serve --http`: the issuer (authorization server) whose access tokens it accepts; each user then sees only their own tasks. Unset: the single-user LIPSYNC_HTTP_TOKEN.',
+  ),
+  LIPSYNC_OAUTH_RESOURCE: row(
+    httpUrl(),
+    'the server URL',
+    "This server as the issuer names it (the tokens' audience, RFC 8707), e.g. https://lipsync.example.com/mcp.",
+  ),
+  LIPSYNC_OAUTH_READ_SCOPE: row(text(), 'tasks:read', 'Scope every request needs (tasks, status, results).'),
+  LIPSYNC_OAUTH_PAY_SCOPE: row(text(), 'tasks:pay', 'Scope a paid tool call needs besides the read scope.'),
+  LIPSYNC_OAUTH_INTROSPECTION_URL: row(
+    httpUrl(),
+    "the issuer's",
+    'Token introspection endpoint (RFC 7662), for issuers whose tokens are not JWTs.',
+  ),
+  LIPSYNC_OAUTH_CLIENT_ID: row(text(), '(none)', "This server's client id at the issuer, for introspection."),
+  LIPSYNC_OAUTH_CLIENT_SECRET: row(
+    text(),
+    '(none)',
+    "This server's client secret at the issuer, for introspection.",
+  ),
+  LIPSYNC_OAUTH_CLOCK_SKEW_SECONDS: row(
+    num(60, 0, 600),
+    '60',
+    "How far the issuer's clock may be from this one (token expiry and not-before).",
+  ),
+  LIPSYNC_OAUTH_JWKS_CACHE_SECONDS: row(
+    num(600, 0, 86_400),
+    '600',
+    "How long the issuer's signing keys are kept before they are fetched again (an unknown key id fetches them at once).",
+  ),
+  LIPSYNC_TEAM_REUSE: row(
+    bool('false'),
+    'false',
+    "With OAuth: a paid result one user made is reused for another user's identical job (the answer says so). Off: each user pays for their own.",
+  ),
+  LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    'With OAuth: most paid jobs one user creates per day (LIPSYNC_CAP_PAID_CREATES_PER_DAY still caps them all).',
   ),
   LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: row(
     cap(),

@@ -17,9 +17,11 @@ import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '
 import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { type Clock, systemClock } from '../clock.js';
+import type { OAuthSettings } from '../config.js';
 import { ListenWatch, listenedUris } from '../mcp/listen.js';
 import { createServer } from '../server.js';
 import { VERSION } from '../version.js';
+import { type AuthedRequest, createOAuthGate, listenAsSeen, type OAuthGate, principalOf } from './auth.js';
 import {
   authGuard,
   hostGuard,
@@ -54,6 +56,8 @@ export interface HttpServerOptions {
   trustRoots?: boolean;
   /** Drives session expiry (tests inject one). */
   clock?: Clock;
+  /** OAuth 2.1 resource-server mode (auth.ts): per-user tokens from this issuer instead of `token`. */
+  oauth?: OAuthSettings;
 }
 
 export interface HttpServerHandle {
@@ -86,7 +90,15 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
   const before = [hostGuard(() => hosts), originGuard(opts.allowedOrigins, isLoopback(opts.host))];
   const after = [authGuard(opts.token), pathGuard, methodGuard];
   const modern = modernLeg(app, opts);
-  const handleMcp = mcpHandler(app, opts, registry, modern, () => state.closing);
+  let gate: OAuthGate | undefined;
+  const handleMcp = mcpHandler(
+    app,
+    opts,
+    registry,
+    modern,
+    () => state.closing,
+    () => gate,
+  );
 
   const http = createNodeServer((req, res) => {
     const refuse = (r: Refusal) => {
@@ -101,8 +113,14 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     if (early) return refuse(early);
     if (pathOf(req) === '/health' && req.method === 'GET')
       return health(req, res, opts, registry, state.closing);
+    if (gate?.serveMetadata(req, res)) return;
     const late = runGuards(req, after);
     if (late) return refuse(late);
+    void (gate ? gate.authenticate(req) : Promise.resolve(undefined)).then((denied) =>
+      denied ? refuse(denied) : serveCall(req, res),
+    );
+  });
+  const serveCall = (req: IncomingMessage, res: ServerResponse) => {
     // Only POSTs are calls; a GET is the long-lived notification stream and would never drain.
     if (req.method === 'POST') {
       state.inFlight++;
@@ -115,7 +133,7 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
       app.log.error({ err: app.redactor.redact(String(err)) }, 'http request failed');
       send(res, { status: 500, message: 'Internal error.' });
     });
-  });
+  };
   // Slow-loris bound on receiving a request; responses (SSE) may last as long as a call.
   http.requestTimeout = 30_000;
   http.headersTimeout = 15_000;
@@ -124,6 +142,8 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
   hosts = allowedHostHeaders(opts.host, port, opts.allowedHosts);
   const urlHost = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   const url = `http://${urlHost}:${port}${MCP_PATH}`;
+  if (opts.oauth)
+    gate = createOAuthGate({ settings: opts.oauth, serverUrl: url, clock: opts.clock ?? systemClock });
   app.log.info({ url, auth: opts.token !== undefined }, 'lipsync-mcp ready on Streamable HTTP');
 
   return {
@@ -191,7 +211,15 @@ interface ModernLeg {
 function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
   const onerror = (err: Error) => app.log.debug({ err: app.redactor.redact(String(err)) }, 'mcp request');
   const handler = createMcpHandler(
-    ({ era }) => createServer(app, { era, roots: opts.trustRoots ? 'within_allowed' : 'ignore' }),
+    ({ era, authInfo }) => {
+      // With OAuth every request past the gate carries its user; never fall back to the operator.
+      if (opts.oauth && !authInfo) throw new Error('OAuth request without a verified token');
+      return createServer(app, {
+        era,
+        roots: opts.trustRoots ? 'within_allowed' : 'ignore',
+        principal: principalOf(authInfo),
+      });
+    },
     { legacy: 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
   );
   const node = toNodeHandler(handler, { onerror });
@@ -204,6 +232,9 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
     async serve(req, res, body) {
       const m = body as { method?: unknown; params?: unknown };
       if (m && m.method === 'subscriptions/listen') {
+        // A user listens only to their own tasks (auth.ts).
+        body = await listenAsSeen(app, (req as AuthedRequest).auth, body);
+        m.params = (body as { params?: unknown }).params;
         const key = `listen-${++next}`;
         listens.open(key, listenedUris(m.params));
         streams.add(res);
@@ -234,7 +265,11 @@ function mcpHandler(
   registry: SessionRegistry,
   modern: ModernLeg,
   closing: () => boolean,
+  gate: () => OAuthGate | undefined,
 ) {
+  // Which principal opened each 2025 session: a request for it with another principal's token is
+  // answered as for an unknown session (bounded by the registry: dropped when the session ends).
+  const owners = new Map<string, string>();
   const notFound: Refusal = { status: 404, message: 'Session not found; initialize a new session.' };
   const pending = new PendingResponses({
     timeoutMs: app.config.media.sendTimeoutMs,
@@ -243,8 +278,9 @@ function mcpHandler(
       app.log.warn({ session, requestId }, 'http answer not taken in time: connection closed'),
   });
 
-  const newSession = (): NodeStreamableHTTPServerTransport => {
+  const newSession = (principal: string): NodeStreamableHTTPServerTransport => {
     const server = createServer(app, {
+      principal,
       roots: opts.trustRoots ? 'within_allowed' : 'ignore',
       mediaTaken: (requestId) => pending.taken(transport.sessionId, requestId),
     });
@@ -253,12 +289,14 @@ function mcpHandler(
       // SSE, not JSON-only: progress notifications travel on the call's own stream.
       enableJsonResponse: false,
       onsessioninitialized: (id) => {
+        owners.set(id, principal);
         registry.add(id, { transport, server });
         app.log.info({ session: id, sessions: registry.size }, 'http session started');
       },
       onsessionclosed: (id) => void registry.end(id, 'closed'),
     });
     transport.onclose = () => {
+      if (transport.sessionId) owners.delete(transport.sessionId);
       if (transport.sessionId) void registry.end(transport.sessionId, 'closed');
     };
     void server.connect(transport);
@@ -266,6 +304,8 @@ function mcpHandler(
   };
 
   const toSession = async (id: string, req: IncomingMessage, res: ServerResponse, body?: unknown) => {
+    const owner = owners.get(id);
+    if (owner !== undefined && owner !== principalOf((req as AuthedRequest).auth)) return send(res, notFound);
     const s = registry.acquire(id);
     if (!s) return send(res, notFound);
     res.on('close', () => registry.release(id));
@@ -275,6 +315,9 @@ function mcpHandler(
 
   const initialize = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+    // With OAuth a session belongs to a verified user; never to the operator by default.
+    if (opts.oauth && !(req as AuthedRequest).auth)
+      return send(res, { status: 401, message: 'Unauthorized.' });
     if (!registry.reserve()) {
       const wait = registry.retryAfterSeconds();
       app.log.warn({ sessions: registry.size }, 'http session refused: too many open sessions');
@@ -285,7 +328,7 @@ function mcpHandler(
       });
     }
     res.on('close', () => registry.unreserve());
-    return newSession().handleRequest(req, res, body);
+    return newSession(principalOf((req as AuthedRequest).auth)).handleRequest(req, res, body);
   };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -301,6 +344,11 @@ function mcpHandler(
       // Stop reading an oversized body: answer, then drop the connection.
       if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
       return;
+    }
+    const unpaid = await gate()?.payRefusal(req, read.body);
+    if (unpaid) {
+      app.log.warn(unpaid.log?.fields ?? {}, 'http call refused: scope');
+      return send(res, unpaid);
     }
     if (sessionId) return toSession(sessionId, req, res, read.body);
     if (!(await isLegacyRequest(await toWebRequest(req, read.body), read.body))) {

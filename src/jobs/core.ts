@@ -3,6 +3,7 @@
  * submitted, streamed, polled), wake-ups for waiters, and the few ledger writes every part makes.
  * Submission, waiting and recovery each hold a reference to one JobCore.
  */
+
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import { AppError, toUserError, type UserError } from '../errors.js';
@@ -20,6 +21,7 @@ import type {
 } from '../providers/provider.js';
 import type { Redactor } from '../redact.js';
 import { HOST, isPidAlive } from '../util/pid.js';
+import type { PrincipalScope } from './principal.js';
 import type { SpendSettings } from './spend.js';
 import type { LedgerStore, TaskPatch, TaskRow } from './store.js';
 import { noteFilesElsewhere, type TaskView, toView } from './view.js';
@@ -91,6 +93,8 @@ export interface CallOptions {
    * MCP (the default) calls again with `confirm: true`; the CLI runs the command again with `--confirm`.
    */
   confirmHow?: string;
+  /** Who the call acts for (issue 29): its tasks, its lists, its caps; absent: the local principal. */
+  principal?: PrincipalScope;
 }
 
 /**

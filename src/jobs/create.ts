@@ -7,6 +7,7 @@ import type { InputRole, JsonObject, TaskKind } from '../providers/provider.js';
 import { type CallOptions, isFinal, type JobCore } from './core.js';
 import { fingerprint } from './fingerprint.js';
 import { pickProvider } from './pick.js';
+import { fingerprintFor, heldByAnother, owns, TEAM_REUSE_WARNING } from './principal.js';
 import type { Recovery, Taker } from './recovery.js';
 import {
   errorFromRow,
@@ -65,7 +66,7 @@ export class Creator {
     const inputs = await this.units.recovery.resolveInputs(req.inputs, opts.extraRoots);
     // Spellings of one choice are one job: the provider's canonical params go into the fingerprint.
     req = { ...req, params: provider.normalizeParams?.(req.kind, req.params) ?? req.params };
-    const fp = fingerprint(provider.name, req.kind, inputs, req.params);
+    const fp = fingerprintFor(opts.principal, fingerprint(provider.name, req.kind, inputs, req.params));
     const force = !!req.forceRecreate;
     // What the claim will return (the ledger's own rule): without force, any earlier task (an `unknown`
     // one included) is reused; a free provider's failed task is run again; a task still running is
@@ -96,7 +97,7 @@ export class Creator {
     const spend = c.reuse
       ? reuseOnly(this.spendDeps(), c, c.reuse)
       : await paidGate(this.spendDeps(), c, warnings, opts);
-    const decision = await this.claim(c, warnings, spend);
+    const decision = await this.claim(c, warnings, spend, opts.principal?.owner);
     opts.onTask?.(decision.row.id);
     // This call can submit the claim itself, with its own inputs: the claim it made, one whose owner is
     // found dead by the claim, or one whose owner dies while it waits (maybe on another machine, whose
@@ -151,6 +152,8 @@ export class Creator {
     // force_recreate that found the task still running: say that nothing new was sent.
     if (c.force && decision.kind === 'reused')
       view.warnings = [...view.warnings, forceNotApplied(decision.row)];
+    if (decision.kind === 'reused' && !owns(opts.principal, decision.row))
+      view.warnings = [...view.warnings, TEAM_REUSE_WARNING];
     return { ...view, action, reused: action === 'reused_existing_task' };
   }
 
@@ -168,7 +171,10 @@ export class Creator {
       ledger: this.d.ledger,
       now: () => this.core.now(),
       log: this.d.log,
-      adoptable: (found) => adoptable(row, found, force),
+      // Never another user's provider task: it is theirs, whatever the provider account says.
+      adoptable: async (found) =>
+        adoptable(row, found, force) &&
+        !(await heldByAnother(this.d.ledger, row, found, opts.principal?.team)),
     });
     this.units.submitter.start({ row, provider: tracked, inputs, force, opts });
   }
@@ -189,6 +195,7 @@ export class Creator {
     c: CheckedCreate,
     warnings: string[],
     spend?: Pick<ClaimOptions, 'guard' | 'cost'>,
+    principal?: string,
   ): Promise<ClaimDecision> {
     const { fp, provider, req, inputs } = c;
     const now = this.core.now();
@@ -214,6 +221,7 @@ export class Creator {
         ownerHost: this.core.host,
         leaseUntil: now + this.d.leaseMs,
         now,
+        principal,
       },
       {
         force,

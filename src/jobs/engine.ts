@@ -4,7 +4,6 @@
  * such as an MCP client asking for the tool list, loads none of it, nor what it uses (input checks,
  * DNS, hashing, the spend rules). Everything here imports what it needs plainly.
  */
-import { AppError } from '../errors.js';
 import type { ProviderName } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
 import { adoptForeign, findAnywhere } from './adopt.js';
@@ -13,6 +12,7 @@ import type { CallOptions, JobCore, JobEvent } from './core.js';
 import { type CreateRequest, type CreateResult, Creator } from './create.js';
 import { type CreditsEntry, readCredits } from './credits.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { notFound, type PrincipalScope, sees } from './principal.js';
 import { Recovery } from './recovery.js';
 import type { LipSyncRequest } from './requests.js';
 import { isPaid, type SpendReport, settleAtEnd } from './spend.js';
@@ -37,6 +37,8 @@ export interface ListOptions {
   unfinishedOnly?: boolean;
   provider?: string;
   cursor?: string;
+  /** Only this principal's tasks (the local principal: everyone's). */
+  principal?: PrincipalScope;
 }
 
 export class JobEngine {
@@ -89,17 +91,21 @@ export class JobEngine {
   }
 
   async status(ref: TaskRef, waitSeconds: number, opts: CallOptions): Promise<TaskView> {
+    // A user (OAuth) never adopts a task the ledger lacks: it would be the provider account's, not theirs.
+    const local = opts.principal?.owner === undefined;
     const row =
       'taskId' in ref
-        ? await this.lookup(ref)
+        ? await this.lookup(ref, opts.principal)
         : ((await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId)) ??
-          (await adoptForeign(this.core, ref, opts.signal)) ??
-          (await this.lookup(ref)));
+          (local ? await adoptForeign(this.core, ref, opts.signal) : undefined) ??
+          (await this.lookup(ref, opts.principal)));
+    if (!sees(opts.principal, row)) throw notFound();
     opts.onTask?.(row.id);
     return this.waiter.follow(row, waitSeconds, opts);
   }
 
   async statusByAnyId(id: string, provider: string | undefined, waitSeconds: number, opts: CallOptions) {
+    if (opts.principal?.owner !== undefined) return this.status({ taskId: id }, waitSeconds, opts);
     const row = await findAnywhere(this.core, id, provider, {
       signal: opts.signal,
       onFound: opts.onProgress,
@@ -113,6 +119,7 @@ export class JobEngine {
       limit: Math.min(opts.limit ?? 20, 200),
       unfinishedOnly: opts.unfinishedOnly,
       provider: opts.provider,
+      principal: opts.principal?.owner,
       after: opts.cursor === undefined ? undefined : decodeCursor(opts.cursor),
     });
     return {
@@ -134,8 +141,8 @@ export class JobEngine {
     return view;
   }
 
-  spendReport(days: number): Promise<SpendReport> {
-    return spendReport(this.d.ledger, this.core.now(), days);
+  spendReport(days: number, scope?: PrincipalScope): Promise<SpendReport> {
+    return spendReport(this.d.ledger, this.core.now(), days, scope?.owner);
   }
 
   spentToday(): Promise<SpentToday[]> {
@@ -143,7 +150,7 @@ export class JobEngine {
   }
 
   async download(taskId: string, filename: string | undefined, opts: CallOptions) {
-    return this.transfers.download(await this.lookup({ taskId }), filename, opts);
+    return this.transfers.download(await this.lookup({ taskId }, opts.principal), filename, opts);
   }
 
   async credits(providerName: string | undefined, signal?: AbortSignal): Promise<CreditsEntry[]> {
@@ -165,27 +172,24 @@ export class JobEngine {
     settled: (view: TaskView) => boolean,
   ): Promise<TaskFacts> {
     if (how.look !== false) await this.status({ taskId }, 0, opts);
-    let row = await this.lookup({ taskId });
+    let row = await this.lookup({ taskId }, opts.principal);
     if (how.resume) row = await resumeTask(this.core, row);
     const view = this.core.viewOf(row);
     return factsOf(this.core, row, view, settled(view));
   }
 
   /** A client's cancel (MCP `tasks/cancel`): stops a local job; a paid one is never undone. */
-  async cancel(taskId: string, signal: AbortSignal): Promise<CancelOutcome> {
-    return cancelTask(this.core, await this.lookup({ taskId }), signal);
+  async cancel(taskId: string, signal: AbortSignal, scope?: PrincipalScope): Promise<CancelOutcome> {
+    return cancelTask(this.core, await this.lookup({ taskId }, scope), signal);
   }
 
-  private async lookup(ref: TaskRef): Promise<TaskRow> {
+  /** The task `ref` names, if `scope` may see it: another user's is answered as one that does not exist. */
+  private async lookup(ref: TaskRef, scope?: PrincipalScope): Promise<TaskRow> {
     const row =
       'taskId' in ref
         ? await this.d.ledger.get(ref.taskId)
         : await this.d.ledger.findByProviderTaskId(ref.provider, ref.providerTaskId);
-    if (!row) {
-      throw new AppError('not_found', "No such task in this server's ledger.", {
-        hint: 'Use the task_id returned by create_lip_sync (or list_tasks to see recent ones).',
-      });
-    }
+    if (!row || !sees(scope, row)) throw notFound();
     return row;
   }
 }

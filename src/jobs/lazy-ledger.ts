@@ -77,7 +77,7 @@ export class LazyLedger {
         this.ledger.uploadStore(provider, scope, sha256, size, url, meta, now),
       recordDownload: (taskId, path, sha256, size, now) =>
         this.ledger.recordDownload(taskId, path, sha256, size, now),
-      idsStartingWith: (prefix, limit) => this.ledger.idsStartingWith(prefix, limit),
+      idsStartingWith: (prefix, limit, principal) => this.ledger.idsStartingWith(prefix, limit, principal),
       watch: (listener) => {
         if (this.opened) return this.opened.watch(listener);
         const w: { listener: (id?: string) => void; stop?: () => void } = { listener };

@@ -86,11 +86,14 @@ function* claimSteps(d: Dialect, task: NewTask, opts: ClaimOptions): Steps<Claim
   }
   if (opts.guard) {
     if (d.spendLock) yield d.spendLock;
-    opts.guard.check(yield* totalsSince(d, opts.guard.since));
+    const { since, principal } = opts.guard;
+    // Per-user caps read the user's own totals in the same transaction as everyone's.
+    const own = principal === undefined ? undefined : yield* totalsSince(d, since, principal);
+    opts.guard.check(yield* totalsSince(d, since), own);
   }
   const [created] = yield {
-    sql: `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at)
-          VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    sql: `INSERT INTO tasks (id, fingerprint, provider, kind, status, phase, request, warnings, owner_pid, owner_host, lease_until, created_at, updated_at, principal)
+          VALUES (?, ?, ?, ?, 'submitting', 'preparing', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     args: [
       task.id,
       task.fingerprint,
@@ -103,6 +106,7 @@ function* claimSteps(d: Dialect, task: NewTask, opts: ClaimOptions): Steps<Claim
       task.leaseUntil,
       task.now,
       task.now,
+      task.principal ?? null,
     ],
   };
   if (opts.cost) yield insertEstimate(task.id, task.provider, opts.cost, task.now);
@@ -113,6 +117,12 @@ function* claimSteps(d: Dialect, task: NewTask, opts: ClaimOptions): Steps<Claim
 export function pageStatement(d: Dialect, opts: ListOptions & { after?: PageKey }): Stmt {
   const where: string[] = [d.live()];
   const args: SqlArg[] = [];
+  // `=` and `IS NULL` (not IS NOT DISTINCT FROM): both backends walk tasks_page_principal with either.
+  if (opts.principal === null) where.push('principal IS NULL');
+  else if (opts.principal !== undefined) {
+    where.push('principal = ?');
+    args.push(opts.principal);
+  }
   if (opts.unfinishedOnly) where.push("status NOT IN ('success', 'failed')");
   if (opts.provider) {
     where.push('provider = ?');
@@ -281,17 +291,21 @@ export abstract class SqlLedger implements LedgerStore {
     await this.x.run(one({ sql, args: [taskId, path, sha256, size, now] }));
   }
 
-  async idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }> {
+  async idsStartingWith(
+    prefix: string,
+    limit: number,
+    principal?: string | null,
+  ): Promise<{ ids: string[]; total: number }> {
     // No task id is this long; a longer prefix would only be a pattern SQLite refuses as too complex.
     if (prefix.length > MAX_PREFIX) return { ids: [], total: 0 };
     const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const where = `${this.d.live()} AND id ${this.d.likeNoCase} ? ESCAPE '\\'`;
+    const mine = principal === undefined ? '' : ' AND principal IS NOT DISTINCT FROM ?';
+    const where = `${this.d.live()} AND id ${this.d.likeNoCase} ? ESCAPE '\\'${mine}`;
+    const args: SqlArg[] = principal === undefined ? [pattern] : [pattern, principal];
     const sql = `SELECT id FROM tasks WHERE ${where} ORDER BY created_at DESC, ${this.d.seq} DESC LIMIT ?`;
-    const ids = (await this.x.run(one({ sql, args: [pattern, limit] }))).map((r) => r.id as string);
+    const ids = (await this.x.run(one({ sql, args: [...args, limit] }))).map((r) => r.id as string);
     if (ids.length < limit) return { ids, total: ids.length };
-    const [n] = await this.x.run(
-      one({ sql: `SELECT count(*) AS n FROM tasks WHERE ${where}`, args: [pattern] }),
-    );
+    const [n] = await this.x.run(one({ sql: `SELECT count(*) AS n FROM tasks WHERE ${where}`, args }));
     return { ids, total: Number(n?.n ?? ids.length) };
   }
 }
@@ -330,6 +344,8 @@ interface RawRow {
   created_at: number;
   updated_at: number;
   completed_at: number | null;
+  /** Absent on an instance's rows read before its database gained the column. */
+  principal?: string | null;
 }
 
 function toRow(raw: Row): TaskRow {
@@ -358,5 +374,6 @@ function toRow(raw: Row): TaskRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    principal: r.principal ?? null,
   };
 }

@@ -47,15 +47,19 @@ export function insertEstimate(
   };
 }
 
-/** Spend of tasks claimed at or after `since` (ms), per provider and unit (inside a claim, or alone). */
-export function* totalsSince(d: Dialect, since: number): Steps<SpendTotal[]> {
+/**
+ * Spend of tasks claimed at or after `since` (ms), per provider and unit (inside a claim, or alone);
+ * only `principal`'s tasks when given (per-user caps).
+ */
+export function* totalsSince(d: Dialect, since: number, principal?: string): Steps<SpendTotal[]> {
+  const mine = principal === undefined ? '' : ' AND t.principal = ?';
   const rows = yield {
     sql: `SELECT c.provider AS provider, c.unit AS unit, COALESCE(SUM(c.amount), 0) AS amount,
                  SUM(CASE WHEN c.amount IS NULL THEN 1 ELSE 0 END) AS unknown,
                  SUM(CASE WHEN c.paid THEN 1 ELSE 0 END) AS paid
           FROM costs c JOIN tasks t ON t.id = c.task_id
-          WHERE ${d.live('t.')} AND c.created_at >= ? GROUP BY c.provider, c.unit ORDER BY c.provider, c.unit`,
-    args: [since],
+          WHERE ${d.live('t.')} AND c.created_at >= ?${mine} GROUP BY c.provider, c.unit ORDER BY c.provider, c.unit`,
+    args: principal === undefined ? [since] : [since, principal],
   };
   return rows.map((r) => ({
     provider: r.provider as ProviderName,
@@ -91,7 +95,7 @@ export function costStore(d: Dialect, x: Executor): CostStore {
       const paid = patch.paid === undefined ? null : Number(patch.paid);
       await x.run(one({ sql, args: [patch.amount, patch.source, paid, now, taskId] }));
     },
-    totalsSince: (since) => x.run(totalsSince(d, since)),
+    totalsSince: (since, principal) => x.run(totalsSince(d, since, principal)),
     async list(since, until = Number.MAX_SAFE_INTEGER, taskIds) {
       const filter = taskIds ? ` AND c.task_id IN (${taskIds.map(() => '?').join(', ') || "''"})` : '';
       const sql = `SELECT c.* FROM costs c JOIN tasks t ON t.id = c.task_id

@@ -4,7 +4,8 @@
  * `PRAGMA user_version` (ledger.ts runs its steps inside BEGIN IMMEDIATE), PostgreSQL in
  * `schema_migrations` (pg-migrations.ts, under an advisory lock). The numbers are those each backend
  * recorded before the two lists became one (SQLite 1-3, PostgreSQL 1-2), so every existing file and
- * database opens unchanged; a new step takes the next number of each backend it concerns.
+ * database opens unchanged; a new step takes the next number of each backend it concerns (the
+ * principal column, issue 29: SQLite 4, PostgreSQL 3).
  *
  * Append only: a step that shipped never changes (a database that has it would not run it again), and
  * each must be safe for an older process or instance still running on the same ledger (add; do not
@@ -231,6 +232,26 @@ CREATE INDEX tasks_page ON tasks (created_at DESC, seq DESC) WHERE NOT rejected;
 CREATE INDEX tasks_page_provider ON tasks (provider, created_at DESC, seq DESC) WHERE NOT rejected;
 CREATE INDEX tasks_unfinished ON tasks (created_at DESC, seq DESC)
   WHERE NOT rejected AND status NOT IN ('success', 'failed');
+`,
+    },
+  },
+  {
+    // Issue 29. Adding a nullable column without a default rewrites nothing; a process or instance
+    // still on the previous step inserts null (the local principal), which is what it is.
+    name: 'who created each task: a principal column (null: the local one) and its listing index',
+    sqlite: {
+      version: 4,
+      sql: `
+ALTER TABLE tasks ADD COLUMN principal TEXT;
+CREATE INDEX IF NOT EXISTS tasks_page_principal ON tasks(principal, created_at) WHERE rejected = 0;
+`,
+      unless: "SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'principal'",
+    },
+    postgres: {
+      version: 3,
+      sql: `
+ALTER TABLE tasks ADD COLUMN principal TEXT;
+CREATE INDEX tasks_page_principal ON tasks (principal, created_at DESC, seq DESC) WHERE NOT rejected;
 `,
     },
   },

@@ -3,10 +3,12 @@
  * (coalesced), reconciliation of `unknown` tasks (never a resubmission), take-over of claims whose
  * owner died, and the start-up pass over every unfinished task.
  */
+
 import { AppError } from '../errors.js';
 import { type InputPolicy, resolveInput } from '../media/inputs.js';
 import type { InputRole, Provider, ResolvedInput } from '../providers/provider.js';
 import type { JobCore } from './core.js';
+import { heldByAnother } from './principal.js';
 import type { TaskRow } from './store.js';
 import { adoptable, type Submitter } from './submission.js';
 
@@ -241,7 +243,8 @@ export class Recovery {
         log: core.d.log,
       });
       // A forced task must not adopt the task it replaces (or an old failure) as its own.
-      if (found && adoptable(row, found, row.request.force === true)) {
+      const theirs = found && (await heldByAnother(core.d.ledger, row, found));
+      if (found && !theirs && adoptable(row, found, row.request.force === true)) {
         await core.adopt(row.id, found, false);
         await core.update(row.id, { error: null });
         core.emit({

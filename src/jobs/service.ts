@@ -13,6 +13,7 @@ import type { CreateRequest, CreateResult } from './create.js';
 import type { CreditsEntry } from './credits.js';
 import type { JobEngine, ListOptions, TaskRef } from './engine.js';
 import { pickProvider, providersFor } from './pick.js';
+import type { PrincipalScope } from './principal.js';
 import type { LipSyncRequest } from './requests.js';
 import type { SpendReport } from './spend.js';
 import type { DryRun, SpentToday, TaskCost } from './spend-gate.js';
@@ -140,8 +141,8 @@ export class JobService {
   }
 
   /** Spend per provider per day and per task, over the last `days` days (today included). */
-  async spendReport(days = 7): Promise<SpendReport> {
-    return (await this.engine()).spendReport(days);
+  async spendReport(days = 7, scope?: PrincipalScope): Promise<SpendReport> {
+    return (await this.engine()).spendReport(days, scope);
   }
 
   /** Today's spend per provider, with the caps that apply. */
@@ -167,8 +168,8 @@ export class JobService {
   }
 
   /** A client's cancel (MCP `tasks/cancel`): stops a local job; a paid one is never undone (cancel.ts). */
-  async cancel(taskId: string, signal?: AbortSignal): Promise<CancelOutcome> {
-    return (await this.engine()).cancel(taskId, signal ?? new AbortController().signal);
+  async cancel(taskId: string, signal?: AbortSignal, scope?: PrincipalScope): Promise<CancelOutcome> {
+    return (await this.engine()).cancel(taskId, signal ?? new AbortController().signal, scope);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   CAP_SETTINGS,
   type CapMeter,
   checkCaps,
+  checkPrincipalCap,
   costText,
   type Estimate,
   estimateCost,
@@ -191,9 +192,12 @@ export async function paidGate(
     cost: { amount: est.amount ?? null, unit: est.unit, paid: true },
     guard: {
       since: startOfDay(deps.now()),
-      check: (totals: SpendTotal[]) => {
+      // A user's own totals are read (in the same transaction) only when a per-user cap is set.
+      principal: caps.paidCreatesPerPrincipal === undefined ? undefined : opts.principal?.owner,
+      check: (totals: SpendTotal[], own?: SpendTotal[]) => {
         const t = todayFor(totals, provider.name, meteredUnit(provider, c.req.kind));
         checkCaps(caps, est, t);
+        if (own) checkPrincipalCap(caps, own);
         // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
         warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
       },
@@ -293,9 +297,28 @@ export async function withCosts(
   });
 }
 
-export async function spendReport(ledger: LedgerStore, now: number, days: number): Promise<SpendReport> {
+export async function spendReport(
+  ledger: LedgerStore,
+  now: number,
+  days: number,
+  principal?: string,
+): Promise<SpendReport> {
   const since = startOfDay(now) - (Math.max(1, days) - 1) * 86_400_000;
-  return buildReport(await ledger.spend.list(since), since);
+  const ids = principal === undefined ? undefined : await ownTaskIdsSince(ledger, principal, since);
+  return buildReport(await ledger.spend.list(since, undefined, ids), since);
+}
+
+/** A user's task ids created since `since`: their own pages, newest first, until older ones. */
+async function ownTaskIdsSince(ledger: LedgerStore, principal: string, since: number): Promise<string[]> {
+  const ids: string[] = [];
+  let after: Parameters<LedgerStore['page']>[0]['after'];
+  for (;;) {
+    const page = await ledger.page({ limit: 200, principal, after });
+    for (const r of page.rows) if (r.createdAt >= since) ids.push(r.id);
+    const last = page.rows[page.rows.length - 1];
+    if (!page.next || !last || last.createdAt < since) return ids;
+    after = page.next;
+  }
 }
 
 /** Today's spend of one meter: a provider's, or one of The Director's two counts. */

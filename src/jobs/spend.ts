@@ -26,6 +26,8 @@ export type CapMeter = ProviderName | 'director_images_audio';
 export interface SpendCaps {
   perProvider: Partial<Record<CapMeter, number>>;
   paidCreatesPerDay?: number;
+  /** Paid jobs one principal (an OAuth user) may create per day (issue 29). */
+  paidCreatesPerPrincipal?: number;
 }
 
 export interface SpendSettings {
@@ -244,6 +246,20 @@ export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend
   }
 }
 
+export const PRINCIPAL_CREATES_SETTING = 'LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY';
+
+/** Throws `spend_cap` when one more paid job would pass the per-user cap (`own`: that user's totals today). */
+export function checkPrincipalCap(caps: SpendCaps, own: SpendTotal[]): void {
+  const cap = caps.paidCreatesPerPrincipal;
+  const mine = own.reduce((s, t) => s + t.paidCreates, 0);
+  if (cap !== undefined && mine + 1 > cap)
+    throw capError(
+      `your daily cap of ${cap} paid jobs (${PRINCIPAL_CREATES_SETTING})`,
+      `you created ${mine} paid job(s) today`,
+      PRINCIPAL_CREATES_SETTING,
+    );
+}
+
 function capError(what: string, spent: string, setting: string): AppError {
   return new AppError('spend_cap', `This job would pass ${what}: ${spent}. Nothing was sent.`, {
     hint: `Ask the user. To allow more, raise ${setting} (or unset it to turn the cap off) and restart the server; the cap resets at midnight.`,
@@ -290,7 +306,12 @@ export function balanceNumber(balance: JsonObject | undefined): number | undefin
 export function trackedProvider(
   provider: Provider,
   taskId: string,
-  deps: { ledger: LedgerStore; now(): number; log: Logger; adoptable(found: ExistingTask): boolean },
+  deps: {
+    ledger: LedgerStore;
+    now(): number;
+    log: Logger;
+    adoptable(found: ExistingTask): boolean | Promise<boolean>;
+  },
 ): Provider {
   const tracked = Object.create(provider) as Provider & Record<string, unknown>;
   const balanceFree = provider.name === 'jogg' && !!provider.credits;
@@ -307,7 +328,7 @@ export function trackedProvider(
     const find = provider.findExisting.bind(provider);
     tracked.findExisting = async (prepared, ctx) => {
       const found = await find(prepared, ctx);
-      if (found && deps.adoptable(found))
+      if (found && (await deps.adoptable(found)))
         await deps.ledger.spend.record(taskId, { amount: 0, source: 'reused', paid: false }, deps.now());
       return found;
     };

@@ -52,6 +52,8 @@ export interface TaskRow {
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
+  /** Who created the task (issue 29): an OAuth user's `<issuer>#<subject>`; null: the local principal. */
+  principal: string | null;
 }
 
 /** TaskRow fields that `update` may write, and their columns (JSON ones are serialized): both backends. */
@@ -94,6 +96,8 @@ export interface NewTask {
   ownerHost: string;
   leaseUntil: number;
   now: number;
+  /** The OAuth principal creating it; absent: the local one (stored as null). */
+  principal?: string;
 }
 
 /**
@@ -126,13 +130,20 @@ export interface ClaimOptions {
    * reuse or take-over), with the spend totals since `since` read in that transaction; throwing
    * refuses the claim. Spend caps use it, so that two processes or instances cannot both pass a cap.
    */
-  guard?: { since: number; check(totals: SpendTotal[]): void };
+  guard?: {
+    since: number;
+    /** Also read the totals of this principal's tasks (per-user caps), passed as `own`. */
+    principal?: string;
+    check(totals: SpendTotal[], own?: SpendTotal[]): void;
+  };
   /** What the new task is expected to cost, recorded in the same transaction as the claim. */
   cost?: { amount: number | null; unit: string; paid: boolean };
 }
 
 export interface ListOptions {
   limit: number;
+  /** Only this principal's tasks (null: the local principal's); absent: everyone's. */
+  principal?: string | null;
   unfinishedOnly?: boolean;
   provider?: string;
 }
@@ -151,8 +162,8 @@ export interface CostStore {
     patch: { amount: number | null; source: string; paid?: boolean },
     now: number,
   ): Promise<void>;
-  /** Spend of tasks claimed at or after `since` (ms), per provider and unit. */
-  totalsSince(since: number): Promise<SpendTotal[]>;
+  /** Spend of tasks claimed at or after `since` (ms), per provider and unit; only `principal`'s when given. */
+  totalsSince(since: number, principal?: string): Promise<SpendTotal[]>;
   /** Cost records of tasks claimed in [since, until), oldest first; only `taskIds` when given. */
   list(since: number, until?: number, taskIds?: string[]): Promise<CostRow[]>;
   markBalanceBefore(taskId: string, balance: number, at: number): Promise<void>;
@@ -222,7 +233,11 @@ export interface LedgerStore {
    * Task ids starting with `prefix` (ASCII case ignored; `%` and `_` are literal), newest first, at most
    * `limit`, and how many non-rejected tasks match in all (completion).
    */
-  idsStartingWith(prefix: string, limit: number): Promise<{ ids: string[]; total: number }>;
+  idsStartingWith(
+    prefix: string,
+    limit: number,
+    principal?: string | null,
+  ): Promise<{ ids: string[]; total: number }>;
   /**
    * Calls `listener` when another process or instance changed a task, with its id (both backends log
    * ids: SQLite's `task_changes`, PostgreSQL's notifications); without an id only when changes may have

@@ -4,6 +4,7 @@
  * then the one paid request. A refusal that proves nothing was made releases the claim; a lost answer
  * leaves the task `unknown` for reconciliation — never a second paid request.
  */
+
 import { join } from 'node:path';
 import { AppError, provesNoTask } from '../errors.js';
 import type {
@@ -16,6 +17,7 @@ import type {
   StartResult,
 } from '../providers/provider.js';
 import type { CallOptions, JobCore } from './core.js';
+import { heldByAnother } from './principal.js';
 import type { TaskRow } from './store.js';
 
 /** Everything one submission needs, as one value. */
@@ -171,7 +173,8 @@ export class Submitter {
       if (provider.findExisting) {
         progress(`checking ${provider.displayName} for an existing task with these inputs`);
         const found = await provider.findExisting(prepared, { signal, log });
-        if (found && adoptable(row, found, sub.force)) {
+        const theirs = found && (await heldByAnother(core.d.ledger, row, found, sub.opts.principal?.team));
+        if (found && !theirs && adoptable(row, found, sub.force)) {
           progress(`found existing ${provider.displayName} task ${found.providerTaskId}; reusing it`);
           await core.adopt(row.id, found, true);
           return undefined;

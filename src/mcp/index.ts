@@ -4,6 +4,7 @@
  */
 import type { McpServer, Resource } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
+import { LOCAL_SCOPE, type PrincipalScope, scopedLedger } from '../jobs/principal.js';
 import { Completer } from './completion.js';
 import { ChangeFeed } from './feed.js';
 import { Follower } from './follow.js';
@@ -28,18 +29,23 @@ export function feedOf(app: App): { feed: ChangeFeed; follower: Follower } {
   return s;
 }
 
-/** Registers resources, subscriptions, prompts and completion on one MCP server (before connect). */
+/**
+ * Registers resources, subscriptions, prompts and completion on one MCP server (before connect). With
+ * a user's `scope` (OAuth) every read goes through the ledger as that user sees it: only their tasks.
+ */
 export function registerMcpSurface(
   server: McpServer,
   app: App,
   fixed: Resource[] = [VIEWER_RESOURCE],
   taken?: TakenHook,
+  scope: PrincipalScope = LOCAL_SCOPE,
 ): void {
-  const completer = new Completer(app);
-  registerViewer(server, app.ledger);
-  registerTaskResources(server, app, completer, fixed, taken);
+  const seen: App = scope.owner === undefined ? app : { ...app, ledger: scopedLedger(app.ledger, scope) };
+  const completer = new Completer(seen);
+  registerViewer(server, seen.ledger);
+  registerTaskResources(server, seen, completer, fixed, taken);
   const { feed, follower } = feedOf(app);
-  serveSubscriptions(server, app, feed, follower);
+  serveSubscriptions(server, seen, feed, follower);
   registerPrompts(server, completer);
   completer.install(server);
 }

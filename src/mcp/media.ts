@@ -67,9 +67,12 @@ export function rangeBytes(app: MediaApp): number {
 }
 
 const budgets = new WeakMap<object, MediaBudget>();
-/** One budget per App: the whole process (every HTTP session's McpServer shares the App). */
+/**
+ * One budget per App: the whole process (every HTTP session's McpServer shares the App). Keyed by its
+ * config, which a user's view of the App (OAuth: registerMcpSurface) shares too.
+ */
 export function mediaBudget(app: MediaApp): MediaBudget {
-  let b = budgets.get(app);
+  let b = budgets.get(app.config);
   if (!b) {
     const m = app.config.media;
     b = new MediaBudget({
@@ -78,7 +81,7 @@ export function mediaBudget(app: MediaApp): MediaBudget {
       waitMs: m.waitMs,
       clock: app.clock,
     });
-    budgets.set(app, b);
+    budgets.set(app.config, b);
   }
   return b;
 }

@@ -40,6 +40,7 @@ import {
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { isAppError, toUserError } from '../errors.js';
+import type { PrincipalScope } from '../jobs/principal.js';
 import type { TaskFacts } from '../jobs/service.js';
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
@@ -145,20 +146,21 @@ async function forTask<T>(app: App, taskId: string, step: () => Promise<T>): Pro
 
 /**
  * Serves the extension on a 2026-07-28 instance: declares it (server/discover) and answers tasks/get,
- * tasks/cancel and tasks/update. Before connecting.
+ * tasks/cancel and tasks/update, for `principal` (OAuth: another user's task is one that does not
+ * exist). Before connecting.
  */
-export function registerTasksExtension(server: McpServer, app: App): void {
+export function registerTasksExtension(server: McpServer, app: App, principal?: PrincipalScope): void {
   server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
   server.server.setRequestHandler('tasks/get', { params: TaskParams }, async ({ taskId }, extra) => {
     requireDeclared(extra, 'tasks/get');
     const facts = await forTask(app, taskId, () =>
-      app.jobs.taskFacts(taskId, { signal: extra.mcpReq.signal }),
+      app.jobs.taskFacts(taskId, { signal: extra.mcpReq.signal, principal }),
     );
     return detailedTask(app, facts, await summarizer());
   });
   server.server.setRequestHandler('tasks/cancel', { params: TaskParams }, async ({ taskId }, extra) => {
     requireDeclared(extra, 'tasks/cancel');
-    const outcome = await forTask(app, taskId, () => app.jobs.cancel(taskId, extra.mcpReq.signal));
+    const outcome = await forTask(app, taskId, () => app.jobs.cancel(taskId, extra.mcpReq.signal, principal));
     app.log.info(
       { task: taskId, stopped: outcome.stopped, ended_first: outcome.ended_first },
       'tasks/cancel',
@@ -170,7 +172,7 @@ export function registerTasksExtension(server: McpServer, app: App): void {
   // the spec says to ignore responses for keys that are not outstanding.
   server.server.setRequestHandler('tasks/update', { params: UpdateParams }, async ({ taskId }, extra) => {
     requireDeclared(extra, 'tasks/update');
-    await forTask(app, taskId, () => app.jobs.taskFacts(taskId, {}, { look: false }));
+    await forTask(app, taskId, () => app.jobs.taskFacts(taskId, { principal }, { look: false }));
     return {};
   });
 }
@@ -185,11 +187,12 @@ export async function taskAnswer(
   tool: string,
   result: CallToolResult,
   extra: ServerContext,
+  principal?: PrincipalScope,
 ): Promise<Record<string, unknown> | undefined> {
   if (!LONG_TOOLS.has(tool) || result.isError || !declaresTasks(extra)) return undefined;
   const sc = result.structuredContent as { task_id?: unknown; dry_run?: unknown } | undefined;
   if (typeof sc?.task_id !== 'string' || sc.dry_run === true) return undefined;
-  const facts = await app.jobs.taskFacts(sc.task_id, {}, { look: false, resume: true });
+  const facts = await app.jobs.taskFacts(sc.task_id, { principal }, { look: false, resume: true });
   if (mcpStatus(facts) !== 'working') return undefined;
   // Said from the task as it is now (a cancel the call just lifted is no longer in its warnings).
   const reused = (sc as { reused?: unknown }).reused === true;

@@ -1,8 +1,8 @@
 /**
  * Issue 28: the two ledgers became one, with one list of migrations. A ledger the code before wrote
- * (test/fixtures/ledger-before-28.ts: SQLite at user_version 3, PostgreSQL at migration 2) opens
- * unchanged, schema and records, and its tasks are there; and a fresh ledger today has exactly the
- * schema the code before made.
+ * (test/fixtures/ledger-before-28.ts: SQLite at user_version 3, PostgreSQL at migration 2) opens,
+ * gains exactly the steps appended since (and no step that shipped runs again), and its tasks are
+ * there; and a fresh ledger today has exactly the schema of that fixture plus those steps.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { Ledger } from '../../src/jobs/ledger.js';
 import { PgLedger } from '../../src/jobs/ledger-pg.js';
+import { stepsOf } from '../../src/jobs/migrations.js';
 import { openDatabase } from '../../src/jobs/sqlite.js';
 import type { LedgerStore } from '../../src/jobs/store.js';
 import { POSTGRES_V2, SQLITE_V3 } from '../fixtures/ledger-before-28.js';
@@ -42,12 +43,16 @@ const claimOf = (fingerprint: string, id: string) => ({
   now: 3000,
 });
 
+/** The steps appended to the list after the fixture's (SQLite after 3, PostgreSQL after 2), in order. */
+const appended = (backend: 'sqlite' | 'postgres', after: number) =>
+  stepsOf(backend).filter((s) => s.version > after);
+
 /** What a ledger written before must show through today's contract. */
 async function seesTheOldTasks(l: LedgerStore): Promise<void> {
   const done = await l.get('ls_old_done');
   assert.deepEqual(
-    [done?.status, done?.request, done?.providerTaskId, done?.rejected],
-    ['success', { params: { a: 1 } }, 'p-1', false],
+    [done?.status, done?.request, done?.providerTaskId, done?.rejected, done?.principal],
+    ['success', { params: { a: 1 } }, 'p-1', false, null],
   );
   const page = await l.page({ limit: 10 });
   assert.deepEqual(
@@ -84,21 +89,32 @@ function sqliteSchema(file: string): { schema: unknown[]; version: number } {
   }
 }
 
-test('SQLite: a ledger at user_version 3, written before, opens unchanged and its tasks are there', async () => {
+test('SQLite: a ledger at user_version 3, written before, opens upgraded by the appended steps only, and its tasks are there', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-legacy-'));
   const file = join(dir, 'old.sqlite');
+  const expectedFile = join(dir, 'expected.sqlite');
   try {
-    const old = openDatabase(file, 1000);
-    old.exec('PRAGMA journal_mode = WAL');
-    old.exec(SQLITE_V3);
-    for (const sql of ROWS) old.exec(sql);
-    old.close();
-    const before = sqliteSchema(file);
-    assert.equal(before.version, 3);
+    const later = appended('sqlite', 3);
+    assert.ok(later.length > 0, 'the principal column (issue 29) is a step appended after 3');
+    for (const [f, steps] of [
+      [file, []],
+      [expectedFile, later],
+    ] as const) {
+      const old = openDatabase(f, 1000);
+      old.exec('PRAGMA journal_mode = WAL');
+      old.exec(SQLITE_V3);
+      for (const sql of ROWS) old.exec(sql);
+      // The fixture as the appended steps alone make it: what opening it today must give, no more.
+      for (const step of steps) old.exec(step.sql);
+      if (steps.length) old.exec(`PRAGMA user_version = ${steps[steps.length - 1]!.version}`);
+      old.close();
+    }
+    assert.equal(sqliteSchema(file).version, 3);
+    const expected = sqliteSchema(expectedFile);
 
     const l = new Ledger(file);
     try {
-      assert.deepEqual(sqliteSchema(file), before, 'no step ran again, nothing was added');
+      assert.deepEqual(sqliteSchema(file), expected, 'only the appended steps ran, nothing else was added');
       await seesTheOldTasks(l);
     } finally {
       l.closeSync();
@@ -106,7 +122,11 @@ test('SQLite: a ledger at user_version 3, written before, opens unchanged and it
 
     const fresh = join(dir, 'fresh.sqlite');
     new Ledger(fresh).closeSync();
-    assert.deepEqual(sqliteSchema(fresh), before, 'a fresh file has the schema the code before made');
+    assert.deepEqual(
+      sqliteSchema(fresh),
+      expected,
+      'a fresh file has the old schema plus the appended steps',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -143,31 +163,48 @@ async function pgSchema(url: string): Promise<unknown> {
 }
 
 describe('PostgreSQL', { skip: pgSkip }, () => {
-  test('a database at migration 2, written before, opens unchanged and its tasks are there', async () => {
+  test('a database at migration 2, written before, opens upgraded by the appended migrations only, and its tasks are there', async () => {
     const old = await pgTestDatabase('legacy');
     const fresh = await pgTestDatabase('legacy_fresh');
+    const expectedDb = await pgTestDatabase('legacy_expected');
     try {
-      const c = new pg.Client({ connectionString: old.url });
-      await c.connect();
-      try {
-        for (const sql of [...POSTGRES_V2, ...ROWS]) await c.query(sql);
-      } finally {
-        await c.end();
+      const later = appended('postgres', 2);
+      assert.ok(later.length > 0, 'the principal column (issue 29) is a migration appended after 2');
+      for (const [url, steps] of [
+        [old.url, []],
+        [expectedDb.url, later],
+      ] as const) {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        try {
+          for (const sql of [...POSTGRES_V2, ...ROWS]) await c.query(sql);
+          // The fixture as the appended migrations alone make it: what opening it today must give.
+          for (const step of steps) {
+            await c.query(step.sql);
+            await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [
+              step.version,
+              step.name,
+            ]);
+          }
+        } finally {
+          await c.end();
+        }
       }
-      const before = await pgSchema(old.url);
+      const expected = await pgSchema(expectedDb.url);
       const l = await PgLedger.open(old.url);
       try {
-        assert.deepEqual(await pgSchema(old.url), before, 'no migration ran again, nothing was added');
+        assert.deepEqual(await pgSchema(old.url), expected, 'only the appended migrations ran');
         await seesTheOldTasks(l);
       } finally {
         await l.close();
       }
       await (await PgLedger.open(fresh.url)).close();
       const made = (await pgSchema(fresh.url)) as { migrations: unknown };
-      assert.deepEqual(made, before, 'a fresh database has the schema and records the code before made');
+      assert.deepEqual(made, expected, 'a fresh database has the old schema plus the appended migrations');
     } finally {
       await old.drop();
       await fresh.drop();
+      await expectedDb.drop();
     }
   });
 });
