@@ -10,6 +10,7 @@ import { Client as Client2, StreamableHTTPClientTransport as Http2 } from '@mode
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { errorOf, structured } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
 import { PAY_SCOPE, READ_SCOPE, startIssuer, type TestClient, type TestIssuer } from '../helpers/oidc.js';
@@ -181,7 +182,10 @@ describe('two OAuth users on one server', () => {
     });
     const modern = new Client2(
       { name: 'bob-2026', version: '1' },
-      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      {
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+        capabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+      },
     );
     await modern.connect(transport);
     try {
@@ -204,6 +208,19 @@ describe('two OAuth users on one server', () => {
         "another user's task is not listened to",
       );
       await sub.close();
+      // The Tasks extension: another user's task is one that does not exist (-32602), to get and to cancel.
+      const Task = z.looseObject({ taskId: z.string(), status: z.string() });
+      const own = await modern.request({ method: 'tasks/get', params: { taskId: tasks.bob } }, Task);
+      assert.equal(own.taskId, tasks.bob);
+      for (const method of ['tasks/get', 'tasks/cancel', 'tasks/update'])
+        await assert.rejects(
+          modern.request({ method, params: { taskId: tasks.alice } }, z.looseObject({})),
+          (err: { code?: number; message?: string }) => {
+            assert.equal(err.code, -32602, `${method}: ${err.message}`);
+            assert.match(err.message ?? '', /Task not found/);
+            return true;
+          },
+        );
     } finally {
       await modern.close();
     }
