@@ -33,9 +33,8 @@ function driverLoads() {
 }
 
 if (!(await builtIn()) && !driverLoads()) {
-  const range = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).peerDependencies[
-    'better-sqlite3'
-  ];
+  const range = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    .peerDependencies['better-sqlite3'];
   const spec = `better-sqlite3@${range}`;
   console.error(
     `Node ${process.version} has no built-in SQLite (node:sqlite comes with Node 22.13). Adding the driver for ` +
