@@ -20,6 +20,12 @@ const CASES: [string, ListOptions & { after?: PageKey }][] = [
   ['a deep page', { limit: 20, after: { createdAt: 5000, rowid: 4000 } }],
   ['unfinished only, deep', { limit: 20, unfinishedOnly: true, after: { createdAt: 5000, rowid: 4000 } }],
   ['one provider, deep', { limit: 20, provider: 'jogg', after: { createdAt: 5000, rowid: 4000 } }],
+  // A user's page (OAuth). The local principal's pages are never filtered (it sees every task); a
+  // `principal: null` page would be sorted on PostgreSQL (IS NULL does not order an index scan).
+  [
+    "one user's, deep",
+    { limit: 20, principal: 'https://id.example#u1', after: { createdAt: 5000, rowid: 4000 } },
+  ],
 ];
 
 test('SQLite: every page is an index search in order, never a sort of the whole ledger', () => {
@@ -36,6 +42,8 @@ test('SQLite: every page is an index search in order, never a sort of the whole 
       assert.doesNotMatch(plan, /TEMP B-TREE/, `${what}: ${plan}`);
       assert.match(plan, /USING (COVERING )?INDEX tasks_(page|unfinished)/, `${what}: ${plan}`);
       if (opts.after) assert.match(plan, /created_at<\?/, `${what}: the cursor is an index bound: ${plan}`);
+      if (opts.principal)
+        assert.match(plan, /tasks_page_principal \(principal=\?/, `${what}: only the user's rows: ${plan}`);
     }
   } finally {
     db.close();
@@ -58,7 +66,11 @@ describe('PostgreSQL', { skip: pgSkip }, () => {
         const { rows } = await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${q.sql}`, q.args);
         const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
         assert.doesNotMatch(plan, /Sort|Seq Scan/, `${what}:\n${plan}`);
-        assert.doesNotMatch(plan, /Filter: .*(status|provider|rejected)/, `${what}: no filtering:\n${plan}`);
+        assert.doesNotMatch(
+          plan,
+          /Filter: .*(status|provider|rejected|principal)/,
+          `${what}: no filtering:\n${plan}`,
+        );
       }
     } finally {
       await c.end();
