@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { startFakeJogg } from '../fakes/jogg/index.js';
 import { SETTLE_SUBMISSION_MS, testEnv, writeBytes } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { drivenClock } from '../helpers/clock.js';
 import { captureStream } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
 
@@ -25,7 +25,7 @@ test('MCP client roots extend the allowed input folders for that session only', 
   const { stream, lines } = captureStream();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
-    clock: fastClock(),
+    clock: drivenClock(),
     cwd: env.home,
     logStream: stream,
     submitWaitMs: SETTLE_SUBMISSION_MS,

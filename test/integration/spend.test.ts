@@ -414,12 +414,12 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    const { fastClock } = await import('../helpers/clock.js');
+    const { drivenClock } = await import('../helpers/clock.js');
     const { publicLookup } = await import('../helpers/app.js');
     const app = await createApp(loadConfig({ env }), {
       media: {},
       lookupHost: publicLookup,
-      clock: fastClock(),
+      clock: drivenClock(),
       logStream: new (await import('node:stream')).PassThrough(),
       cwd: env.HOME,
     });
