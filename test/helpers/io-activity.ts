@@ -84,10 +84,14 @@ export function busyCount(): number {
   return requests.size + queries + fsBusy();
 }
 
-/** Starts tracking (idempotent). */
+/**
+ * Starts tracking (idempotent). Also done when this module loads, before any test patches pg's
+ * Client (pgListens) and restores it: a restore then keeps this wrapper.
+ */
 export function trackIo(): void {
   install();
 }
+install();
 
 /** Resolves once no tracked HTTP request or query is in flight (file requests are re-checked by the caller). */
 export function ioIdle(): Promise<void> {
