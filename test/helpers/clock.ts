@@ -29,7 +29,7 @@ export class ManualClock implements Clock {
     this.t = start;
   }
 
-  readonly now = (): number => this.t;
+  readonly now = (): number => this.read();
 
   readonly sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     new Promise<void>((resolve, reject) => {
@@ -89,6 +89,10 @@ export class ManualClock implements Clock {
   }
 
   protected started(): void {}
+
+  protected read(): number {
+    return this.t;
+  }
 }
 
 /** Event-loop turns with nothing happening before the driver moves time. */
@@ -105,6 +109,16 @@ export class DrivenClock extends ManualClock {
   constructor(start = CLOCK_START) {
     super(start);
     trackIo();
+  }
+
+  /**
+   * Like a real clock, two readings are never equal: each one moves time on by 1 ms. Without it, work
+   * done one step after another with no sleep in between (a create, then the next create) would look
+   * simultaneous, which no machine produces (the spend tracker counts a task created at or after a
+   * create's start as running beside it).
+   */
+  protected override read(): number {
+    return this.t++;
   }
 
   /** Stops moving time by itself (explicit `advance` still works). */
