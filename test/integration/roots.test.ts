@@ -23,9 +23,10 @@ test('MCP client roots extend the allowed input folders for that session only', 
   const video = writeBytes(join(project, 'v.mp4'), 'roots-video');
   const audio = writeBytes(join(project, 'a.wav'), 'roots-audio');
   const { stream, lines } = captureStream();
+  const clock = drivenClock();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
-    clock: drivenClock(),
+    clock,
     cwd: env.home,
     logStream: stream,
     submitWaitMs: SETTLE_SUBMISSION_MS,
@@ -73,6 +74,7 @@ test('MCP client roots extend the allowed input folders for that session only', 
     await withRoots.client.close();
   } finally {
     await app.close(1000);
+    clock.stop();
     await fake.close();
     env.cleanup();
   }

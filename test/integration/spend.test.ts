@@ -416,10 +416,11 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
     const { drivenClock } = await import('../helpers/clock.js');
     const { publicLookup } = await import('../helpers/app.js');
+    const clock = drivenClock();
     const app = await createApp(loadConfig({ env }), {
       media: {},
       lookupHost: publicLookup,
-      clock: drivenClock(),
+      clock,
       logStream: new (await import('node:stream')).PassThrough(),
       cwd: env.HOME,
     });
@@ -447,6 +448,7 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
         await client.close();
         await server.close();
         await app.close(2000);
+        clock.stop();
       },
     };
   }
