@@ -12,6 +12,9 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import pg from 'pg';
+// Loaded up front: the product's client loads undici lazily on its first request, and the time that
+// takes (module loading, not tracked here) would be a gap before the request shows up as in flight.
+import 'undici';
 
 /** The product's undici Request (Node's own fetch publishes on the same channels with its own copy). */
 const ProductRequest = createRequire(import.meta.url)('undici/lib/core/request.js') as new (
