@@ -119,6 +119,12 @@ export interface Config {
     maxSessions: number;
     /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
     trustRoots: boolean;
+    /** Scale-out and bounds (issue 26), LIPSYNC_HTTP_SESSIONS and the connection limits below. */
+    legacySessions: 'stateless' | 'memory';
+    maxConnections: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
   };
   spend: {
     /** Daily caps in each provider's unit; absent = off. */
@@ -501,6 +507,32 @@ export const SETTINGS = {
     'false',
     "Over HTTP, use the client's MCP roots, and only inside LIPSYNC_ALLOWED_DIRS (stdio always uses them).",
   ),
+  // Several instances behind a load balancer, and the bounds of `serve --http` (issue 26), in one block.
+  LIPSYNC_HTTP_SESSIONS: row(
+    oneOf(['stateless', 'memory']),
+    'stateless on PostgreSQL, else memory',
+    'How 2025 HTTP clients are served: stateless (any instance answers any request; paid jobs are confirmed with confirm: true) or memory (sessions in one process; behind a load balancer: affinity on Mcp-Session-Id).',
+  ),
+  LIPSYNC_HTTP_MAX_CONNECTIONS: row(
+    num(2000, 1, 1_000_000, true),
+    '2000',
+    'Most open HTTP connections; past it idle ones are closed and a new request gets 503 with Retry-After.',
+  ),
+  LIPSYNC_HTTP_HEADERS_TIMEOUT_SECONDS: row(
+    num(10, 1, 600),
+    '10',
+    "A client must send a request's headers within this (slow-loris bound).",
+  ),
+  LIPSYNC_HTTP_REQUEST_TIMEOUT_SECONDS: row(
+    num(30, 1, 600),
+    '30',
+    'A client must send a whole request (headers and body) within this; answers may stream longer.',
+  ),
+  LIPSYNC_HTTP_KEEP_ALIVE_SECONDS: row(
+    num(5, 1, 600),
+    '5',
+    'An idle keep-alive HTTP connection is closed after this.',
+  ),
   LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: row(
     cap(),
     'off',
@@ -675,6 +707,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
       maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
       trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
+      legacySessions: p.LIPSYNC_HTTP_SESSIONS ?? (p.LIPSYNC_DATABASE_URL ? 'stateless' : 'memory'),
+      maxConnections: p.LIPSYNC_HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: p.LIPSYNC_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: p.LIPSYNC_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: p.LIPSYNC_HTTP_KEEP_ALIVE_SECONDS * 1000,
     },
     spend: {
       capJoggCredits: p.LIPSYNC_CAP_JOGG_CREDITS_PER_DAY,

@@ -50,6 +50,12 @@ export interface ServerOptions {
    * that concerns them, at the level that request asks for, never unsolicited.
    */
   era?: 'legacy' | 'modern';
+  /**
+   * One 2025-era request served by its own instance (HTTP without sessions, issue 26): no session to
+   * send job events to later, so they go out as log messages of the call; no elicitation (the client's
+   * capabilities were declared to another instance), so paid jobs answer `confirmation_required`.
+   */
+  stateless?: boolean;
 }
 
 /**
@@ -102,9 +108,10 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     roots: () => roots,
     sawTask: (id) => seen.add(id),
     confirmSigning: { key: () => app.confirmKey(), now: () => app.clock.now() },
+    ...(opts.stateless ? { callScopedEvents: true } : {}),
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
-  if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
+  if (opts.era !== 'modern' && !opts.stateless) forwardJobEvents(app, server, seen);
   registerMcpSurface(server, app, undefined, opts.mediaTaken);
   return server;
 }

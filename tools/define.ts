@@ -30,6 +30,11 @@ export interface ToolContext {
   sawTask?(taskId: string): void;
   /** Signs a 2026-07-28 client's pending confirmation of a paid job (absent: such clients pass confirm). */
   confirmSigning?: ConfirmSigning;
+  /**
+   * A per-request server with no session to send to later (2025 clients served statelessly over HTTP):
+   * job events travel as log messages of the call that concerns them, as on a 2026-07-28 request.
+   */
+  callScopedEvents?: boolean;
 }
 
 export type Extra = ServerContext;
