@@ -46,6 +46,7 @@ import {
   checkingIntervalMs,
   DEFAULT_LIMITS,
   type HttpLimits,
+  RETRY_AFTER_S,
 } from './limits.js';
 import { SessionRegistry } from './sessions.js';
 import { PendingResponses } from './taken.js';
@@ -116,6 +117,7 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
       if (r.log) app.log.warn(r.log.fields, r.log.msg);
       send(res, r);
     };
+    if (connections.refuse(req)) return full(req, res);
     // The public folder's signed links (LIPSYNC_PUBLIC_BASE_URL): fetched by a cloud service that has no
     // token and names this host by its public name; the signature and expiry are the check (files.ts).
     if (app.publisher && servePublic(app.publisher, req, res)) return;
@@ -141,14 +143,27 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
   });
   // Slow-loris bound on receiving a request (responses, SSE, may last as long as a call), idle
   // keep-alive connections, and the connection cap with its 503 (limits.ts).
-  const connections = applyLimits(http, limits, (open, refused) => {
+  const connections = applyLimits(http, limits);
+  /** A request on a connection past the cap: its body read (bounded by the request timeout), then 503. */
+  const full = (req: IncomingMessage, res: ServerResponse) => {
     // Once, then every 1000th: a flood must not flood the log too.
-    if (refused % 1000 === 1)
+    if (connections.refused % 1000 === 1)
       app.log.warn(
-        { open, refused },
-        'http connection refused: too many open connections (503, Retry-After)',
+        { open: connections.open, refused: connections.refused },
+        'http request refused: too many open connections (503, Retry-After)',
       );
-  });
+    const answer = () =>
+      send(res, {
+        status: 503,
+        message: `Too many open connections; try again in ${RETRY_AFTER_S} s.`,
+        headers: { 'retry-after': String(RETRY_AFTER_S) },
+        closeConnection: true,
+      });
+    req.on('error', () => undefined);
+    if (req.complete) return answer();
+    req.once('end', answer);
+    req.resume();
+  };
 
   const port = await listen(http, opts);
   hosts = allowedHostHeaders(opts.host, port, opts.allowedHosts);
