@@ -125,7 +125,13 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     const early = runGuards(req, before);
     if (early) return refuse(early);
     if (pathOf(req) === '/health' && req.method === 'GET')
-      return health(req, res, opts, registry, state.closing);
+      return health(
+        req,
+        res,
+        opts,
+        { sessions: registry.size, connections: connections.open },
+        state.closing,
+      );
     const late = runGuards(req, after);
     if (late) return refuse(late);
     // Only POSTs are calls; a GET is the long-lived notification stream and would never drain.
@@ -207,17 +213,17 @@ function listen(http: ReturnType<typeof createNodeServer>, opts: HttpServerOptio
   });
 }
 
-/** Up or not for anyone; version and session count only for a caller with the token. */
+/** Up or not for anyone; version, session and connection counts only for a caller with the token. */
 function health(
   req: IncomingMessage,
   res: ServerResponse,
   opts: HttpServerOptions,
-  registry: SessionRegistry,
+  counts: { sessions: number; connections: number },
   closing: boolean,
 ): void {
   const trusted = opts.token !== undefined && tokenMatches(req.headers.authorization, opts.token);
   const status = closing ? 'shutting_down' : 'ok';
-  const body = trusted ? { status, version: VERSION, sessions: registry.size } : { status };
+  const body = trusted ? { status, version: VERSION, ...counts } : { status };
   res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
