@@ -129,6 +129,12 @@ export interface Config {
     maxSessions: number;
     /** Honour HTTP clients' MCP roots (only inside allowedDirs). */
     trustRoots: boolean;
+    /** Scale-out and bounds (issue 26), LIPSYNC_HTTP_SESSIONS and the connection limits below. */
+    legacySessions: 'stateless' | 'memory';
+    maxConnections: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
   };
   spend: {
     /** Daily caps in each provider's unit; absent = off. */
@@ -297,6 +303,11 @@ function httpConfig(p: Parsed): Config['http'] {
     sessionIdleMs: p.LIPSYNC_HTTP_SESSION_IDLE_SECONDS * 1000,
     maxSessions: p.LIPSYNC_HTTP_MAX_SESSIONS,
     trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
+    legacySessions: p.LIPSYNC_HTTP_SESSIONS ?? (p.LIPSYNC_DATABASE_URL ? 'stateless' : 'memory'),
+    maxConnections: p.LIPSYNC_HTTP_MAX_CONNECTIONS,
+    headersTimeoutMs: p.LIPSYNC_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: p.LIPSYNC_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeoutMs: p.LIPSYNC_HTTP_KEEP_ALIVE_SECONDS * 1000,
   };
 }
 
