@@ -9,14 +9,17 @@
  *  - polls: 1,000 active tasks, recovery + an agent polling all: requests per task per interval, RSS;
  *  - local engine: a 5-minute 720p input vs a plain ffmpeg remux of the same files; alignment time;
  *  - HTTP sessions: memory while 10,000 clients initialize and never DELETE (must stay flat);
+ *  - HTTP abandoned clients: 10,000 silent, slow-loris, dropped-stream and idle keep-alive clients
+ *    (memory flat, a newcomer answered in every wave: 200 or 503 with Retry-After, never silence);
  *  - listings at 100,000 tasks (page time, worst event-loop stall), and the CPU one outside change
  *    costs with 1,000 subscriptions, per ledger backend (bench-lists.ts);
  *  - media reads: 100 concurrent reads of 60 MiB media (a batch, 100 sessions, 100 unread answers),
  *    the server's peak RSS against 300 MB.
- * `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement,
+ * `--quick`: 256 MiB upload, 60-second local input. `--sessions` runs only the sessions measurement, `--abandoned` only the abandoned clients,
  * `--cold-start` only the cold start, `--lists` only the listings, `--media` only the media reads
  * (`npm run bench -- --media`).
  */
+import { type AbandonedBench, benchAbandoned } from './bench-abandoned.js';
 import { BACKENDS, benchClaims } from './bench-claims.js';
 import { benchLists, type ListsFigures } from './bench-lists.js';
 import { benchLocal } from './bench-local.js';
@@ -31,6 +34,20 @@ import { benchUpload } from './bench-upload.js';
 const quick = process.argv.includes('--quick');
 if (process.argv.includes('--sessions')) {
   console.log(JSON.stringify({ sessions: await benchSessions() }, null, 2));
+  process.exit(0);
+}
+const abandonedRow = (a: AbandonedBench): [string, string, string, string] => [
+  `HTTP: ${a.abandoned.toLocaleString('en')} abandoned clients (silent, slow loris, dropped stream, idle keep-alive)`,
+  `RSS +${a.rss_growth_mb} MB, heap +${a.heap_growth_mb} MB; newcomers: ${a.newcomers.ok} answered, ${a.newcomers.full_503} 503 + Retry-After, ${a.newcomers.silent} silent`,
+  '—',
+  'flat; 0 silent',
+];
+if (process.argv.includes('--abandoned')) {
+  const abandoned = await benchAbandoned();
+  console.log(JSON.stringify({ abandoned }, null, 2));
+  console.log(
+    `\n| figure | measured | ratio | goal |\n|---|---|---|---|\n| ${abandonedRow(abandoned).join(' | ')} |`,
+  );
   process.exit(0);
 }
 if (process.argv.includes('--cold-start')) {
@@ -88,6 +105,10 @@ function listRows(lists: Record<string, ListsFigures | { skipped: string }>): vo
 }
 
 if (process.argv.includes('--lists')) {
+  const abandoned = await benchAbandoned();
+  console.log(JSON.stringify({ abandoned }, null, 2));
+  rows.push(abandonedRow(abandoned));
+
   const lists = await benchLists();
   console.log(JSON.stringify({ lists }, null, 2));
   listRows(lists);

@@ -9,9 +9,9 @@
 // by it: it runs only from this repository's npm scripts.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 async function builtIn() {
   try {
@@ -22,14 +22,10 @@ async function builtIn() {
   }
 }
 
+// In a child process: a module that failed to resolve once stays failed in this one.
 function driverLoads() {
-  try {
-    const Database = require('better-sqlite3');
-    new Database(':memory:').close();
-    return true;
-  } catch {
-    return false;
-  }
+  const probe = "const D = require('better-sqlite3'); new D(':memory:').close();";
+  return spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
 }
 
 if (!(await builtIn()) && !driverLoads()) {
@@ -44,6 +40,7 @@ if (!(await builtIn()) && !driverLoads()) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['i', '--no-save', '--save-optional', '--no-audit', '--no-fund', spec], {
     stdio: ['ignore', 2, 2],
+    cwd: root,
   });
   if (r.status !== 0 || !driverLoads()) {
     console.error(

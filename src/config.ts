@@ -133,6 +133,12 @@ export interface Config {
     oauth?: OAuthSettings;
     /** Whether a paid result one principal made may be reused for another (default off). */
     teamReuse: boolean;
+    /** Scale-out and bounds (issue 26), LIPSYNC_HTTP_SESSIONS and the connection limits below. */
+    legacySessions: 'stateless' | 'memory';
+    maxConnections: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
   };
   spend: {
     /** Daily caps in each provider's unit; absent = off. */
@@ -305,6 +311,11 @@ function httpConfig(p: Parsed): Config['http'] {
     trustRoots: p.LIPSYNC_HTTP_TRUST_ROOTS === 'true' || p.LIPSYNC_HTTP_TRUST_ROOTS === '1',
     oauth: oauthConfig(p),
     teamReuse: p.LIPSYNC_TEAM_REUSE === 'true' || p.LIPSYNC_TEAM_REUSE === '1',
+    legacySessions: p.LIPSYNC_HTTP_SESSIONS ?? (p.LIPSYNC_DATABASE_URL ? 'stateless' : 'memory'),
+    maxConnections: p.LIPSYNC_HTTP_MAX_CONNECTIONS,
+    headersTimeoutMs: p.LIPSYNC_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: p.LIPSYNC_HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeoutMs: p.LIPSYNC_HTTP_KEEP_ALIVE_SECONDS * 1000,
   };
 }
 

@@ -54,6 +54,12 @@ export interface ServerOptions {
   era?: 'legacy' | 'modern';
   /** Who this instance acts for (HTTP with OAuth: the token's user); default the local principal. */
   principal?: string;
+  /**
+   * One 2025-era request served by its own instance (HTTP without sessions, issue 26): no session to
+   * send job events to later, so they go out as log messages of the call; no elicitation (the client's
+   * capabilities were declared to another instance), so paid jobs answer `confirmation_required`.
+   */
+  stateless?: boolean;
 }
 
 /**
@@ -111,9 +117,10 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
     ...(opts.era === 'modern'
       ? { taskAnswer: (tool, result, extra) => taskAnswer(app, tool, result, extra, scope) }
       : {}),
+    ...(opts.stateless ? { callScopedEvents: true } : {}),
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
-  if (opts.era !== 'modern') forwardJobEvents(app, server, seen);
+  if (opts.era !== 'modern' && !opts.stateless) forwardJobEvents(app, server, seen);
   registerMcpSurface(server, app, undefined, opts.mediaTaken, scope);
   // The Tasks extension is a 2026-07-28 one (per-request capabilities); 2025 clients never see it.
   if (opts.era === 'modern') registerTasksExtension(server, app, scope);

@@ -43,6 +43,11 @@ export interface ToolContext {
   ): Promise<Record<string, unknown> | undefined>;
   /** Who the calls act for (OAuth: the token's user; absent: the local principal). */
   principal?: PrincipalScope;
+  /**
+   * A per-request server with no session to send to later (2025 clients served statelessly over HTTP):
+   * job events travel as log messages of the call that concerns them, as on a 2026-07-28 request.
+   */
+  callScopedEvents?: boolean;
 }
 
 export type Extra = ServerContext;

@@ -84,7 +84,8 @@ export function listingOf(names: readonly ToolName[]): Tool[] {
 }
 
 /**
- * On a 2026-07-28 request (it carries the per-request envelope; there is no session to send to later):
+ * On a 2026-07-28 request (it carries the per-request envelope), or a 2025 one served statelessly (there
+ * is no session to send to later):
  * the job events of the tasks this call names or touches, as log messages of the call itself, which
  * the SDK sends at the level the request's envelope asks for (none when it asks for none).
  */
@@ -124,7 +125,10 @@ export function serveTools(server: McpServer, names: readonly ToolName[], ctx: T
     const { name } = request.params;
     // Outside the try: a protocol error, answered as a JSON-RPC error, not as a tool result.
     if (!enabled.has(name)) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const relay = extra.mcpReq.envelope ? relayJobEvents(ctx, extra, request.params.arguments) : undefined;
+    const relay =
+      extra.mcpReq.envelope || ctx.callScopedEvents
+        ? relayJobEvents(ctx, extra, request.params.arguments)
+        : undefined;
     try {
       const def = await load(name as ToolName);
       const input = await checkInput(def, request.params.arguments, ctx);

@@ -83,6 +83,13 @@ export async function httpCommand(argv: string[]): Promise<void> {
       sessionIdleMs: config.http.sessionIdleMs,
       maxSessions: config.http.maxSessions,
       trustRoots: config.http.trustRoots,
+      legacySessions: config.http.legacySessions,
+      limits: {
+        maxConnections: config.http.maxConnections,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+      },
       allowedHosts: values['allowed-host'],
     });
   } catch (err) {

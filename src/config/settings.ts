@@ -238,6 +238,32 @@ export const SETTINGS = {
     'off',
     'With OAuth: most paid jobs one user creates per day (LIPSYNC_CAP_PAID_CREATES_PER_DAY still caps them all).',
   ),
+  // Several instances behind a load balancer, and the bounds of `serve --http` (issue 26), in one block.
+  LIPSYNC_HTTP_SESSIONS: row(
+    oneOf(['stateless', 'memory']),
+    'stateless on PostgreSQL, else memory',
+    'How 2025 HTTP clients are served: stateless (any instance answers any request; paid jobs are confirmed with confirm: true) or memory (sessions in one process; behind a load balancer: affinity on Mcp-Session-Id).',
+  ),
+  LIPSYNC_HTTP_MAX_CONNECTIONS: row(
+    num(2000, 1, 1_000_000, true),
+    '2000',
+    'Most open HTTP connections; past it idle ones are closed and a new request gets 503 with Retry-After.',
+  ),
+  LIPSYNC_HTTP_HEADERS_TIMEOUT_SECONDS: row(
+    num(10, 1, 600),
+    '10',
+    "A client must send a request's headers within this (slow-loris bound).",
+  ),
+  LIPSYNC_HTTP_REQUEST_TIMEOUT_SECONDS: row(
+    num(30, 1, 600),
+    '30',
+    'A client must send a whole request (headers and body) within this; answers may stream longer.',
+  ),
+  LIPSYNC_HTTP_KEEP_ALIVE_SECONDS: row(
+    num(5, 1, 600),
+    '5',
+    'An idle keep-alive HTTP connection is closed after this.',
+  ),
   LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: row(
     cap(),
     'off',

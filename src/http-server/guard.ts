@@ -32,13 +32,21 @@ function hostPort(host: string, port: number): string {
  * attempt or a misdirected request.
  */
 export function allowedHostHeaders(bindHost: string, port: number, extra: string[] = []): Set<string> {
-  const names = ['localhost', '127.0.0.1', '::1', bindHost, ...extra];
+  // A name given with its port (`mcp.example.com:443`, a load balancer's) is taken as is.
+  const withPort = extra.filter((n) => /^(\[[^\]]+\]|[^:]+):\d+$/.test(n)).map((n) => n.toLowerCase());
+  const names = [
+    'localhost',
+    '127.0.0.1',
+    '::1',
+    bindHost,
+    ...extra.filter((n) => !withPort.includes(n.toLowerCase())),
+  ];
   if (isWildcard(bindHost)) {
     names.push(hostname());
     for (const list of Object.values(networkInterfaces()))
       for (const a of list ?? []) names.push(a.address.split('%')[0] as string);
   }
-  return new Set(names.map((n) => hostPort(n, port)));
+  return new Set([...names.map((n) => hostPort(n, port)), ...withPort]);
 }
 
 /** Digests have equal length, so timingSafeEqual never throws and the length of the token never leaks. */

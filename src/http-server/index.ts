@@ -3,12 +3,18 @@
  * of everything. The SDK's own classification (`isLegacyRequest`) routes each POST:
  * - 2026-07-28 (per-request envelope): `createMcpHandler`, stateless, one McpServer per request from the
  *   same factory; `subscriptions/listen` streams hear task changes from the ledger's change feed.
- * - 2025-11-25 (`initialize`, then `Mcp-Session-Id`): the sessionful transport as before — one McpServer
- *   per session, SSE responses so progress notifications reach the client, elicitation on the call's
- *   stream, `resources/subscribe` on the session's GET stream, and a session registry that ends
- *   abandoned sessions.
- * Job state lives in the ledger, so a client that comes back with a new session (or none) can follow
- * tasks created in an old one.
+ * - 2025-11-25, `sessions: 'stateless'` (the default on PostgreSQL, where several instances may stand
+ *   behind one load balancer; issue 26): every POST is served by its own McpServer on a fresh stateless
+ *   transport (the SDK's legacy fallback of createMcpHandler), so any instance answers any request. No
+ *   session id is handed out; GET and DELETE answer 405. Progress and the call's job events travel on
+ *   the call's own SSE response; a paid job answers `confirmation_required` (no elicitation: the answer
+ *   would come back on a later POST, to any instance) and the client confirms with `confirm: true`.
+ * - 2025-11-25, `sessions: 'memory'` (the default on SQLite: one instance): the sessionful transport —
+ *   one McpServer per session, SSE responses so progress notifications reach the client, elicitation on
+ *   the call's stream, `resources/subscribe` on the session's GET stream, and a session registry that
+ *   ends abandoned sessions. Behind a load balancer it needs affinity on `Mcp-Session-Id`.
+ * Job state lives in the ledger, so a client that comes back with a new session (or none), or to
+ * another instance, can follow tasks created in an old one.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createNodeServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -36,6 +42,14 @@ import {
 } from './chain.js';
 import { servePublic } from './files.js';
 import { allowedHostHeaders, isLoopback, tokenMatches } from './guard.js';
+import {
+  applyLimits,
+  type ConnectionCount,
+  checkingIntervalMs,
+  DEFAULT_LIMITS,
+  type HttpLimits,
+  RETRY_AFTER_S,
+} from './limits.js';
 import { SessionRegistry } from './sessions.js';
 import { PendingResponses } from './taken.js';
 
@@ -52,8 +66,15 @@ export interface HttpServerOptions {
   sessionIdleMs?: number;
   /** At most this many sessions at once; more initializations get 503 + Retry-After (default 200). */
   maxSessions?: number;
+  /**
+   * How 2025-era clients are served (default `memory`): `stateless`, every POST on its own (any instance
+   * answers any request), or `memory`, sessions held by this process (see the file's comment).
+   */
+  legacySessions?: 'stateless' | 'memory';
   /** Honour the client's MCP roots, only inside the allowed folders (default: ignore them). */
   trustRoots?: boolean;
+  /** Connection cap and timeouts (default DEFAULT_LIMITS; the CLI passes LIPSYNC_HTTP_*). */
+  limits?: HttpLimits;
   /** Drives session expiry (tests inject one). */
   clock?: Clock;
   /** OAuth 2.1 resource-server mode (auth.ts): per-user tokens from this issuer instead of `token`. */
@@ -64,6 +85,8 @@ export interface HttpServerHandle {
   url: string;
   /** Live sessions. */
   sessions: { readonly size: number };
+  /** Open connections, and those refused for being past the cap. */
+  connections: ConnectionCount;
   /** Stops accepting, lets in-flight calls finish for up to `drainMs`, then closes every session. */
   close(drainMs?: number): Promise<void>;
 }
@@ -100,11 +123,13 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     () => gate,
   );
 
-  const http = createNodeServer((req, res) => {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const http = createNodeServer({ connectionsCheckingInterval: checkingIntervalMs(limits) }, (req, res) => {
     const refuse = (r: Refusal) => {
       if (r.log) app.log.warn(r.log.fields, r.log.msg);
       send(res, r);
     };
+    if (connections.refuse(req)) return full(req, res);
     // The public folder's signed links (LIPSYNC_PUBLIC_BASE_URL): fetched by a cloud service that has no
     // token and names this host by its public name; the signature and expiry are the check (files.ts).
     if (app.publisher && servePublic(app.publisher, req, res)) return;
@@ -112,7 +137,13 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     const early = runGuards(req, before);
     if (early) return refuse(early);
     if (pathOf(req) === '/health' && req.method === 'GET')
-      return health(req, res, opts, registry, state.closing);
+      return health(
+        req,
+        res,
+        opts,
+        { sessions: registry.size, connections: connections.open },
+        state.closing,
+      );
     if (gate?.serveMetadata(req, res)) return;
     const late = runGuards(req, after);
     if (late) return refuse(late);
@@ -134,9 +165,29 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
       send(res, { status: 500, message: 'Internal error.' });
     });
   };
-  // Slow-loris bound on receiving a request; responses (SSE) may last as long as a call.
-  http.requestTimeout = 30_000;
-  http.headersTimeout = 15_000;
+  // Slow-loris bound on receiving a request (responses, SSE, may last as long as a call), idle
+  // keep-alive connections, and the connection cap with its 503 (limits.ts).
+  const connections = applyLimits(http, limits);
+  /** A request on a connection past the cap: its body read (bounded by the request timeout), then 503. */
+  const full = (req: IncomingMessage, res: ServerResponse) => {
+    // Once, then every 1000th: a flood must not flood the log too.
+    if (connections.refused % 1000 === 1)
+      app.log.warn(
+        { open: connections.open, refused: connections.refused },
+        'http request refused: too many open connections (503, Retry-After)',
+      );
+    const answer = () =>
+      send(res, {
+        status: 503,
+        message: `Too many open connections; try again in ${RETRY_AFTER_S} s.`,
+        headers: { 'retry-after': String(RETRY_AFTER_S) },
+        closeConnection: true,
+      });
+    req.on('error', () => undefined);
+    if (req.complete) return answer();
+    req.once('end', answer);
+    req.resume();
+  };
 
   const port = await listen(http, opts);
   hosts = allowedHostHeaders(opts.host, port, opts.allowedHosts);
@@ -149,6 +200,7 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
   return {
     url,
     sessions: registry,
+    connections,
     async close(drainMs = 10_000) {
       if (state.closing) return;
       state.closing = true;
@@ -181,17 +233,17 @@ function listen(http: ReturnType<typeof createNodeServer>, opts: HttpServerOptio
   });
 }
 
-/** Up or not for anyone; version and session count only for a caller with the token. */
+/** Up or not for anyone; version, session and connection counts only for a caller with the token. */
 function health(
   req: IncomingMessage,
   res: ServerResponse,
   opts: HttpServerOptions,
-  registry: SessionRegistry,
+  counts: { sessions: number; connections: number },
   closing: boolean,
 ): void {
   const trusted = opts.token !== undefined && tokenMatches(req.headers.authorization, opts.token);
   const status = closing ? 'shutting_down' : 'ok';
-  const body = trusted ? { status, version: VERSION, sessions: registry.size } : { status };
+  const body = trusted ? { status, version: VERSION, ...counts } : { status };
   res.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
@@ -204,12 +256,13 @@ interface ModernLeg {
 
 /**
  * The 2026-07-28 leg: the SDK's stateless handler over the same factory (`legacy: 'reject'`: 2025
- * traffic never reaches it). A `subscriptions/listen` stream's resource URIs are watched in the change
+ * traffic never reaches it, unless 2025 clients are served statelessly too: `legacy: 'stateless'`). A `subscriptions/listen` stream's resource URIs are watched in the change
  * feed while it is open; each change is published on the handler's bus, which delivers it to the
  * streams that asked for that URI.
  */
 function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
   const onerror = (err: Error) => app.log.debug({ err: app.redactor.redact(String(err)) }, 'mcp request');
+  const stateless = opts.legacySessions === 'stateless';
   const handler = createMcpHandler(
     ({ era, authInfo }) => {
       // With OAuth every request past the gate carries its user; never fall back to the operator.
@@ -218,9 +271,11 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
         era,
         roots: opts.trustRoots ? 'within_allowed' : 'ignore',
         principal: principalOf(authInfo),
+        // Only the stateless fallback asks the factory for a legacy instance.
+        ...(era === 'legacy' ? { stateless: true } : {}),
       });
     },
-    { legacy: 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
+    { legacy: stateless ? 'stateless' : 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
   );
   const node = toNodeHandler(handler, { onerror });
   const listens = new ListenWatch(app, (uris) => {
@@ -278,7 +333,7 @@ function mcpHandler(
       app.log.warn({ session, requestId }, 'http answer not taken in time: connection closed'),
   });
 
-  const newSession = (principal: string): NodeStreamableHTTPServerTransport => {
+  const newSession = (principal: string, releasePlace: () => void): NodeStreamableHTTPServerTransport => {
     const server = createServer(app, {
       principal,
       roots: opts.trustRoots ? 'within_allowed' : 'ignore',
@@ -290,6 +345,7 @@ function mcpHandler(
       enableJsonResponse: false,
       onsessioninitialized: (id) => {
         owners.set(id, principal);
+        releasePlace();
         registry.add(id, { transport, server });
         app.log.info({ session: id, sessions: registry.size }, 'http session started');
       },
@@ -318,7 +374,8 @@ function mcpHandler(
     // With OAuth a session belongs to a verified user; never to the operator by default.
     if (opts.oauth && !(req as AuthedRequest).auth)
       return send(res, { status: 401, message: 'Unauthorized.' });
-    if (!registry.reserve()) {
+    const place = registry.reserve();
+    if (!place) {
       const wait = registry.retryAfterSeconds();
       app.log.warn({ sessions: registry.size }, 'http session refused: too many open sessions');
       return send(res, {
@@ -327,9 +384,39 @@ function mcpHandler(
         headers: { 'retry-after': String(wait) },
       });
     }
-    res.on('close', () => registry.unreserve());
-    return newSession(principalOf((req as AuthedRequest).auth)).handleRequest(req, res, body);
+    res.on('close', place);
+    return newSession(principalOf((req as AuthedRequest).auth), place).handleRequest(req, res, body);
   };
+
+  /** With OAuth: a paid tool call without the pay scope is answered 403 (on every path, sessions or none). */
+  const refusedScope = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<boolean> => {
+    const unpaid = await gate()?.payRefusal(req, body);
+    if (!unpaid) return false;
+    app.log.warn(unpaid.log?.fields ?? {}, 'http call refused: scope');
+    send(res, unpaid);
+    return true;
+  };
+
+  const stateless = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST')
+      return send(res, {
+        status: 405,
+        message:
+          'Method not allowed: this server keeps no sessions (every POST stands alone), so there is no stream to open or session to end.',
+        headers: { allow: 'POST' },
+      });
+    const read = await readJsonBody(req, opts.maxBodyBytes);
+    if ('refusal' in read) {
+      send(res, read.refusal);
+      if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
+      return;
+    }
+    if (await refusedScope(req, res, read.body)) return;
+    if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+    // Both eras, and any Mcp-Session-Id a client still sends: the request alone says what to do.
+    return modern.serve(req, res, read.body);
+  };
+  if (opts.legacySessions === 'stateless') return stateless;
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const sid = req.headers['mcp-session-id'];
@@ -345,11 +432,7 @@ function mcpHandler(
       if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
       return;
     }
-    const unpaid = await gate()?.payRefusal(req, read.body);
-    if (unpaid) {
-      app.log.warn(unpaid.log?.fields ?? {}, 'http call refused: scope');
-      return send(res, unpaid);
-    }
+    if (await refusedScope(req, res, read.body)) return;
     if (sessionId) return toSession(sessionId, req, res, read.body);
     if (!(await isLegacyRequest(await toWebRequest(req, read.body), read.body))) {
       if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });

@@ -39,15 +39,21 @@ export class SessionRegistry {
     return this.entries.size;
   }
 
-  /** Holds a place for a session being initialized; false when every place is taken. */
-  reserve(): boolean {
-    if (this.entries.size + this.reserved >= this.o.max) return false;
+  /**
+   * Holds a place for a session being initialized; undefined when every place is taken. The place is
+   * given back by calling the returned function (once counts, later calls do nothing): when the
+   * session is added, or when its initialization ends without one. A place never counts twice (a
+   * session already added and still reserved refused 3 of 200 parallel initializations: issue 26).
+   */
+  reserve(): (() => void) | undefined {
+    if (this.entries.size + this.reserved >= this.o.max) return undefined;
     this.reserved++;
-    return true;
-  }
-
-  unreserve(): void {
-    this.reserved = Math.max(0, this.reserved - 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.reserved--;
+    };
   }
 
   add(id: string, session: Session): void {

@@ -5,33 +5,9 @@
  */
 import type { ProviderName } from '../providers/provider.js';
 import { bool, type Dialect, type Executor, one, type Row, type Steps, type Stmt } from './ledger-sql.js';
-import type { CostStore } from './store.js';
+import type { CostRow, CostStore, SpendTotal } from './store.js';
 
-/** What a task cost (or is expected to cost), as the ledger keeps it. */
-export interface CostRow {
-  taskId: string;
-  provider: ProviderName;
-  /** Null when not known (e.g. NemoVideo before the job ends). */
-  amount: number | null;
-  unit: string;
-  /** `provider` (its own figure), `balance` (a free balance read before and after), `estimate`, `reused` (nothing paid). */
-  source: string;
-  /** Counts as a paid create (false when the provider already had the task). */
-  paid: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** Spend since a point in time, per provider and unit. */
-export interface SpendTotal {
-  provider: ProviderName;
-  unit: string;
-  /** Sum of the known amounts. */
-  amount: number;
-  /** Tasks whose cost is not known. */
-  unknown: number;
-  paidCreates: number;
-}
+export type { CostRow, SpendTotal };
 
 /** The estimate, written by the claim's steps right after the task row. */
 export function insertEstimate(

@@ -62,8 +62,11 @@ export class PgChangeFeed {
       .then(
         () => {
           if (this.client !== client) return;
+          const reconnected = this.failures > 0;
+          // An observable moment (operators, tests): from here on, changes are heard again.
+          this.log?.info({ reconnected }, 'PostgreSQL change feed listening');
           // After a reconnect: what changed while nobody listened is unknown.
-          if (this.failures > 0) this.emit(undefined);
+          if (reconnected) this.emit(undefined);
           this.failures = 0;
         },
         (err: unknown) => this.lost(client, err),

@@ -18,9 +18,32 @@
 
 import type { UserError } from '../errors.js';
 import type { JsonObject, ProviderName, Snapshot, TaskKind } from '../providers/provider.js';
-import type { CostRow, SpendTotal } from './ledger-costs.js';
 
-export type { CostRow, SpendTotal };
+/** What a task cost (or is expected to cost), as the ledger keeps it. */
+export interface CostRow {
+  taskId: string;
+  provider: ProviderName;
+  /** Null when not known (e.g. NemoVideo before the job ends). */
+  amount: number | null;
+  unit: string;
+  /** `provider` (its own figure), `balance` (a free balance read before and after), `estimate`, `reused` (nothing paid). */
+  source: string;
+  /** Counts as a paid create (false when the provider already had the task). */
+  paid: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Spend since a point in time, per provider and unit. */
+export interface SpendTotal {
+  provider: ProviderName;
+  unit: string;
+  /** Sum of the known amounts. */
+  amount: number;
+  /** Tasks whose cost is not known. */
+  unknown: number;
+  paidCreates: number;
+}
 
 export type RowStatus = 'submitting' | 'pending' | 'processing' | 'success' | 'failed' | 'unknown';
 export type Phase = 'preparing' | 'sent';

@@ -9,7 +9,7 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { HostLookup } from '../../src/media/url-guard.js';
 import { createServer } from '../../src/server.js';
-import { fastClock } from './clock.js';
+import { DrivenClock, drivenClock } from './clock.js';
 import { captureStream } from './log.js';
 
 export interface TestEnv {
@@ -72,10 +72,10 @@ export interface Harness {
 export const publicLookup: HostLookup = async () => [{ address: '203.0.113.10', family: 4 }];
 
 /**
- * A submission budget no test run reaches (about 11 virtual days). The create budget is a wall-clock
- * promise; with a fast clock on a loaded machine a short one expires before loopback I/O finishes, and
- * the call answers "pending" before the provider's answer. Here a create answers when its submission
- * settles: the event these tests assert on. Pass `submitWaitMs` to test the budget itself.
+ * A submission budget no test run reaches (about 11 days). The create budget is a wall-clock promise;
+ * on a loaded machine a short one expires before loopback I/O finishes, and the call answers "pending"
+ * before the provider's answer. Here a create answers when its submission settles: the event these
+ * tests assert on. Pass `submitWaitMs` to test the budget itself.
  */
 export const SETTLE_SUBMISSION_MS = 1e9;
 
@@ -86,14 +86,15 @@ export interface Elicit {
 }
 
 /**
- * createServer + SDK Client over InMemoryTransport, with a fast clock and captured logs. With `elicit`
+ * createServer + SDK Client over InMemoryTransport, with a driven clock (virtual time moves only when
+ * the process is idle: test/helpers/clock.ts) and captured logs. With `elicit`
  * the client declares elicitation and answers every request with `elicit.answer`.
  */
 export async function harness(
   env: Record<string, string>,
   { elicit, ...opts }: AppOptions & { clock?: Clock; elicit?: Elicit } = {},
 ): Promise<Harness> {
-  const clock = opts.clock ?? fastClock();
+  const clock = opts.clock ?? drivenClock();
   const { stream, lines } = captureStream();
   const config = loadConfig({ env });
   const app = await createApp(config, {
@@ -137,6 +138,7 @@ export async function harness(
       await client.close();
       await server.close();
       await app.close(2000);
+      if (clock instanceof DrivenClock) clock.stop();
     },
   };
 }

@@ -57,3 +57,10 @@ export function nodeSkip(major: number, minor: number, why: string): string | fa
     ? false
     : `needs Node >= ${major}.${minor} (${why}); this is ${process.version}, CI runs it on Node 24`;
 }
+
+/** nginx (Debian's, in /usr/sbin, often off a user's PATH), for the load-balancer test. */
+export const NGINX = onPath(['nginx'], ['/usr/sbin/nginx', '/usr/local/sbin/nginx']);
+
+export const nginxSkip: string | false = NGINX
+  ? false
+  : 'needs nginx, which is not installed here (apt-get install -y nginx; CI installs it)';

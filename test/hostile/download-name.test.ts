@@ -8,7 +8,7 @@ import { AppError } from '../../src/errors.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { downloadResult, safeName } from '../../src/jobs/download.js';
 import { Ledger, type TaskRow } from '../../src/jobs/ledger.js';
-import { fastClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lipsync-dlname-'));
 const outputDir = join(root, 'outputs');
@@ -20,7 +20,7 @@ after(() => {
 });
 
 const noHttp = {} as HttpClient; // a file: result needs no HTTP
-const deps = { ledger, http: noHttp, clock: fastClock(), outputDir };
+const deps = { ledger, http: noHttp, clock: new ManualClock(), outputDir };
 
 function finished(id: string): TaskRow {
   const src = join(outputDir, `src-${id}.mp4`);

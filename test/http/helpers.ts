@@ -2,7 +2,6 @@
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { type App, createApp } from '../../src/app.js';
-import { abortError, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import {
   type HttpServerHandle,
@@ -11,7 +10,7 @@ import {
 } from '../../src/http-server/index.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { drivenClock } from '../helpers/clock.js';
 import { within } from '../helpers/wait.js';
 
 export const TOKEN = 'http-token-CANARY-7f3e9a1b2c';
@@ -41,9 +40,10 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     ...opts.env,
   });
   const { stream, lines, waitForLog } = logCapture();
+  const clock = drivenClock();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
-    clock: fastClock(),
+    clock,
     logStream: stream,
     cwd: env.home,
   });
@@ -65,6 +65,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     async stop() {
       await server.close(2000);
       await app.close(2000);
+      clock.stop();
       await fake.close();
       env.cleanup();
     },
@@ -136,38 +137,8 @@ export const JSON_HEADERS = {
   accept: 'application/json, text/event-stream',
 };
 
-/**
- * A clock whose time moves only when the test says so: `advance(ms)` moves `now` and ends every sleep
- * that is due by then, so idle expiry is driven without waiting.
- */
-export class ManualClock implements Clock {
-  private t = Date.UTC(2026, 0, 1);
-  private sleeps: { due: number; resolve: () => void }[] = [];
-  now = () => this.t;
-  sleep = (ms: number, signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortError());
-      const entry = { due: this.t + ms, resolve };
-      this.sleeps.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleeps = this.sleeps.filter((s) => s !== entry);
-          reject(abortError());
-        },
-        { once: true },
-      );
-    });
-  get pending(): number {
-    return this.sleeps.length;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.sleeps.filter((s) => s.due <= this.t);
-    this.sleeps = this.sleeps.filter((s) => s.due > this.t);
-    for (const s of due) s.resolve();
-  }
-}
+/** A clock whose time moves only when the test says so (test/helpers/clock.ts). */
+export { ManualClock } from '../helpers/clock.js';
 
 /** Waits (on event-loop turns, not on time) until `cond` holds; fails after `turns` turns. */
 export async function until(cond: () => boolean, what: string, turns = 2000): Promise<void> {

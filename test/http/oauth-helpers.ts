@@ -56,6 +56,7 @@ export async function serveOAuth(issuer: string, env: Record<string, string> = {
     allowedOrigins: [],
     maxBodyBytes: 64 * 1024,
     oauth: config.http.oauth,
+    legacySessions: config.http.legacySessions,
     clock,
   });
   return {

@@ -208,3 +208,32 @@ describe('OAuth resource server (opaque tokens, introspection)', () => {
     assert.match(challengeOf(res.headers['www-authenticate']), /resource_metadata=/);
   });
 });
+
+describe('OAuth with 2025 clients served statelessly (LIPSYNC_HTTP_SESSIONS=stateless, behind a balancer)', () => {
+  let issuer: TestIssuer;
+  let s: OAuthServed;
+  let resource: string;
+  before(async () => {
+    issuer = await startIssuer({ clients: [alice, reader] });
+    s = await serveOAuth(issuer.issuer, { LIPSYNC_HTTP_SESSIONS: 'stateless' });
+    resource = s.server.url;
+  });
+  after(async () => {
+    await s.stop();
+    await issuer.close();
+  });
+
+  test('no token is 401; a paid tool without the pay scope is 403 insufficient_scope, as with sessions', async () => {
+    const none = await rpc(resource, undefined, 'any', 'tools/call', { name: 'list_tasks', arguments: {} });
+    assert.equal(none.status, 401);
+    const readOnly = await issuer.token(reader, { resource, scope: READ_SCOPE });
+    const listed = await rpc(resource, readOnly, 'any', 'tools/call', { name: 'list_tasks', arguments: {} });
+    assert.equal(listed.status, 200, listed.body);
+    const paid = await rpc(resource, readOnly, 'any', 'tools/call', {
+      name: 'create_lip_sync',
+      arguments: { video: 'https://example.com/v.mp4', audio: 'https://example.com/a.mp3' },
+    });
+    assert.equal(paid.status, 403, paid.body);
+    assert.match(challengeOf(paid.headers['www-authenticate']), /error="insufficient_scope"/);
+  });
+});

@@ -215,27 +215,33 @@ describe('serve --http with a token', () => {
 });
 
 describe('serve --http: sessions, tools and idle expiry', () => {
+  // The expiry server (idle 1 s of real time, cap 2) is for the expiry test only: on a loaded machine a
+  // client's connect (initialize, then its "initialized" notification) can take longer than 1 s, and
+  // its session is gone before the client is done connecting. The SDK client tests use `t`.
   let s: Served;
+  let t: Served;
   const h = makeHome({ LIPSYNC_HTTP_SESSION_IDLE_SECONDS: '1', LIPSYNC_HTTP_MAX_SESSIONS: '2' });
+  const plain = makeHome();
   before(async () => {
-    s = await serve(h.env);
+    [s, t] = await Promise.all([serve(h.env), serve(plain.env)]);
   });
   after(() => {
     s.proc.kill('SIGTERM');
+    t.proc.kill('SIGTERM');
   });
 
-  // The expiry test leaves an abandoned session behind (cap 2, idle 1 s): a client that finds the cap
-  // full waits for the event "a session ended" (the server logs it) and tries again.
+  // A client that finds the cap full waits for the event "a session ended" (the server logs it) and
+  // tries again.
   const connect = async () => {
     for (;;) {
-      const ended = sessionsEnded(s.stderr());
+      const ended = sessionsEnded(t.stderr());
       const c = new Client({ name: 'http-tester', version: '1' });
       try {
-        await c.connect(new StreamableHTTPClientTransport(s.url));
+        await c.connect(new StreamableHTTPClientTransport(t.url));
         return c;
       } catch (err) {
         if (!/Too many open sessions/.test(String(err))) throw err;
-        await s.stderrUntil((e) => sessionsEnded(e) > ended, 'a session to end and free a place');
+        await t.stderrUntil((e) => sessionsEnded(e) > ended, 'a session to end and free a place');
       }
     }
   };

@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pg from 'pg';
 import { PG_ADMIN_URL, type PgTestDatabase, pgSkip, pgTestDatabase } from '../helpers/pg.js';
+import { within } from '../helpers/wait.js';
 import { CANARY, CLI, call, type Mcp, mediaPair, startMcp, type ToolOut } from './helpers.js';
 
 export { PG_ADMIN_URL, type PgTestDatabase, pgSkip, pgTestDatabase };
@@ -54,6 +55,12 @@ export interface Instance {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill: (sig?: NodeJS.Signals) => Promise<void>;
   alive: () => boolean;
+  /**
+   * Resolves with the first log line (stderr/stdout) matching `re`, already written or still to come
+   * (lines before `from`, a length of `stderr()`, are skipped); fails with `never happened: <what>` at
+   * the hang guard, or when the instance exits first.
+   */
+  logLine: (re: RegExp, what: string, from?: number, guardMs?: number) => Promise<string>;
   /** SIGSTOP / SIGCONT the whole instance (a long GC pause, a frozen VM). */
   pause: () => void;
   resume: () => void;
@@ -166,12 +173,44 @@ function instance(
   void exited.then(() => {
     dead = true;
   });
+  const logLine: Instance['logLine'] = (re, what, from = 0, guardMs) => {
+    const find = () =>
+      stderr()
+        .slice(from)
+        .split('\n')
+        .find((l) => re.test(l));
+    let stop = () => {};
+    const seen = new Promise<string>((resolve, reject) => {
+      // A turn later: a stdio instance's text reaches stderr() through a pipe after this chunk's event.
+      const look = () =>
+        setImmediate(() => {
+          const l = find();
+          if (l !== undefined) resolve(l);
+        });
+      const gone = () => reject(new Error(`never happened: ${what} (${name} exited)`));
+      // After the instance's own listeners (registered when it started): stderr() already holds the chunk.
+      proc.stderr?.on('data', look);
+      proc.stdout?.on('data', look);
+      void exited.then(() => {
+        const l = find();
+        if (l !== undefined) resolve(l);
+        else gone();
+      });
+      stop = () => {
+        proc.stderr?.off('data', look);
+        proc.stdout?.off('data', look);
+      };
+      look();
+    });
+    return within(seen, what, guardMs).finally(stop);
+  };
   return {
     name,
     mcp,
     proc,
     stderr,
     exited,
+    logLine,
     alive: () => !dead,
     pause: () => {
       process.kill(-proc.pid!, 'SIGSTOP');
@@ -223,17 +262,19 @@ export async function timedCall(
   }
 }
 
-/** Polls a check until it returns a value (each poll is a real request, not a sleep-and-hope). */
+/**
+ * Repeats a step until it returns a value. Each step is a tool call that itself waits on the product
+ * (a status or create call with `wait_seconds`: it answers when the task changes, or at the end of its
+ * wait), so the loop is paced by the instance, not by a timer, and bounded by a number of steps (a
+ * hang guard: a slow machine makes each step slower, never fewer). Fails with `never happened: <what>`.
+ */
 export async function until<T>(
   what: string,
   fn: () => Promise<T | undefined>,
-  timeoutMs = 40_000,
-  everyMs = 250,
-  note: () => string = () => '',
+  { steps = 30, note = () => '' }: { steps?: number; note?: () => string } = {},
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
+  for (let i = 0; i < steps; i++) {
     try {
       const v = await fn();
       if (v !== undefined) return v;
@@ -241,10 +282,10 @@ export async function until<T>(
       if ((e as { code?: string }).code === 'ERR_ASSERTION') throw e;
       last = e;
     }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''} ${note()}`.trim());
-    await new Promise((r) => setTimeout(r, everyMs));
   }
+  throw new Error(
+    `never happened: ${what} (${steps} steps)${last ? `: ${String(last)}` : ''} ${note()}`.trim(),
+  );
 }
 
 /** Every planted secret (provider keys, HTTP token, database password, encoded too) found in text. */

@@ -3,9 +3,10 @@
 // the budget with an actionable error, instances must survive, no paid request may leave unrecorded,
 // and when the database is back nothing is paid twice and no job is lost.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { Heard } from '../helpers/wait.js';
+import { Heard, within } from '../helpers/wait.js';
 import { JoggFake } from './fakes/jogg.js';
 import { CANARY, errCode, type Home, joggEnv, makeHome, STACK } from './helpers.js';
 import {
@@ -28,6 +29,8 @@ import {
 type Row = Record<string, unknown>;
 const CREATE = '/v2/create_lip_sync_video';
 const BUDGET_MS = 60_000;
+const FEED_LISTENING = /^(?=.*"msg":"PostgreSQL change feed listening")/;
+const FEED_RELISTENING = /^(?=.*"msg":"PostgreSQL change feed listening")(?=.*"reconnected":true)/;
 
 describe('PostgreSQL gone or partitioned under running instances', { skip: pgSkip }, () => {
   let fake: JoggFake;
@@ -55,15 +58,21 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
     return r;
   };
   const creates = () => fake.count('POST', CREATE);
-  const finish = (i: Instance, id: string) =>
+  /** Each step a list_tasks call (no timer between): after heal() the pool connects on demand. */
+  const usable = (i: Instance) =>
     until(
-      `${id} to succeed on ${i.name}`,
+      `${i.name} to use the ledger again`,
       async () => {
-        const s = await callOn(i, 'get_task_status', { task_id: id, wait_seconds: 10 });
-        return s.data.status === 'success' ? s : undefined;
+        const l = await callOn(i, 'list_tasks', {});
+        return l.isError ? undefined : l;
       },
-      60_000,
+      { steps: 10 },
     );
+  const finish = (i: Instance, id: string) =>
+    until(`${id} to succeed on ${i.name}`, async () => {
+      const s = await callOn(i, 'get_task_status', { task_id: id, wait_seconds: 10 });
+      return s.data.status === 'success' ? s : undefined;
+    });
 
   /** What every call made while the ledger is unreachable must look like. */
   const judge = (label: string, r: Awaited<ReturnType<typeof callOn>>, problems: string[]) => {
@@ -134,14 +143,7 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
       const recovered = async () => {
         // Back: the running job finishes, the new one is made once, the old one is reused.
         fake.finishAfter = 1;
-        await until(
-          'P2 to use the ledger again',
-          async () => {
-            const l = await callOn(P2, 'list_tasks', {});
-            return l.isError ? undefined : l;
-          },
-          30_000,
-        );
+        await usable(P2);
         await finish(P1, id);
         const again = await callOn(P1, 'create_lip_sync', args('P1', seedOld));
         assert.equal(again.data.task_id, id, again.text.slice(0, 300));
@@ -170,24 +172,17 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
     fake.release();
     const r = await pending;
     assert.ok(r.ms < BUDGET_MS, `answered after ${r.ms} ms`);
-    // Give the instance a chance to (wrongly) go on: wait up to 6 s for it to finish the uploads.
-    await until(
-      'both uploads to be done',
-      async () => (fake.log.slice(from).filter((x) => x.method === 'PUT').length >= 2 ? true : undefined),
-      6_000,
-    ).catch(() => undefined);
+    // Give the instance a chance to (wrongly) go on: its second upload, or 6 s of nothing.
+    let puts = 0;
+    await fake.waitFor((x) => x.method === 'PUT' && ++puts >= 2, 6_000, from).catch(() => undefined);
     const probe = await callOn(P1, 'list_tasks', {});
     judge('P1 list_tasks while down', probe, []);
     assert.equal(creates(), c0, 'no create without the "sent" mark in the ledger');
     await proxy.heal();
-    const done = await until(
-      'the job to be made once the ledger is back',
-      async () => {
-        const a = await callOn(P1, 'create_lip_sync', args('P1', seed, { wait_seconds: 10 }));
-        return a.data.status === 'success' ? a : undefined;
-      },
-      60_000,
-    );
+    const done = await until('the job to be made once the ledger is back', async () => {
+      const a = await callOn(P1, 'create_lip_sync', args('P1', seed, { wait_seconds: 10 }));
+      return a.data.status === 'success' ? a : undefined;
+    });
     assert.equal(creates() - c0, 1, 'one create');
     assert.match(String(done.data.result_url), /\/results\//);
   });
@@ -203,9 +198,13 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
     await fake.waitFor((s) => s.via === 'P1' && s.path === CREATE, 45_000, from);
     await proxy.down();
     fake.release(); // Jogg accepts (the money is spent) and answers P1, which cannot write it down.
-    const jogg = await until('Jogg to have the task', async () =>
-      fake.creates > paid0 ? fake.tasks.at(-1) : undefined,
-    );
+    const jogg =
+      fake.creates > paid0
+        ? fake.tasks.at(-1)!
+        : await within(
+            once(fake, 'created').then(() => fake.tasks.at(-1)!),
+            'Jogg to have the task',
+          );
     const r = await pending;
     assert.ok(r.ms < BUDGET_MS, `answered after ${r.ms} ms`);
     await proxy.heal();
@@ -218,9 +217,7 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
         answers.push(`${a.ms} ms: ${a.text.slice(0, 300)}`);
         return a.data.status === 'success' ? a : undefined;
       },
-      45_000,
-      250,
-      () => `; P1 answered ${r.text.slice(0, 300)}; D answered:\n${answers.slice(-3).join('\n')}`,
+      { note: () => `; P1 answered ${r.text.slice(0, 300)}; D answered:\n${answers.slice(-3).join('\n')}` },
     );
     assert.equal(done.data.provider_task_id, jogg.task_id, done.text.slice(0, 300));
     assert.equal(creates() - c0, 1, 'the create request left once');
@@ -238,17 +235,13 @@ describe('PostgreSQL gone or partitioned under running instances', { skip: pgSki
       updates.push(n.params.uri),
     );
     await P2.mcp.client.subscribeResource({ uri });
+    await P2.logLine(FEED_LISTENING, "P2's change feed to listen");
+    const from = P2.stderr().length;
     await proxy.down();
     await proxy.heal();
-    // P2 is usable again (its pool reconnected) before D finishes the job.
-    await until(
-      'P2 to use the ledger again',
-      async () => {
-        const l = await callOn(P2, 'list_tasks', {});
-        return l.isError ? undefined : l;
-      },
-      30_000,
-    );
+    // P2 is usable again (its pool reconnected, its change feed listens again) before D finishes the job.
+    await P2.logLine(FEED_RELISTENING, "P2's change feed to listen again after the cut", from);
+    await usable(P2);
     updates.seen.length = 0;
     fake.finishAfter = 1;
     await finish(D, id);

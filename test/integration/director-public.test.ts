@@ -25,7 +25,7 @@ import {
   testEnv,
   writeBytes,
 } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { drivenClock } from '../helpers/clock.js';
 import { statusUntil, until } from '../helpers/wait.js';
 
 type View = { task_id: string; reused: boolean; status: string; extra?: Record<string, unknown> };
@@ -40,7 +40,7 @@ describe('The Director with a local file served at a signed, expiring URL', () =
   let env: TestEnv;
   let h: Harness;
   let publicDir = '';
-  const clock = fastClock();
+  const clock = drivenClock();
   before(async () => {
     director = await startFakeDirector();
     files = createServer((req, res) => {

@@ -14,7 +14,7 @@ import { fingerprint } from '../../src/jobs/fingerprint.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { harness, structured, testEnv, writeBytes } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
-import { fastClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.js';
 
 type View = {
   action?: string;
@@ -184,8 +184,9 @@ describe('job answers are true', () => {
 
   test('get_task_status with wait_seconds 0 serves from the ledger until the poll interval has passed', async () => {
     const env = joggEnv();
-    // Real time (speed 1): the 10 s interval cannot pass during this test.
-    const h = await harness(env.env, { clock: fastClock(1) });
+    // Time moves only when this test moves it: the 10 s interval cannot pass by itself.
+    const clock = new ManualClock();
+    const h = await harness(env.env, { clock });
     try {
       const video = writeBytes(join(env.work, 'v.mp4'), 'w0-v');
       const audio = writeBytes(join(env.work, 'a.wav'), 'w0-a');
@@ -194,7 +195,6 @@ describe('job answers are true', () => {
       const q = () =>
         fake.calls.filter((c) => c.method === 'GET' && c.path.startsWith(`/v2/lip_sync_video/`)).length;
       const q0 = q();
-      const clock = h.clock as ReturnType<typeof fastClock>;
       for (let i = 0; i < 3; i++) {
         clock.advance(2_000); // 2 s apart: within Jogg's 10 s interval (next_poll_seconds: 10)
         await h.call('get_task_status', { task_id: first.task_id });

@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { AppError, toUserError } from '../../src/errors.js';
 import { PgLedger } from '../../src/jobs/ledger-pg.js';
 import { grantTables, LEDGER_TABLES, PgDb, pgTarget } from '../../src/jobs/pg-db.js';
 import { MIGRATIONS, migrate } from '../../src/jobs/pg-migrations.js';
+import { createLogger } from '../../src/logger.js';
+import { Redactor } from '../../src/redact.js';
 import { PG_ADMIN_URL, pgListens, pgRole, pgSkip, pgTestDatabase } from '../helpers/pg.js';
 import { Heard } from '../helpers/wait.js';
 
@@ -157,6 +160,41 @@ describe('PostgreSQL ledger: on a server', { skip: pgSkip }, () => {
       listens.restore();
       await admin.end();
       await Promise.all([a.close(), b.close()]);
+      await db.drop();
+    }
+  });
+
+  test('the change feed says when it listens, and says so again, reconnected, after its connection is killed', async () => {
+    const db = await pgTestDatabase('feedlog');
+    const said = new Heard<{ msg?: string; reconnected?: boolean }>();
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) said.push(JSON.parse(line));
+        cb();
+      },
+    });
+    const log = createLogger('info', new Redactor([]), stream);
+    const b = await PgLedger.open(db.url, { log });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const listening = (m: { msg?: string }) => m.msg === 'PostgreSQL change feed listening';
+    try {
+      const stop = b.watch(() => undefined);
+      const first = await said.when(listening, "b's change feed to say it listens");
+      assert.equal(first.reconnected, false);
+      const { rowCount } = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lipsync-mcp changes' AND datname = current_database()",
+      );
+      assert.equal(rowCount, 1);
+      const again = await said.when(
+        (m, i) => listening(m) && i > said.seen.indexOf(first),
+        "b's change feed to say it listens again after its connection was killed",
+      );
+      assert.equal(again.reconnected, true);
+      stop();
+    } finally {
+      await admin.end();
+      await b.close();
       await db.drop();
     }
   });

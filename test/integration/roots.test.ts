@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { startFakeJogg } from '../fakes/jogg/index.js';
 import { SETTLE_SUBMISSION_MS, testEnv, writeBytes } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { drivenClock } from '../helpers/clock.js';
 import { captureStream } from '../helpers/log.js';
 import { until } from '../helpers/wait.js';
 
@@ -23,9 +23,10 @@ test('MCP client roots extend the allowed input folders for that session only', 
   const video = writeBytes(join(project, 'v.mp4'), 'roots-video');
   const audio = writeBytes(join(project, 'a.wav'), 'roots-audio');
   const { stream, lines } = captureStream();
+  const clock = drivenClock();
   const app = await createApp(loadConfig({ env: env.env }), {
     media: {},
-    clock: fastClock(),
+    clock,
     cwd: env.home,
     logStream: stream,
     submitWaitMs: SETTLE_SUBMISSION_MS,
@@ -73,6 +74,7 @@ test('MCP client roots extend the allowed input folders for that session only', 
     await withRoots.client.close();
   } finally {
     await app.close(1000);
+    clock.stop();
     await fake.close();
     env.cleanup();
   }

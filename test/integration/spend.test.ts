@@ -414,12 +414,13 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    const { fastClock } = await import('../helpers/clock.js');
+    const { drivenClock } = await import('../helpers/clock.js');
     const { publicLookup } = await import('../helpers/app.js');
+    const clock = drivenClock();
     const app = await createApp(loadConfig({ env }), {
       media: {},
       lookupHost: publicLookup,
-      clock: fastClock(),
+      clock,
       logStream: new (await import('node:stream')).PassThrough(),
       cwd: env.HOME,
     });
@@ -447,6 +448,7 @@ describe('spend: the user confirms paid jobs (MCP elicitation)', () => {
         await client.close();
         await server.close();
         await app.close(2000);
+        clock.stop();
       },
     };
   }

@@ -17,7 +17,7 @@ import type { TaskRow } from '../../src/jobs/store.js';
 import { HOST } from '../../src/util/pid.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type Harness, harness, structured, testEnv, writeBytes } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.js';
 
 type View = {
   action?: string;
@@ -57,10 +57,11 @@ describe('a claim whose files are on another machine', () => {
     owner: { pid: number; host: string; leaseMs: number };
     inputsHost: string;
     paths: (here: { video: string; audio: string }) => { video: string; audio: string };
-    speed?: number;
+    /** Time moves only when the test moves it (else the harness's driven clock). */
+    manual?: boolean;
   }) {
     const env = testEnv({ JOGG_API_KEY: fake.apiKey, JOGG_BASE_URL: fake.url });
-    const h = await harness(env.env, opts.speed ? { clock: fastClock(opts.speed) } : {});
+    const h = await harness(env.env, opts.manual ? { clock: new ManualClock() } : {});
     const files = {
       video: writeBytes(join(env.work, 'v.mp4'), `${env.root}-v`),
       audio: writeBytes(join(env.work, 'a.wav'), `${env.root}-a`),
@@ -107,12 +108,12 @@ describe('a claim whose files are on another machine', () => {
   }
 
   test("an identical create waiting on the claim takes it over with its own files when the owner's lease runs out", async () => {
-    // Real-time pace: the owner's lease holds until the test moves the clock past it.
+    // The owner's lease holds until the test moves the clock past it.
     const s = await setup({
       owner: { pid: 4242, host: OTHER, leaseMs: 3_600_000 },
       inputsHost: OTHER,
       paths: () => stranger,
-      speed: 1,
+      manual: true,
     });
     try {
       const c0 = creates();
@@ -128,7 +129,7 @@ describe('a claim whose files are on another machine', () => {
       // The owner was alive at the claim: the call follows it...
       await reused;
       // ...until its lease runs out (the machine died): then this call's own files submit it.
-      (s.h.clock as ReturnType<typeof fastClock>).advance(2 * 3_600_000);
+      (s.h.clock as ManualClock).advance(2 * 3_600_000);
       const r = await call;
       assert.ok(!r.isError, JSON.stringify(r.content).slice(0, 500));
       const v = structured<View>(r);

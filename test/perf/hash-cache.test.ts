@@ -6,7 +6,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FileHasher } from '../../src/media/hash.js';
 import { testEnv, writeBytes } from '../helpers/app.js';
-import { fastClock } from '../helpers/clock.js';
+import { ManualClock } from '../helpers/clock.js';
 import { captureStream } from '../helpers/log.js';
 
 /** An app as a new CLI process would build it: its own in-memory hasher, the same ledger home. */
@@ -15,7 +15,7 @@ async function freshApp(env: Record<string, string>, hasher: FileHasher) {
   return createApp(config, {
     media: {},
     preflight: false,
-    clock: fastClock(),
+    clock: new ManualClock(),
     logStream: captureStream().stream,
     cwd: env.HOME,
     hasher,

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createHttpClient } from '../../src/http/client.js';
-import { fastClock } from '../helpers/clock.js';
+import { drivenClock } from '../helpers/clock.js';
 
 /** A loopback server that holds every request until `release`, counting sockets and requests. */
 async function holdingServer(): Promise<{
@@ -42,7 +42,7 @@ async function holdingServer(): Promise<{
 
 test('the HTTP client opens a bounded number of connections per origin, however many requests wait', async () => {
   const srv = await holdingServer();
-  const http = createHttpClient({ clock: fastClock(), timeoutMs: 60_000, connectionsPerOrigin: 4 });
+  const http = createHttpClient({ clock: drivenClock(), timeoutMs: 60_000, connectionsPerOrigin: 4 });
   try {
     const all = Array.from({ length: 40 }, () =>
       http.request({ method: 'GET', url: srv.url, service: 'Test' }).then((r) => r.text()),
@@ -60,7 +60,7 @@ test('the HTTP client opens a bounded number of connections per origin, however 
 
 test('the default bound is finite', async () => {
   const srv = await holdingServer();
-  const http = createHttpClient({ clock: fastClock(), timeoutMs: 60_000 });
+  const http = createHttpClient({ clock: drivenClock(), timeoutMs: 60_000 });
   try {
     const all = Array.from({ length: 300 }, () =>
       http.request({ method: 'GET', url: srv.url, service: 'Test' }).then((r) => r.text()),

@@ -127,6 +127,7 @@ export class JoggFake extends FakeServer {
         playback_type: String(b.playback_type ?? 'normal'),
       });
       this.creates++;
+      this.emit('created', t);
       send(ctx, 200, env(0, 'ok', { task_id: t.task_id, status: 'pending' }));
     });
     this.route('GET', /^\/v2\/lip_sync_video\/[^/]+$/, (ctx) => {
