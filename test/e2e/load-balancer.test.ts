@@ -68,6 +68,32 @@ const rssKb = (pid: number | undefined): number => {
 /** Every call counted; a call the transport lost (a dead instance behind nginx) is sent again. */
 const stats = { calls: 0, failed: 0, resent: 0, failures: [] as string[] };
 
+/**
+ * The calls of one client still waiting for their answer. Neither SDK client fails a call whose POST's
+ * SSE stream is cut before its answer (an instance killed after it started streaming, nginx closing the
+ * client side): it reports `SSE stream disconnected` through `onerror` and, with no event id to resume
+ * from (a stateless server keeps no event store), the call would wait out its whole timeout. A client
+ * that means to finish does what this one does: on that report it gives up the calls in flight and sends
+ * them again (safe: the same request is the same task, never a second create).
+ */
+class InFlight {
+  private readonly calls = new Set<AbortController>();
+  cut(err: unknown): void {
+    if (!/SSE stream disconnected|terminated|other side closed|socket hang up|ECONNRESET/i.test(String(err)))
+      return;
+    for (const c of this.calls) c.abort(new Error(`the call's stream was cut (${String(err)})`));
+  }
+  async run<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const c = new AbortController();
+    this.calls.add(c);
+    try {
+      return await send(c.signal);
+    } finally {
+      this.calls.delete(c);
+    }
+  }
+}
+
 async function robust(what: string, send: () => Promise<Result>): Promise<Result> {
   stats.calls++;
   let last: unknown;
@@ -102,6 +128,8 @@ const headers = { authorization: `Bearer ${TOKEN}` };
 
 async function legacyFace(url: string): Promise<Face> {
   const client = new Client1({ name: 'lb-2025', version: '1' }, { capabilities: {} });
+  const inFlight = new InFlight();
+  client.onerror = (err) => inFlight.cut(err);
   await client.connect(new Http1(new URL(url), { requestInit: { headers } }));
   const heard = new Map<string, number>();
   client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => {
@@ -110,7 +138,9 @@ async function legacyFace(url: string): Promise<Face> {
   });
   const call = (name: string, args: Record<string, unknown>) =>
     robust(`2025 ${name}`, async () => {
-      const r = await client.callTool({ name, arguments: args }, undefined, { timeout: BUDGET_MS });
+      const r = await inFlight.run((signal) =>
+        client.callTool({ name, arguments: args }, undefined, { timeout: BUDGET_MS, signal }),
+      );
       return r as Result;
     });
   return {
@@ -134,6 +164,8 @@ async function modernFace(url: string): Promise<Face> {
     { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
   );
   let asked = 0;
+  const inFlight = new InFlight();
+  client.onerror = (err) => inFlight.cut(err);
   client.setRequestHandler('elicitation/create', async () => {
     asked++;
     return { action: 'accept', content: { confirm: true } };
@@ -148,7 +180,10 @@ async function modernFace(url: string): Promise<Face> {
   const call = (name: string, args: Record<string, unknown>) =>
     robust(
       `2026 ${name}`,
-      async () => (await client.callTool({ name, arguments: args }, { timeout: BUDGET_MS })) as Result,
+      async () =>
+        (await inFlight.run((signal) =>
+          client.callTool({ name, arguments: args }, { timeout: BUDGET_MS, signal }),
+        )) as Result,
     );
   return {
     era: '2026-07-28',
