@@ -89,20 +89,26 @@ export const databaseUrl =
     return u;
   };
 
+/** An http(s) URL without credentials (`example` goes into the message when it is no URL). */
+function httpUrlOf(t: string, example: string): URL {
+  let u: URL;
+  try {
+    u = new URL(t);
+  } catch {
+    return refuse(`must be an http(s) URL such as ${example}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
+  if (u.username || u.password) refuse('must not contain a user name or password');
+  return u;
+}
+
 /** A public base URL: http(s), no credentials, no query or fragment; unset or empty is undefined. */
 export const publicBaseUrl =
   () =>
   (v: string | undefined): string | undefined => {
     const t = trimmed(v);
     if (t === undefined) return undefined;
-    let u: URL;
-    try {
-      u = new URL(t);
-    } catch {
-      return refuse('must be an http(s) URL such as https://media.example.com/lipsync');
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
-    if (u.username || u.password) refuse('must not contain a user name or password');
+    const u = httpUrlOf(t, 'https://media.example.com/lipsync');
     if (u.search || u.hash) refuse('must not have a query or fragment');
     return stripSlash(u.toString());
   };
@@ -113,15 +119,7 @@ export const httpUrl =
   (v: string | undefined): string | undefined => {
     const t = trimmed(v);
     if (t === undefined) return undefined;
-    let u: URL;
-    try {
-      u = new URL(t);
-    } catch {
-      return refuse('must be an http(s) URL such as https://auth.example.com');
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') refuse('must be an http(s) URL');
-    if (u.username || u.password) refuse('must not contain a user name or password');
-    if (u.hash) refuse('must not have a fragment');
+    if (httpUrlOf(t, 'https://auth.example.com').hash) refuse('must not have a fragment');
     return t;
   };
 
