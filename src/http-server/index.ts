@@ -6,9 +6,12 @@
  * - 2025-11-25, `sessions: 'stateless'` (the default on PostgreSQL, where several instances may stand
  *   behind one load balancer; issue 26): every POST is served by its own McpServer on a fresh stateless
  *   transport (the SDK's legacy fallback of createMcpHandler), so any instance answers any request. No
- *   session id is handed out; GET and DELETE answer 405. Progress and the call's job events travel on
- *   the call's own SSE response; a paid job answers `confirmation_required` (no elicitation: the answer
- *   would come back on a later POST, to any instance) and the client confirms with `confirm: true`.
+ *   session id is handed out; DELETE, and GET but to resume a cut answer stream, answer 405. Progress
+ *   and the call's job events travel on the call's own SSE response, which starts with a priming event:
+ *   a client whose stream is cut (its instance died) comes back with `Last-Event-ID` to any instance,
+ *   which runs the call again (resume.ts). A paid job answers `confirmation_required` (no elicitation:
+ *   the answer would come back on a later POST, to any instance) and the client confirms with
+ *   `confirm: true`.
  * - 2025-11-25, `sessions: 'memory'` (the default on SQLite: one instance): the sessionful transport —
  *   one McpServer per session, SSE responses so progress notifications reach the client, elicitation on
  *   the call's stream, `resources/subscribe` on the session's GET stream, and a session registry that
@@ -50,6 +53,7 @@ import {
   type HttpLimits,
   RETRY_AFTER_S,
 } from './limits.js';
+import { resumableStreams } from './resume.js';
 import { SessionRegistry } from './sessions.js';
 import { PendingResponses } from './taken.js';
 
@@ -152,8 +156,8 @@ export async function startHttpServer(app: App, opts: HttpServerOptions): Promis
     );
   });
   const serveCall = (req: IncomingMessage, res: ServerResponse) => {
-    // Only POSTs are calls; a GET is the long-lived notification stream and would never drain.
-    if (req.method === 'POST') {
+    // Only POSTs are calls (and a GET resuming a call's stream); a GET notification stream would never drain.
+    if (req.method === 'POST' || (req.method === 'GET' && req.headers['last-event-id'])) {
       state.inFlight++;
       res.on('close', () => {
         state.inFlight--;
@@ -250,6 +254,11 @@ function health(
 interface ModernLeg {
   /** Serves one 2026-07-28 POST whose body has been read. */
   serve(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  /** Stateless: resumable answer streams (resume.ts); undefined otherwise. */
+  streams?: {
+    requestOf(lastEventId: string, req: IncomingMessage): Promise<unknown>;
+    resume(req: IncomingMessage, res: ServerResponse, lastEventId: string): Promise<void>;
+  };
   endListens(): void;
   close(): Promise<void>;
 }
@@ -277,7 +286,14 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
     },
     { legacy: stateless ? 'stateless' : 'reject', maxRequestBodySize: opts.maxBodyBytes, onerror },
   );
-  const node = toNodeHandler(handler, { onerror });
+  // Stateless (several instances): an answer stream cut by a dying instance is resumed on another.
+  const resumable = stateless
+    ? resumableStreams({ app, fetch: (request, o) => handler.fetch(request, o), principalOf })
+    : undefined;
+  const node = toNodeHandler(
+    resumable ? { fetch: (request, o) => resumable.post(request, o?.parsedBody, o?.authInfo) } : handler,
+    { onerror },
+  );
   const listens = new ListenWatch(app, (uris) => {
     for (const uri of uris) handler.notify.resourceUpdated(uri);
   });
@@ -303,11 +319,26 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
     endListens() {
       for (const res of streams) res.destroy();
     },
+    ...(resumable && {
+      streams: {
+        requestOf: (id, req) => resumable.requestOf(id, (req as AuthedRequest).auth),
+        resume: (req, res, id) =>
+          toNodeHandler({ fetch: (request, o) => resumable.resume(request, id, o?.authInfo) }, { onerror })(
+            req,
+            res,
+          ),
+      },
+    }),
     async close() {
       listens.closeAll();
       await handler.close().catch(() => undefined);
     },
   };
+}
+
+function lastEventId(req: IncomingMessage): string | undefined {
+  const v = req.headers['last-event-id'];
+  return (Array.isArray(v) ? v[0] : v) || undefined;
 }
 
 /**
@@ -398,11 +429,19 @@ function mcpHandler(
   };
 
   const stateless = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const resumeId = lastEventId(req);
+    if (req.method === 'GET' && resumeId && modern.streams) {
+      // A stream cut before its answer, resumed: the request it answers passes the same checks again.
+      const body = await modern.streams.requestOf(resumeId, req);
+      if (body !== undefined && (await refusedScope(req, res, body))) return;
+      if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
+      return modern.streams.resume(req, res, resumeId);
+    }
     if (req.method !== 'POST')
       return send(res, {
         status: 405,
         message:
-          'Method not allowed: this server keeps no sessions (every POST stands alone), so there is no stream to open or session to end.',
+          'Method not allowed: this server keeps no sessions (every POST stands alone), so there is no stream to open or session to end (a GET only resumes a cut answer stream, with Last-Event-ID).',
         headers: { allow: 'POST' },
       });
     const read = await readJsonBody(req, opts.maxBodyBytes);

@@ -60,6 +60,9 @@ export class LazyLedger {
       get spend() {
         return self.ledger.spend;
       },
+      get streams() {
+        return self.ledger.streams;
+      },
       close: async () => this.closeSync(),
       claim: (task, opts) => this.ledger.claim(task, opts),
       takeOver: (id, expected, owner, now) => this.ledger.takeOver(id, expected, owner, now),

@@ -21,6 +21,7 @@ import {
   type Steps,
   type Stmt,
 } from './ledger-sql.js';
+import { streamStore } from './ledger-streams.js';
 import type {
   ClaimDecision,
   ClaimOptions,
@@ -31,6 +32,7 @@ import type {
   PageKey,
   Phase,
   RowStatus,
+  StreamStore,
   TaskPatch,
   TaskRow,
 } from './store.js';
@@ -169,12 +171,14 @@ const first = (r: Row[]) => (r[0] ? toRow(r[0]) : undefined);
 export abstract class SqlLedger implements LedgerStore {
   abstract readonly backend: 'sqlite' | 'postgres';
   readonly spend: CostStore;
+  readonly streams: StreamStore;
 
   protected constructor(
     private readonly d: Dialect,
     private readonly x: Executor,
   ) {
     this.spend = costStore(d, x);
+    this.streams = streamStore(x);
   }
 
   abstract describe(): string;

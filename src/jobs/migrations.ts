@@ -255,6 +255,40 @@ CREATE INDEX tasks_page_principal ON tasks (principal, created_at DESC, seq DESC
 `,
     },
   },
+  {
+    // Issue 26. The request behind each resumable answer stream of the HTTP face (resume.ts): a client
+    // whose stream was cut comes back with its id, to any instance, which answers the request again.
+    // Rows live minutes (pruned by age); nothing else reads them.
+    name: 'resumable answer streams: the request each one answers, by stream id',
+    sqlite: {
+      version: 5,
+      sql: `
+CREATE TABLE IF NOT EXISTS streams (
+  id TEXT PRIMARY KEY,
+  principal TEXT,
+  request TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  answered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS streams_time ON streams(created_at);
+`,
+    },
+    postgres: {
+      version: 4,
+      sql: `
+CREATE TABLE streams (
+  id TEXT PRIMARY KEY,
+  principal TEXT,
+  request TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  answered_at BIGINT
+);
+CREATE INDEX streams_time ON streams (created_at);
+`,
+    },
+  },
 ];
 
 /** One backend's steps, in order. */

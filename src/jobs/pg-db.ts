@@ -23,7 +23,14 @@ export const LOCK_SPEND = 2;
  * numbers are identity columns (no right on a sequence), the change trigger fires whoever writes,
  * LISTEN and advisory locks need no right, and USAGE on schema public is everyone's by default.
  */
-export const LEDGER_TABLES = ['schema_migrations', 'tasks', 'costs', 'uploads', 'downloads'] as const;
+export const LEDGER_TABLES = [
+  'schema_migrations',
+  'tasks',
+  'costs',
+  'uploads',
+  'downloads',
+  'streams',
+] as const;
 
 /** A role name as SQL: bare when PostgreSQL would read it unchanged, else double-quoted. */
 export function sqlIdent(name: string): string {

@@ -195,11 +195,35 @@ export interface CostStore {
   othersActiveSince(provider: string, exceptId: string, since: number): Promise<number>;
 }
 
+/** The request behind a resumable answer stream of the HTTP face (ledger-streams.ts). */
+export interface StreamRow {
+  id: string;
+  /** Who sent it (null: the local operator); a resumption must come from the same one. */
+  principal: string | null;
+  /** The JSON-RPC request, as JSON. */
+  request: string;
+  /** The protocol headers it came with, as a JSON object. */
+  headers: string;
+  createdAt: number;
+  /** When a stream that carried its answer to the end was seen to close (ms). */
+  answeredAt?: number;
+}
+
+export interface StreamStore {
+  /** Keeps `row`; rows older than `keepMs` before it are pruned now and then. */
+  put(row: StreamRow, keepMs: number): Promise<void>;
+  /** The stream `id`, unless it was created before `notBefore` (ms). */
+  get(id: string, notBefore: number): Promise<StreamRow | undefined>;
+  /** Records that a stream of `id` carried its answer to the end. */
+  answered(id: string, now: number): Promise<void>;
+}
+
 export interface LedgerStore {
   /** `sqlite` or `postgres`, and where (no password), for `doctor` and logs. */
   readonly backend: 'sqlite' | 'postgres';
   describe(): string;
   readonly spend: CostStore;
+  readonly streams: StreamStore;
   close(): Promise<void>;
 
   claim(task: NewTask, opts: ClaimOptions): Promise<ClaimDecision>;

@@ -9,7 +9,8 @@
  *   elicitation handler, the answer landing on another instance);
  * - hear task changes (2025: the job's log messages on the call's own stream; 2026: a listen stream);
  * - then more paid jobs while one instance is SIGKILLed mid-run: no duplicate create, no lost task, no
- *   call without an answer (a call the dead instance dropped is sent again, as a client would).
+ *   call without an answer (a call whose answer stream the dead instance cut is resumed on another
+ *   instance, resume.ts; one the balancer could not place, a 502, is sent again, as a client would).
  * The figures (calls, failures, creates per job, RSS) are printed.
  */
 import assert from 'node:assert/strict';
@@ -272,13 +273,10 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
     assert.equal(stats.failed, 0, stats.failures.join('\n'));
   });
 
-  // todo, not a pass: in 2 of 5 clean-clone CI runs a client call whose SSE stream the SIGKILLed instance
-  // cut was left waiting (the SDK clients report 'SSE stream disconnected' through onerror and, with no
-  // event id to resume from, neither resume nor fail the call). It still runs and prints its figures;
-  // issue 26 stays open until resumable streams (an event store shared through PostgreSQL) make it pass.
-  test('one instance SIGKILLed mid-run: the clients go on through the others, no duplicate create, no lost task', {
-    todo: 'a call cut by the dying instance can wait out its timeout (no resumable streams yet; issue 26)',
-  }, async () => {
+  // Before resumable streams this was a todo: in 2 of 5 clean-clone CI runs a call whose SSE stream the
+  // SIGKILLed instance cut was left waiting (no event id to come back with). Now every answer stream
+  // starts with a priming event and the client comes back to another instance (resume.ts).
+  test('one instance SIGKILLed mid-run: the clients go on through the others, no duplicate create, no lost task', async () => {
     assert.equal(faces.length, 2, 'the clients of the first test');
     const rssBefore = instances.map((i) => rssKb(i.child.pid));
     const creates0 = fake.count('POST', CREATE);
@@ -320,6 +318,10 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
         calls_made: stats.calls,
         calls_failed: stats.failed,
         calls_resent_after_a_dead_instance: stats.resent,
+        answer_streams_resumed: instances.reduce(
+          (n, i) => n + (i.stderr().match(/answer stream resumed/g)?.length ?? 0),
+          0,
+        ),
         paid_jobs: ids.length,
         creates_per_job: creates / ids.length,
         rss_kb_before: rssBefore,

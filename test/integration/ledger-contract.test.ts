@@ -624,6 +624,34 @@ for (const backend of BACKENDS) {
       assert.ok(s);
     });
 
+    test('answer streams: kept per id for another instance, answered once recorded, pruned by age', async () => {
+      const other = await store.open();
+      const row = (id: string, createdAt: number) => ({
+        id,
+        principal: id === 's1' ? null : 'iss#alice',
+        request: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+        headers: '{"mcp-protocol-version":"2025-11-25"}',
+        createdAt,
+      });
+      await l.streams.put(row('s1', 1000), 60_000);
+      await l.streams.put(row('s2', 2000), 60_000);
+      assert.deepEqual(
+        await other.streams.get('s1', 0),
+        row('s1', 1000),
+        'read back exactly, by another instance',
+      );
+      assert.equal((await other.streams.get('s2', 0))?.principal, 'iss#alice');
+      assert.equal(await other.streams.get('s1', 1001), undefined, 'older than asked: gone');
+      assert.equal(await other.streams.get('nope', 0), undefined);
+      await other.streams.answered('s2', 2500);
+      assert.equal((await l.streams.get('s2', 0))?.answeredAt, 2500);
+      // A fresh store prunes on its first insert: rows older than the keep time before it go.
+      const pruner = await store.open();
+      await pruner.streams.put(row('s3', 100_000), 60_000);
+      assert.equal(await l.streams.get('s1', 0), undefined, 'pruned');
+      assert.ok(await l.streams.get('s3', 0));
+    });
+
     test('watch: another instance hears of a change, by task id', async () => {
       const watcher = await store.open();
       const heard = new Heard<string | undefined>();
