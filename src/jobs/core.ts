@@ -320,7 +320,7 @@ export class JobCore {
     const same = row.providerStatus === providerStatus;
     const terminal = snap.status === 'success' || snap.status === 'failed';
     const status = snap.status === 'unknown' ? row.status : snap.status;
-    await this.update(id, {
+    const stored = await this.update(id, {
       status,
       snapshot: stripOperation(snap),
       providerStatus,
@@ -334,6 +334,8 @@ export class JobCore {
           : null,
       completedAt: terminal ? (row.completedAt ?? now) : null,
     });
+    // Another instance recorded the end meanwhile: this older reading was not written (ledger rule).
+    if (stored.status !== status) return this.wake(id);
     if (status !== row.status) {
       this.emit({
         level: status === 'failed' ? 'error' : 'info',

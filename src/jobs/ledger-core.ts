@@ -159,8 +159,12 @@ function updateStmt(id: string, patch: TaskPatch, now: number): Stmt {
             : (v as SqlArg),
     );
   }
+  // A task that ended never goes back (a compare-and-set, like takeOver): two instances may follow one
+  // task, and a poll that read an earlier status may be written after another recorded the end.
+  const backwards = patch.status !== undefined && patch.status !== 'success' && patch.status !== 'failed';
+  const ended = backwards ? " AND status NOT IN ('success', 'failed')" : '';
   return {
-    sql: `UPDATE tasks SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`,
+    sql: `UPDATE tasks SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?${ended} RETURNING *`,
     args: [...args, now, id],
   };
 }
@@ -251,7 +255,8 @@ export abstract class SqlLedger implements LedgerStore {
   }
 
   async update(id: string, patch: TaskPatch, now: number): Promise<TaskRow> {
-    const row = first(await this.x.run(one(updateStmt(id, patch, now))));
+    // Nothing written when the task had ended and the patch would take it back: the row as it stands.
+    const row = first(await this.x.run(one(updateStmt(id, patch, now)))) ?? (await this.get(id));
     if (!row)
       throw new AppError('not_found', `Task ${id} is not in the ledger.`, { details: { task_id: id } });
     return row;

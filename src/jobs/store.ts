@@ -256,7 +256,10 @@ export interface LedgerStore {
   page(opts: ListOptions & { after?: PageKey }): Promise<{ rows: TaskRow[]; next?: PageKey }>;
   /** Rows that a recovery pass must look at: unfinished and not rejected, oldest first. */
   unfinished(): Promise<TaskRow[]>;
-  /** Applies a partial update and returns the row as stored. */
+  /**
+   * Applies a partial update and returns the row as stored; a patch that would take a task that ended
+   * (success, failed) back to an earlier status writes nothing (the row as it stands is returned).
+   */
   update(id: string, patch: TaskPatch, now: number): Promise<TaskRow>;
 
   uploadLookup(

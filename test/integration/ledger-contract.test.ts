@@ -624,6 +624,21 @@ for (const backend of BACKENDS) {
       assert.ok(s);
     });
 
+    test('a task that ended never goes back: a stale write of an earlier status (another poller) changes nothing', async () => {
+      const a = await seed('fp', 1000, { status: 'processing', providerTaskId: 'p1' });
+      const other = await store.open();
+      // Two instances follow the task: one read "processing" from the provider just before the other
+      // recorded "success"; its write arrives last.
+      await other.update(a.id, { status: 'success', completedAt: 2000 }, 2000);
+      const stale = await l.update(a.id, { status: 'processing', polls: 7, completedAt: null }, 2001);
+      assert.equal(stale.status, 'success', 'the row as it stands is returned');
+      const now = await l.get(a.id);
+      assert.deepEqual([now?.status, now?.completedAt, now?.polls], ['success', 2000, a.polls]);
+      // Writes that keep it ended, or touch no status, still apply.
+      assert.equal((await l.update(a.id, { warnings: ['w'] }, 2002)).warnings[0], 'w');
+      assert.equal((await l.update(a.id, { status: 'failed' }, 2003)).status, 'failed');
+    });
+
     test('answer streams: kept per id for another instance, answered once recorded, pruned by age', async () => {
       const other = await store.open();
       const row = (id: string, createdAt: number) => ({
