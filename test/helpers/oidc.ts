@@ -12,6 +12,7 @@ import Provider from 'oidc-provider';
 
 export const READ_SCOPE = 'tasks:read';
 export const PAY_SCOPE = 'tasks:pay';
+export const BOTH_SCOPES = `${READ_SCOPE} ${PAY_SCOPE}`;
 
 export interface TestClient {
   client_id: string;
@@ -19,6 +20,13 @@ export interface TestClient {
   /** Scopes this client may ask for. */
   scope: string;
 }
+
+/** A user of the tests: a confidential client that gets its tokens by client credentials. */
+export const userClient = (id: string): TestClient => ({
+  client_id: id,
+  client_secret: `${id}-secret-0123456789abcdef0123456789`,
+  scope: BOTH_SCOPES,
+});
 
 export interface IssuerOptions {
   /** Resource servers this issuer knows (default: any loopback URL); a token for another is refused. */
