@@ -24,6 +24,7 @@ import {
   costText,
   type Estimate,
   estimateCost,
+  hasPrincipalCaps,
   isPaid,
   meterOf,
   nearLimitAdvice,
@@ -193,11 +194,12 @@ export async function paidGate(
     guard: {
       since: startOfDay(deps.now()),
       // A user's own totals are read (in the same transaction) only when a per-user cap is set.
-      principal: caps.paidCreatesPerPrincipal === undefined ? undefined : opts.principal?.owner,
+      principal: hasPrincipalCaps(caps) ? opts.principal?.owner : undefined,
       check: (totals: SpendTotal[], own?: SpendTotal[]) => {
-        const t = todayFor(totals, provider.name, meteredUnit(provider, c.req.kind));
+        const unit = meteredUnit(provider, c.req.kind);
+        const t = todayFor(totals, provider.name, unit);
         checkCaps(caps, est, t);
-        if (own) checkPrincipalCap(caps, own);
+        if (own) checkPrincipalCap(caps, own, est, todayFor(own, provider.name, unit));
         // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
         warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
       },

@@ -28,6 +28,16 @@ export interface SpendCaps {
   paidCreatesPerDay?: number;
   /** Paid jobs one principal (an OAuth user) may create per day (issue 29). */
   paidCreatesPerPrincipal?: number;
+  /** The per-meter caps again, each counting one principal's own spend (issue 29). */
+  perProviderPerPrincipal?: Partial<Record<CapMeter, number>>;
+}
+
+/** Whether a cap counts one principal's own spend (then the claim reads their totals too). */
+export function hasPrincipalCaps(caps: SpendCaps): boolean {
+  return (
+    caps.paidCreatesPerPrincipal !== undefined ||
+    Object.values(caps.perProviderPerPrincipal ?? {}).some((c) => c !== undefined)
+  );
 }
 
 export interface SpendSettings {
@@ -38,13 +48,33 @@ export interface SpendSettings {
   audioSeconds?: (input: ResolvedInput, signal: AbortSignal) => Promise<number | undefined>;
 }
 
-/** The setting that caps each meter's daily spend, and its unit (also the unit its cost rows carry). */
-export const CAP_SETTINGS: Partial<Record<CapMeter, { setting: string; unit: string }>> = {
-  jogg: { setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY', unit: 'credits' },
-  director: { setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY', unit: 'videos' },
-  director_images_audio: { setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY', unit: 'images and audio' },
-  nemovideo: { setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY', unit: 'credits' },
-};
+/**
+ * The setting that caps each meter's daily spend, the one that caps each user's (OAuth), and its unit
+ * (also the unit its cost rows carry).
+ */
+export const CAP_SETTINGS: Partial<Record<CapMeter, { setting: string; userSetting: string; unit: string }>> =
+  {
+    jogg: {
+      setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY',
+      unit: 'credits',
+    },
+    director: {
+      setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_USER_PER_DAY',
+      unit: 'videos',
+    },
+    director_images_audio: {
+      setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_USER_PER_DAY',
+      unit: 'images and audio',
+    },
+    nemovideo: {
+      setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_USER_PER_DAY',
+      unit: 'credits',
+    },
+  };
 
 /**
  * The Director's kinds that count against its image+audio limit, as the provider records a refusal
@@ -221,21 +251,27 @@ export function todayFor(totals: SpendTotal[], provider: ProviderName, unit?: st
   };
 }
 
+/** Whether one more job of `estimate` would pass `cap` with `today` spent (unknown cost: at the cap). */
+function passes(cap: number, estimate: Estimate, today: TodaySpend): boolean {
+  const next = estimate.amount ?? 0;
+  // A job of unknown cost still needs room left: at the cap it is refused.
+  return today.amount + next > cap || (next === 0 && today.amount >= cap);
+}
+
+const unknownJobs = (today: TodaySpend) =>
+  today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : '';
+
 /** Throws `spend_cap` when one more job of `estimate` would pass a cap. Runs inside the claim transaction. */
 export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend): void {
   const meter = meterOfEstimate(estimate);
   const cap = caps.perProvider[meter];
   const info = CAP_SETTINGS[meter];
-  if (cap !== undefined && info) {
-    const next = estimate.amount ?? 0;
-    // A job of unknown cost still needs room left: at the cap it is refused.
-    if (today.amount + next > cap || (next === 0 && today.amount >= cap)) {
-      throw capError(
-        `${estimate.display_name}'s daily cap of ${cap} ${info.unit} (${info.setting})`,
-        `${fmt(today.amount)} ${info.unit} spent today${today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : ''}; this job would cost ${costText(estimate)}`,
-        info.setting,
-      );
-    }
+  if (cap !== undefined && info && passes(cap, estimate, today)) {
+    throw capError(
+      `${estimate.display_name}'s daily cap of ${cap} ${info.unit} (${info.setting})`,
+      `${fmt(today.amount)} ${info.unit} spent today${unknownJobs(today)}; this job would cost ${costText(estimate)}`,
+      info.setting,
+    );
   }
   if (caps.paidCreatesPerDay !== undefined && today.allPaidCreates + 1 > caps.paidCreatesPerDay) {
     throw capError(
@@ -248,16 +284,37 @@ export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend
 
 export const PRINCIPAL_CREATES_SETTING = 'LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY';
 
-/** Throws `spend_cap` when one more paid job would pass the per-user cap (`own`: that user's totals today). */
-export function checkPrincipalCap(caps: SpendCaps, own: SpendTotal[]): void {
+/**
+ * Throws `spend_cap` when one more job would pass a per-user cap: the paid jobs of the day, or (with
+ * `estimate` and `mine`, that user's spend today on its meter) the meter's per-user cap.
+ * `own`: that user's totals today, read inside the claim transaction.
+ */
+export function checkPrincipalCap(
+  caps: SpendCaps,
+  own: SpendTotal[],
+  estimate?: Estimate,
+  mine?: TodaySpend,
+): void {
   const cap = caps.paidCreatesPerPrincipal;
-  const mine = own.reduce((s, t) => s + t.paidCreates, 0);
-  if (cap !== undefined && mine + 1 > cap)
+  const created = own.reduce((s, t) => s + t.paidCreates, 0);
+  if (cap !== undefined && created + 1 > cap)
     throw capError(
       `your daily cap of ${cap} paid jobs (${PRINCIPAL_CREATES_SETTING})`,
-      `you created ${mine} paid job(s) today`,
+      `you created ${created} paid job(s) today`,
       PRINCIPAL_CREATES_SETTING,
     );
+  if (!estimate || !mine) return;
+  const meter = meterOfEstimate(estimate);
+  const userCap = caps.perProviderPerPrincipal?.[meter];
+  const info = CAP_SETTINGS[meter];
+  if (userCap !== undefined && info && passes(userCap, estimate, mine)) {
+    const left = Math.max(0, userCap - mine.amount);
+    throw capError(
+      `your daily cap of ${userCap} ${estimate.display_name} ${info.unit} (${info.userSetting})`,
+      `you spent ${fmt(mine.amount)} ${info.unit} today${unknownJobs(mine)}, ${fmt(left)} left; this job would cost ${costText(estimate)}`,
+      info.userSetting,
+    );
+  }
 }
 
 function capError(what: string, spent: string, setting: string): AppError {

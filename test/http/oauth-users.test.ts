@@ -82,6 +82,53 @@ describe('two OAuth users on one server', () => {
   });
 });
 
+describe("two OAuth users' credit caps: each one's own, and all together", () => {
+  let issuer: TestIssuer;
+  let s: OAuthServed;
+  before(async () => {
+    issuer = await startIssuer({ clients: [alice, bob] });
+    // Each Jogg job of the fake costs 1 credit (its balance drops by 1 per create).
+    s = await serveOAuth(issuer.issuer, {
+      LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY: '2',
+      LIPSYNC_CAP_JOGG_CREDITS_PER_DAY: '3',
+    });
+  });
+  after(async () => {
+    await s?.stop();
+    await issuer?.close();
+  });
+
+  test("a user's Jogg credits stop at their own cap; the other's are their own; the total cap counts everyone", async () => {
+    const url = s.server.url;
+    const a = await connect(url, await issuer.token(alice, { resource: url, scope: BOTH }));
+    const b = await connect(url, await issuer.token(bob, { resource: url, scope: BOTH }));
+    try {
+      const pairs = await Promise.all(
+        [0, 1, 2, 3].map((i) => makePair(s.env.work, 2910 + i, { video: `c${i}.mp4`, audio: `c${i}.wav` })),
+      );
+      const job = (c: typeof a, i: number) => call(c, 'create_lip_sync', { ...pairs[i], provider: 'jogg' });
+      structured<Created>(await job(a, 0));
+      structured<Created>(await job(a, 1));
+      const third = errorOf(await job(a, 2));
+      assert.equal(third.code, 'spend_cap', third.message);
+      assert.match(
+        third.message,
+        /your daily cap of 2 Jogg credits \(LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY\): you spent 2 credits today, 0 left; this job would cost 1 credit/,
+      );
+      assert.match(third.hint ?? '', /raise LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY/);
+      // Bob's credits are his own: his first job passes. Then the total (3) is reached, for him too.
+      structured<Created>(await job(b, 2));
+      const total = errorOf(await job(b, 3));
+      assert.equal(total.code, 'spend_cap', total.message);
+      assert.match(total.message, /Jogg's daily cap of 3 credits \(LIPSYNC_CAP_JOGG_CREDITS_PER_DAY\)/);
+      assert.equal(s.fake.count('POST', '/v2/create_lip_sync_video'), 3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('two OAuth users with LIPSYNC_TEAM_REUSE on', () => {
   let issuer: TestIssuer;
   let s: OAuthServed;
