@@ -38,6 +38,13 @@ export interface IssuerOptions {
   ttlSeconds?: number;
   /** Listen on this port (a restart with new keys keeps the issuer URL). */
   port?: number;
+  /**
+   * Users sign in: the authorization-code flow (PKCE) with oidc-provider's own login and consent pages
+   * (devInteractions: any login name is an account), for clients that register themselves.
+   */
+  interactive?: boolean;
+  /** More oidc-provider configuration (e.g. an adapter), merged over this helper's. */
+  configure?: Record<string, unknown>;
 }
 
 export interface TestIssuer {
@@ -75,11 +82,18 @@ export async function startIssuer(o: IssuerOptions): Promise<TestIssuer> {
       id_token_signed_response_alg: 'ES256',
     })),
     jwks: { keys: [jwk] },
+    // Its only key is an EC one: clients that register themselves get ES256 ID tokens.
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      id_token_signed_response_alg: 'ES256',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     ttl: { ClientCredentials: o.ttlSeconds ?? 300 },
     scopes: [READ_SCOPE, PAY_SCOPE],
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: !!o.interactive },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -102,6 +116,7 @@ export async function startIssuer(o: IssuerOptions): Promise<TestIssuer> {
         },
       },
     },
+    ...o.configure,
   } as never);
   // oidc-provider refuses plain http unless told the proxy terminates TLS; loopback tests only.
   http.on('request', provider.callback());
