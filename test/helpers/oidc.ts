@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 export const READ_SCOPE = 'tasks:read';
 export const PAY_SCOPE = 'tasks:pay';
@@ -43,8 +44,23 @@ export interface IssuerOptions {
    * (devInteractions: any login name is an account), for clients that register themselves.
    */
   interactive?: boolean;
-  /** More oidc-provider configuration (e.g. an adapter), merged over this helper's. */
-  configure?: Record<string, unknown>;
+  /**
+   * Client ID metadata documents: a client_id that is an HTTPS URL is the client's document, read with
+   * `fetch` (it must name itself as client_id). The metadata says `client_id_metadata_document_supported`.
+   */
+  metadataDocuments?: { fetch(url: string): Promise<unknown> };
+}
+
+/** oidc-provider's in-memory storage, where a Client whose id is an HTTPS URL is read from that URL. */
+function documentAdapter(read: (url: string) => Promise<unknown>) {
+  return class extends MemoryAdapter {
+    override async find(id: string) {
+      if (this.model !== 'Client' || !id.startsWith('https://')) return super.find(id);
+      const doc = (await read(id).catch(() => undefined)) as Record<string, unknown> | undefined;
+      // A document that does not name itself is not this client's (draft-ietf-oauth-client-id-metadata-document).
+      return doc && doc.client_id === id ? doc : undefined;
+    }
+  };
 }
 
 export interface TestIssuer {
@@ -116,7 +132,12 @@ export async function startIssuer(o: IssuerOptions): Promise<TestIssuer> {
         },
       },
     },
-    ...o.configure,
+    ...(o.metadataDocuments
+      ? {
+          adapter: documentAdapter((url) => o.metadataDocuments!.fetch(url)),
+          discovery: { client_id_metadata_document_supported: true },
+        }
+      : {}),
   } as never);
   // oidc-provider refuses plain http unless told the proxy terminates TLS; loopback tests only.
   http.on('request', provider.callback());

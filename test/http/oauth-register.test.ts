@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { structured } from '../helpers/app.js';
+import { type MetadataHost, opensslSkip, startMetadataHost } from '../helpers/client-metadata.js';
 import { makePair } from '../helpers/clips.js';
 import { PAY_SCOPE, READ_SCOPE, startIssuer, type TestIssuer } from '../helpers/oidc.js';
 import { type OAuthServed, serveOAuth } from './oauth-helpers.js';
@@ -29,7 +30,7 @@ import { type OAuthServed, serveOAuth } from './oauth-helpers.js';
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
 /** A host's OAuth state for one user, in memory: what the SDK asks a provider to keep. */
-export class HostOAuth implements OAuthClientProvider {
+class HostOAuth implements OAuthClientProvider {
   client?: StoredOAuthClientInformation;
   saved?: StoredOAuthTokens;
   verifier = '';
@@ -83,7 +84,7 @@ export class HostOAuth implements OAuthClientProvider {
  * login page and continues on the consent page (oidc-provider's devInteractions forms), and stops at
  * the redirect back to the host, which it returns.
  */
-export async function signIn(start: URL, login: string): Promise<URL> {
+async function signIn(start: URL, login: string): Promise<URL> {
   const jar = new Map<string, string>();
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   let url = start.href;
@@ -232,6 +233,49 @@ describe('a host registers itself and signs a user in (authorization code + PKCE
         },
       );
       assert.equal(s.fake.count('POST', '/v2/create_lip_sync_video'), 1, 'only the first test paid');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('a host whose client id is its metadata document (client ID metadata documents)', {
+  skip: opensslSkip,
+}, () => {
+  let issuer: TestIssuer;
+  let s: OAuthServed;
+  let docs: MetadataHost;
+  before(async () => {
+    docs = await startMetadataHost();
+    issuer = await startIssuer({ clients: [], interactive: true, metadataDocuments: docs });
+    s = await serveOAuth(issuer.issuer);
+  });
+  after(async () => {
+    await s?.stop();
+    await issuer?.close();
+    await docs?.close();
+  });
+
+  test('no registration: the issuer reads the document at the client id; sign-in, code, tools', async () => {
+    const url = s.server.url;
+    const clientId = docs.url('/hosts/lipsync-test-host.json');
+    const host = new HostOAuth(clientId);
+    docs.publish('/hosts/lipsync-test-host.json', { client_id: clientId, ...host.clientMetadata });
+    const requests: string[] = [];
+    const first = new Http2(new URL(url), { authProvider: host, fetch: recording(requests) });
+    await assert.rejects(modernClient().connect(first), UnauthorizedError);
+    assert.ok(!requests.some((r) => r.endsWith('/reg')), `no dynamic registration:\n${requests.join('\n')}`);
+    assert.equal(host.client?.client_id, clientId, 'the client id is the document URL');
+    const sentTo = host.sentTo!;
+    assert.equal(sentTo.searchParams.get('client_id'), clientId);
+
+    await first.finishAuth((await signIn(sentTo, 'erin')).searchParams);
+    assert.ok(docs.fetched.includes('/hosts/lipsync-test-host.json'), 'the issuer read the document');
+    const client = modernClient();
+    await client.connect(new Http2(new URL(url), { authProvider: host }));
+    try {
+      const r = (await client.callTool({ name: 'list_tasks', arguments: {} })) as CallToolResult;
+      assert.deepEqual(structured<{ tasks: unknown[] }>(r).tasks, []);
     } finally {
       await client.close();
     }
