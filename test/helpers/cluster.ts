@@ -27,9 +27,12 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-function startInstance(env: Record<string, string>, lbPort: number): Promise<Instance> {
-  const args = [CLI, 'serve', '--http', '--port', '0', '--allowed-host', `127.0.0.1:${lbPort}`];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `lipsync-mcp serve --http <args>` with `env`, once it says where it listens. */
+export function startServe(env: Record<string, string>, args: string[]): Promise<Instance> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--http', ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
@@ -58,7 +61,8 @@ export async function startCluster(
     Array.from({ length: count }, (_, i) => {
       const home = join(root, `instance-${String.fromCharCode(97 + i)}`);
       mkdirSync(home, { recursive: true });
-      return startInstance({ ...env, LIPSYNC_HOME: home, LIPSYNC_OUTPUT_DIR: outputs }, lbPort);
+      const own = { ...env, LIPSYNC_HOME: home, LIPSYNC_OUTPUT_DIR: outputs };
+      return startServe(own, ['--port', '0', '--allowed-host', `127.0.0.1:${lbPort}`]);
     }),
   );
   const instances = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
