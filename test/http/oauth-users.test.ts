@@ -116,6 +116,21 @@ describe("two OAuth users' credit caps: each one's own, and all together", () =>
         /your daily cap of 2 Jogg credits \(LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY\): you spent 2 credits today, 0 left; this job would cost 1 credit/,
       );
       assert.match(third.hint ?? '', /raise LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY/);
+      // A dry run says so beforehand, and lists the user's own caps beside the others.
+      const dry = structured<{ warnings: string[]; next_step: string; caps: { setting: string }[] }>(
+        await call(a, 'create_lip_sync', { ...pairs[2], provider: 'jogg', dry_run: true }),
+      );
+      assert.ok(
+        dry.warnings.some((w) =>
+          /LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY\): you spent 2 credits today, 0 left/.test(w),
+        ),
+        JSON.stringify(dry.warnings),
+      );
+      assert.match(dry.next_step, /refused by the cap/);
+      assert.deepEqual(
+        dry.caps.map((c) => c.setting),
+        ['LIPSYNC_CAP_JOGG_CREDITS_PER_DAY', 'LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY'],
+      );
       // Bob's credits are his own: his first job passes. Then the total (3) is reached, for him too.
       structured<Created>(await job(b, 2));
       const total = errorOf(await job(b, 3));

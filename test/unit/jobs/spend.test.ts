@@ -5,15 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
+import { checkCaps, checkPrincipalCap } from '../../../src/jobs/caps.js';
 import { Ledger } from '../../../src/jobs/ledger.js';
-import {
-  buildReport,
-  checkCaps,
-  checkPrincipalCap,
-  estimateCost,
-  startOfDay,
-  todayFor,
-} from '../../../src/jobs/spend.js';
+import { buildReport, estimateCost, startOfDay, todayFor } from '../../../src/jobs/spend.js';
 import type { Provider, ResolvedInput } from '../../../src/providers/provider.js';
 
 const provider = (name: Provider['name'], paid = true) =>
