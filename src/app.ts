@@ -168,6 +168,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         },
         paidCreatesPerDay: config.spend.capPaidCreates,
         paidCreatesPerPrincipal: config.spend.capPaidCreatesPerPrincipal,
+        perProviderPerPrincipal: {
+          jogg: config.spend.capJoggCreditsPerPrincipal,
+          director: config.spend.capDirectorVideosPerPrincipal,
+          director_images_audio: config.spend.capDirectorImagesAudioPerPrincipal,
+          nemovideo: config.spend.capNemovideoCreditsPerPrincipal,
+        },
       },
       confirmPaid: config.spend.confirmPaid ?? false,
       audioSeconds: async (input, signal) => {

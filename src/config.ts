@@ -150,6 +150,11 @@ export interface Config {
     capPaidCreates?: number;
     /** Paid creates per day of one principal (an OAuth user). */
     capPaidCreatesPerPrincipal?: number;
+    /** The daily caps in each provider's unit again, each counting one principal's own spend. */
+    capJoggCreditsPerPrincipal?: number;
+    capDirectorVideosPerPrincipal?: number;
+    capDirectorImagesAudioPerPrincipal?: number;
+    capNemovideoCreditsPerPrincipal?: number;
     /** Ask the user before a paid create (MCP elicitation); undefined = the transport's default. */
     confirmPaid: boolean | undefined;
     /** Signs a 2026-07-28 client's pending confirmation (`requestState`); else generated in `confirmKeyFile`. */
@@ -357,6 +362,10 @@ function spendConfig(p: Parsed, home: string): Config['spend'] {
     capNemovideoCredits: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY,
     capPaidCreates: p.LIPSYNC_CAP_PAID_CREATES_PER_DAY,
     capPaidCreatesPerPrincipal: p.LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY,
+    capJoggCreditsPerPrincipal: p.LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY,
+    capDirectorVideosPerPrincipal: p.LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_USER_PER_DAY,
+    capDirectorImagesAudioPerPrincipal: p.LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_USER_PER_DAY,
+    capNemovideoCreditsPerPrincipal: p.LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_USER_PER_DAY,
     confirmPaid:
       p.LIPSYNC_CONFIRM_PAID === undefined ? undefined : ['true', '1'].includes(p.LIPSYNC_CONFIRM_PAID),
     confirmKey: secretFrom(p, ['LIPSYNC_CONFIRM_KEY']),

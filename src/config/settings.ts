@@ -238,6 +238,26 @@ export const SETTINGS = {
     'off',
     'With OAuth: most paid jobs one user creates per day (LIPSYNC_CAP_PAID_CREATES_PER_DAY still caps them all).',
   ),
+  LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    "With OAuth: most Jogg credits one user spends per day (LIPSYNC_CAP_JOGG_CREDITS_PER_DAY still caps everyone's together).",
+  ),
+  LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    'With OAuth: most The Director videos one user creates per day (LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY still caps them all).',
+  ),
+  LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    'With OAuth: most The Director images, audio clips and transcripts one user creates per day (LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY still caps them all).',
+  ),
+  LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_USER_PER_DAY: row(
+    cap(),
+    'off',
+    "With OAuth: most NemoVideo credits one user spends per day (LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY still caps everyone's together).",
+  ),
   // Several instances behind a load balancer, and the bounds of `serve --http` (issue 26), in one block.
   LIPSYNC_HTTP_SESSIONS: row(
     oneOf(['stateless', 'memory']),

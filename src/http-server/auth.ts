@@ -110,6 +110,11 @@ export function createOAuthGate(o: GateOptions): OAuthGate {
     resourceMetadataUrl,
     expectedResource: new URL(resource),
   };
+  // A refused request's challenge names both scopes, the ones the connector's tools need: clients take
+  // their scope from it (MCP scope selection), register with it, and the user consents once. Naming
+  // the read scope alone, the first paid call would send the user back to the issuer mid-call, and an
+  // issuer that binds a registered client to its registration scope refuses the pay scope then.
+  const challenge = { ...options, requiredScopes: [o.settings.readScope, o.settings.payScope] };
   return {
     serveMetadata(req, res) {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -131,7 +136,7 @@ export function createOAuthGate(o: GateOptions): OAuthGate {
       try {
         req.auth = await verifyBearerToken(req.headers.authorization, options);
       } catch (err) {
-        return refusalFrom(bearerAuthChallengeResponse(err, options));
+        return refusalFrom(bearerAuthChallengeResponse(err, challenge));
       }
       return undefined;
     },
@@ -144,12 +149,7 @@ export function createOAuthGate(o: GateOptions): OAuthGate {
           OAuthErrorCode.InsufficientScope,
           `${paid[0]} can pay for a job, which needs the ${o.settings.payScope} scope; this token has only ${auth.scopes.join(' ') || 'no scope'}. Sign in again granting ${o.settings.payScope}.`,
         );
-        return refusalFrom(
-          bearerAuthChallengeResponse(err, {
-            requiredScopes: [o.settings.readScope, o.settings.payScope],
-            resourceMetadataUrl,
-          }),
-        );
+        return refusalFrom(bearerAuthChallengeResponse(err, challenge));
       }
       return undefined;
     },

@@ -29,11 +29,17 @@ function hostPort(host: string, port: number): string {
 /**
  * Host headers accepted: the loopback names, the bind host, and for a wildcard bind every local
  * interface address and the machine name (clients reach it by those). Anything else is a rebinding
- * attempt or a misdirected request.
+ * attempt or a misdirected request. A public name given (`--allowed-host`) also passes without a
+ * port, as clients name a server on the default port (https://lipsync.example.com/mcp) and a proxy in
+ * front passes that Host on; given with :443 or :80, it passes with that port or none.
  */
 export function allowedHostHeaders(bindHost: string, port: number, extra: string[] = []): Set<string> {
   // A name given with its port (`mcp.example.com:443`, a load balancer's) is taken as is.
   const withPort = extra.filter((n) => /^(\[[^\]]+\]|[^:]+):\d+$/.test(n)).map((n) => n.toLowerCase());
+  const bare = [
+    ...extra.filter((n) => !withPort.includes(n.toLowerCase())),
+    ...withPort.filter((n) => /:(443|80)$/.test(n)).map((n) => n.replace(/:\d+$/, '')),
+  ].map((n) => n.toLowerCase());
   const names = [
     'localhost',
     '127.0.0.1',
@@ -46,7 +52,7 @@ export function allowedHostHeaders(bindHost: string, port: number, extra: string
     for (const list of Object.values(networkInterfaces()))
       for (const a of list ?? []) names.push(a.address.split('%')[0] as string);
   }
-  return new Set([...names.map((n) => hostPort(n, port)), ...withPort]);
+  return new Set([...names.map((n) => hostPort(n, port)), ...withPort, ...bare]);
 }
 
 /** Digests have equal length, so timingSafeEqual never throws and the length of the token never leaks. */

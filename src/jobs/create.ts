@@ -81,7 +81,7 @@ export class Creator {
   async estimate(req: CreateRequest, opts: CallOptions = {}): Promise<DryRun> {
     const c = await this.checked(req, opts);
     const warnings = await this.warningsFor(c);
-    return dryRun(this.spendDeps(), c, warnings);
+    return dryRun(this.spendDeps(), c, warnings, opts.principal?.owner);
   }
 
   private spendDeps(): SpendDeps {

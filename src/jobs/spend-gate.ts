@@ -14,13 +14,12 @@ import type {
   TaskStatus,
 } from '../providers/provider.js';
 import { deadline } from '../util/deadline.js';
+import { checkCaps, checkPrincipalCap, hasPrincipalCaps, PRINCIPAL_CREATES_SETTING } from './caps.js';
 import type { CallOptions, ConfirmJob } from './core.js';
 import {
   buildReport,
   CAP_SETTINGS,
   type CapMeter,
-  checkCaps,
-  checkPrincipalCap,
   costText,
   type Estimate,
   estimateCost,
@@ -85,20 +84,47 @@ function meteredUnit(provider: Provider, kind: TaskKind): string | undefined {
   return provider.name === 'director' ? unitOf(provider, kind) : undefined;
 }
 
-function capsFor(settings: SpendSettings | undefined, provider: Provider, kind: TaskKind) {
+/** The caps a job of `kind` counts against; with `perUser` (an OAuth user), that user's own too. */
+function capsFor(settings: SpendSettings | undefined, provider: Provider, kind: TaskKind, perUser: boolean) {
   const caps = settings?.caps ?? NO_CAPS;
   const out: DryRun['caps'] = [];
   const meter = meterOf(provider.name, kind);
   const mine = caps.perProvider[meter];
   const info = CAP_SETTINGS[meter];
   if (mine !== undefined && info) out.push({ setting: info.setting, limit: mine, unit: info.unit });
+  const userCap = caps.perProviderPerPrincipal?.[meter];
+  if (perUser && userCap !== undefined && info)
+    out.push({ setting: info.userSetting, limit: userCap, unit: info.unit });
   if (caps.paidCreatesPerDay !== undefined && provider.capabilities.paid)
     out.push({ setting: PAID_CREATES_SETTING, limit: caps.paidCreatesPerDay, unit: 'paid jobs' });
+  if (perUser && caps.paidCreatesPerPrincipal !== undefined && provider.capabilities.paid)
+    out.push({ setting: PRINCIPAL_CREATES_SETTING, limit: caps.paidCreatesPerPrincipal, unit: 'paid jobs' });
   return out;
 }
 
+/** Checks the caps a real call would check (the user's own too), outside the claim: the dry run's view. */
+async function capProblemOf(deps: SpendDeps, c: Checked, est: Estimate, t: TodaySpend, principal?: string) {
+  const caps = capsOf(deps);
+  try {
+    checkCaps(caps, est, t);
+    if (principal !== undefined && hasPrincipalCaps(caps)) {
+      const own = await deps.ledger.spend.totalsSince(startOfDay(deps.now()), principal);
+      checkPrincipalCap(caps, own, est, todayFor(own, c.provider.name, meteredUnit(c.provider, c.req.kind)));
+    }
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'spend_cap') throw err;
+    return err.message.replace(' Nothing was sent.', '');
+  }
+}
+
 /** What a create would do and cost. Reads only: the ledger, ffprobe, and a free balance read. */
-export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): Promise<DryRun> {
+export async function dryRun(
+  deps: SpendDeps,
+  c: Checked,
+  warnings: string[],
+  principal?: string,
+): Promise<DryRun> {
   const { provider } = c;
   const t = await today(deps, provider, c.req.kind);
   const est: Estimate = c.reuse
@@ -122,14 +148,8 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
     }
   }
   const advice = c.reuse ? [] : nearLimitAdvice(provider.name, c.req.kind, c.req.params, capsOf(deps), t);
-  let capProblem: string | undefined;
-  if (!c.reuse && isPaid(provider, c.req.kind)) {
-    try {
-      checkCaps(capsOf(deps), est, t);
-    } catch (err) {
-      capProblem = (err as Error).message.replace(' Nothing was sent.', '');
-    }
-  }
+  const capProblem =
+    !c.reuse && isPaid(provider, c.req.kind) ? await capProblemOf(deps, c, est, t, principal) : undefined;
   return {
     dry_run: true,
     provider: provider.name,
@@ -145,7 +165,7 @@ export async function dryRun(deps: SpendDeps, c: Checked, warnings: string[]): P
       unknown_jobs: t.unknown,
       paid_jobs_all_providers: t.allPaidCreates,
     },
-    caps: capsFor(deps.settings, provider, c.req.kind),
+    caps: capsFor(deps.settings, provider, c.req.kind, principal !== undefined),
     warnings: [...warnings, ...advice, ...(capProblem ? [capProblem] : [])],
     next_step: capProblem
       ? 'A real call would be refused by the cap. Ask the user before raising it.'
@@ -193,11 +213,12 @@ export async function paidGate(
     guard: {
       since: startOfDay(deps.now()),
       // A user's own totals are read (in the same transaction) only when a per-user cap is set.
-      principal: caps.paidCreatesPerPrincipal === undefined ? undefined : opts.principal?.owner,
+      principal: hasPrincipalCaps(caps) ? opts.principal?.owner : undefined,
       check: (totals: SpendTotal[], own?: SpendTotal[]) => {
-        const t = todayFor(totals, provider.name, meteredUnit(provider, c.req.kind));
+        const unit = meteredUnit(provider, c.req.kind);
+        const t = todayFor(totals, provider.name, unit);
         checkCaps(caps, est, t);
-        if (own) checkPrincipalCap(caps, own);
+        if (own) checkPrincipalCap(caps, own, est, todayFor(own, provider.name, unit));
         // Read inside the transaction, so the advice counts every process's jobs; the claim stores it.
         warnings.push(...nearLimitAdvice(provider.name, c.req.kind, c.req.params, caps, t));
       },

@@ -1,9 +1,8 @@
 /**
  * Spend control: what a create is expected to cost (in the provider's own unit), daily caps counted
- * from the ledger (checked inside the claim's transaction), and what each task really cost — the
+ * from the ledger (checked in caps.ts, inside the claim's transaction), and what each task really cost — the
  * provider's figure, else a free balance read before and after, else the estimate, marked so.
  */
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
   ExistingTask,
@@ -28,6 +27,8 @@ export interface SpendCaps {
   paidCreatesPerDay?: number;
   /** Paid jobs one principal (an OAuth user) may create per day (issue 29). */
   paidCreatesPerPrincipal?: number;
+  /** The per-meter caps again, each counting one principal's own spend (issue 29). */
+  perProviderPerPrincipal?: Partial<Record<CapMeter, number>>;
 }
 
 export interface SpendSettings {
@@ -38,13 +39,33 @@ export interface SpendSettings {
   audioSeconds?: (input: ResolvedInput, signal: AbortSignal) => Promise<number | undefined>;
 }
 
-/** The setting that caps each meter's daily spend, and its unit (also the unit its cost rows carry). */
-export const CAP_SETTINGS: Partial<Record<CapMeter, { setting: string; unit: string }>> = {
-  jogg: { setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY', unit: 'credits' },
-  director: { setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY', unit: 'videos' },
-  director_images_audio: { setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY', unit: 'images and audio' },
-  nemovideo: { setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY', unit: 'credits' },
-};
+/**
+ * The setting that caps each meter's daily spend, the one that caps each user's (OAuth), and its unit
+ * (also the unit its cost rows carry).
+ */
+export const CAP_SETTINGS: Partial<Record<CapMeter, { setting: string; userSetting: string; unit: string }>> =
+  {
+    jogg: {
+      setting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY',
+      unit: 'credits',
+    },
+    director: {
+      setting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_DIRECTOR_VIDEOS_PER_USER_PER_DAY',
+      unit: 'videos',
+    },
+    director_images_audio: {
+      setting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_DIRECTOR_IMAGES_AUDIO_PER_USER_PER_DAY',
+      unit: 'images and audio',
+    },
+    nemovideo: {
+      setting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_DAY',
+      userSetting: 'LIPSYNC_CAP_NEMOVIDEO_CREDITS_PER_USER_PER_DAY',
+      unit: 'credits',
+    },
+  };
 
 /**
  * The Director's kinds that count against its image+audio limit, as the provider records a refusal
@@ -61,7 +82,7 @@ export function meterOf(provider: ProviderName, kind?: TaskKind): CapMeter {
 }
 
 /** The meter an estimate counts against (its unit names it). */
-function meterOfEstimate(e: Pick<Estimate, 'provider' | 'unit'>): CapMeter {
+export function meterOfEstimate(e: Pick<Estimate, 'provider' | 'unit'>): CapMeter {
   return e.provider === 'director' && e.unit === CAP_SETTINGS.director_images_audio?.unit
     ? 'director_images_audio'
     : e.provider;
@@ -221,54 +242,7 @@ export function todayFor(totals: SpendTotal[], provider: ProviderName, unit?: st
   };
 }
 
-/** Throws `spend_cap` when one more job of `estimate` would pass a cap. Runs inside the claim transaction. */
-export function checkCaps(caps: SpendCaps, estimate: Estimate, today: TodaySpend): void {
-  const meter = meterOfEstimate(estimate);
-  const cap = caps.perProvider[meter];
-  const info = CAP_SETTINGS[meter];
-  if (cap !== undefined && info) {
-    const next = estimate.amount ?? 0;
-    // A job of unknown cost still needs room left: at the cap it is refused.
-    if (today.amount + next > cap || (next === 0 && today.amount >= cap)) {
-      throw capError(
-        `${estimate.display_name}'s daily cap of ${cap} ${info.unit} (${info.setting})`,
-        `${fmt(today.amount)} ${info.unit} spent today${today.unknown ? ` plus ${today.unknown} job(s) of unknown cost` : ''}; this job would cost ${costText(estimate)}`,
-        info.setting,
-      );
-    }
-  }
-  if (caps.paidCreatesPerDay !== undefined && today.allPaidCreates + 1 > caps.paidCreatesPerDay) {
-    throw capError(
-      `the daily cap of ${caps.paidCreatesPerDay} paid jobs across providers (${PAID_CREATES_SETTING})`,
-      `${today.allPaidCreates} paid job(s) created today`,
-      PAID_CREATES_SETTING,
-    );
-  }
-}
-
-export const PRINCIPAL_CREATES_SETTING = 'LIPSYNC_CAP_PAID_CREATES_PER_USER_PER_DAY';
-
-/** Throws `spend_cap` when one more paid job would pass the per-user cap (`own`: that user's totals today). */
-export function checkPrincipalCap(caps: SpendCaps, own: SpendTotal[]): void {
-  const cap = caps.paidCreatesPerPrincipal;
-  const mine = own.reduce((s, t) => s + t.paidCreates, 0);
-  if (cap !== undefined && mine + 1 > cap)
-    throw capError(
-      `your daily cap of ${cap} paid jobs (${PRINCIPAL_CREATES_SETTING})`,
-      `you created ${mine} paid job(s) today`,
-      PRINCIPAL_CREATES_SETTING,
-    );
-}
-
-function capError(what: string, spent: string, setting: string): AppError {
-  return new AppError('spend_cap', `This job would pass ${what}: ${spent}. Nothing was sent.`, {
-    hint: `Ask the user. To allow more, raise ${setting} (or unset it to turn the cap off) and restart the server; the cap resets at midnight.`,
-    details: { setting },
-    noTaskCreated: true,
-  });
-}
-
-const fmt = (n: number) => String(Math.round(n * 100) / 100);
+export const fmt = (n: number) => String(Math.round(n * 100) / 100);
 
 /** The seed's advice: near a daily limit, suggest the cheaper mode. */
 export function nearLimitAdvice(

@@ -14,9 +14,7 @@
  * The figures (calls, failures, creates per job, RSS) are printed.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Client as Client2, StreamableHTTPClientTransport as Http2 } from '@modelcontextprotocol/client';
 import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -25,9 +23,8 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { type TestEnv, testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
-import { freePort, type Nginx, startNginx } from '../helpers/nginx.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { type PgTestDatabase, pgTestDatabase } from '../helpers/pg.js';
-import { CLI } from '../helpers/spawn.js';
 import { nginxSkip, postgresSkip } from '../helpers/system-tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -37,29 +34,7 @@ const TOKEN = 'load-balancer-token-0123456789';
 const BUDGET_MS = 90_000;
 const skip = nginxSkip || postgresSkip;
 
-interface Instance {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
 type Result = { isError?: boolean; structuredContent?: unknown; content?: unknown };
-
-function startInstance(env: Record<string, string>, lbPort: number): Promise<Instance> {
-  const args = [CLI, 'serve', '--http', '--port', '0', '--allowed-host', `127.0.0.1:${lbPort}`];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      stderr = (stderr + d).slice(-200_000);
-      const m = /"listening":"([^"]+)"/.exec(stderr);
-      if (m) resolve({ child, url: m[1] as string, stderr: () => stderr, exited });
-    });
-    exited.then((code) => reject(new Error(`instance exited early (${code}): ${stderr.slice(-2000)}`)));
-  });
-}
 
 const rssKb = (pid: number | undefined): number => {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -199,8 +174,9 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
   let db: PgTestDatabase;
   let fake: FakeJogg;
   let env: TestEnv;
-  let lb: Nginx;
-  const instances: Instance[] = [];
+  let cluster: Cluster;
+  let lb: Cluster['lb'];
+  const instances: Cluster['instances'] = [];
   const faces: Face[] = [];
   const paidTasks = new Set<string>();
 
@@ -218,27 +194,14 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
       LIPSYNC_CONFIRM_KEY: 'lb-test-shared-confirmation-key-0123456789abcdef',
       LIPSYNC_LOG_LEVEL: 'info',
     });
-    const outputs = join(env.root, 'shared-outputs');
-    const lbPort = await freePort();
-    const started = await Promise.all(
-      ['a', 'b', 'c'].map((n) => {
-        const home = join(env.root, `instance-${n}`);
-        mkdirSync(home, { recursive: true });
-        return startInstance({ ...env.env, LIPSYNC_HOME: home, LIPSYNC_OUTPUT_DIR: outputs }, lbPort);
-      }),
-    );
-    instances.push(...started);
-    lb = await startNginx(
-      instances.map((i) => new URL(i.url).host),
-      lbPort,
-    );
+    cluster = await startCluster(env.root, () => env.env);
+    instances.push(...cluster.instances);
+    lb = cluster.lb;
   });
 
   after(async () => {
     await Promise.all(faces.map((f) => f.close().catch(() => undefined)));
-    await lb?.stop();
-    for (const i of instances) i.child.kill('SIGKILL');
-    await Promise.all(instances.map((i) => i.exited));
+    await cluster?.stop();
     await fake?.close();
     await db?.drop();
     env?.cleanup();

@@ -39,6 +39,8 @@ export interface Nginx {
   port: number;
   stop(): Promise<void>;
   errorLog(): string;
+  /** Requests answered so far per instance (`host:port`), from nginx's access log. */
+  answeredBy(): Map<string, number>;
 }
 
 export async function freePort(): Promise<number> {
@@ -73,7 +75,9 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  # Which instance answered each request (the tests count them per instance).
+  log_format upstreams '$status $request_method $upstream_addr';
+  access_log ${dir}/access.log upstreams;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
@@ -104,10 +108,26 @@ ${lbConfig(`127.0.0.1:${port}`, upstreams)}
       throw new Error(`nginx did not start: ${stderr}\n${errorLog()}`.slice(-3000));
     await new Promise((r) => setTimeout(r, 5));
   }
+  const answeredBy = () => {
+    const counts = new Map<string, number>();
+    let log = '';
+    try {
+      log = readFileSync(join(dir, 'access.log'), 'utf8');
+    } catch {
+      // nothing logged yet
+    }
+    for (const line of log.split('\n').filter(Boolean)) {
+      // A request nginx passed on to a second instance logs "a, b": the last one answered.
+      const key = line.split(' ').slice(2).join(' ').split(', ').pop();
+      if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  };
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     port,
     errorLog,
+    answeredBy,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

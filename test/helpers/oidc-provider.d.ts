@@ -6,3 +6,12 @@ declare module 'oidc-provider' {
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
   }
 }
+
+// Its in-memory adapter, which the tests extend to read client ID metadata documents.
+declare module 'oidc-provider/lib/adapters/memory_adapter.js' {
+  export default class MemoryAdapter {
+    constructor(model: string);
+    model: string;
+    find(id: string): Promise<unknown>;
+  }
+}

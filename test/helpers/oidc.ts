@@ -9,9 +9,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 export const READ_SCOPE = 'tasks:read';
 export const PAY_SCOPE = 'tasks:pay';
+export const BOTH_SCOPES = `${READ_SCOPE} ${PAY_SCOPE}`;
 
 export interface TestClient {
   client_id: string;
@@ -19,6 +21,13 @@ export interface TestClient {
   /** Scopes this client may ask for. */
   scope: string;
 }
+
+/** A user of the tests: a confidential client that gets its tokens by client credentials. */
+export const userClient = (id: string): TestClient => ({
+  client_id: id,
+  client_secret: `${id}-secret-0123456789abcdef0123456789`,
+  scope: BOTH_SCOPES,
+});
 
 export interface IssuerOptions {
   /** Resource servers this issuer knows (default: any loopback URL); a token for another is refused. */
@@ -30,6 +39,28 @@ export interface IssuerOptions {
   ttlSeconds?: number;
   /** Listen on this port (a restart with new keys keeps the issuer URL). */
   port?: number;
+  /**
+   * Users sign in: the authorization-code flow (PKCE) with oidc-provider's own login and consent pages
+   * (devInteractions: any login name is an account), for clients that register themselves.
+   */
+  interactive?: boolean;
+  /**
+   * Client ID metadata documents: a client_id that is an HTTPS URL is the client's document, read with
+   * `fetch` (it must name itself as client_id). The metadata says `client_id_metadata_document_supported`.
+   */
+  metadataDocuments?: { fetch(url: string): Promise<unknown> };
+}
+
+/** oidc-provider's in-memory storage, where a Client whose id is an HTTPS URL is read from that URL. */
+function documentAdapter(read: (url: string) => Promise<unknown>) {
+  return class extends MemoryAdapter {
+    override async find(id: string) {
+      if (this.model !== 'Client' || !id.startsWith('https://')) return super.find(id);
+      const doc = (await read(id).catch(() => undefined)) as Record<string, unknown> | undefined;
+      // A document that does not name itself is not this client's (draft-ietf-oauth-client-id-metadata-document).
+      return doc && doc.client_id === id ? doc : undefined;
+    }
+  };
 }
 
 export interface TestIssuer {
@@ -67,11 +98,18 @@ export async function startIssuer(o: IssuerOptions): Promise<TestIssuer> {
       id_token_signed_response_alg: 'ES256',
     })),
     jwks: { keys: [jwk] },
+    // Its only key is an EC one: clients that register themselves get ES256 ID tokens.
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      id_token_signed_response_alg: 'ES256',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     ttl: { ClientCredentials: o.ttlSeconds ?? 300 },
     scopes: [READ_SCOPE, PAY_SCOPE],
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: !!o.interactive },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -94,6 +132,12 @@ export async function startIssuer(o: IssuerOptions): Promise<TestIssuer> {
         },
       },
     },
+    ...(o.metadataDocuments
+      ? {
+          adapter: documentAdapter((url) => o.metadataDocuments!.fetch(url)),
+          discovery: { client_id_metadata_document_supported: true },
+        }
+      : {}),
   } as never);
   // oidc-provider refuses plain http unless told the proxy terminates TLS; loopback tests only.
   http.on('request', provider.callback());

@@ -11,7 +11,7 @@ import {
   readJsonBody,
   runGuards,
 } from '../../src/http-server/chain.js';
-import { isLoopbackOrigin } from '../../src/http-server/guard.js';
+import { allowedHostHeaders, isLoopbackOrigin } from '../../src/http-server/guard.js';
 
 const req = (o: { method?: string; url?: string; headers?: Record<string, string> }, body = '') =>
   Object.assign(Readable.from([Buffer.from(body)]), {
@@ -26,6 +26,22 @@ describe('HTTP guard chain', () => {
     assert.equal(g(req({ headers: { host: '127.0.0.1:8787' } })), undefined);
     assert.equal(g(req({ headers: { host: 'evil.example:8787' } }))?.status, 421);
     assert.equal(g(req({}))?.status, 421);
+  });
+
+  test('allowedHostHeaders: a public name passes as clients send it through a proxy, on the default port too', () => {
+    const hosts = allowedHostHeaders('0.0.0.0', 8787, ['lipsync.example.com', 'mcp.example.com:443']);
+    // https://lipsync.example.com/mcp: clients send no port for 443, and the proxy passes Host on.
+    for (const h of [
+      'lipsync.example.com',
+      'lipsync.example.com:8787',
+      'mcp.example.com',
+      'mcp.example.com:443',
+    ])
+      assert.ok(hosts.has(h), h);
+    for (const h of ['evil.example', 'lipsync.example.com:444', 'mcp.example.com:8787', 'localhost'])
+      assert.ok(!hosts.has(h), h);
+    // Loopback names still need this server's port (a rebinding page names no port of ours by chance).
+    assert.ok(!allowedHostHeaders('127.0.0.1', 8787).has('127.0.0.1'));
   });
 
   test('originGuard: no Origin and listed ones pass; loopback ones only when bound to loopback', () => {

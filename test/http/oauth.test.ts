@@ -46,7 +46,7 @@ describe('OAuth resource server (JWT access tokens, JWKS)', () => {
     assert.deepEqual(doc.scopes_supported, [READ_SCOPE, PAY_SCOPE]);
   });
 
-  test('no token: 401 whose WWW-Authenticate points at the metadata', async () => {
+  test('no token: 401 whose WWW-Authenticate points at the metadata and names the scopes to ask for', async () => {
     const res = await initialize(resource, undefined);
     assert.equal(res.status, 401);
     const ch = challengeOf(res.headers['www-authenticate']);
@@ -55,6 +55,8 @@ describe('OAuth resource server (JWT access tokens, JWKS)', () => {
       ch,
       /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
     );
+    // The scopes a client asks for when it signs the user in (MCP scope selection): both, consented once.
+    assert.match(ch, new RegExp(`scope="${READ_SCOPE} ${PAY_SCOPE}"`));
   });
 
   test('a token from the issuer for this resource opens a session; its tools list', async () => {

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/config.js';
+import { checkCaps, checkPrincipalCap } from '../../../src/jobs/caps.js';
 import { Ledger } from '../../../src/jobs/ledger.js';
-import { buildReport, checkCaps, estimateCost, startOfDay, todayFor } from '../../../src/jobs/spend.js';
+import { buildReport, estimateCost, startOfDay, todayFor } from '../../../src/jobs/spend.js';
 import type { Provider, ResolvedInput } from '../../../src/providers/provider.js';
 
 const provider = (name: Provider['name'], paid = true) =>
@@ -69,6 +70,42 @@ test('caps: a job that would pass the cap is refused; a job of unknown cost is r
     () => checkCaps({ perProvider: {}, paidCreatesPerDay: 4 }, { ...jogg, amount: 1 }, today),
     /LIPSYNC_CAP_PAID_CREATES_PER_DAY/,
   );
+});
+
+test("per-user caps: a user's own spend on the meter, how much is left, the setting to raise; unknown cost at the cap refused", () => {
+  const mine = { amount: 4, unknown: 0, paidCreates: 4, allPaidCreates: 4 };
+  const jogg = { provider: 'jogg' as const, display_name: 'Jogg', unit: 'credits', basis: '' };
+  const caps = { perProvider: {}, perProviderPerPrincipal: { jogg: 5 } };
+  checkPrincipalCap(caps, [], { ...jogg, amount: 1 }, mine);
+  assert.throws(
+    () => checkPrincipalCap(caps, [], { ...jogg, amount: 2 }, mine),
+    (e: Error & { code?: string; hint?: string }) => {
+      assert.equal(e.code, 'spend_cap');
+      assert.match(
+        e.message,
+        /your daily cap of 5 Jogg credits \(LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY\): you spent 4 credits today, 1 left; this job would cost 2 credits/,
+      );
+      assert.match(e.hint ?? '', /raise LIPSYNC_CAP_JOGG_CREDITS_PER_USER_PER_DAY/);
+      return true;
+    },
+  );
+  // The Director's images and audio are their own meter; NemoVideo's unknown cost needs room left.
+  const media = {
+    provider: 'director' as const,
+    display_name: 'The Director',
+    unit: 'images and audio',
+    amount: 1,
+    basis: '',
+  };
+  const dCaps = { perProvider: {}, perProviderPerPrincipal: { director: 1, director_images_audio: 5 } };
+  checkPrincipalCap(dCaps, [], media, mine);
+  assert.throws(() => checkPrincipalCap(dCaps, [], { ...media, unit: 'videos' }, mine), /VIDEOS_PER_USER/);
+  const nemo = { provider: 'nemovideo' as const, display_name: 'NemoVideo', unit: 'credits', basis: '' };
+  const nCaps = { perProvider: {}, perProviderPerPrincipal: { nemovideo: 4 } };
+  assert.throws(() => checkPrincipalCap(nCaps, [], nemo, mine), /NEMOVIDEO_CREDITS_PER_USER/);
+  // Without a per-user meter cap (or without the user's spend) only the paid-jobs count applies.
+  checkPrincipalCap({ perProvider: { jogg: 1 } }, [], { ...jogg, amount: 9 }, mine);
+  checkPrincipalCap(caps, [], { ...jogg, amount: 9 });
 });
 
 test('settings: caps are off by default, a number when set, refused when not a number; confirm follows the transport default', () => {
