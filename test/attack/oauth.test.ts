@@ -11,10 +11,21 @@ import { after, before, describe, test } from 'node:test';
 import { makePair } from '../helpers/clips.js';
 import { PAY_SCOPE, READ_SCOPE, startIssuer, type TestClient, type TestIssuer } from '../helpers/oidc.js';
 import { type PgTestDatabase, pgSkip, pgTestDatabase } from '../helpers/pg.js';
-import { assertClean, call26, post, rpcError, rpcResult, type Served, serve, TASKS_EXT, V25 } from './serve.js';
+import {
+  assertClean,
+  call26,
+  post,
+  rpcError,
+  rpcResult,
+  type Served,
+  serve,
+  TASKS_EXT,
+  V25,
+} from './serve.js';
 
 const b64u = (v: string | Buffer) => Buffer.from(v).toString('base64url');
-const jwt = (header: object, payload: object, sig = '') => `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}.${sig}`;
+const jwt = (header: object, payload: object, sig = '') =>
+  `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}.${sig}`;
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -24,10 +35,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const reader: TestClient = { client_id: 'reader', client_secret: 'reader-secret-0123456789', scope: READ_SCOPE };
-const payer: TestClient = { client_id: 'payer', client_secret: 'payer-secret-0123456789', scope: `${READ_SCOPE} ${PAY_SCOPE}` };
-const other: TestClient = { client_id: 'other', client_secret: 'other-secret-0123456789', scope: `${READ_SCOPE} ${PAY_SCOPE}` };
-const init25 = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: V25, capabilities: {}, clientInfo: { name: 'attack', version: '1' } } };
+const reader: TestClient = {
+  client_id: 'reader',
+  client_secret: 'reader-secret-0123456789',
+  scope: READ_SCOPE,
+};
+const payer: TestClient = {
+  client_id: 'payer',
+  client_secret: 'payer-secret-0123456789',
+  scope: `${READ_SCOPE} ${PAY_SCOPE}`,
+};
+const other: TestClient = {
+  client_id: 'other',
+  client_secret: 'other-secret-0123456789',
+  scope: `${READ_SCOPE} ${PAY_SCOPE}`,
+};
+const init25 = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: V25, capabilities: {}, clientInfo: { name: 'attack', version: '1' } },
+};
 const h25 = { 'mcp-protocol-version': V25 };
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
@@ -45,7 +73,12 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
     const port = await freePort();
     resource = `http://127.0.0.1:${port}/mcp`;
     s = await serve(
-      { LIPSYNC_DATABASE_URL: db.url, LIPSYNC_OAUTH_ISSUER: issuer.issuer, LIPSYNC_OAUTH_RESOURCE: resource, LIPSYNC_ALLOW_PRIVATE_URLS: 'true' },
+      {
+        LIPSYNC_DATABASE_URL: db.url,
+        LIPSYNC_OAUTH_ISSUER: issuer.issuer,
+        LIPSYNC_OAUTH_RESOURCE: resource,
+        LIPSYNC_ALLOW_PRIVATE_URLS: 'true',
+      },
       ['--port', String(port)],
     );
     readToken = await issuer.token(reader, { resource, scope: READ_SCOPE });
@@ -60,10 +93,17 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
   test('protected-resource metadata names the resource, the issuer and both scopes (RFC 9728, README)', async () => {
     const res = await fetch(`${s.origin}/.well-known/oauth-protected-resource/mcp`);
     assert.equal(res.status, 200);
-    const m = (await res.json()) as { resource: string; authorization_servers: string[]; scopes_supported?: string[] };
+    const m = (await res.json()) as {
+      resource: string;
+      authorization_servers: string[];
+      scopes_supported?: string[];
+    };
     assert.equal(m.resource, resource);
     assert.ok(m.authorization_servers.includes(issuer.issuer), JSON.stringify(m));
-    assert.ok(m.scopes_supported?.includes(READ_SCOPE) && m.scopes_supported.includes(PAY_SCOPE), JSON.stringify(m));
+    assert.ok(
+      m.scopes_supported?.includes(READ_SCOPE) && m.scopes_supported.includes(PAY_SCOPE),
+      JSON.stringify(m),
+    );
   });
 
   test('no token: 401 with WWW-Authenticate Bearer resource_metadata pointing at that document', async () => {
@@ -76,7 +116,11 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
 
   test('no token: the 401 challenge names the scope to ask for (MCP authorization 2025-11-25: SHOULD include scope)', async () => {
     const a = await post(s.url, init25);
-    assert.match(a.headers.get('www-authenticate') ?? '', new RegExp(`scope="[^"]*${READ_SCOPE}`), a.headers.get('www-authenticate') ?? '');
+    assert.match(
+      a.headers.get('www-authenticate') ?? '',
+      new RegExp(`scope="[^"]*${READ_SCOPE}`),
+      a.headers.get('www-authenticate') ?? '',
+    );
   });
 
   test('a real token from another issuer (same audience) is refused: 401', async () => {
@@ -105,12 +149,31 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
     [
       'alg none',
       () =>
-        jwt({ alg: 'none', typ: 'JWT' }, { iss: issuer.issuer, aud: resource, sub: 'mallory', scope: `${READ_SCOPE} ${PAY_SCOPE}`, exp: Math.floor(Date.now() / 1000) + 600 }),
+        jwt(
+          { alg: 'none', typ: 'JWT' },
+          {
+            iss: issuer.issuer,
+            aud: resource,
+            sub: 'mallory',
+            scope: `${READ_SCOPE} ${PAY_SCOPE}`,
+            exp: Math.floor(Date.now() / 1000) + 600,
+          },
+        ),
     ],
     [
       'alg None with a signature',
       () =>
-        jwt({ alg: 'None', typ: 'JWT' }, { iss: issuer.issuer, aud: resource, sub: 'mallory', scope: READ_SCOPE, exp: Math.floor(Date.now() / 1000) + 600 }, 'c2ln'),
+        jwt(
+          { alg: 'None', typ: 'JWT' },
+          {
+            iss: issuer.issuer,
+            aud: resource,
+            sub: 'mallory',
+            scope: READ_SCOPE,
+            exp: Math.floor(Date.now() / 1000) + 600,
+          },
+          'c2ln',
+        ),
     ],
     ['a valid token with its signature cut off', () => `${readToken.split('.').slice(0, 2).join('.')}.`],
     [
@@ -127,16 +190,29 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
     test(`invalid token (${name}): 401 with error="invalid_token" (RFC 6750 §3.1)`, async () => {
       const a = await post(s.url, init25, bearer(make()));
       assert.equal(a.status, 401, a.text);
-      assert.match(a.headers.get('www-authenticate') ?? '', /error="invalid_token"/, a.headers.get('www-authenticate') ?? '(none)');
+      assert.match(
+        a.headers.get('www-authenticate') ?? '',
+        /error="invalid_token"/,
+        a.headers.get('www-authenticate') ?? '(none)',
+      );
       assertClean(a.text, [readToken]);
     });
   }
 
-  test('HS256 token signed with the issuer\'s public key as the HMAC secret: 401 (key confusion)', async () => {
-    const meta = (await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  test("HS256 token signed with the issuer's public key as the HMAC secret: 401 (key confusion)", async () => {
+    const meta = (await (await fetch(`${issuer.issuer}/.well-known/openid-configuration`)).json()) as {
+      jwks_uri: string;
+    };
     const jwks = (await (await fetch(meta.jwks_uri)).json()) as { keys: Array<Record<string, string>> };
     const key = jwks.keys[0]!;
-    const claims = { iss: issuer.issuer, aud: resource, sub: 'mallory', scope: `${READ_SCOPE} ${PAY_SCOPE}`, exp: Math.floor(Date.now() / 1000) + 600, iat: Math.floor(Date.now() / 1000) };
+    const claims = {
+      iss: issuer.issuer,
+      aud: resource,
+      sub: 'mallory',
+      scope: `${READ_SCOPE} ${PAY_SCOPE}`,
+      exp: Math.floor(Date.now() / 1000) + 600,
+      iat: Math.floor(Date.now() / 1000),
+    };
     for (const secret of [JSON.stringify(key), key.x ?? '', JSON.stringify(jwks)]) {
       const unsigned = `${b64u(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }))}.${b64u(JSON.stringify(claims))}`;
       const sig = createHmac('sha256', secret).update(unsigned).digest('base64url');
@@ -167,19 +243,33 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
     assert.equal(a.status, 200, a.text.slice(0, 300));
     const b = await call26(s.url, 2, 'tools/list', {}, { headers: bearer(readToken) });
     assert.equal(b.status, 200, b.text.slice(0, 300));
-    const c = await post(s.url, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...h25, authorization: `bearer ${readToken}` });
+    const c = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+      { ...h25, authorization: `bearer ${readToken}` },
+    );
     assert.equal(c.status, 200, c.text.slice(0, 300));
   });
 
   test('read-only token and a paid tool: 403 insufficient_scope naming tasks:pay, on both eras (README)', async () => {
     const { video, audio } = await makePair(s.work, 51);
     const args = { provider: 'jogg', video, audio, confirm: true };
-    const a = await post(s.url, { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'create_lip_sync', arguments: args } }, { ...h25, ...bearer(readToken) });
+    const a = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'create_lip_sync', arguments: args } },
+      { ...h25, ...bearer(readToken) },
+    );
     assert.equal(a.status, 403, a.text);
     const w = a.headers.get('www-authenticate') ?? '';
     assert.match(w, /error="insufficient_scope"/, w);
     assert.ok(w.includes(PAY_SCOPE), w);
-    const b = await call26(s.url, 5, 'tools/call', { name: 'create_lip_sync', arguments: args }, { headers: bearer(readToken) });
+    const b = await call26(
+      s.url,
+      5,
+      'tools/call',
+      { name: 'create_lip_sync', arguments: args },
+      { headers: bearer(readToken) },
+    );
     assert.equal(b.status, 403, b.text);
     assert.match(b.headers.get('www-authenticate') ?? '', /insufficient_scope/);
   });
@@ -197,22 +287,58 @@ describe('OAuth resource server (stateless on PostgreSQL)', { skip: pgSkip }, ()
     const id = r.structuredContent.task_id;
     assert.ok(id, created.text.slice(0, 300));
     const otherToken = await issuer.token(other, { resource, scope: `${READ_SCOPE} ${PAY_SCOPE}` });
-    const g = await call26(s.url, 7, 'tasks/get', { taskId: id }, { capabilities: { extensions: { [TASKS_EXT]: {} } }, headers: bearer(otherToken) });
+    const g = await call26(
+      s.url,
+      7,
+      'tasks/get',
+      { taskId: id },
+      { capabilities: { extensions: { [TASKS_EXT]: {} } }, headers: bearer(otherToken) },
+    );
     assert.equal(rpcError(g).code, -32602, g.text);
-    const st = await call26(s.url, 8, 'tools/call', { name: 'get_task_status', arguments: { task_id: id } }, { headers: bearer(otherToken) });
+    const st = await call26(
+      s.url,
+      8,
+      'tools/call',
+      { name: 'get_task_status', arguments: { task_id: id } },
+      { headers: bearer(otherToken) },
+    );
     const sr = rpcResult<{ isError?: boolean; content: Array<{ text?: string }> }>(st);
     assert.equal(sr.isError, true, st.text.slice(0, 300));
     const err = JSON.parse(sr.content[0]?.text ?? '{}') as { error?: { code: string } };
     assert.equal(err.error?.code, 'not_found', st.text.slice(0, 300));
-    const rr = await call26(s.url, 9, 'resources/read', { uri: `lipsync://tasks/${id}` }, { headers: bearer(otherToken) });
+    const rr = await call26(
+      s.url,
+      9,
+      'resources/read',
+      { uri: `lipsync://tasks/${id}` },
+      { headers: bearer(otherToken) },
+    );
     assert.ok(rpcError(rr).code !== undefined, rr.text.slice(0, 300));
     assert.ok(!rr.text.includes(video), 'the other user sees nothing of the task');
-    const lt = await call26(s.url, 11, 'tools/call', { name: 'list_tasks', arguments: {} }, { headers: bearer(otherToken) });
+    const lt = await call26(
+      s.url,
+      11,
+      'tools/call',
+      { name: 'list_tasks', arguments: {} },
+      { headers: bearer(otherToken) },
+    );
     assert.ok(!lt.text.includes(id), `list_tasks of another user shows the task: ${lt.text.slice(0, 300)}`);
-    const c = await call26(s.url, 12, 'tasks/cancel', { taskId: id }, { capabilities: { extensions: { [TASKS_EXT]: {} } }, headers: bearer(otherToken) });
+    const c = await call26(
+      s.url,
+      12,
+      'tasks/cancel',
+      { taskId: id },
+      { capabilities: { extensions: { [TASKS_EXT]: {} } }, headers: bearer(otherToken) },
+    );
     assert.equal(rpcError(c).code, -32602, `another user cancels the task: ${c.text.slice(0, 300)}`);
     // The owner still sees it.
-    const mine = await call26(s.url, 10, 'tools/call', { name: 'get_task_status', arguments: { task_id: id } }, { headers: bearer(payToken) });
+    const mine = await call26(
+      s.url,
+      10,
+      'tools/call',
+      { name: 'get_task_status', arguments: { task_id: id } },
+      { headers: bearer(payToken) },
+    );
     assert.equal(rpcResult<{ isError?: boolean }>(mine).isError ?? false, false, mine.text.slice(0, 300));
   });
 });
