@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { within } from '../helpers/wait.js';
-import { call26, post, rpcError, rpcResult, type Served, serve, V25 } from './serve.js';
+import { call26, listen, post, rpcError, rpcResult, type Served, serve, V25 } from './serve.js';
 
 const init25 = (id: number | string = 1) => ({
   jsonrpc: '2.0',
@@ -90,6 +90,13 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
       'GET',
     );
     assert.equal(a.status, 405, a.text);
+  });
+
+  test('memory mode too: a 2026 listen on a URI that names no task answers in words, not HTTP 500', {
+    todo: 'answers HTTP 500 {"code":-32000,"message":"Internal error."} here as on PostgreSQL',
+  }, async () => {
+    const r = await listen(s.url, 45, { resourceSubscriptions: ['file:///etc/passwd'] });
+    assert.ok(r.status < 500, `HTTP ${r.status}: ${r.text.slice(0, 300)}`);
   });
 
   test('an unknown Mcp-Session-Id: 404 so the client starts a new session (2025-11-25 transports: Session Management)', async () => {

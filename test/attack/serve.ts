@@ -198,3 +198,63 @@ export function assertClean(text: string, secrets: string[] = []): void {
   for (const s of secrets) if (s && text.includes(s)) problems.push(`the secret ${s.slice(0, 4)}…`);
   if (problems.length) throw new Error(`answer shows ${problems.join(', ')}: ${text.slice(0, 800)}`);
 }
+
+/** Opens a listen stream, reads it until `enough` holds for the messages so far (or it ends), then closes it. */
+export async function listen(
+  url: string,
+  id: number,
+  notifications: Record<string, unknown>,
+  caps: Record<string, unknown> = {},
+  enough: (m: Array<Record<string, unknown>>) => boolean = (m) => m.length > 0,
+): Promise<{ status: number; messages: Array<Record<string, unknown>>; text: string }> {
+  const ac = new AbortController();
+  const res = await within(
+    fetch(url, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers26('subscriptions/listen'),
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'subscriptions/listen',
+        params: { _meta: meta26(caps), notifications },
+      }),
+    }),
+    'subscriptions/listen answers',
+  );
+  const ct = res.headers.get('content-type');
+  let text = '';
+  const reader = res.body?.getReader();
+  const dec = new TextDecoder();
+  try {
+    while (reader) {
+      const complete = text.slice(0, text.lastIndexOf('\n\n') + 1);
+      if (enough(parseMessages(ct, complete))) break;
+      const chunk = await within(reader.read(), 'the listen stream sends its acknowledgement');
+      if (chunk.done) break;
+      text += dec.decode(chunk.value, { stream: true });
+      if (text.length > 5_000_000) break;
+    }
+  } finally {
+    ac.abort();
+  }
+  return {
+    status: res.status,
+    text,
+    messages: parseMessages(
+      ct,
+      ct?.includes('event-stream') ? text.slice(0, text.lastIndexOf('\n\n') + 1) : text,
+    ),
+  };
+}
+
+export const ackOf = (messages: Array<Record<string, unknown>>) =>
+  (
+    messages.find((m) => m.method === 'notifications/subscriptions/acknowledged')?.params as
+      | { notifications: { resourceSubscriptions?: string[]; taskIds?: string[] } }
+      | undefined
+  )?.notifications;
