@@ -299,6 +299,57 @@ describe('stateless HTTP on PostgreSQL (both eras, hostile clients)', { skip: pg
     assert.ok(a.messages.length === 1, a.text.slice(0, 300));
   });
 
+  test('2026 resources/read with a numeric uri: -32602 Invalid params (JSON-RPC 2.0 §5.1), not -32603', {
+    todo: 'answers -32603 (internal error) whose message is a raw zod issue list ("[\\n  {\\n    \\"expected\\": \\"string\\", …")',
+  }, async () => {
+    const a = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 20, method: 'resources/read', params: { uri: 5, _meta: meta26() } },
+      { 'mcp-protocol-version': V26, 'mcp-method': 'resources/read', 'mcp-name': '5' },
+    );
+    const e = rpcError(a);
+    assert.equal(e.code, -32602, a.text.slice(0, 300));
+    assert.doesNotMatch(e.message, /^\s*\[/, 'a raw validation dump is not words');
+  });
+
+  test('2026 completion/complete with an unknown ref type: -32602, not -32603', {
+    todo: 'answers -32603 with a raw zod "invalid_union" issue list as the message',
+  }, async () => {
+    const a = await call26(s.url, 21, 'completion/complete', {
+      ref: { type: 'ref/nope', name: 'x' },
+      argument: { name: 'a', value: 'b' },
+    });
+    const e = rpcError(a);
+    assert.equal(e.code, -32602, a.text.slice(0, 300));
+  });
+
+  test('2025 logging/setLevel with an unknown level: -32602, not -32603', {
+    todo: 'answers -32603 with a raw zod "invalid_value" issue list as the message',
+  }, async () => {
+    const a = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 22, method: 'logging/setLevel', params: { level: 'verbose' } },
+      h25,
+    );
+    const e = rpcError(a);
+    assert.equal(e.code, -32602, a.text.slice(0, 300));
+  });
+
+  test('2026 tools/call whose arguments are an array: -32602 in a sentence, not a raw validation dump', {
+    todo: 'the -32602 message is "Invalid tools/call request: [\\n  {\\n    \\"expected\\": \\"record\\", …" — a JSON dump of zod issues',
+  }, async () => {
+    const a = await call26(s.url, 23, 'tools/call', { name: 'list_tasks', arguments: [1, 2] });
+    const e = rpcError(a);
+    assert.equal(e.code, -32602);
+    assert.doesNotMatch(e.message, /"code":|"expected":/, e.message.slice(0, 300));
+  });
+
+  test('2026 resources/read of a traversal URI: -32602 "not found", nothing read', async () => {
+    const a = await call26(s.url, 24, 'resources/read', { uri: 'lipsync://tasks/../../etc/passwd' });
+    assert.equal(rpcError(a).code, -32602);
+    assert.doesNotMatch(a.text, /root:x:0:0/);
+  });
+
   test('60 parallel clients of both eras are all answered', async () => {
     const calls = [];
     for (let i = 0; i < 30; i++) {
