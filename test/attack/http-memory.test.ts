@@ -5,6 +5,7 @@
  * JSON-RPC 2.0, README (LIPSYNC_HTTP_* bounds).
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { within } from '../helpers/wait.js';
@@ -97,6 +98,35 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
   }, async () => {
     const r = await listen(s.url, 45, { resourceSubscriptions: ['file:///etc/passwd'] });
     assert.ok(r.status < 500, `HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+  });
+
+  test('Origin "null" (sandboxed frame, file:// page) is refused with 403 (spec: MUST validate Origin)', async () => {
+    const a = await post(s.url, init25(46), { origin: 'null' });
+    assert.equal(a.status, 403, a.text);
+  });
+
+  test('a loopback Origin passes on a loopback bind (README: LIPSYNC_ALLOWED_ORIGINS)', async () => {
+    const a = await call26(s.url, 47, 'tools/list', {}, { headers: { origin: 'http://localhost:5173' } });
+    assert.equal(a.status, 200, a.text.slice(0, 200));
+  });
+
+  test('a foreign Host header (DNS rebinding) is refused', async () => {
+    const u = new URL(s.url);
+    const status = await within(
+      new Promise<number>((resolve, reject) => {
+        const q = request(
+          { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { host: `evil.example:${u.port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        q.on('error', reject);
+        q.end(JSON.stringify(init25(48)));
+      }),
+      'an answer to a rebinding Host',
+    );
+    assert.ok(status === 403 || status === 421 || status === 400, `HTTP ${status}`);
   });
 
   test('an unknown Mcp-Session-Id: 404 so the client starts a new session (2025-11-25 transports: Session Management)', async () => {
