@@ -115,7 +115,18 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     const status = await within(
       new Promise<number>((resolve, reject) => {
         const q = request(
-          { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { host: `evil.example:${u.port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            agent: false,
+            headers: {
+              host: `evil.example:${u.port}`,
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+            },
+          },
           (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));

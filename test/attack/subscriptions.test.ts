@@ -9,7 +9,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type FakeDirector, startFakeDirector } from '../fakes/director/index.js';
 import { type PgTestDatabase, pgSkip, pgTestDatabase } from '../helpers/pg.js';
-import { ackOf, call26, listen, post, rpcResult, type Served, serve, TASKS_EXT, V25 } from './serve.js';
+import { within } from '../helpers/wait.js';
+import {
+  ackOf,
+  call26,
+  listen,
+  parseMessages,
+  post,
+  rpcResult,
+  type Served,
+  serve,
+  TASKS_EXT,
+  V25,
+} from './serve.js';
 
 describe('subscriptions on the stateless face (PostgreSQL)', { skip: pgSkip }, () => {
   let director: FakeDirector;
@@ -106,6 +118,53 @@ describe('subscriptions on the stateless face (PostgreSQL)', { skip: pgSkip }, (
     const ack = ackOf(r.messages);
     assert.ok(ack, r.text.slice(0, 300));
     assert.ok(!(ack.taskIds ?? []).includes('not-a-task'), JSON.stringify(ack));
+  });
+
+  test("2025 stateless: get_task_status with wait_seconds sends progress on the call's own stream, then the client may leave (README)", async () => {
+    const ac = new AbortController();
+    const res = await within(
+      fetch(s.url, {
+        method: 'POST',
+        signal: ac.signal,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': V25,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 8,
+          method: 'tools/call',
+          params: {
+            name: 'get_task_status',
+            arguments: { task_id: known, wait_seconds: 50 },
+            _meta: { progressToken: 'attack-p' },
+          },
+        }),
+      }),
+      'the wait answers with a stream',
+    );
+    assert.match(res.headers.get('content-type') ?? '', /event-stream/);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    try {
+      while (!/"method":"notifications\/progress"/.test(text)) {
+        const c = await within(reader.read(), "a progress notification on the wait's stream");
+        if (c.done) break;
+        text += dec.decode(c.value, { stream: true });
+      }
+    } finally {
+      ac.abort();
+    }
+    const progress = parseMessages('text/event-stream', text).find(
+      (m) => m.method === 'notifications/progress',
+    );
+    assert.ok(progress, text.slice(0, 400));
+    assert.equal((progress.params as { progressToken: string }).progressToken, 'attack-p');
+    // The instance still answers after the client walked away mid-wait.
+    const again = await call26(s.url, 9, 'tools/list');
+    assert.equal(again.status, 200);
   });
 
   test('2025 stateless: resources/subscribe on a real task says there is no subscription stream (README), not a silent success', {
