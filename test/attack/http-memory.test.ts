@@ -140,6 +140,37 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     assert.ok(status === 403 || status === 421 || status === 400, `HTTP ${status}`);
   });
 
+  test('a 2026 request carrying a stale Mcp-Session-Id is served, the header ignored (2026 spec: Backward Compatibility)', {
+    todo: 'memory mode answers 404 "Session not found; initialize a new session." (id null) to a 2026-07-28 request — advice a 2026 client cannot follow (initialize is -32601 there); stateless mode ignores the header',
+  }, async () => {
+    const a = await call26(
+      s.url,
+      49,
+      'tools/list',
+      {},
+      { headers: { 'mcp-session-id': 'stale-session-from-yesterday' } },
+    );
+    assert.equal(a.status, 200, a.text.slice(0, 300));
+    assert.equal(a.headers.get('mcp-session-id'), null);
+  });
+
+  for (const asked of ['2026-07-28', '1999-01-01']) {
+    test(`initialize asking for ${asked}: answered with a 2025 version the server speaks (2025-11-25 lifecycle: version negotiation)`, async () => {
+      const a = await post(s.url, {
+        ...init25(50),
+        params: { ...init25(50).params, protocolVersion: asked },
+      });
+      const sid = a.headers.get('mcp-session-id');
+      try {
+        assert.equal(a.status, 200, a.text.slice(0, 300));
+        const v = rpcResult<{ protocolVersion: string }>(a).protocolVersion;
+        assert.match(v, /^2025-/, `negotiated ${v}`);
+      } finally {
+        if (sid) await post(s.url, undefined, { 'mcp-session-id': sid }, 'DELETE');
+      }
+    });
+  }
+
   test('an unknown Mcp-Session-Id: 404 so the client starts a new session (2025-11-25 transports: Session Management)', async () => {
     const a = await post(
       s.url,

@@ -122,6 +122,19 @@ describe('Tasks extension over HTTP: ids and cancellation', () => {
     }
   });
 
+  test('tasks/list is not a method of the 2026-07-28 Tasks extension: 404 -32601', async () => {
+    const a = await tasks(s.url, 'tasks/list', {});
+    assert.equal(a.status, 404, a.text.slice(0, 300));
+    assert.equal(rpcError(a).code, -32601);
+  });
+
+  test('tasks/cancel and tasks/update without the extension declared: -32021 (spec: MUST)', async () => {
+    for (const method of ['tasks/cancel', 'tasks/update']) {
+      const a = await tasks(s.url, method, { taskId: 'anything', inputResponses: {} }, {});
+      assert.equal(rpcError(a).code, -32021, `${method}: ${a.text.slice(0, 300)}`);
+    }
+  });
+
   test('tasks/get from a client that does not declare the extension: -32021 naming it (spec: MUST)', async () => {
     const a = await tasks(s.url, 'tasks/get', { taskId: 'anything' }, {});
     const e = rpcError(a);
