@@ -166,6 +166,42 @@ describe('paid-job confirmation over HTTP (2026 requestState; 2025 stateless fal
     assert.equal(creates(jogg), 0);
   });
 
+  test('inputResponses without the requestState do not count as a confirmation (nothing sent)', async () => {
+    assert.ok(first?.requestState);
+    const a = await call({ provider: 'jogg', ...pair }, ELICIT, { inputResponses: accept(first) });
+    const m = a.messages[0] ?? {};
+    const r = (m.result ?? {}) as InputRequired;
+    assert.ok(
+      m.error || r.resultType === 'input_required' || errorCode(r),
+      `created without the signed state: ${a.text.slice(0, 400)}`,
+    );
+    assert.equal(creates(jogg), 0);
+  });
+
+  test('an "accept" whose content says no (every boolean false) creates nothing', async () => {
+    assert.ok(first?.requestState);
+    const no: Record<string, unknown> = {};
+    for (const [key, req] of Object.entries(first.inputRequests ?? {})) {
+      const content: Record<string, unknown> = {};
+      for (const [name, prop] of Object.entries(req.params.requestedSchema?.properties ?? {}))
+        if (prop.type === 'boolean') content[name] = false;
+      no[key] = { action: 'accept', content };
+    }
+    const hasBoolean = Object.values(no).some(
+      (v) => Object.keys((v as { content: object }).content).length > 0,
+    );
+    assert.ok(
+      hasBoolean,
+      `the question has no yes/no field: ${JSON.stringify(first.inputRequests).slice(0, 300)}`,
+    );
+    const a = await call({ provider: 'jogg', ...pair }, ELICIT, {
+      inputResponses: no,
+      requestState: first.requestState,
+    });
+    assert.ok(a.status < 500, a.text.slice(0, 300));
+    assert.equal(creates(jogg), 0, `created on an accept that said no: ${a.text.slice(0, 300)}`);
+  });
+
   test('a decline creates nothing and says declined', async () => {
     assert.ok(first?.requestState);
     const declines = Object.fromEntries(

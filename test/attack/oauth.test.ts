@@ -355,7 +355,12 @@ describe('OAuth with memory sessions (2025): a session belongs to its user', () 
     const port = await freePort();
     resource = `http://127.0.0.1:${port}/mcp`;
     s = await serve(
-      { LIPSYNC_HTTP_SESSIONS: 'memory', LIPSYNC_OAUTH_ISSUER: issuer.issuer, LIPSYNC_OAUTH_RESOURCE: resource, LIPSYNC_ALLOW_PRIVATE_URLS: 'true' },
+      {
+        LIPSYNC_HTTP_SESSIONS: 'memory',
+        LIPSYNC_OAUTH_ISSUER: issuer.issuer,
+        LIPSYNC_OAUTH_RESOURCE: resource,
+        LIPSYNC_ALLOW_PRIVATE_URLS: 'true',
+      },
       ['--port', String(port)],
     );
     tokenA = await issuer.token(payer, { resource, scope: `${READ_SCOPE} ${PAY_SCOPE}` });
@@ -373,14 +378,34 @@ describe('OAuth with memory sessions (2025): a session belongs to its user', () 
     const hA = { ...h25, ...bearer(tokenA), 'mcp-session-id': sid };
     await post(s.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, hA);
     const { video, audio } = await makePair(s.work, 53);
-    const c = await post(s.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_lip_sync', arguments: { provider: 'local', video, audio } } }, hA);
+    const c = await post(
+      s.url,
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'create_lip_sync', arguments: { provider: 'local', video, audio } },
+      },
+      hA,
+    );
     const taskId = rpcResult<{ structuredContent: { task_id: string } }>(c).structuredContent.task_id;
     assert.ok(taskId, c.text.slice(0, 300));
     const hB = { ...h25, ...bearer(tokenB), 'mcp-session-id': sid };
-    const b = await post(s.url, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_tasks', arguments: {} } }, hB);
+    const b = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_tasks', arguments: {} } },
+      hB,
+    );
     assert.ok(!b.text.includes(taskId), `B sees A's task through A's session: ${b.text.slice(0, 300)}`);
-    assert.ok(b.status === 403 || b.status === 404 || b.status === 401, `B may use A's session: HTTP ${b.status} ${b.text.slice(0, 200)}`);
-    const noToken = await post(s.url, { jsonrpc: '2.0', id: 4, method: 'tools/list' }, { ...h25, 'mcp-session-id': sid });
+    assert.ok(
+      b.status === 403 || b.status === 404 || b.status === 401,
+      `B may use A's session: HTTP ${b.status} ${b.text.slice(0, 200)}`,
+    );
+    const noToken = await post(
+      s.url,
+      { jsonrpc: '2.0', id: 4, method: 'tools/list' },
+      { ...h25, 'mcp-session-id': sid },
+    );
     assert.equal(noToken.status, 401, 'a session id is no credential');
   });
 });
