@@ -189,6 +189,7 @@ describe('HTTP bounds in token mode: abandoned waits, a full instance, refusals'
       await Promise.all(settled);
     }
     assert.ok(answers.filter((a) => a.status === 503).length >= 1);
+    await connectionsUntil(s, (n) => n < 12, 'the abandoned waits give their places back');
     const after = await post(
       s.url,
       { jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: meta26() } },
