@@ -171,6 +171,30 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     });
   }
 
+  test('two requests with the same id at once in one session: each POST gets its own answer or a clear error, never silence', async () => {
+    const sid = await session(s.url);
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': V25 };
+    try {
+      for (let round = 0; round < 5; round++) {
+        const [x, y] = await within(
+          Promise.all([
+            post(s.url, { jsonrpc: '2.0', id: 500, method: 'tools/list' }, h),
+            post(s.url, { jsonrpc: '2.0', id: 500, method: 'prompts/list' }, h),
+          ]),
+          'both duplicate-id requests are answered',
+          30_000,
+        );
+        const xr = x.messages.find((m) => m.id === 500);
+        const yr = y.messages.find((m) => m.id === 500);
+        assert.ok(xr && yr, `round ${round}: ${x.status} ${x.text.slice(0, 200)} / ${y.status} ${y.text.slice(0, 200)}`);
+        if (xr.result) assert.ok(Array.isArray((xr.result as { tools?: unknown[] }).tools), `tools/list answered with ${JSON.stringify(xr).slice(0, 200)}`);
+        if (yr.result) assert.ok(Array.isArray((yr.result as { prompts?: unknown[] }).prompts), `prompts/list answered with ${JSON.stringify(yr).slice(0, 200)}`);
+      }
+    } finally {
+      await post(s.url, undefined, { 'mcp-session-id': sid }, 'DELETE');
+    }
+  });
+
   test('an unknown Mcp-Session-Id: 404 so the client starts a new session (2025-11-25 transports: Session Management)', async () => {
     const a = await post(
       s.url,
