@@ -195,6 +195,31 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     }
   });
 
+  test('a session\'s GET stream abandoned by its client can be opened again (2025-11-25: standalone SSE stream)', async () => {
+    const sid = await session(s.url);
+    const h = { 'mcp-session-id': sid, 'mcp-protocol-version': V25, accept: 'text/event-stream' };
+    try {
+      const ac = new AbortController();
+      const first = await within(fetch(s.url, { headers: h, signal: ac.signal }), 'the first GET stream opens');
+      assert.equal(first.status, 200);
+      ac.abort();
+      let status = 0;
+      let body = '';
+      for (let i = 0; i < 2000 && status !== 200; i++) {
+        const ac2 = new AbortController();
+        const again = await within(fetch(s.url, { headers: h, signal: ac2.signal }), 'a second GET is answered');
+        status = again.status;
+        if (status !== 200) body = await again.text();
+        ac2.abort();
+        if (status !== 200 && status !== 409) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(status, 200, `the stream never came back: ${status} ${body.slice(0, 200)}`);
+    } finally {
+      await post(s.url, undefined, { 'mcp-session-id': sid }, 'DELETE');
+    }
+  });
+
   test('an unknown Mcp-Session-Id: 404 so the client starts a new session (2025-11-25 transports: Session Management)', async () => {
     const a = await post(
       s.url,
