@@ -186,28 +186,45 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
         );
         const xr = x.messages.find((m) => m.id === 500);
         const yr = y.messages.find((m) => m.id === 500);
-        assert.ok(xr && yr, `round ${round}: ${x.status} ${x.text.slice(0, 200)} / ${y.status} ${y.text.slice(0, 200)}`);
-        if (xr.result) assert.ok(Array.isArray((xr.result as { tools?: unknown[] }).tools), `tools/list answered with ${JSON.stringify(xr).slice(0, 200)}`);
-        if (yr.result) assert.ok(Array.isArray((yr.result as { prompts?: unknown[] }).prompts), `prompts/list answered with ${JSON.stringify(yr).slice(0, 200)}`);
+        assert.ok(
+          xr && yr,
+          `round ${round}: ${x.status} ${x.text.slice(0, 200)} / ${y.status} ${y.text.slice(0, 200)}`,
+        );
+        if (xr.result)
+          assert.ok(
+            Array.isArray((xr.result as { tools?: unknown[] }).tools),
+            `tools/list answered with ${JSON.stringify(xr).slice(0, 200)}`,
+          );
+        if (yr.result)
+          assert.ok(
+            Array.isArray((yr.result as { prompts?: unknown[] }).prompts),
+            `prompts/list answered with ${JSON.stringify(yr).slice(0, 200)}`,
+          );
       }
     } finally {
       await post(s.url, undefined, { 'mcp-session-id': sid }, 'DELETE');
     }
   });
 
-  test('a session\'s GET stream abandoned by its client can be opened again (2025-11-25: standalone SSE stream)', async () => {
+  test("a session's GET stream abandoned by its client can be opened again (2025-11-25: standalone SSE stream)", async () => {
     const sid = await session(s.url);
     const h = { 'mcp-session-id': sid, 'mcp-protocol-version': V25, accept: 'text/event-stream' };
     try {
       const ac = new AbortController();
-      const first = await within(fetch(s.url, { headers: h, signal: ac.signal }), 'the first GET stream opens');
+      const first = await within(
+        fetch(s.url, { headers: h, signal: ac.signal }),
+        'the first GET stream opens',
+      );
       assert.equal(first.status, 200);
       ac.abort();
       let status = 0;
       let body = '';
       for (let i = 0; i < 2000 && status !== 200; i++) {
         const ac2 = new AbortController();
-        const again = await within(fetch(s.url, { headers: h, signal: ac2.signal }), 'a second GET is answered');
+        const again = await within(
+          fetch(s.url, { headers: h, signal: ac2.signal }),
+          'a second GET is answered',
+        );
         status = again.status;
         if (status !== 200) body = await again.text();
         ac2.abort();

@@ -139,6 +139,31 @@ describe('stateless HTTP on PostgreSQL (both eras, hostile clients)', { skip: pg
     assert.equal(rpcResult<{ isError?: boolean }>(a).isError ?? false, false, a.text);
   });
 
+  test('2026 Mcp-Name with a malformed base64 sentinel: 400 -32020 (spec: Server Validation, malformed header)', async () => {
+    const a = await call26(
+      s.url,
+      62,
+      'tools/call',
+      { name: 'list_tasks', arguments: {} },
+      { headers: { 'mcp-name': '=?base64?***not base64***?=' } },
+    );
+    assert.equal(a.status, 400, a.text.slice(0, 300));
+    assert.equal(rpcError(a).code, -32020);
+  });
+
+  test('2026 Mcp-Name sentinel that decodes to the body name plus a newline: 400 -32020', async () => {
+    const enc = `=?base64?${Buffer.from('list_tasks\n').toString('base64')}?=`;
+    const a = await call26(
+      s.url,
+      63,
+      'tools/call',
+      { name: 'list_tasks', arguments: {} },
+      { headers: { 'mcp-name': enc } },
+    );
+    assert.equal(a.status, 400, a.text.slice(0, 300));
+    assert.equal(rpcError(a).code, -32020);
+  });
+
   test('2026 unknown method: 404 with -32601 (spec: Protocol Version Header)', async () => {
     const a = await call26(s.url, 7, 'nothing/here');
     assert.equal(a.status, 404, a.text);
