@@ -121,7 +121,14 @@ export function createServer(app: App, opts: ServerOptions = {}): McpServer {
   };
   serveTools(server, opts.tools ?? availableTools(app), ctx);
   if (opts.era !== 'modern' && !opts.stateless) forwardJobEvents(app, server, seen);
-  registerMcpSurface(server, app, undefined, opts.mediaTaken, scope);
+  registerMcpSurface(
+    server,
+    app,
+    undefined,
+    opts.mediaTaken,
+    scope,
+    opts.era !== 'modern' && !!opts.stateless,
+  );
   // The Tasks extension is a 2026-07-28 one (per-request capabilities); 2025 clients never see it.
   if (opts.era === 'modern') registerTasksExtension(server, app, scope);
   return server;

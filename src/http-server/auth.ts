@@ -159,7 +159,8 @@ export function createOAuthGate(o: GateOptions): OAuthGate {
 /**
  * A 2026-07-28 `subscriptions/listen` request as its user may make it: the task URIs of tasks they
  * cannot see are dropped from its filter before the SDK reads it (it then honours only the rest), so
- * no stream hears when another user's task changes. The body is returned unchanged for the local one.
+ * no stream hears when another user's task changes. For everyone, URIs that name no task in the ledger
+ * are left out, and at most the subscription cap are kept (the spec's "subset the server accepted").
  */
 export async function listenAsSeen(
   app: Pick<App, 'ledger' | 'config'>,
@@ -169,10 +170,15 @@ export async function listenAsSeen(
   const scope = scopeOf(principalOf(auth), app.config.http.teamReuse);
   const m = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
   const uris = m?.params?.notifications?.resourceSubscriptions;
-  if (scope.owner === undefined || !Array.isArray(uris)) return body;
+  if (!Array.isArray(uris)) return body;
+  // The subset accepted (what the acknowledgement lists): URIs of tasks in the ledger that this caller
+  // sees, at most the subscription cap; anything else is left out (never an error, never a 500).
   const ledger = scopedLedger(app.ledger, scope);
   const kept: unknown[] = [];
-  for (const uri of uris.slice(0, MAX_URIS_PER_LISTEN)) {
+  const max = Math.min(MAX_URIS_PER_LISTEN, app.config.maxSubscriptions);
+  // At most MAX_URIS_PER_LISTEN looked up, whatever the list's length.
+  for (const uri of [...new Set(uris.slice(0, MAX_URIS_PER_LISTEN))]) {
+    if (kept.length >= max) break;
     let id: string | undefined;
     try {
       id = typeof uri === 'string' ? taskIdOf(uri) : undefined;

@@ -14,6 +14,29 @@ export interface Refusal {
   log?: { msg: string; fields: Record<string, unknown> };
   /** Drop the connection after answering (the client is still sending a body we will not read). */
   closeConnection?: boolean;
+  /** The JSON-RPC error code (default -32000, a transport-level refusal). */
+  code?: number;
+}
+
+/** How deep a request's JSON may nest (arrays and objects); a real MCP request needs a handful. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of `text` (JSON), counted without recursion; strings are skipped. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
 }
 
 export type Guard = (req: IncomingMessage) => Refusal | undefined;
@@ -94,8 +117,18 @@ export async function readJsonBody(
   maxBytes: number,
 ): Promise<{ body: unknown } | { refusal: Refusal }> {
   try {
-    const raw = await readCappedBody(req, maxBytes);
-    return { body: JSON.parse(raw.toString('utf8')) };
+    const text = (await readCappedBody(req, maxBytes)).toString('utf8');
+    const body = JSON.parse(text);
+    const depth = jsonDepth(text);
+    if (depth > MAX_JSON_DEPTH)
+      return {
+        refusal: {
+          status: 400,
+          code: -32600,
+          message: `Invalid request: the JSON nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted. Send the arguments flatter.`,
+        },
+      };
+    return { body };
   } catch (err) {
     if (err instanceof BodyTooLarge)
       return {
@@ -106,6 +139,6 @@ export async function readJsonBody(
         },
       };
     // Not JSON, or the client gave up sending: either way there is no call to answer.
-    return { refusal: { status: 400, message: 'Parse error: the body is not JSON.' } };
+    return { refusal: { status: 400, code: -32700, message: 'Parse error: the body is not JSON.' } };
   }
 }

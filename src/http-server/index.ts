@@ -27,7 +27,7 @@ import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelco
 import type { App } from '../app.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { OAuthSettings } from '../config.js';
-import { ListenWatch, listenedUris } from '../mcp/listen.js';
+import { ListenWatch, listenedUris, listenRefusal } from '../mcp/listen.js';
 import { createServer } from '../server.js';
 import { VERSION } from '../version.js';
 import { type AuthedRequest, createOAuthGate, listenAsSeen, type OAuthGate, principalOf } from './auth.js';
@@ -100,7 +100,11 @@ export const DEFAULT_MAX_SESSIONS = 200;
 
 function send(res: ServerResponse, r: Refusal): void {
   if (res.headersSent) return;
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: r.message }, id: null });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    error: { code: r.code ?? -32000, message: r.message },
+    id: null,
+  });
   if (r.closeConnection) res.setHeader('connection', 'close');
   res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(body);
 }
@@ -302,6 +306,11 @@ function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
   return {
     async serve(req, res, body) {
       const m = body as { method?: unknown; params?: unknown };
+      const refused = listenRefusal(body);
+      if (refused) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(refused));
+        return;
+      }
       if (m && m.method === 'subscriptions/listen') {
         // A user listens only to their own tasks (auth.ts).
         body = await listenAsSeen(app, (req as AuthedRequest).auth, body);

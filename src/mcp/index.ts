@@ -11,7 +11,7 @@ import { Follower } from './follow.js';
 import type { TakenHook } from './media.js';
 import { registerPrompts } from './prompts.js';
 import { registerTaskResources } from './resources.js';
-import { serveSubscriptions } from './subscriptions.js';
+import { refuseSubscriptions, serveSubscriptions } from './subscriptions.js';
 import { registerViewer, VIEWER_RESOURCE } from './viewer.js';
 
 const shared = new WeakMap<App, { feed: ChangeFeed; follower: Follower }>();
@@ -39,13 +39,18 @@ export function registerMcpSurface(
   fixed: Resource[] = [VIEWER_RESOURCE],
   taken?: TakenHook,
   scope: PrincipalScope = LOCAL_SCOPE,
+  /** Served statelessly (every request on its own): no subscription can outlive its request. */
+  stateless = false,
 ): void {
   const seen: App = scope.owner === undefined ? app : { ...app, ledger: scopedLedger(app.ledger, scope) };
   const completer = new Completer(seen);
   registerViewer(server, seen.ledger);
   registerTaskResources(server, seen, completer, fixed, taken);
-  const { feed, follower } = feedOf(app);
-  serveSubscriptions(server, seen, feed, follower);
+  if (stateless) refuseSubscriptions(server);
+  else {
+    const { feed, follower } = feedOf(app);
+    serveSubscriptions(server, seen, feed, follower);
+  }
   registerPrompts(server, completer);
   completer.install(server);
 }

@@ -7,12 +7,39 @@
  * handed back as the URIs to announce (`notifications/resources/updated`), which the entry delivers
  * to the streams that asked for them. Replaces `resources/subscribe` on that era.
  */
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { feedOf } from './index.js';
 import { cuesUri, taskIdOf, taskUri } from './resources.js';
+import { TASKS_EXTENSION } from './tasks-ext.js';
 
 /** At most this many URIs count per stream (the rest are acknowledged by the SDK but never watched). */
 export const MAX_URIS_PER_LISTEN = 256;
+
+/**
+ * A `subscriptions/listen` request that asks for `taskIds` without declaring the Tasks extension: the
+ * ext-tasks spec's -32021 (MUST), as the JSON-RPC error answer to send; undefined when it may proceed.
+ */
+export function listenRefusal(body: unknown): object | undefined {
+  const m = body as {
+    id?: unknown;
+    method?: unknown;
+    params?: { notifications?: { taskIds?: unknown }; _meta?: Record<string, unknown> };
+  };
+  if (m?.method !== 'subscriptions/listen' || m.params?.notifications?.taskIds === undefined)
+    return undefined;
+  const caps = m.params._meta?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: object } | undefined;
+  if (caps?.extensions && Object.hasOwn(caps.extensions, TASKS_EXTENSION)) return undefined;
+  return {
+    jsonrpc: '2.0',
+    id: typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null,
+    error: {
+      code: -32021,
+      message: `Missing required client capability: listening for taskIds needs the ${TASKS_EXTENSION} extension declared in the request's client capabilities. Without it, follow a task by its resource (resourceSubscriptions: lipsync://tasks/<task_id>) or with get_task_status.`,
+      data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    },
+  };
+}
 
 /** The resource URIs a `subscriptions/listen` request names (its `notifications.resourceSubscriptions`). */
 export function listenedUris(params: unknown): string[] {

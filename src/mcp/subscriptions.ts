@@ -16,6 +16,22 @@ import { taskIdOf } from './resources.js';
 
 type SubscriptionApp = Pick<App, 'ledger' | 'config'>;
 
+/**
+ * A 2025 client served statelessly (several instances behind a balancer): a subscription could never
+ * be heard (no stream outlives its request), so `subscribe` is not advertised, and a client that asks
+ * anyway is told what to do instead.
+ */
+export function refuseSubscriptions(server: McpServer): void {
+  server.server.registerCapabilities({ resources: { listChanged: true } });
+  server.server.setRequestHandler('resources/subscribe', async () => {
+    throw new ProtocolError(
+      ProtocolErrorCode.MethodNotFound,
+      "resources/subscribe is not available on this server: it answers every request on its own (several instances behind a load balancer), so no subscription could outlive its request. Follow a task with get_task_status and wait_seconds: its progress and job events arrive on that call's own stream.",
+    );
+  });
+  server.server.setRequestHandler('resources/unsubscribe', async () => ({}));
+}
+
 /** `follower` keeps subscribed unfinished tasks moving, so that a subscriber never needs to poll. */
 export function serveSubscriptions(
   server: McpServer,
