@@ -3,7 +3,7 @@
  * passes it on (undefined) or refuses it with a status and a message a person can act on. The server
  * runs them in order; the first refusal answers.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLarge, originAllowed, readCappedBody, tokenMatches } from './guard.js';
 
 export interface Refusal {
@@ -37,6 +37,18 @@ export function jsonDepth(text: string): number {
     else if (c === 93 || c === 125) depth--;
   }
   return max;
+}
+
+/** Answers a refusal as a JSON-RPC error (once: nothing is written after headers went out). */
+export function send(res: ServerResponse, r: Refusal): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    error: { code: r.code ?? -32000, message: r.message },
+    id: null,
+  });
+  if (r.closeConnection) res.setHeader('connection', 'close');
+  res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(body);
 }
 
 export type Guard = (req: IncomingMessage) => Refusal | undefined;

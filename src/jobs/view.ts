@@ -113,8 +113,8 @@ function nextStep(v: TaskView, provider: Provider | undefined): string {
       return `The job failed${v.error ? `: ${v.error.message}` : ''}. It will not be re-run automatically; fix the cause, then call ${tool} again with force_recreate: true to pay for a new attempt.`;
     case 'unknown':
       return provider?.findExisting
-        ? `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). Call get_task_status again in a minute to reconcile; only if it stays unknown and ${name}'s dashboard shows no task, call ${tool} with force_recreate: true.`
-        : `The create request reached ${name} but its answer was lost, so this task may or may not exist (and may have been charged). ${name} cannot look a task up by its inputs, so this one cannot be followed; calling ${tool} again with the same inputs returns this task and does not pay again. Only if ${name}'s history shows no new video after a few minutes, call ${tool} with force_recreate: true.`;
+        ? `The create request was sent to ${name} but its answer was lost (the process sending it may have stopped), so this task may or may not exist (and may have been charged). Call get_task_status again in a minute to reconcile; only if it stays unknown and ${name}'s dashboard shows no task, call ${tool} with force_recreate: true.`
+        : `The create request was sent to ${name} but its answer was lost (the process sending it may have stopped), so this task may or may not exist (and may have been charged). ${name} cannot look a task up by its inputs, so this one cannot be followed; calling ${tool} again with the same inputs returns this task and does not pay again. Only if ${name}'s history shows no new video after a few minutes, call ${tool} with force_recreate: true.`;
     default:
       if (v.gave_up) {
         const options =

@@ -8,14 +8,15 @@
  *   paid job (2025: confirmation_required then confirm: true; 2026: input_required answered by its
  *   elicitation handler, the answer landing on another instance);
  * - hear task changes (2025: the job's log messages on the call's own stream; 2026: a listen stream);
- * - then more paid jobs while one instance is SIGKILLed mid-run: no duplicate create, no lost task, no
+ * - then more paid jobs while one instance is SIGKILLed mid-run: no duplicate create, no lost task (a
+ *   create on its way at the kill is `unknown`, never sent again by itself, the user told what to do), no
  *   call without an answer (a call whose answer stream the dead instance cut is resumed on another
  *   instance, resume.ts; one the balancer could not place, a 502, is sent again, as a client would).
  * The figures (calls, failures, creates per job, RSS) are printed.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { Client as Client2, StreamableHTTPClientTransport as Http2 } from '@modelcontextprotocol/client';
 import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Http1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -32,6 +33,8 @@ const CREATE = '/v2/create_lip_sync_video';
 const TOKEN = 'load-balancer-token-0123456789';
 /** The most a call may take before it counts as left without an answer (a wait is 50 s at most). */
 const BUDGET_MS = 90_000;
+/** A case that has not ended by then fails (with the instances' logs) instead of waiting out the file's timeout. */
+const CASE_MS = 300_000;
 const skip = nginxSkip || postgresSkip;
 
 type Result = { isError?: boolean; structuredContent?: unknown; content?: unknown };
@@ -157,12 +160,27 @@ function data(r: Result): Record<string, unknown> {
   return r.structuredContent as Record<string, unknown>;
 }
 
+/**
+ * As untilDone, but a task left `unknown` (its create was on its way when its instance died) counts as
+ * settled once a look at the provider (reconciliation) has not found it.
+ */
+async function untilSettled(face: Face, taskId: string): Promise<Record<string, unknown>> {
+  let s: Record<string, unknown> = {};
+  for (let i = 0; i < 6; i++) {
+    s = data(await face.call('get_task_status', { task_id: taskId, wait_seconds: i === 0 ? 50 : 10 }));
+    if (s.status === 'success' || s.status === 'failed' || (s.status === 'unknown' && i > 0)) return s;
+  }
+  throw new Error(`task ${taskId} never settled: ${JSON.stringify(s)}`);
+}
+
+/** A Jogg fake job ends after three status queries, a second apart: a few waits at most, then it says why. */
 async function untilDone(face: Face, taskId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 40; i++) {
-    const s = data(await face.call('get_task_status', { task_id: taskId, wait_seconds: 50 }));
+  let s: Record<string, unknown> = {};
+  for (let i = 0; i < 6; i++) {
+    s = data(await face.call('get_task_status', { task_id: taskId, wait_seconds: 50 }));
     if (s.status === 'success' || s.status === 'failed') return s;
   }
-  throw new Error(`task ${taskId} never finished`);
+  throw new Error(`task ${taskId} never finished: ${JSON.stringify(s)}`);
 }
 
 async function download(face: Face, taskId: string): Promise<void> {
@@ -199,6 +217,13 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
     lb = cluster.lb;
   });
 
+  // What each instance logged, when a case failed (the only view of a CI run's instances).
+  afterEach((t) => {
+    if ((t as { passed?: boolean }).passed === false || stats.failed > 0)
+      for (const [n, i] of instances.entries())
+        console.error(`--- instance ${n} (last lines) ---\n${i.stderr().slice(-4000)}`);
+  });
+
   after(async () => {
     await Promise.all(faces.map((f) => f.close().catch(() => undefined)));
     await cluster?.stop();
@@ -207,7 +232,9 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
     env?.cleanup();
   });
 
-  test('both eras connect, call every kind of tool, run a local and a confirmed paid job to download, and hear changes', async () => {
+  test('both eras connect, call every kind of tool, run a local and a confirmed paid job to download, and hear changes', {
+    timeout: CASE_MS,
+  }, async () => {
     faces.push(await legacyFace(lb.url), await modernFace(lb.url));
     let seed = 2600;
     for (const face of faces) {
@@ -239,7 +266,9 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
   // Before resumable streams this was a todo: in 2 of 5 clean-clone CI runs a call whose SSE stream the
   // SIGKILLed instance cut was left waiting (no event id to come back with). Now every answer stream
   // starts with a priming event and the client comes back to another instance (resume.ts).
-  test('one instance SIGKILLed mid-run: the clients go on through the others, no duplicate create, no lost task', async () => {
+  test('one instance SIGKILLed mid-run: the clients go on through the others, no duplicate create, no lost task', {
+    timeout: CASE_MS,
+  }, async () => {
     assert.equal(faces.length, 2, 'the clients of the first test');
     const rssBefore = instances.map((i) => rssKb(i.child.pid));
     const creates0 = fake.count('POST', CREATE);
@@ -256,10 +285,16 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
       // The same request again (a retry after a lost answer): the same task, no second create.
       const again = data(await face.call('create_lip_sync', { ...args, confirm: true }));
       assert.equal(again.task_id, id, 'the same task for the same job');
-      const done = await untilDone(face, id);
+      const done = await untilSettled(face, id);
+      if (done.status === 'unknown') {
+        // The create was on its way when its instance died: whether it reached Jogg nobody can know, so
+        // it is never sent again by itself, and the user is told what to check and how to go on.
+        assert.match(String(done.next_step), /force_recreate/, JSON.stringify(done));
+        return { id, status: 'unknown' };
+      }
       assert.equal(done.status, 'success', JSON.stringify(done));
       await download(face, id);
-      return id;
+      return { id, status: 'success' };
     };
     const calls0 = stats.calls;
     const running = Promise.all(jobs.map(run));
@@ -268,7 +303,9 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
     const victim = instances[0]!;
     victim.child.kill('SIGKILL');
     await victim.exited;
-    const ids = await running;
+    const settled = await running;
+    const ids = settled.map((j) => j.id);
+    const unknown = settled.filter((j) => j.status === 'unknown').length;
 
     const listed = data(await faces[1]!.call('list_tasks', { limit: 100 }));
     const known = new Set(((listed.tasks ?? []) as { task_id: string }[]).map((t) => t.task_id));
@@ -286,13 +323,20 @@ describe('nginx round-robin over three instances on one PostgreSQL', { skip }, (
           0,
         ),
         paid_jobs: ids.length,
-        creates_per_job: creates / ids.length,
+        jobs_unknown_after_the_kill: unknown,
+        creates_at_jogg: creates,
         rss_kb_before: rssBefore,
         rss_kb_after_survivors: rssAfter,
       }),
     );
     assert.equal(new Set(ids).size, jobs.length, 'one task per job');
-    assert.equal(creates, jobs.length, 'exactly one create per job');
+    // Never two creates for one job; a job left unknown may or may not have reached Jogg.
+    assert.ok(creates <= jobs.length, `at most one create per job: ${creates} for ${jobs.length}`);
+    assert.ok(creates >= jobs.length - unknown, `every job that succeeded was created: ${creates}`);
+    assert.ok(
+      unknown <= 3,
+      `only creates on their way on the killed instance (its share of 6) can be left unknown: ${unknown}`,
+    );
     assert.equal(stats.failed, 0, stats.failures.join('\n'));
   });
 });
