@@ -16,6 +16,8 @@ export interface Refusal {
   closeConnection?: boolean;
   /** The JSON-RPC error code (default -32000, a transport-level refusal). */
   code?: number;
+  /** The id of the request it answers, when one was readable (default null). */
+  id?: string | number | null;
 }
 
 /** How deep a request's JSON may nest (arrays and objects); a real MCP request needs a handful. */
@@ -45,7 +47,7 @@ export function send(res: ServerResponse, r: Refusal): void {
   const body = JSON.stringify({
     jsonrpc: '2.0',
     error: { code: r.code ?? -32000, message: r.message },
-    id: null,
+    id: r.id ?? null,
   });
   if (r.closeConnection) res.setHeader('connection', 'close');
   res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(body);

@@ -108,6 +108,18 @@ export function modernLeg(app: App, opts: HttpServerOptions): ModernLeg {
   };
 }
 
+/** The JSON-RPC id of a single request, when it is one (an error answers it by its id). */
+function idOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Whether an `MCP-Protocol-Version` header names a 2026-07-28-or-later (stateless) revision. */
+function isModernVersion(v: string | string[] | undefined): boolean {
+  const version = Array.isArray(v) ? v[0] : v;
+  return typeof version === 'string' && version >= '2026-07-28';
+}
+
 function lastEventId(req: IncomingMessage): string | undefined {
   const v = req.headers['last-event-id'];
   return (Array.isArray(v) ? v[0] : v) || undefined;
@@ -232,7 +244,16 @@ export function mcpHandler(
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const sid = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(sid) ? sid[0] : sid;
+    // A 2026-07-28 client has no session: an old session id it still carries is ignored (that
+    // revision's backward-compatibility rule), and it has no stream to open with GET.
+    const modernClient = isModernVersion(req.headers['mcp-protocol-version']);
     if (req.method !== 'POST') {
+      if (!sessionId && modernClient)
+        return send(res, {
+          status: 405,
+          message: 'Method not allowed: a 2026-07-28 client has no stream to open; every request is a POST.',
+          headers: { allow: 'POST' },
+        });
       if (!sessionId) return send(res, { status: 400, message: 'Missing Mcp-Session-Id header.' });
       return toSession(sessionId, req, res);
     }
@@ -244,13 +265,24 @@ export function mcpHandler(
       return;
     }
     if (await refusedScope(req, res, read.body)) return;
-    if (sessionId) return toSession(sessionId, req, res, read.body);
+    if (sessionId && !modernClient) return toSession(sessionId, req, res, read.body);
     if (!(await isLegacyRequest(await toWebRequest(req, read.body), read.body))) {
       if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
       return modern.serve(req, res, read.body);
     }
+    if (Array.isArray(read.body))
+      return send(res, {
+        status: 400,
+        code: -32600,
+        message:
+          'Invalid request: batches are not accepted (2025-11-25 removed JSON-RPC batching). Send each message on its own POST, initialize first.',
+      });
     if (!isInitializeRequest(read.body))
-      return send(res, { status: 400, message: 'No session: send initialize first.' });
+      return send(res, {
+        status: 400,
+        message: 'No session: send initialize first.',
+        id: idOf(read.body),
+      });
     return initialize(req, res, read.body);
   };
 }

@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface HttpLimits {
   maxConnections: number;
@@ -67,6 +68,7 @@ export function applyLimits(http: Server, l: HttpLimits): Limiter {
       http.closeIdleConnections();
     }
   });
+  http.on('clientError', answerClientError);
   return {
     get open() {
       return open;
@@ -80,4 +82,31 @@ export function applyLimits(http: Server, l: HttpLimits): Limiter {
       return true;
     },
   };
+}
+
+/** What Node answers a request it could not read, with a sentence instead of Node's empty body. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'The request headers are larger than this server accepts (16 KB in all). Put long values (a long task id or name) in the JSON body, or shorten them.',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request took too long to arrive; send it again.'],
+};
+const BAD_REQUEST: [number, string, string] = [400, 'Bad Request', 'The request is not valid HTTP.'];
+
+/**
+ * Node's own clientError handling (an answer while none was started, then the socket destroyed), with a
+ * JSON-RPC error body that says what was wrong (listening to the event replaces Node's handler).
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const started = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } })._httpMessage?._headerSent;
+  if (socket.writable && !started) {
+    const [status, reason, message] = CLIENT_ERRORS[err.code ?? ''] ?? BAD_REQUEST;
+    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

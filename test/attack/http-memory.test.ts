@@ -58,9 +58,7 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     await post(s.url, undefined, { 'mcp-session-id': sid }, 'DELETE');
   });
 
-  test('2025 request before initialize: 400 that says to initialize, echoing the request id (JSON-RPC 2.0 §5)', {
-    todo: 'the 400 "No session: send initialize first." carries id null although the request id (41) was readable',
-  }, async () => {
+  test('2025 request before initialize: 400 that says to initialize, echoing the request id (JSON-RPC 2.0 §5)', async () => {
     const a = await post(
       s.url,
       { jsonrpc: '2.0', id: 41, method: 'tools/list' },
@@ -71,9 +69,7 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     assert.equal(a.messages[0]?.id, 41, a.text);
   });
 
-  test('a batch holding initialize is not told to "send initialize first"', {
-    todo: 'a batch [initialize] answers 400 "No session: send initialize first." — the client did send initialize; the message should say batches are not accepted (as the 2026 path does) or answer it',
-  }, async () => {
+  test('a batch holding initialize is not told to "send initialize first"', async () => {
     const a = await post(s.url, [init25(42)]);
     if (a.status === 200) return;
     assert.equal(a.status, 400, a.text);
@@ -81,9 +77,7 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     assert.match(rpcError(a).message, /batch/i, a.text);
   });
 
-  test('GET naming MCP-Protocol-Version 2026-07-28: 405 (2026-07-28 Streamable HTTP, Backward Compatibility)', {
-    todo: 'memory mode answers 400 "Missing Mcp-Session-Id header." to a 2026-07-28 GET; stateless mode answers 405 as the 2026 spec asks',
-  }, async () => {
+  test('GET naming MCP-Protocol-Version 2026-07-28: 405 (2026-07-28 Streamable HTTP, Backward Compatibility)', async () => {
     const a = await post(
       s.url,
       undefined,
@@ -138,9 +132,7 @@ describe('memory-session HTTP (SQLite): both eras, hostile clients', () => {
     assert.ok(status === 403 || status === 421 || status === 400, `HTTP ${status}`);
   });
 
-  test('a 2026 request carrying a stale Mcp-Session-Id is served, the header ignored (2026 spec: Backward Compatibility)', {
-    todo: 'memory mode answers 404 "Session not found; initialize a new session." (id null) to a 2026-07-28 request — advice a 2026 client cannot follow (initialize is -32601 there); stateless mode ignores the header',
-  }, async () => {
+  test('a 2026 request carrying a stale Mcp-Session-Id is served, the header ignored (2026 spec: Backward Compatibility)', async () => {
     const a = await call26(
       s.url,
       49,
