@@ -212,6 +212,21 @@ export function mcpHandler(
     return true;
   };
 
+  /** A POST's body, read under the cap and past the pay-scope check; undefined once refused (answered). */
+  const readCall = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<{ body: unknown } | undefined> => {
+    const read = await readJsonBody(req, opts.maxBodyBytes);
+    if ('refusal' in read) {
+      send(res, read.refusal);
+      // Stop reading an oversized body: answer, then drop the connection.
+      if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
+      return undefined;
+    }
+    return (await refusedScope(req, res, read.body)) ? undefined : read;
+  };
+
   const stateless = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const resumeId = lastEventId(req);
     if (req.method === 'GET' && resumeId && modern.streams) {
@@ -228,13 +243,8 @@ export function mcpHandler(
           'Method not allowed: this server keeps no sessions (every POST stands alone), so there is no stream to open or session to end (a GET only resumes a cut answer stream, with Last-Event-ID).',
         headers: { allow: 'POST' },
       });
-    const read = await readJsonBody(req, opts.maxBodyBytes);
-    if ('refusal' in read) {
-      send(res, read.refusal);
-      if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
-      return;
-    }
-    if (await refusedScope(req, res, read.body)) return;
+    const read = await readCall(req, res);
+    if (!read) return;
     if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });
     // Both eras, and any Mcp-Session-Id a client still sends: the request alone says what to do.
     return modern.serve(req, res, read.body);
@@ -257,14 +267,8 @@ export function mcpHandler(
       if (!sessionId) return send(res, { status: 400, message: 'Missing Mcp-Session-Id header.' });
       return toSession(sessionId, req, res);
     }
-    const read = await readJsonBody(req, opts.maxBodyBytes);
-    if ('refusal' in read) {
-      send(res, read.refusal);
-      // Stop reading an oversized body: answer, then drop the connection.
-      if (read.refusal.closeConnection) res.on('finish', () => req.destroy());
-      return;
-    }
-    if (await refusedScope(req, res, read.body)) return;
+    const read = await readCall(req, res);
+    if (!read) return;
     if (sessionId && !modernClient) return toSession(sessionId, req, res, read.body);
     if (!(await isLegacyRequest(await toWebRequest(req, read.body), read.body))) {
       if (closing()) return send(res, { status: 503, message: 'The server is shutting down.' });

@@ -6,7 +6,6 @@
  *   and reconciles it (never resends); a third sees the result.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,18 +15,11 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type FakeJogg, startFakeJogg } from '../fakes/jogg/index.js';
 import { structured, type TestEnv, testEnv } from '../helpers/app.js';
 import { makePair } from '../helpers/clips.js';
+import { type Instance, startServe } from '../helpers/cluster.js';
 import { type PgTestDatabase, pgSkip, pgTestDatabase } from '../helpers/pg.js';
-import { CLI } from '../helpers/spawn.js';
 
 const CREATE = '/v2/create_lip_sync_video';
 const TOKEN = 'pg-instances-token-0123456789';
-
-interface Instance {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
 
 type View = {
   task_id: string;
@@ -36,23 +28,6 @@ type View = {
   result_url?: string;
   provider_task_id?: string;
 };
-
-function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-      const m = /"listening":"([^"]+)"/.exec(stderr);
-      if (m) resolve({ child, url: m[1] as string, stderr: () => stderr, exited });
-    });
-    exited.then((code) => reject(new Error(`instance exited early (${code}): ${stderr.slice(-2000)}`)));
-  });
-}
 
 async function connect(url: string): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(url), {
@@ -90,7 +65,7 @@ describe('three instances on one PostgreSQL ledger', { skip: pgSkip }, () => {
       ['a', 'b', 'c'].map((n) => {
         const home = join(env.root, `instance-${n}`);
         mkdirSync(home, { recursive: true });
-        return startInstance({ ...env.env, LIPSYNC_HOME: home });
+        return startServe({ ...env.env, LIPSYNC_HOME: home }, ['--port', '0']);
       }),
     );
     instances.push(...started);
